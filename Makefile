@@ -1,0 +1,32 @@
+# The two commands of the README: `make site` and `make test`. Each sets up .venv from the pinned
+# requirements when it is missing or older than them, so a fresh clone needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.dayori-installed
+
+.PHONY: site serve test bench new-issue clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+site: $(STAMP)
+	$(BIN)/mkdocs build
+
+serve: $(STAMP)
+	$(BIN)/mkdocs serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(BIN)/python -m dayori.bench
+
+new-issue: $(STAMP)
+	$(BIN)/python -m dayori new-issue
+
+clean:
+	rm -rf site

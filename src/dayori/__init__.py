@@ -1,0 +1,1 @@
+"""Dayori: one build turns the team's Markdown into the staff site, feeds and email."""
