@@ -14,10 +14,10 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 site: $(STAMP)
-	$(BIN)/mkdocs build
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
 
 serve: $(STAMP)
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

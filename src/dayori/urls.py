@@ -19,10 +19,8 @@ def relative(target: str, from_page: str) -> str:
     if urlsplit(target).scheme or target.startswith(("#", "mailto:")):
         return target
     path, _, fragment = target.partition("#")
-    start = posixpath.dirname(from_page.rstrip("/") + "/x") or "."
+    start = from_page.strip("/") or "."
     rel = posixpath.relpath(path or ".", start)
     if path.endswith("/") and not rel.endswith("/"):
         rel += "/"
-    if rel == "./":
-        rel = "./"
     return rel + (f"#{fragment}" if fragment else "")

@@ -1,0 +1,188 @@
+"""Reads every issue and episode, validates them together, and renders each body once.
+
+All problems are collected and raised at once before any stage writes, so an editor fixes everything in one
+round and nothing half-built can be published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dayori.config import Settings, today
+from dayori.errors import Problems
+from dayori.frontmatter import Document, read_document
+from dayori.model import Content, Episode, Issue
+from dayori.render import Renderer
+from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
+
+ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
+EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A validated front matter and its document, before the body is rendered."""
+
+    document: Document
+    display: Path
+    values: dict[str, Any]
+
+
+def load_content(settings: Settings, *, preview: bool = False) -> Content:
+    """The published content (with drafts and scheduled items too when `preview`), or ContentError."""
+    problems = Problems()
+    issues = _read_all(_issue_files(settings, problems), ISSUE_KEYS, settings, problems)
+    episodes = _read_all(_episode_files(settings, problems), EPISODE_KEYS, settings, problems)
+    _check_issue_names(issues, problems)
+    _check_episode_names(episodes, problems)
+    _check_unique_vols(issues, problems)
+    problems.raise_if_any()
+
+    pages = {read.document.path.resolve(): f"newsletter/{read.values['vol']}/" for read in issues}
+    pages |= {read.document.path.parent.resolve() / "index.md": f"videos/{read.document.path.parent.name}/"
+              for read in episodes}
+    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs)
+    built_issues = [_issue(read, renderer, pages, problems) for read in issues]
+    built_episodes = [_episode(read, renderer, pages, problems) for read in episodes]
+    _check_references(built_issues, built_episodes, issues, episodes, problems)
+    problems.raise_if_any()
+
+    day = today()
+    return Content(
+        issues=tuple(sorted((i for i in built_issues if preview or is_published(i, day)),
+                            key=lambda i: (i.date, i.vol), reverse=True)),
+        episodes=tuple(sorted((e for e in built_episodes if preview or is_published(e, day)),
+                              key=lambda e: (e.date, e.slug), reverse=True)),
+        today=day,
+        preview=preview,
+    )
+
+
+def is_published(item: Issue | Episode, day: dt.date) -> bool:
+    """Drafts and items dated after today (Asia/Tokyo) are not published."""
+    return not item.draft and item.date <= day
+
+
+
+def _issue_files(settings: Settings, problems: Problems) -> list[Path]:
+    root = settings.newsletter_path
+    if not root.is_dir():
+        return []
+    files = sorted(root.rglob("*.md"))
+    for path in files:
+        if not ISSUE_FILE.match(path.name):
+            problems.add(_display(path, settings), None,
+                         "ファイル名は「号数.md」または「号数-英数字.md」にしてください（例: 12.md、12-teams.md）。")
+    return [path for path in files if ISSUE_FILE.match(path.name)]
+
+
+def _episode_files(settings: Settings, problems: Problems) -> list[Path]:
+    root = settings.videos_path
+    if not root.is_dir():
+        return []
+    files = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        index = folder / "index.md"
+        if not EPISODE_FOLDER.match(folder.name):
+            problems.add(_display(folder, settings), None, "動画のフォルダー名は「YYYY-MM-DD-英小文字の名前」にしてください"
+                                                          "（例: 2026-10-02-teams-channel）。")
+        elif not index.is_file():
+            problems.add(_display(index, settings), None, "このフォルダーに index.md がありません。説明とタイトルを書いた index.md を置いてください。")
+        else:
+            files.append(index)
+    return files
+
+
+def _read_all(paths: list[Path], keys: Any, settings: Settings, problems: Problems) -> list[_Read]:
+    result = []
+    for path in paths:
+        display = _display(path, settings)
+        document = read_document(path, display, problems)
+        if document is None:
+            continue
+        values = validate(document, keys, display, problems)
+        if values is not None:
+            result.append(_Read(document, display, values))
+    return result
+
+
+def _check_issue_names(issues: list[_Read], problems: Problems) -> None:
+    for read in issues:
+        match = ISSUE_FILE.match(read.document.path.name)
+        if match and int(match.group(1)) != read.values["vol"]:
+            problems.add(read.display, read.document.line_of("vol"),
+                         f"ファイル名の号数（{int(match.group(1))}）と vol（{read.values['vol']}）が違います。どちらかを直してください。")
+
+
+def _check_episode_names(episodes: list[_Read], problems: Problems) -> None:
+    for read in episodes:
+        match = EPISODE_FOLDER.match(read.document.path.parent.name)
+        if match and match.group(1) != read.values["date"].isoformat():
+            problems.add(read.display, read.document.line_of("date"),
+                         f"フォルダー名の日付（{match.group(1)}）と date（{read.values['date']}）が違います。どちらかを直してください。")
+
+
+def _check_unique_vols(issues: list[_Read], problems: Problems) -> None:
+    first: dict[int, _Read] = {}
+    for read in issues:
+        vol = read.values["vol"]
+        if vol in first:
+            problems.add(read.display, read.document.line_of("vol"),
+                         f"vol {vol} は {first[vol].display} でも使われています。号数は重複しないようにしてください。")
+        else:
+            first[vol] = read
+
+
+def _render(read: _Read, renderer: Renderer, pages: dict[Path, str], page_url: str, problems: Problems) -> Any:
+    rendered = renderer.render(read.document.body, source=read.document.path, page_url=page_url,
+                               link_for_file=lambda path: pages.get(path.resolve()))
+    for line, url in rendered.broken_links:
+        problems.add(read.display, read.document.body_line + line - 1,
+                     f"リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
+                     "（この Markdown ファイルのある場所からの相対パスで書きます）。")
+    return rendered.body
+
+
+def _issue(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: Problems) -> Issue:
+    v = read.values
+    url = f"newsletter/{v['vol']}/"
+    return Issue(vol=v["vol"], date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
+                 authors=v["authors"], draft=v["draft"], videos=v["videos"], source=read.display,
+                 body=_render(read, renderer, pages, url, problems))
+
+
+def _episode(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: Problems) -> Episode:
+    v = read.values
+    folder = read.document.path.parent
+    url = f"videos/{folder.name}/"
+    return Episode(slug=folder.name, date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
+                   draft=v["draft"], clip=folder / v["clip"],
+                   captions=folder / v["captions"] if v["captions"] else None,
+                   poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display,
+                   body=_render(read, renderer, pages, url, problems))
+
+
+def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads: list[_Read],
+                      episode_reads: list[_Read], problems: Problems) -> None:
+    slugs = {e.slug for e in episodes}
+    vols = {i.vol for i in issues}
+    for issue, read in zip(issues, issue_reads):
+        for slug in issue.videos:
+            if slug not in slugs:
+                problems.add(read.display, read.document.line_of("videos"),
+                             f"videos の「{slug}」という動画のフォルダーが見つかりません。videos/ にあるフォルダー名を書いてください。")
+    for episode, read in zip(episodes, episode_reads):
+        if episode.newsletter is not None and episode.newsletter not in vols:
+            problems.add(read.display, read.document.line_of("newsletter"),
+                         f"newsletter の号数 {episode.newsletter} の号が見つかりません。存在する号数を書いてください。")
+
+
+def _display(path: Path, settings: Settings) -> Path:
+    try:
+        return path.resolve().relative_to(settings.root.resolve())
+    except ValueError:
+        return path

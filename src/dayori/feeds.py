@@ -1,0 +1,489 @@
+"""The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for 業務合理化便り, DX日記, both together and each tag.
+
+Feeds are read by programs we do not control, so everything that goes in is made safe and absolute here:
+bodies are reduced to an allow-list of HTML with absolute http(s) URLs, strings lose characters XML forbids,
+and nothing depends on the clock, so two builds of the same content give the same bytes.
+
+Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
+keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
+Unicode and its URL is the percent-encoded UTF-8 form (`tag_feed_links` gives it). Tags that fold to the same
+slug (`AI`, `ａｉ`) share one feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any, Protocol
+from urllib.parse import quote, urljoin, urlsplit
+
+import lxml.html
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from dayori.config import TOKYO, Settings
+from dayori.model import Content, Episode, Issue, Output
+from dayori.urls import absolutize
+
+FEED_LIMIT = 50
+"""Entries per feed: subscribers need the recent ones, the archive is on the site."""
+
+TAG_DATE = "2026"
+"""The date part of entry ids (RFC 4151 tag URIs); fixed forever so ids never change."""
+
+PUBLISH_TIME = dt.time(9, 0)
+"""Items are announced at 09:00 Tokyo time on their date."""
+
+NEWSLETTER_TITLE = "業務合理化便り"
+VIDEOS_TITLE = "DX日記"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+STYLESHEET_DEST = "feeds/feed.xsl"
+
+_FORMATS = (("rss", "xml", "application/rss+xml", "RSS"),
+            ("atom", "atom", "application/atom+xml", "Atom"),
+            ("json", "json", "application/feed+json", "JSON Feed"))
+
+
+class Rendition(Protocol):
+    """One encoded size of a clip, as the media stage reports it."""
+
+    @property
+    def dest(self) -> str: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def mime(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+class MediaResult(Protocol):
+    """What the media stage made of one episode's clip; renditions are largest first."""
+
+    @property
+    def renditions(self) -> Sequence[Rendition]: ...
+    @property
+    def poster(self) -> Output: ...
+    @property
+    def still(self) -> Output: ...
+    @property
+    def duration(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    url: str
+    length: int
+    mime: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry as every feed format shows it, computed once per build however many feeds list it."""
+
+    id: str
+    url: str
+    title: str
+    published: dt.datetime
+    summary: str
+    html: str
+    tags: tuple[str, ...]
+    authors: tuple[str, ...]
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed, written in all three formats."""
+
+    stem: str
+    title: str
+    description: str
+    home: str
+    items: tuple[Issue | Episode, ...]
+
+
+def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] | None = None, *,
+                limit: int | None = FEED_LIMIT) -> list[Output]:
+    """All feeds and their stylesheet; `limit` caps entries per feed (None: every item)."""
+    issues = _newest_first(i for i in content.issues if _is_public(i, content.today))
+    episodes = _newest_first(e for e in content.episodes if _is_public(e, content.today))
+    specs = [
+        FeedSpec("newsletter", NEWSLETTER_TITLE, f"{NEWSLETTER_TITLE}の最新号", "newsletter/", issues),
+        FeedSpec("videos", VIDEOS_TITLE, f"{VIDEOS_TITLE}の新着動画", "videos/", episodes),
+        FeedSpec("all", f"{settings.site_name}（便りと動画）", f"{NEWSLETTER_TITLE}と{VIDEOS_TITLE}の新着",
+                 "", _newest_first([*issues, *episodes])),
+        *_tag_specs(settings, [*issues, *episodes]),
+    ]
+    entries = _EntryCache(settings, media or {})
+    outputs: list[Output] = []
+    for spec in specs:
+        shown = spec.items if limit is None else spec.items[:limit]
+        items = [entries.item(i) for i in shown]
+        outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
+    outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
+    return outputs
+
+
+def feed_links(settings: Settings) -> list[dict[str, str]]:
+    """The main feeds for `<link rel="alternate">` and the visible subscribe links, newsletter first."""
+    names = (("newsletter", NEWSLETTER_TITLE), ("videos", VIDEOS_TITLE),
+             ("all", f"{settings.site_name}（便りと動画）"))
+    return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
+
+
+def tag_feed_links(settings: Settings, tag: str) -> list[dict[str, str]]:
+    """The feeds of one tag, for its tag page."""
+    return _links(settings, f"feeds/tags/{quote(tag_slug(tag))}", f"{settings.site_name}：{tag}")
+
+
+def tag_slug(tag: str) -> str:
+    """The file-name part of a tag's feeds; see the module docstring for the rule."""
+    folded = unicodedata.normalize("NFKC", tag).strip().lower()
+    pattern = r"[^a-z0-9]+" if folded.isascii() else r"[\W_]+"
+    slug = re.sub(pattern, "-", folded).strip("-")
+    return slug or "tag-" + hashlib.sha1(folded.encode()).hexdigest()[:8]
+
+
+def stylesheet() -> bytes:
+    """The XSL that turns a feed opened in a browser into a readable page."""
+    return files("dayori").joinpath("assets/feed.xsl").read_bytes()
+
+
+def sanitize_html(html: str, base_url: str) -> str:
+    """`html` reduced to an allow-list of elements and attributes, every URL absolute against `base_url`.
+
+    Feed readers differ in what they strip, so we send nothing that could run script, load from a
+    site-relative path that only works on our pages, or restyle the reader.
+    """
+    html = clean_text(html)
+    if not html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    _clean_children(root, base_url)
+    parts = [_escape_text(root.text or "")]
+    parts.extend(lxml.html.tostring(child, encoding="unicode", method="html") for child in root)
+    return "".join(parts)
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without the control characters XML 1.0 forbids (and DEL), which editors paste by accident."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+_ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    tag: frozenset(attrs) for tag, attrs in {
+        "a": ("href", "title"), "abbr": ("title",), "b": (), "blockquote": ("cite",), "br": (),
+        "caption": (), "cite": (), "code": (), "col": ("span",), "colgroup": ("span",), "dd": (),
+        "del": ("cite", "datetime"), "details": ("open",), "dfn": (), "div": (), "dl": (), "dt": (), "em": (),
+        "figcaption": (), "figure": (), "h1": (), "h2": (), "h3": (), "h4": (), "h5": (), "h6": (), "hr": (),
+        "i": (), "img": ("src", "alt", "title", "width", "height"), "ins": ("cite", "datetime"), "kbd": (),
+        "li": ("value",), "mark": (), "ol": ("start", "reversed", "type"), "p": (), "pre": (),
+        "q": ("cite",), "rp": (), "rt": (), "ruby": (), "s": (), "samp": (), "small": (), "span": (),
+        "strong": (), "sub": (), "summary": (), "sup": (), "table": (), "tbody": (),
+        "td": ("colspan", "rowspan", "headers"), "tfoot": (), "th": ("colspan", "rowspan", "scope", "headers"),
+        "thead": (), "time": ("datetime",), "tr": (), "u": (), "ul": (), "var": (), "wbr": (),
+        "video": ("src", "poster", "controls", "width", "height", "preload", "playsinline", "muted", "loop"),
+        "audio": ("src", "controls", "preload", "loop"), "source": ("src", "type"),
+        "track": ("src", "kind", "srclang", "label", "default"),
+    }.items()
+}
+_DROPPED_WITH_CONTENT = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template",
+    "svg", "math", "textarea", "select", "option", "title", "head", "meta", "link", "base", "param",
+    "noembed", "noframes", "xmp", "plaintext", "input", "button", "canvas", "dialog", "portal",
+})
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_URL_NOISE = re.compile(r"[\t\n\r]")
+
+
+def _clean_children(parent: Any, base_url: str) -> None:
+    for child in list(parent):
+        tag = child.tag if isinstance(child.tag, str) else ""
+        tag = tag.lower()
+        if tag in _ALLOWED_ATTRIBUTES:
+            _clean_attributes(child, _ALLOWED_ATTRIBUTES[tag], base_url)
+            _clean_children(child, base_url)
+        elif not tag or tag in _DROPPED_WITH_CONTENT:
+            child.drop_tree()
+        else:
+            _clean_children(child, base_url)
+            child.drop_tag()
+
+
+def _clean_attributes(element: Any, allowed: frozenset[str], base_url: str) -> None:
+    attributes = element.attrib
+    for name in list(attributes):
+        if name not in allowed:
+            del attributes[name]
+        elif name in _URL_ATTRIBUTES:
+            url = _safe_url(attributes[name], base_url)
+            if url is None:
+                del attributes[name]
+            else:
+                attributes[name] = url
+
+
+def _safe_url(value: str, base_url: str) -> str | None:
+    """An absolute http(s)/mailto URL, or None where browsers would read another scheme (`java\\tscript:`)."""
+    url = urljoin(base_url, _URL_NOISE.sub("", value).strip("\x00\x20\x0c"))
+    return url if urlsplit(url).scheme.lower() in _SAFE_SCHEMES else None
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _is_public(item: Issue | Episode, today: dt.date) -> bool:
+    return not item.draft and item.date <= today
+
+
+def _order(item: Issue | Episode) -> tuple[dt.date, int, int, str]:
+    if isinstance(item, Issue):
+        return (item.date, 1, item.vol, "")
+    return (item.date, 0, 0, item.slug)
+
+
+def _newest_first(items: Iterable[Issue | Episode]) -> tuple[Any, ...]:
+    return tuple(sorted(items, key=_order, reverse=True))
+
+
+def _tag_specs(settings: Settings, items: Sequence[Issue | Episode]) -> list[FeedSpec]:
+    by_slug: dict[str, dict[str, None]] = {}
+    members: dict[str, list[Issue | Episode]] = {}
+    for item in _newest_first(items):
+        for tag in dict.fromkeys(clean_text(t).strip() for t in item.tags):
+            if not tag:
+                continue
+            slug = tag_slug(tag)
+            by_slug.setdefault(slug, {})[tag] = None
+            if not members.get(slug) or members[slug][-1] is not item:
+                members.setdefault(slug, []).append(item)
+    specs = []
+    for slug in sorted(by_slug):
+        label = "・".join(sorted(by_slug[slug]))
+        specs.append(FeedSpec(f"tags/{slug}", f"{settings.site_name}：{label}",
+                              f"タグ「{label}」の付いた{NEWSLETTER_TITLE}と{VIDEOS_TITLE}", "",
+                              tuple(members[slug])))
+    return specs
+
+
+def _links(settings: Settings, stem: str, title: str) -> list[dict[str, str]]:
+    return [{"title": f"{title}（{label}）", "url": settings.absolute(f"{stem}.{ext}"), "path": f"{stem}.{ext}",
+             "type": mime, "format": fmt} for fmt, ext, mime, label in _FORMATS]
+
+
+def _tag_uri(settings: Settings, path: str) -> str:
+    """An RFC 4151 id from the site's host and an item path that depends only on vol or slug."""
+    parts = urlsplit(settings.site_url)
+    prefix = parts.path.strip("/")
+    specific = f"{prefix}/{path}" if prefix else path
+    return f"tag:{parts.hostname or 'localhost'},{TAG_DATE}:{quote(specific, safe='/')}"
+
+
+def _uri(url: str) -> str:
+    """A URL safe for attributes that must be URIs: non-ASCII percent-encoded, existing escapes kept."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+def _published(date: dt.date) -> dt.datetime:
+    return dt.datetime.combine(date, PUBLISH_TIME, tzinfo=TOKYO)
+
+
+class _EntryCache:
+    """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed."""
+
+    def __init__(self, settings: Settings, media: Mapping[str, Any]) -> None:
+        self._settings = settings
+        self._media = media
+        self._items: dict[str, FeedItem] = {}
+        self._entries: dict[str, FeedEntry] = {}
+
+    def item(self, source: Issue | Episode) -> FeedItem:
+        return self._once(self._items, source, self._make_item)
+
+    def feed_entry(self, source: Issue | Episode) -> FeedEntry:
+        return self._once(self._entries, source, lambda s: _feed_entry(self.item(s)))
+
+    @staticmethod
+    def _once(cache: dict[str, Any], source: Issue | Episode, make: Callable[[Any], Any]) -> Any:
+        if source.key not in cache:
+            cache[source.key] = make(source)
+        return cache[source.key]
+
+    def _make_item(self, source: Issue | Episode) -> FeedItem:
+        settings = self._settings
+        page = _uri(settings.absolute(source.url))
+        summary = clean_text(source.summary).strip() or _excerpt(clean_text(source.body.text))
+        common = dict(
+            id=_tag_uri(settings, source.url.strip("/")),
+            url=page,
+            title=clean_text(source.title).strip() or source.url,
+            published=_published(source.date),
+            summary=summary,
+            html=sanitize_html(absolutize(source.body.html, page), page),
+            tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
+        )
+        if isinstance(source, Issue):
+            return FeedItem(**common, authors=tuple(a for a in (clean_text(a).strip() for a in source.authors)
+                                                    if a))
+        result = self._media.get(source.slug)
+        if result is None:
+            return FeedItem(**common, authors=())
+        return FeedItem(**common, authors=(), enclosures=tuple(_enclosures(result, settings)),
+                        image=_uri(settings.absolute(result.poster.dest)), duration=float(result.duration))
+
+
+def _enclosures(result: Any, settings: Settings) -> list[Enclosure]:
+    """All renditions, the 720p MP4 first (the one RSS's single enclosure carries), then largest first."""
+    renditions = [Enclosure(_uri(settings.absolute(r.dest)), int(r.bytes), r.mime, int(r.width), int(r.height))
+                  for r in result.renditions]
+    main = next((r for r in renditions if r.mime == "video/mp4" and min(r.width, r.height) == 720),
+                next((r for r in renditions if r.mime == "video/mp4"), renditions[0] if renditions else None))
+    return [] if main is None else [main, *(r for r in renditions if r is not main)]
+
+
+def _excerpt(text: str, length: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[:length].rstrip() + "…"
+
+
+def _feed_entry(item: FeedItem) -> FeedEntry:
+    entry = FeedEntry()
+    entry.load_extension("media")
+    entry.load_extension("dc", atom=False, rss=True)
+    entry.title(item.title)
+    entry.guid(item.id, permalink=False)
+    entry.link(href=item.url, rel="alternate", type="text/html")
+    entry.published(item.published)
+    entry.updated(item.published)
+    entry.summary(item.summary)
+    if item.html:
+        entry.content(item.html, type="html")
+    for author in item.authors:
+        entry.author(name=author)
+    if item.authors:
+        entry.dc.dc_creator(list(item.authors))
+    if item.tags:
+        entry.category([{"term": tag} for tag in item.tags])
+    if item.enclosures:
+        main = item.enclosures[0]
+        entry.enclosure(main.url, str(main.length), main.mime)
+        duration = str(round(item.duration)) if item.duration is not None else None
+        entry.media.content([_media_content(e, duration, e is main) for e in item.enclosures])
+    if item.image:
+        entry.media.thumbnail(url=item.image)
+    return entry
+
+
+def _media_content(enclosure: Enclosure, duration: str | None, default: bool) -> dict[str, str]:
+    data = {"url": enclosure.url, "fileSize": str(enclosure.length), "type": enclosure.mime, "medium": "video",
+            "isDefault": "true" if default else "false", "expression": "full",
+            "width": str(enclosure.width), "height": str(enclosure.height)}
+    if duration:
+        data["duration"] = duration
+    return data
+
+
+def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEntry],
+            settings: Settings) -> list[Output]:
+    newest = items[0].published if items else _published(dt.date(int(TAG_DATE), 1, 1))
+    home = _uri(settings.absolute(spec.home))
+    dest = f"feeds/{spec.stem}"
+    generator = FeedGenerator()
+    generator.load_extension("media")
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(_tag_uri(settings, dest))
+    generator.title(clean_text(spec.title))
+    generator.subtitle(clean_text(spec.description))
+    generator.author(name=clean_text(settings.site_name))
+    generator.language("ja")
+    generator.generator("Dayori")
+    generator.updated(newest)
+    generator.lastBuildDate(newest)
+    for entry in entries:
+        generator.add_entry(entry, order="append")
+    depth = "../" * spec.stem.count("/")
+    outputs = []
+    for fmt, ext, mime, _label in _FORMATS[:2]:
+        generator.link([{"href": home, "rel": "alternate", "type": "text/html"},
+                        {"href": _uri(settings.absolute(f"{dest}.{ext}")), "rel": "self", "type": mime}],
+                       replace=True)
+        xml = generator.rss_str() if fmt == "rss" else generator.atom_str()
+        outputs.append(Output(dest=f"{dest}.{ext}", content=_with_stylesheet(xml, f"{depth}feed.xsl")))
+    outputs.append(Output(dest=f"{dest}.json",
+                          content=_json_feed(spec, items, home, _uri(settings.absolute(f"{dest}.json")),
+                                             settings)))
+    return outputs
+
+
+def _with_stylesheet(xml: bytes, href: str) -> bytes:
+    """The feed with a processing instruction after the XML declaration; relative, so it stays same-origin."""
+    declaration, _, rest = xml.partition(b"\n")
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
+    return declaration + b"\n" + instruction + b"\n" + rest
+
+
+def _json_feed(spec: FeedSpec, items: Sequence[FeedItem], home: str, feed_url: str, settings: Settings) -> bytes:
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": clean_text(spec.title),
+        "home_page_url": home,
+        "feed_url": feed_url,
+        "description": clean_text(spec.description),
+        "language": "ja",
+        "authors": [{"name": clean_text(settings.site_name)}],
+        "items": [_json_item(item) for item in items],
+    }
+    text = json.dumps(feed, ensure_ascii=False, indent=1)
+    return (text.translate(_JSON_HTML_ESCAPES) + "\n").encode()
+
+
+_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+"""Escapes for characters that only occur inside JSON strings, so no `<script` text reaches the file even when a
+title quotes one, in case something serves or sniffs the file as HTML."""
+
+
+def _json_item(item: FeedItem) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": item.id,
+        "url": item.url,
+        "title": item.title,
+        "summary": item.summary,
+        **({"content_html": item.html} if item.html else {"content_text": item.summary}),
+        "date_published": item.published.isoformat(),
+        "date_modified": item.published.isoformat(),
+        "language": "ja",
+    }
+    if item.image:
+        data["image"] = item.image
+    if item.authors:
+        data["authors"] = [{"name": a} for a in item.authors]
+    if item.tags:
+        data["tags"] = list(item.tags)
+    if item.enclosures:
+        data["attachments"] = [_json_attachment(e, item.duration) for e in item.enclosures]
+    return data
+
+
+def _json_attachment(enclosure: Enclosure, duration: float | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.mime, "size_in_bytes": enclosure.length}
+    if duration is not None:
+        data["duration_in_seconds"] = round(duration, 3)
+    return data

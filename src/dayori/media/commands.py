@@ -1,0 +1,192 @@
+"""ffmpeg commands as values: what each published file is made of, decided from a probe, never from guesses.
+
+Choices a reader of the site notices, and why:
+- H.264 High + AAC-LC stereo in MP4 with the index (moov) first, so every browser on a government PC starts
+  playing before the download ends.
+- Sizes are "up to 720p / 360p on the short side"; a clip is never enlarged, and renditions that would come out
+  the same size are made once (a 640x360 clip gets one "360p" file, not two copies).
+- A clip without sound stays without an audio track (no invented silence): the page can then say 音声なし,
+  and screen-reader users are not offered a silent track.
+- Source metadata (phone GPS position, device names) is dropped from every output.
+- The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact space, and portrait clips
+  are pillarboxed on black rather than cropped, so nothing the presenter shows is cut away. Small clips are
+  enlarged for it with lanczos; that is the one place we enlarge, because e-mail needs the fixed width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from dayori.media.probe import Probe
+
+# Bumped whenever anything below changes what ffmpeg writes, so cached outputs are made again.
+RECIPE_VERSION = 1
+MAX_FRAME_RATE = Fraction(30)
+FALLBACK_FRAME_RATE = Fraction(30)
+BITS_PER_PIXEL = 0.1
+MIN_BITRATE = 64_000
+CRF = 23
+PRESET = "medium"
+LOUDNESS = {"I": -16, "TP": -1.5, "LRA": 11}
+AUDIO_RATE = 48_000
+STILL_SIZE = (1200, 675)
+JPEG_QUALITY = 3
+THUMBNAIL_BATCH = 50
+H264_REMUXABLE = {"Baseline", "Constrained Baseline", "Main", "High"}
+BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")
+
+
+@dataclass(frozen=True)
+class RenditionPlan:
+    """One MP4 to publish; `remux` means the source's video is copied as is (it already fits)."""
+
+    label: str
+    width: int
+    height: int
+    frame_rate: str
+    max_bitrate: int
+    audio_bitrate: int
+    audio: bool
+    still: bool
+    remux: bool
+    duration: float
+
+    def recipe(self) -> dict[str, Any]:
+        """Everything that decides the output bytes, for the cache key."""
+        return {"kind": "rendition", "version": RECIPE_VERSION, "crf": CRF, "preset": PRESET,
+                "loudness": LOUDNESS, "bpp": BITS_PER_PIXEL, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """The poster (rendition-sized) and the fixed-size e-mail still, both from one frame."""
+
+    at: float
+    representative: bool
+    width: int
+    height: int
+    fit_width: int
+    fit_height: int
+
+    def recipe(self) -> dict[str, Any]:
+        return {"kind": "images", "version": RECIPE_VERSION, "still": STILL_SIZE, "q": JPEG_QUALITY,
+                "batch": THUMBNAIL_BATCH, **asdict(self)}
+
+
+def plan_renditions(probe: Probe, targets: tuple[int, ...]) -> tuple[RenditionPlan, ...]:
+    """Largest first. Targets at or above the clip's own short side collapse into one, named after the
+    smallest of them, at the clip's own (even) size."""
+    short = min(probe.width, probe.height)
+    sizes: list[tuple[str, int, int]] = []
+    fitting = [t for t in targets if t >= short]
+    if fitting:
+        sizes.append((f"{min(fitting)}p", _even_down(probe.width), _even_down(probe.height)))
+    for target in sorted((t for t in targets if t < short), reverse=True):
+        scale = target / short
+        sizes.append((f"{target}p", _even(probe.width * scale), _even(probe.height * scale)))
+    return tuple(_plan(probe, label, width, height) for label, width, height in sizes)
+
+
+def plan_images(probe: Probe, poster_at: float | None, largest: RenditionPlan) -> ImagePlan:
+    """Without `poster_at`, ffmpeg's thumbnail filter picks the most typical frame from a third of the way
+    in (titles and fade-ins are usually before that)."""
+    still_width, still_height = STILL_SIZE
+    scale = min(still_width / largest.width, still_height / largest.height)
+    fit_width = min(still_width, _even(largest.width * scale))
+    fit_height = min(still_height, _even(largest.height * scale))
+    if probe.is_still:
+        return ImagePlan(0.0, False, largest.width, largest.height, fit_width, fit_height)
+    if poster_at is not None:
+        return ImagePlan(round(poster_at, 3), False, largest.width, largest.height, fit_width, fit_height)
+    return ImagePlan(round(probe.duration / 3, 3), True, largest.width, largest.height, fit_width, fit_height)
+
+
+def rendition_command(exe: str, source: Path, dest: Path, plan: RenditionPlan) -> list[str]:
+    """`dest` is a temporary name; the format is given explicitly because its suffix is not `.mp4`."""
+    clip = ffmpeg.input(str(source))
+    streams = [clip["v:0"] if plan.remux else _video_chain(clip["v:0"], plan)]
+    if plan.audio:
+        streams.append(clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE))
+    options: dict[str, Any] = {"map_metadata": -1, "map_chapters": -1}
+    if plan.remux:
+        options |= {"c:v": "copy", "tag:v": "avc1"}
+    else:
+        rate = Fraction(plan.frame_rate)
+        options |= {"c:v": "libx264", "profile:v": "high", "preset": PRESET, "crf": CRF,
+                    "maxrate": plan.max_bitrate, "bufsize": 2 * plan.max_bitrate, "pix_fmt": "yuv420p",
+                    "g": max(1, round(2 * rate)), "t": f"{plan.duration:.3f}"}
+    if plan.audio:
+        options |= {"c:a": "aac", "profile:a": "aac_low", "b:a": plan.audio_bitrate, "ac": 2, "ar": AUDIO_RATE}
+    options |= {"movflags": "+faststart", "f": "mp4"}
+    return ffmpeg.output(*streams, str(dest), **options).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe)
+
+
+def images_command(exe: str, source: Path, poster: Path, still: Path, plan: ImagePlan) -> list[str]:
+    """One decode for both pictures; the still is the poster fitted into 16:9 on black."""
+    clip = ffmpeg.input(str(source), ss=f"{plan.at:.3f}")
+    frame = clip["v:0"]
+    if plan.representative:
+        frame = frame.filter("thumbnail", n=THUMBNAIL_BATCH)
+    frame = frame.filter("scale", plan.width, plan.height).filter("setsar", 1)
+    for_poster, for_still = frame.split()
+    still_width, still_height = STILL_SIZE
+    boxed = (for_still.filter("format", "yuv444p")
+             .filter("scale", plan.fit_width, plan.fit_height, flags="lanczos")
+             .filter("pad", still_width, still_height, (still_width - plan.fit_width) // 2,
+                     (still_height - plan.fit_height) // 2, color="black")
+             .filter("setsar", 1))
+    jpeg = {"frames:v": 1, "c:v": "mjpeg", "q:v": JPEG_QUALITY, "f": "image2", "update": 1, "map_metadata": -1}
+    return (ffmpeg.merge_outputs(ffmpeg.output(for_poster, str(poster), **jpeg),
+                                 ffmpeg.output(boxed, str(still), **jpeg))
+            .global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
+
+
+def _video_chain(video: Any, plan: RenditionPlan) -> Any:
+    """ffmpeg turns the picture upright before our filters (autorotate) and writes no display matrix
+    for filtered video, so the output plays upright everywhere without a rotation flag."""
+    if plan.still:
+        video = video.filter("tpad", stop_mode="clone", stop_duration=f"{plan.duration:.3f}")
+    return (video.filter("scale", plan.width, plan.height).filter("setsar", 1)
+            .filter("fps", fps=plan.frame_rate).filter("format", "yuv420p"))
+
+
+def _plan(probe: Probe, label: str, width: int, height: int) -> RenditionPlan:
+    rate = _frame_rate(probe)
+    budget = max(MIN_BITRATE, int(BITS_PER_PIXEL * width * height * float(rate)))
+    source_rate = probe.video_bit_rate or probe.bit_rate
+    cap = min(budget, source_rate) if source_rate and not probe.is_still else budget
+    remux = (probe.video_codec == "h264" and probe.pix_fmt == "yuv420p" and probe.profile in H264_REMUXABLE
+             and probe.rotation == 0 and probe.square_pixels and not probe.is_still
+             and not probe.variable_frame_rate and 0 < probe.frame_rate <= MAX_FRAME_RATE
+             and (width, height) == (probe.width, probe.height)
+             and 0 < probe.video_bit_rate <= budget)
+    return RenditionPlan(label=label, width=width, height=height, frame_rate=str(rate),
+                         max_bitrate=max(MIN_BITRATE, cap),
+                         audio_bitrate=128_000 if min(width, height) > 360 else 96_000,
+                         audio=probe.has_audio, still=probe.is_still, remux=remux,
+                         duration=round(probe.duration, 3))
+
+
+def _frame_rate(probe: Probe) -> Fraction:
+    """A constant rate near the source's: 60 becomes 30 and 50 becomes 25 (whole divisions keep motion even);
+    a rate that reads as 0 (stills, some phone files) gets the fallback."""
+    if probe.frame_rate <= 0:
+        return FALLBACK_FRAME_RATE
+    rate = Fraction(probe.frame_rate).limit_denominator(1001)
+    divisor = 1
+    while rate / divisor > MAX_FRAME_RATE:
+        divisor += 1
+    return rate / divisor
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
+
+
+def _even_down(value: int) -> int:
+    return max(2, value - value % 2)

@@ -1,0 +1,145 @@
+"""The only engine module that imports MkDocs: it turns MkDocs events into engine calls.
+
+Moving to another site builder means replacing this module (and the Material template in
+`templates/material/`); the engine's stages know nothing of MkDocs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page as MkDocsPage
+from mkdocs.structure.toc import get_toc
+
+from dayori.build import STYLESHEET, Build, prepare
+from dayori.config import Settings, settings_from_mapping
+from dayori.errors import ContentError
+from dayori.model import Heading, Page
+
+log = logging.getLogger("mkdocs.dayori")
+LATEST_MARKER = "<!-- dayori:latest -->"
+
+
+@dataclass
+class _State:
+    """What MkDocs forces to live between events: the current command and the current build."""
+
+    preview: bool = False
+    settings: Settings | None = None
+    build: Build | None = None
+    pages: dict[str, Page] | None = None
+
+
+_state = _State()
+
+
+def settings_from_config(config: MkDocsConfig) -> Settings:
+    section = (config.extra or {}).get("dayori")
+    try:
+        return settings_from_mapping(
+            root=Path(config.config_file_path).parent, site_url=config.site_url or "", site_name=config.site_name,
+            section=section, markdown_extensions=tuple(config.markdown_extensions),
+            markdown_configs=dict(config.mdx_configs))
+    except (TypeError, ValueError) as error:
+        raise PluginError(f"{config.config_file_path}: {error}") from error
+
+
+def settings_from_file(config_file: Path) -> Settings:
+    """Settings for commands that run without a site build (`python -m dayori send`)."""
+    config = load_config(str(config_file))
+    return settings_from_config(config)
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    _state.preview = command == "serve"
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    _state.settings = settings_from_config(config)
+    config.theme.dirs.insert(0, str(resources.files("dayori") / "templates" / "material"))
+    if STYLESHEET not in config.extra_css:
+        config.extra_css.append(STYLESHEET)
+    return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
+    assert _state.settings is not None
+    try:
+        build = prepare(_state.settings, preview=_state.preview)
+    except ContentError as error:
+        raise PluginError(error.report()) from error
+    for warning in build.warnings:
+        log.warning(warning)
+    _state.build = build
+    _state.pages = {_source_uri(page): page for page in build.site.pages}
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    assert _state.build is not None and _state.pages is not None
+    for uri, page in _state.pages.items():
+        _add(files, File.generated(config, uri, content=_stub(page)))
+    for output in _state.build.outputs:
+        if output.content is not None:
+            _add(files, File.generated(config, output.dest, content=output.content))
+        else:
+            _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
+    return files
+
+
+def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
+    """Generated pages were rendered by the engine already: MkDocs gets nothing left to convert."""
+    return "" if _generated(page) else markdown
+
+
+def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
+    generated = _generated(page)
+    if generated is not None:
+        page.toc = get_toc([_toc_token(h) for h in generated.toc])
+        return generated.html
+    if LATEST_MARKER in html and _state.build is not None:
+        return html.replace(LATEST_MARKER, _state.build.site.latest_html)
+    return html
+
+
+def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
+    """Editors' files live outside docs/: `mkdocs serve` rebuilds when they change too."""
+    assert _state.settings is not None
+    for folder in (_state.settings.newsletter_path, _state.settings.videos_path):
+        if folder.is_dir():
+            server.watch(str(folder))
+    return server
+
+
+def _generated(page: MkDocsPage) -> Page | None:
+    return (_state.pages or {}).get(page.file.src_uri) if page.file.generated_by else None
+
+
+def _source_uri(page: Page) -> str:
+    return f"{page.url}index.md"
+
+
+def _stub(page: Page) -> str:
+    meta = {"title": page.title, "description": page.description, **page.meta}
+    return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _add(files: Files, file: File) -> None:
+    existing = files.get_file_from_path(file.src_uri)
+    if existing is not None:
+        raise PluginError(f"docs/{file.src_uri} は自動生成されるページと同じ場所にあります。docs/ から移すか名前を変えてください。")
+    files.append(file)
+
+
+def _toc_token(heading: Heading) -> dict[str, Any]:
+    return {"level": heading.level, "id": heading.id, "name": heading.text,
+            "children": [_toc_token(child) for child in heading.children]}

@@ -1,0 +1,146 @@
+"""The site's generated pages: issues, archive, tags, the DX日記 gallery and episodes, the home page's latest.
+
+Builder-independent: each page is HTML for the theme's content area plus a title and table of contents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, Protocol
+
+import jinja2
+from pymdownx.slugs import slugify
+
+from dayori.config import Settings
+from dayori.model import Content, Episode, Issue, Page
+from dayori.urls import relative
+
+WEEKDAYS = "月火水木金土日"
+LATEST_COUNT = 6
+_tag_slug = slugify(case="lower")
+
+
+class Media(Protocol):
+    """What pages need of an episode's transcoded media (see `dayori.media.EpisodeMedia`)."""
+
+    renditions: tuple[Any, ...]
+    poster: Any
+    captions: Any
+    duration: float
+    width: int
+    height: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Site:
+    """The generated pages and the home page's fragment that goes where `<!-- dayori:latest -->` stands."""
+
+    pages: tuple[Page, ...]
+    latest_html: str
+
+
+def japanese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
+
+
+def reading_minutes(text: str, chars_per_minute: int) -> int:
+    """Japanese is read in characters per minute, not words; spaces do not count."""
+    characters = sum(1 for c in text if not c.isspace())
+    return max(1, math.ceil(characters / chars_per_minute))
+
+
+def tag_url(tag: str) -> str:
+    return f"tags/{_tag_slug(tag, '-') or 'tag'}/"
+
+
+def duration_label(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("dayori", "templates/site"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["jdate"] = japanese_date
+    env.filters["duration"] = duration_label
+    return env
+
+
+class _Renderer:
+    """Templates with a `url()` helper that makes every link relative to the page being rendered."""
+
+    def __init__(self, settings: Settings, content: Content, media: Mapping[str, Media]) -> None:
+        self.env = _environment()
+        self.settings = settings
+        self.content = content
+        self.media = media
+
+    def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple = (),
+             meta: dict[str, Any] | None = None, **context: Any) -> Page:
+        html = self.env.get_template(template).render(
+            url=lambda target: relative(target, url), tag_url=tag_url, media=self.media,
+            content=self.content, settings=self.settings, preview=self.content.preview, today=self.content.today,
+            **context)
+        return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {})
+
+
+def build_pages(content: Content, settings: Settings, media: Mapping[str, Media] | None = None) -> Site:
+    render = _Renderer(settings, content, media or {})
+    pages = [*_issue_pages(content, settings, render), *_episode_pages(content, render),
+             _archive(content, render), *_tag_pages(content, render), _gallery(content, render)]
+    latest = render.env.get_template("latest.html").render(
+        url=lambda target: relative(target, ""), content=content, media=render.media, latest_items=_latest(content),
+        preview=content.preview, today=content.today)
+    return Site(tuple(pages), latest)
+
+
+def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
+    ordered = sorted(content.issues, key=lambda i: i.vol)
+    pages = []
+    for index, issue in enumerate(ordered):
+        previous = ordered[index - 1] if index > 0 else None
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
+        pages.append(render.page(
+            issue.url, f"第{issue.vol}号 {issue.title}", "issue.html", description=issue.summary, toc=issue.body.toc,
+            meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
+            issue=issue, previous=previous, following=following, episodes=episodes,
+            minutes=reading_minutes(issue.body.text, settings.chars_per_minute)))
+    return pages
+
+
+def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
+    return [render.page(episode.url, episode.title, "episode.html", description=episode.summary,
+                        toc=episode.body.toc, meta={"date": episode.date.isoformat(), "draft": episode.draft},
+                        episode=episode, issue=content.issue(episode.newsletter) if episode.newsletter else None,
+                        clip=render.media.get(episode.slug))
+            for episode in content.episodes]
+
+
+def _archive(content: Content, render: _Renderer) -> Page:
+    years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
+    return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
+                       description="業務合理化便りの全号の一覧です。", years=years)
+
+
+def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
+    tags = content.tags()
+    pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。", tags=tags)]
+    pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
+                          tag=tag, items=items) for tag, items in tags.items()]
+    return pages
+
+
+def _gallery(content: Content, render: _Renderer) -> Page:
+    return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
+                       episodes=content.episodes)
+
+
+def _latest(content: Content) -> list[Issue | Episode]:
+    items: list[Issue | Episode] = [*content.issues, *content.episodes]
+    return sorted(items, key=lambda i: (i.date, i.key), reverse=True)[:LATEST_COUNT]
