@@ -40,7 +40,6 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
     _check_issue_names(issues, problems)
     _check_episode_names(episodes, problems)
     _check_unique_vols(issues, problems)
-    problems.raise_if_any()
 
     pages = {read.document.path.resolve(): f"newsletter/{read.values['vol']}/" for read in issues}
     pages |= {read.document.path.parent.resolve() / "index.md": f"videos/{read.document.path.parent.name}/"

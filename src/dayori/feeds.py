@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import posixpath
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,11 +26,12 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import lxml.html
 from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 
 from dayori.config import TOKYO, Settings
 from dayori.model import Content, Episode, Issue, Output
-from dayori.urls import absolutize
 
 FEED_LIMIT = 50
 """Entries per feed: subscribers need the recent ones, the archive is on the site."""
@@ -172,7 +174,7 @@ def sanitize_html(html: str, base_url: str) -> str:
     if not html.strip():
         return ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
-    _clean_children(root, base_url)
+    _clean_children(root, _Base.of(base_url))
     parts = [_escape_text(root.text or "")]
     parts.extend(lxml.html.tostring(child, encoding="unicode", method="html") for child in root)
     return "".join(parts)
@@ -211,9 +213,32 @@ _DROPPED_WITH_CONTENT = frozenset({
 _URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _URL_NOISE = re.compile(r"[\t\n\r]")
+_PLAIN_RELATIVE = re.compile(r"[^:/?#][^:?#]*")
 
 
-def _clean_children(parent: Any, base_url: str) -> None:
+@dataclass(frozen=True)
+class _Base:
+    """A page URL split once, so the common relative link resolves without a full `urljoin` per attribute."""
+
+    url: str
+    origin: str
+    directory: str
+
+    @classmethod
+    def of(cls, url: str) -> _Base:
+        parts = urlsplit(url)
+        return cls(url, f"{parts.scheme}://{parts.netloc}", parts.path.rsplit("/", 1)[0] + "/")
+
+    def resolve(self, value: str) -> str:
+        """`urljoin(self.url, value)`; the fast path covers `../../media/img/a.png`, the body's usual links."""
+        last = value.rsplit("/", 1)[-1]
+        if "//" in value or last in (".", "..") or not _PLAIN_RELATIVE.fullmatch(value):
+            return urljoin(self.url, value)
+        path = posixpath.normpath(self.directory + value)
+        return self.origin + path + ("/" if value.endswith("/") and path != "/" else "")
+
+
+def _clean_children(parent: Any, base_url: _Base) -> None:
     for child in list(parent):
         tag = child.tag if isinstance(child.tag, str) else ""
         tag = tag.lower()
@@ -227,7 +252,7 @@ def _clean_children(parent: Any, base_url: str) -> None:
             child.drop_tag()
 
 
-def _clean_attributes(element: Any, allowed: frozenset[str], base_url: str) -> None:
+def _clean_attributes(element: Any, allowed: frozenset[str], base_url: _Base) -> None:
     attributes = element.attrib
     for name in list(attributes):
         if name not in allowed:
@@ -240,9 +265,9 @@ def _clean_attributes(element: Any, allowed: frozenset[str], base_url: str) -> N
                 attributes[name] = url
 
 
-def _safe_url(value: str, base_url: str) -> str | None:
+def _safe_url(value: str, base_url: _Base) -> str | None:
     """An absolute http(s)/mailto URL, or None where browsers would read another scheme (`java\\tscript:`)."""
-    url = urljoin(base_url, _URL_NOISE.sub("", value).strip("\x00\x20\x0c"))
+    url = base_url.resolve(_URL_NOISE.sub("", value).strip("\x00\x20\x0c"))
     return url if urlsplit(url).scheme.lower() in _SAFE_SCHEMES else None
 
 
@@ -337,7 +362,7 @@ class _EntryCache:
             title=clean_text(source.title).strip() or source.url,
             published=_published(source.date),
             summary=summary,
-            html=sanitize_html(absolutize(source.body.html, page), page),
+            html=sanitize_html(source.body.html, page),
             tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
         )
         if isinstance(source, Issue):
@@ -364,10 +389,23 @@ def _excerpt(text: str, length: int = 120) -> str:
     return flat if len(flat) <= length else flat[:length].rstrip() + "…"
 
 
+class _FeedEntry(FeedEntry):
+    """feedgen 1.0's Atom entries drop rel/type/length from their links (a shadowed loop variable), which turns
+    the video enclosure into a second alternate link; this puts them back."""
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        entry = super().atom_entry(extensions)
+        for element, data in zip(entry.findall("link"), self.link() or []):
+            for name in ("rel", "type", "hreflang", "title", "length"):
+                if data.get(name):
+                    element.set(name, data[name])
+        return entry
+
+
 def _feed_entry(item: FeedItem) -> FeedEntry:
-    entry = FeedEntry()
-    entry.load_extension("media")
-    entry.load_extension("dc", atom=False, rss=True)
+    entry = _FeedEntry()
+    entry.register_extension("media", MediaEntryExtension)
+    entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     entry.title(item.title)
     entry.guid(item.id, permalink=False)
     entry.link(href=item.url, rel="alternate", type="text/html")
@@ -407,8 +445,8 @@ def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEnt
     home = _uri(settings.absolute(spec.home))
     dest = f"feeds/{spec.stem}"
     generator = FeedGenerator()
-    generator.load_extension("media")
-    generator.load_extension("dc", atom=False, rss=True)
+    generator.register_extension("media", MediaExtension, MediaEntryExtension)
+    generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     generator.id(_tag_uri(settings, dest))
     generator.title(clean_text(spec.title))
     generator.subtitle(clean_text(spec.description))
@@ -452,10 +490,12 @@ def _json_feed(spec: FeedSpec, items: Sequence[FeedItem], home: str, feed_url: s
         "items": [_json_item(item) for item in items],
     }
     text = json.dumps(feed, ensure_ascii=False, indent=1)
-    return (text.translate(_JSON_HTML_ESCAPES) + "\n").encode()
+    for char, escape in _JSON_HTML_ESCAPES:
+        text = text.replace(char, escape)
+    return (text + "\n").encode()
 
 
-_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_JSON_HTML_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"))
 """Escapes for characters that only occur inside JSON strings, so no `<script` text reaches the file even when a
 title quotes one, in case something serves or sniffs the file as HTML."""
 

@@ -11,7 +11,7 @@ _HEAD_BYTES = 64 * 1024
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of a PNG, GIF or JPEG, or None when the file is missing or of another kind."""
+    """(width, height) of a PNG, GIF or JPEG file, or None when it is missing or of another kind."""
     try:
         with path.open("rb") as file:
             head = file.read(_HEAD_BYTES)
@@ -19,7 +19,12 @@ def image_size(path: Path) -> tuple[int, int] | None:
                 head += file.read()
     except OSError:
         return None
-    return _png(head) or _gif(head) or _jpeg(head)
+    return image_size_of(head)
+
+
+def image_size_of(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an image's bytes (a JPEG needs all of them: its frame header may come late)."""
+    return _png(data) or _gif(data) or _jpeg(data)
 
 
 def _png(data: bytes) -> tuple[int, int] | None:

@@ -7,7 +7,7 @@ Outlook, Gmail and on a phone, and each rewrite is reported so that the editor c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape as html_escape
 from urllib.parse import urljoin
@@ -37,33 +37,35 @@ _UNSUPPORTED = ("video", "audio", "iframe", "embed", "object", "script", "form",
 _CONTAINERS = ("section", "article", "header", "footer", "nav", "aside", "main")
 
 
+Notice = tuple[str, "str | None"]
+"""A message for the editor and the text to look for in the Markdown to find its line."""
+
+
 @dataclass
 class EmailBody:
     """The body as email HTML, its element tree (for the plain-text part) and the editor's notices."""
 
     html: str
     root: HtmlElement
-    notices: list[str] = field(default_factory=list)
-
-
-SizeOf = Callable[[str], "tuple[int, int] | None"]
+    notices: list[Notice] = field(default_factory=list)
 
 
 def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
-               size_of: SizeOf | None = None) -> EmailBody:
+               names: Mapping[str, str]) -> EmailBody:
     """`html` is the body as rendered for the site (page-relative links); `page_url` the page's absolute URL.
 
-    `sizes` maps absolute image URLs to (width, height) read from the image files.
+    `sizes` maps absolute image URLs to (width, height) read from the image files, `names` to the file
+    names editors wrote.
     """
     root = lxml_html.fragment_fromstring(html, create_parent="div")
-    notices = _lint(root)
+    notices = _lint(root, page_url, names)
     for headerlink in list(root.find_class("headerlink")):
         headerlink.drop_tree()
     _boxes(root)
     _tabs(root)
     _task_lists(root)
     _footnote_backrefs(root)
-    notices += _images(root, page_url, sizes, size_of)
+    notices += _images(root, page_url, sizes, names)
     _tables(root)
     _code(root)
     notices += _unsupported(root)
@@ -72,32 +74,39 @@ def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
                      notices=list(dict.fromkeys(notices)))
 
 
-def _lint(root: HtmlElement) -> list[str]:
-    notices = []
+def _lint(root: HtmlElement, page_url: str, names: Mapping[str, str]) -> list[Notice]:
+    notices: list[Notice] = []
     for img in root.iter("img"):
         if not (img.get("alt") or "").strip():
-            notices.append(f"画像 {_name(img.get('src'))} に代替テキストがありません。![説明](画像) の説明を書いてください"
-                           "（画像を表示しない受信者に内容が伝わりません）")
+            name = _name(img.get("src"), page_url, names)
+            notices.append((f"画像 {name} に代替テキストがありません。![説明](画像) の説明を書いてください"
+                            "（画像を表示しない受信者に内容が伝わりません）", name))
     for element in root.iter("a", "img"):
         url = element.get("href" if element.tag == "a" else "src")
         if url is None or url.strip() in ("", "#"):
             if element.tag == "a" and "headerlink" not in element.classes:
-                notices.append(f"リンク「{_label(element)}」の行き先が空です。URL を書いてください")
+                label = _label(element)
+                notices.append((f"リンク「{label}」の行き先が空です。URL を書いてください", label))
         elif url.lower().startswith("http:"):
-            notices.append(f"{url} は http: です。https: の URL にしてください（メールソフトが警告を出します）")
+            notices.append((f"{url} は http: です。https: の URL にしてください（メールソフトが警告を出します）", url))
     if root.find_class("admonition"):
-        notices.append("注記ブロック（!!! note など）はメールでは枠付きの囲みとして表示されます。表示を確認してください")
+        notices.append(("注記ブロック（!!! note など）はメールでは枠付きの囲みとして表示されます。表示を確認してください",
+                        "!!!"))
     if any(True for _ in root.iter("details")):
-        notices.append("折りたたみ（??? など）はメールでは開いた状態の囲みとして表示されます。表示を確認してください")
+        notices.append(("折りたたみ（??? など）はメールでは開いた状態の囲みとして表示されます。表示を確認してください",
+                        "???"))
     if root.find_class("tabbed-set"):
-        notices.append("タブ（=== など）はメールでは切り替えられないため、各タブを見出し付きで順に並べます。表示を確認してください")
+        notices.append(("タブ（=== など）はメールでは切り替えられないため、各タブを見出し付きの囲みで順に並べます。"
+                        "表示を確認してください", "=== "))
     if root.find_class("task-list-item"):
-        notices.append("チェックリスト（- [x] など）はメールでは ☑／☐ の文字で表示されます")
+        notices.append(("チェックリスト（- [x] など）はメールでは ☑／☐ の文字で表示されます", "- ["))
     return notices
 
 
-def _name(url: str | None) -> str:
-    return (url or "").rsplit("/", 1)[-1] or "（src なし）"
+def _name(src: str | None, page_url: str, names: Mapping[str, str]) -> str:
+    """The file name the editor wrote, not the content-addressed one the site publishes."""
+    url = urljoin(page_url, src or "")
+    return names.get(url) or (src or "").rsplit("/", 1)[-1] or "（src なし）"
 
 
 def _label(element: HtmlElement) -> str:
@@ -182,18 +191,20 @@ def _footnote_backrefs(root: HtmlElement) -> None:
 
 
 def _images(root: HtmlElement, page_url: str, sizes: Mapping[str, tuple[int, int]],
-            size_of: SizeOf | None) -> list[str]:
-    notices = []
+            names: Mapping[str, str]) -> list[Notice]:
+    notices: list[Notice] = []
     for img in root.iter("img"):
         src = urljoin(page_url, img.get("src") or "")
-        size = sizes.get(src) or _attribute_size(img) or (size_of(src) if size_of else None)
+        size = sizes.get(src) or _attribute_size(img)
         for attribute in ("srcset", "sizes", "loading", "decoding"):
             img.attrib.pop(attribute, None)
         if img.get("alt") is None:
             img.set("alt", "")
         if size is None:
-            notices.append(f"画像 {_name(src)} の幅が分かりません。PNG・JPEG・GIF にするか、"
-                           "{ width=\"600\" } で幅を指定してください（Outlook で原寸表示され、はみ出します）")
+            name = _name(img.get("src"), page_url, names)
+            notices.append((f"画像 {name} の幅が分かりません。PNG・JPEG・GIF にするか、"
+                            "{ width=\"600\" height=\"…\" } で大きさを指定してください"
+                            "（Outlook で原寸のまま表示され、はみ出します）", name))
             img.set("style", "display:block;max-width:100%;height:auto;border:0;")
             continue
         width, height = _fit(size, CONTENT_WIDTH)
@@ -201,9 +212,6 @@ def _images(root: HtmlElement, page_url: str, sizes: Mapping[str, tuple[int, int
         img.set("height", str(height))
         img.set("border", "0")
         img.set("style", f"display:block;width:{width}px;max-width:100%;height:auto;border:0;")
-        for parent in img.iterancestors("p"):
-            parent.set("class", (parent.get("class", "") + " image").strip())
-            break
     return notices
 
 
@@ -245,9 +253,8 @@ def _code(root: HtmlElement) -> None:
     """Highlighted code keeps its text; the colours of the site's theme do not travel to email."""
     for block in list(root.find_class("highlight")):
         pre = next(block.iter("pre"), None)
-        if pre is not None:
-            block.tag = "div"
-            block.set("class", "code")
+        if pre is not None and block.tag != "pre":
+            _replace(block, pre)
     for pre in root.iter("pre"):
         pre.set("class", "code")
         for span in list(pre.iter("span")):
@@ -255,14 +262,15 @@ def _code(root: HtmlElement) -> None:
                 _drop(span)
 
 
-def _unsupported(root: HtmlElement) -> list[str]:
-    notices = []
+def _unsupported(root: HtmlElement) -> list[Notice]:
+    notices: list[Notice] = []
     for element in list(root.iter(*_UNSUPPORTED)):
         if element.getparent() is None:
             continue
         link = element.get("src") or next((s.get("src") for s in element.iter("source") if s.get("src")), None)
-        notices.append(f"<{element.tag}> はメールで表示できないため省きました"
-                       + ("（リンクに置き換えました）" if link and element.tag in ("video", "audio", "iframe") else ""))
+        notices.append((f"<{element.tag}> はメールで表示できないため省きました"
+                        + ("（リンクに置き換えました）" if link and element.tag in ("video", "audio", "iframe") else ""),
+                        f"<{element.tag}"))
         if link and element.tag in ("video", "audio", "iframe"):
             anchor = lxml_html.Element("a", {"href": link})
             anchor.text = "▶ サイトで再生する"

@@ -1,0 +1,341 @@
+"""The media stage: episodes in, cached renditions, posters, stills and captions out.
+
+Order of work, so that an editor hears about every mistake quickly and nothing half-made is ever published:
+1. cheap checks per episode (clip exists, stays in its folder, size limit, captions parse);
+2. hash and probe the clips in the pool (both skipped on a warm rebuild, see cache.py);
+3. plan the outputs and run ffmpeg only for those missing from the cache, in the pool.
+Without `keep_going`, step 3 does not start when steps 1–2 found problems, and a failed transcode cancels
+the jobs not yet started; finished outputs of other episodes stay in the cache either way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import av
+import imageio_ffmpeg
+
+from dayori.config import Settings
+from dayori.errors import Problem
+from dayori.media.cache import MediaCache, digest
+from dayori.media.captions import captions_to_vtt
+from dayori.media.commands import (ImagePlan, RenditionPlan, images_command, plan_images, plan_renditions,
+                                   rendition_command)
+from dayori.media.probe import Probe, ProbeError, probe
+from dayori.media.results import EpisodeMedia, MediaReport, Rendition
+from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
+from dayori.model import Episode, Output
+
+_JIS_WARNING = ("字幕がありません。録画した動画には字幕を付けてください（JIS X 8341-3 達成基準 1.2.2）。"
+                "index.md の captions: に .vtt か .srt のファイル名を書くと公開されます。")
+
+
+class _Failed(Exception):
+    """A job's cause in Japanese, ready for the editor."""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    episode: Episode
+    captions: str | None
+
+
+@dataclass(frozen=True)
+class _Probed:
+    checked: _Checked
+    sha: str
+    probe: Probe
+    hashed: bool
+    probed: bool
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One ffmpeg run. `finals` exist only when the run succeeded, so their presence means done."""
+
+    key: str
+    label: str
+    source: Path
+    finals: tuple[Path, ...]
+    command: Callable[[tuple[Path, ...]], list[str]]
+    duration: float
+    check_duration: bool
+    remux: bool
+
+    def done(self) -> bool:
+        return all(final.is_file() for final in self.finals)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    probed: _Probed
+    key16: str
+    renditions: tuple[tuple[RenditionPlan, Path], ...]
+    poster: Path
+    still: Path
+    jobs: tuple[_Job, ...]
+
+
+def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_going: bool = False,
+                     progress: bool | None = None) -> MediaReport:
+    """Problems come back in the report (the caller raises them together with other stages' problems);
+    with `keep_going` (mkdocs serve) every episode also gets an EpisodeMedia, failed ones with `error`."""
+    started = time.perf_counter()
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    cache = MediaCache(settings.cache_path / "media")
+    cache.remove_stale_temporaries()
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    errors: dict[str, list[str]] = {}
+
+    def fail(episode: Episode, key: str | None, message: str, path: Path | None = None,
+             line: int | None = None) -> None:
+        problems.append(Problem(path or episode.source, line if path else _line_of(episode.source, key), message))
+        errors.setdefault(episode.slug, []).append(message)
+
+    checked = [c for e in episodes if (c := _check(e, settings, fail, warnings)) is not None]
+    workers = settings.media.jobs or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dayori-media") as pool:
+        probed = _probe_all(pool, checked, cache, fail)
+        planned = [p for item in probed if (p := _plan(item, settings, cache, exe, fail)) is not None]
+        runs, remuxed = 0, 0
+        if keep_going or not problems:
+            runs, remuxed = _run_all(pool, planned, cache, fail, keep_going, progress)
+    cache.save()
+    media = {p.probed.checked.episode.slug: _result(p, errors) for p in planned if _complete(p)}
+    if keep_going:
+        for episode in episodes:
+            if episode.slug not in media:
+                media[episode.slug] = _failed(episode, errors)
+    return MediaReport(media=media, ffmpeg_runs=runs, probes=sum(p.probed for p in probed), problems=problems,
+                       warnings=warnings, hashed=sum(p.hashed for p in probed), remuxed=remuxed,
+                       seconds=time.perf_counter() - started)
+
+
+def _check(episode: Episode, settings: Settings, fail: Callable[..., None], warnings: list[str]) -> _Checked | None:
+    folder = episode.source.parent
+    clip = episode.clip
+    shown = os.path.relpath(clip, folder)
+    usable = True
+    if not _inside(clip, folder):
+        fail(episode, "clip", f"clip: {shown} はエピソードのフォルダーの外を指しています。"
+                              "動画ファイルは index.md と同じフォルダーに置き、ファイル名だけを書いてください。")
+        usable = False
+    elif not clip.is_file():
+        fail(episode, "clip", f"動画ファイル {shown} が見つかりません。clip: に書いた名前と、"
+                              "フォルダー内のファイル名（大文字・小文字や拡張子も）が同じか確かめてください。")
+        usable = False
+    elif clip.stat().st_size > settings.media.max_bytes:
+        fail(episode, "clip", f"動画ファイル {shown} が大きすぎます（{_megabytes(clip.stat().st_size)}、"
+                              f"上限 {_megabytes(settings.media.max_bytes)}）。短く編集するか、"
+                              "画質を下げて書き出してください。")
+        usable = False
+    captions = _captions(episode, settings, fail, warnings)
+    return _Checked(episode, captions) if usable else None
+
+
+def _captions(episode: Episode, settings: Settings, fail: Callable[..., None], warnings: list[str]) -> str | None:
+    if episode.captions is None:
+        if settings.strict:
+            fail(episode, None, _JIS_WARNING)
+        else:
+            warnings.append(f"{episode.source}: {_JIS_WARNING}")
+        return None
+    folder = episode.source.parent
+    if not _inside(episode.captions, folder):
+        fail(episode, "captions", f"captions: {os.path.relpath(episode.captions, folder)} はエピソードの"
+                                  "フォルダーの外を指しています。字幕ファイルは index.md と同じフォルダーに置いてください。")
+        return None
+    vtt, found = captions_to_vtt(episode.captions)
+    for problem in found:
+        fail(episode, None, problem.message, path=problem.path, line=problem.line)
+    return vtt
+
+
+def _probe_all(pool: ThreadPoolExecutor, checked: list[_Checked], cache: MediaCache,
+               fail: Callable[..., None]) -> list[_Probed]:
+    def work(item: _Checked) -> _Probed:
+        sha, hashed = cache.source_hash(item.episode.clip)
+        result, probed = cache.probe(sha, item.episode.clip, probe)
+        return _Probed(item, sha, result, hashed, probed)
+
+    futures = [(item, pool.submit(work, item)) for item in checked]
+    done: list[_Probed] = []
+    for item, future in futures:
+        try:
+            done.append(future.result())
+        except ProbeError as error:
+            fail(item.episode, "clip", f"{item.episode.clip.name} は公開できません: {error}。"
+                                       "元の動画ファイルを置き直してください。")
+        except OSError as error:
+            fail(item.episode, "clip", f"{item.episode.clip.name} を読めません（{error.strerror or error}）。")
+    return done
+
+
+def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str,
+          fail: Callable[..., None]) -> _Planned | None:
+    episode, clip = item.checked.episode, item.probe
+    if clip.duration > settings.media.max_duration:
+        fail(episode, "clip", f"動画が長すぎます（{_minutes(clip.duration)}、上限 "
+                              f"{_minutes(settings.media.max_duration)}）。分けて別のエピソードにしてください。")
+        return None
+    if episode.poster_at is not None and not 0 <= episode.poster_at < clip.duration:
+        fail(episode, "poster_at", f"poster_at: {episode.poster_at:g} が動画の範囲（0〜{clip.duration:.1f} 秒）の"
+                                   "外です。表紙にしたい場面の秒数を書いてください。")
+        return None
+    version = cache.ffmpeg_version(exe, ffmpeg_version)
+    renditions = plan_renditions(clip, tuple(settings.media.renditions))
+    images = plan_images(clip, episode.poster_at, renditions[0])
+    jobs: list[_Job] = []
+    finals: list[tuple[RenditionPlan, Path]] = []
+    for plan in renditions:
+        key = digest(item.sha, version, plan.recipe())
+        final = cache.file(key, "mp4")
+        finals.append((plan, final))
+        jobs.append(_Job(key, f"{episode.slug} {plan.label}", episode.clip, (final,),
+                         lambda temps, plan=plan: rendition_command(exe, episode.clip, temps[0], plan),
+                         clip.duration, True, plan.remux))
+    image_key = digest(item.sha, version, images.recipe())
+    poster, still = cache.file(f"{image_key}-poster", "jpg"), cache.file(f"{image_key}-still", "jpg")
+    jobs.append(_Job(image_key, f"{episode.slug} poster", episode.clip, (poster, still),
+                     lambda temps, images=images: _images(exe, episode.clip, temps, images),
+                     clip.duration - images.at, False, False))
+    key16 = digest(item.sha, version, [j.key for j in jobs], item.checked.captions)[:16]
+    return _Planned(item, key16, tuple(finals), poster, still, tuple(jobs))
+
+
+def _images(exe: str, source: Path, temps: tuple[Path, ...], plan: ImagePlan) -> list[str]:
+    return images_command(exe, source, temps[0], temps[1], plan)
+
+
+def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], cache: MediaCache, fail: Callable[..., None],
+             keep_going: bool, progress: bool | None) -> tuple[int, int]:
+    """Each distinct output once, even when two episodes share a clip."""
+    owners: dict[str, list[Episode]] = {}
+    unique: dict[str, _Job] = {}
+    for item in planned:
+        for job in item.jobs:
+            owners.setdefault(job.key, []).append(item.probed.checked.episode)
+            if not job.done():
+                unique.setdefault(job.key, job)
+    futures: dict[Future[bool], _Job] = {pool.submit(_execute, job, cache, progress): job for job in unique.values()}
+    runs, remuxed, stopped = 0, 0, False
+    for future, job in futures.items():
+        try:
+            remux = future.result()
+        except CancelledError:
+            continue
+        except _Failed as error:
+            runs += 1
+            for episode in owners[job.key]:
+                fail(episode, "clip", f"{episode.clip.name} を変換できませんでした: {error}")
+            if not keep_going and not stopped:
+                stopped = True
+                for pending in futures:
+                    pending.cancel()
+            continue
+        runs += 1
+        remuxed += int(remux)
+    return runs, remuxed
+
+
+def _execute(job: _Job, cache: MediaCache, progress: bool | None) -> bool:
+    temps = tuple(cache.temporary(final) for final in job.finals)
+    try:
+        try:
+            run_ffmpeg(job.command(temps), label=job.label, duration=job.duration, progress=progress)
+        except FfmpegFailed as error:
+            raise _Failed(f"ffmpeg が途中で止まりました。動画が途中で切れているか壊れている可能性があります"
+                          f"（ffmpeg: {error.last_line}）") from error
+        for temp in temps:
+            if not temp.is_file() or temp.stat().st_size == 0:
+                raise _Failed("出力が空になりました。動画の中身が壊れている可能性があります")
+        if job.check_duration:
+            _check_length(temps[0], job.duration)
+        for temp, final in zip(temps, job.finals):
+            os.replace(temp, final)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+    return job.remux
+
+
+def _check_length(path: Path, expected: float) -> None:
+    """ffmpeg exits 0 on a clip cut short after its index (common with interrupted copies of `+faststart`
+    files) and writes a shorter video; comparing lengths is how that is caught."""
+    try:
+        with av.open(str(path)) as container:
+            actual = container.duration / 1_000_000 if container.duration else 0.0
+    except av.error.FFmpegError as error:
+        raise _Failed(f"出力を読み返せません（{error}）") from error
+    if actual < expected - max(0.3, 0.02 * expected):
+        raise _Failed(f"途中で切れているか壊れています（{expected:.1f} 秒のうち {actual:.1f} 秒分しか"
+                      "読み取れませんでした）。元のファイルをコピーし直してください")
+
+
+def _complete(item: _Planned) -> bool:
+    return all(job.done() for job in item.jobs)
+
+
+def _result(item: _Planned, errors: dict[str, list[str]]) -> EpisodeMedia:
+    episode, clip = item.probed.checked.episode, item.probed.probe
+    base = f"media/video/{item.key16}"
+    renditions = tuple(Rendition(label=plan.label, dest=f"{base}/{plan.label}.mp4", source=path, width=plan.width,
+                                 height=plan.height, bytes=path.stat().st_size, remuxed=plan.remux)
+                       for plan, path in item.renditions)
+    captions = item.probed.checked.captions
+    largest = renditions[0]
+    return EpisodeMedia(
+        slug=episode.slug,
+        renditions=renditions,
+        poster=Output(dest=f"{base}/poster.jpg", source=item.poster),
+        still=Output(dest=f"{base}/still.jpg", source=item.still),
+        captions=Output(dest=f"{base}/captions.vtt", content=captions.encode()) if captions else None,
+        duration=clip.duration,
+        width=largest.width,
+        height=largest.height,
+        has_audio=clip.has_audio,
+        error="\n".join(errors[episode.slug]) if episode.slug in errors else None,
+    )
+
+
+def _failed(episode: Episode, errors: dict[str, list[str]]) -> EpisodeMedia:
+    message = "\n".join(errors.get(episode.slug, ["動画を用意できませんでした。"]))
+    return EpisodeMedia(slug=episode.slug, renditions=(), poster=None, still=None, captions=None, duration=0.0,
+                        width=0, height=0, has_audio=False, error=message)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _line_of(source: Path, key: str | None) -> int | None:
+    """The front-matter line of `key`, so the editor's tool jumps to it; None if it cannot be found."""
+    if key is None:
+        return None
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^{re.escape(key)}\s*:")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            return None
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.0f} MB"
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}分{rest:02d}秒"
