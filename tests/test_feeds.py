@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urljoin
 
 import feedparser
 import lxml.html
@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 
 from dayori.config import Settings
-from dayori.feeds import FEED_LIMIT, build_feeds, feed_links, tag_feed_links, tag_slug
+from dayori.feeds import FEED_LIMIT, build_feeds, feed_links, sanitize_html, tag_feed_links, tag_slug
 from dayori.model import Body, Content, Episode, Issue, Output
 
 SITE = "https://dx.example.go.jp/dayori/"
@@ -131,8 +131,11 @@ def test_every_feed_parses_without_bozo_and_has_required_elements(settings: Sett
             assert entry.title and entry.link and entry.id and entry.published and entry.summary
             assert entry.content[0].value
         root = etree.fromstring(data)
+        home = {"newsletter": "newsletter/", "videos": "videos/"}.get(dest.split("/")[1].split(".")[0], "")
+        assert parsed.feed.link == SITE + home, dest
         if dest.endswith(".xml"):
             channel = root.find("channel")
+            assert channel.find("atom:link[@rel='self']", namespaces=NS).get("href") == SITE + quote(dest)
             for name in ("title", "link", "description", "language", "lastBuildDate"):
                 assert channel.findtext(name), (dest, name)
             for item in channel.iter("item"):
@@ -141,7 +144,7 @@ def test_every_feed_parses_without_bozo_and_has_required_elements(settings: Sett
         else:
             for name in ("id", "title", "updated", "author/atom:name"):
                 assert root.findtext(f"atom:{name}", namespaces=NS), (dest, name)
-            assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ja" or b"<language" not in data
+            assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ja"
 
 
 def test_entries_are_newest_first_and_per_feed(settings: Settings) -> None:
@@ -327,6 +330,51 @@ def test_feeds_are_capped_at_the_limit(settings: Settings) -> None:
     assert len(json.loads(capped["feeds/all.json"])["items"]) == FEED_LIMIT
     everything = build(settings, content, limit=None)
     assert len(feedparser.parse(everything["feeds/newsletter.xml"]).entries) == 60
+
+
+def test_tag_feeds_have_their_own_cap(settings: Settings) -> None:
+    issues = tuple(issue(v, dt.date(2025, 1, 1) + dt.timedelta(days=7 * v)) for v in range(30, 0, -1))
+    files = build(settings, Content(issues=issues, episodes=(), today=TODAY), tag_limit=5)
+    assert len(feedparser.parse(files["feeds/tags/業務改善.xml"]).entries) == 5
+    assert len(feedparser.parse(files["feeds/newsletter.xml"]).entries) == 30
+
+
+def test_an_empty_site_still_has_valid_feeds(settings: Settings) -> None:
+    first = build_feeds(Content(issues=(), episodes=(), today=TODAY), settings)
+    files = {o.dest: o.content for o in first}
+    assert sorted(files) == sorted([f"feeds/{s}.{e}" for s in ("newsletter", "videos", "all")
+                                    for e in ("xml", "atom", "json")] + ["feeds/feed.xsl"])
+    for dest, data in xml_feeds(files).items():
+        assert not feedparser.parse(data).bozo, dest
+    transform = etree.XSLT(etree.fromstring(files["feeds/feed.xsl"]))
+    assert "まだ記事はありません" in str(transform(etree.fromstring(files["feeds/newsletter.atom"])))
+    assert first == build_feeds(Content(issues=(), episodes=(), today=TODAY + dt.timedelta(days=30)), settings)
+
+
+@pytest.mark.parametrize("link", ["../2/", "../../media/img/a.png", "./x.html", "x/../y", "../../../../../z",
+                                  "../", "..", ".", "?q=1&r=2", "#top", "/root/", "//cdn.example/a",
+                                  "https://other.example/p", "mailto:dx@example.go.jp", "画像/図1.png",
+                                  "a%20b.png", "a:b", ""])
+def test_body_links_resolve_like_urljoin(link: str) -> None:
+    page = SITE + "newsletter/3/"
+    html = sanitize_html(f'<a href="{link}">x</a>', page)
+    href = lxml.html.fragment_fromstring(html).get("href")
+    expected = urljoin(page, link)
+    if expected.startswith("a:"):
+        assert href is None
+    else:
+        assert unquote(href) == unquote(expected) and href.isascii()
+
+
+def test_control_characters_are_removed_from_every_field(settings: Settings) -> None:
+    content = sample_content()
+    dirty = dataclasses.replace(content.issues[1], title="第\x002号\x1f", summary="要約\x0c", tags=("AI\x08",),
+                                authors=("\x07山田",))
+    files = build(settings, dataclasses.replace(content, issues=(content.issues[0], dirty, content.issues[2])))
+    for dest, data in files.items():
+        assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", data), dest
+    entry = feedparser.parse(files["feeds/newsletter.atom"]).entries[1]
+    assert (entry.title, entry.summary, entry.tags[0].term, entry.author) == ("第2号", "要約", "AI", "山田")
 
 
 def test_feed_links_point_at_built_feeds(settings: Settings) -> None:

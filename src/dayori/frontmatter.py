@@ -11,6 +11,7 @@ import yaml
 from dayori.errors import Problems
 
 FENCE = "---"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ def read_document(path: Path, display: Path, problems: Problems) -> Document | N
         return None
     header = "\n".join(lines[1:end])
     try:
-        node = yaml.compose(header, Loader=yaml.SafeLoader)
+        node = yaml.compose(header, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        mark = error.context_mark or error.problem_mark
         line = mark.line + 2 if mark else 1
         problems.add(display, line, f"front matter の YAML の書き方に誤りがあります（{error.problem}）。"
                                     "「キー: 値」の形になっているか、コロンの後に半角スペースがあるか、"
@@ -64,7 +65,7 @@ def read_document(path: Path, display: Path, problems: Problems) -> Document | N
         name = str(key_node.value)
         key_lines[name] = key_node.start_mark.line + 2
         try:
-            data[name] = yaml.SafeLoader("").construct_object(value_node, deep=True)
+            data[name] = _LOADER("").construct_object(value_node, deep=True)
         except (ValueError, yaml.YAMLError):
             problems.add(display, key_lines[name], f"「{name}」の値を読み取れません。"
                                                    "日付なら YYYY-MM-DD の形式で、実在する日付を書いてください。")

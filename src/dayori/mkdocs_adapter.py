@@ -97,15 +97,23 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
-    """Generated pages were rendered by the engine already: MkDocs gets nothing left to convert."""
-    return "" if _generated(page) else markdown
+    """Generated pages were rendered by the engine already; MkDocs would build a Markdown converter per page
+    (a tenth of a large build) only to convert nothing, so the page takes the engine's HTML instead."""
+    generated = _generated(page)
+    if generated is None:
+        return markdown
+    page.render = _prerendered(page, generated)  # type: ignore[method-assign]
+    return ""
+
+
+def _prerendered(page: MkDocsPage, generated: Page) -> Any:
+    def render(config: MkDocsConfig, files: Files) -> None:
+        page.content = generated.html
+        page.toc = get_toc([_toc_token(h) for h in generated.toc])
+    return render
 
 
 def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
-    generated = _generated(page)
-    if generated is not None:
-        page.toc = get_toc([_toc_token(h) for h in generated.toc])
-        return generated.html
     if LATEST_MARKER in html and _state.build is not None:
         return html.replace(LATEST_MARKER, _state.build.site.latest_html)
     return html

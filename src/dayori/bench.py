@@ -1,0 +1,161 @@
+"""`make bench`: the whole pipeline against a plain MkDocs build of the same Markdown, in one run.
+
+Numbers are ratios against a baseline measured in the same run (medians of 3), so they mean the same on any
+machine. Results are printed and written to `bench-results.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORDS = ("業務", "効率化", "手順", "確認", "共有", "会議", "資料", "申請", "承認", "テレワーク", "チャネル",
+         "ショートカット", "仕分けルール", "受信トレイ", "多要素認証", "パスワード", "翻訳", "表計算", "書式",
+         "職員", "担当者", "ファイル", "フォルダー", "設定", "画面", "機能", "便利", "簡単", "注意", "安全")
+PARTICLES = ("は", "を", "に", "で", "と", "の", "が", "も")
+ENDINGS = ("します。", "しましょう。", "できます。", "です。", "ください。", "になります。")
+
+
+def sentence(rng: random.Random) -> str:
+    parts = [rng.choice(WORDS) + rng.choice(PARTICLES) for _ in range(rng.randint(3, 6))]
+    return "".join(parts) + rng.choice(WORDS) + rng.choice(ENDINGS)
+
+
+def issue_markdown(vol: int, date: dt.date, rng: random.Random) -> str:
+    """About 1,000 characters with headings, a list and a table, like a real issue."""
+    meta = {"vol": vol, "date": date.isoformat(), "title": f"{rng.choice(WORDS)}の{rng.choice(WORDS)}（第{vol}号）",
+            "summary": sentence(rng), "tags": rng.sample(WORDS[:12], 2), "authors": ["DXチーム"]}
+    sections = []
+    for heading in range(3):
+        paragraph = "".join(sentence(rng) for _ in range(4))
+        items = "\n".join(f"- {sentence(rng)}" for _ in range(3))
+        sections.append(f"## {rng.choice(WORDS)}{heading + 1}\n\n{paragraph}\n\n{items}\n")
+    table = "| 項目 | 内容 |\n| --- | --- |\n" + "\n".join(f"| {rng.choice(WORDS)} | {sentence(rng)} |" for _ in range(3))
+    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    return f"---\n{header}---\n\n" + "\n".join(sections) + "\n" + table + "\n"
+
+
+def make_corpus(folder: Path, issues: int) -> tuple[Path, Path]:
+    """Two projects with identical Markdown: the Dayori one, and a plain MkDocs one without the hooks."""
+    rng = random.Random(520)
+    dayori, plain = folder / "dayori", folder / "plain"
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for project in (dayori, plain):
+        shutil.copytree(ROOT / "docs", project / "docs")
+    (dayori / "mkdocs.yml").write_text(config, encoding="utf-8")
+    shutil.copytree(ROOT / "hooks", dayori / "hooks")
+    (dayori / "videos").mkdir()
+    plain_config = re.sub(r"\nhooks:\n(?:  - .*\n)+", "\n", config)
+    plain_config = re.sub(r"\n  - (業務合理化便り|DX日記|タグ): .*", "", plain_config)
+    (plain / "mkdocs.yml").write_text(plain_config, encoding="utf-8")
+    first = dt.date(2016, 12, 2)
+    for index in range(issues):
+        vol = index + 1
+        date = first + dt.timedelta(weeks=index)
+        text = issue_markdown(vol, date, rng)
+        for path in (dayori / "newsletter" / str(date.year) / f"{vol}.md",
+                     plain / "docs" / "newsletter" / str(date.year) / f"{vol}.md"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return dayori, plain
+
+
+def timed_build(project: Path, *, clean_site: bool = True) -> tuple[float, int]:
+    """Seconds and peak memory (KiB) of `mkdocs build` as `make site` runs it, in a fresh process."""
+    if clean_site:
+        shutil.rmtree(project / "site", ignore_errors=True)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DAYORI_TODAY": "2026-11-26"}
+    command = [sys.executable, "-c", "import resource, sys, runpy; sys.argv=['mkdocs','build','-q'];"
+               "\ntry:\n    runpy.run_module('mkdocs', run_name='__main__')\nexcept SystemExit as e:\n    code = e.code"
+               "\nelse:\n    code = 0\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+               "\nsys.exit(code)"]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"build failed in {project}:\n{result.stderr[-3000:]}")
+    return seconds, int(result.stderr.strip().splitlines()[-1])
+
+
+def median_of(runs: int, measure: Callable[[], tuple[float, int]]) -> tuple[float, int]:
+    results = [measure() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def page_bytes(site: Path, pattern: str) -> float:
+    return statistics.mean(p.stat().st_size for p in (site / "newsletter").glob(pattern))
+
+
+def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
+    dayori, plain = make_corpus(folder / f"corpus-{issues}", issues)
+    timed_build(dayori)
+    timed_build(plain)
+    full, full_memory = median_of(runs, lambda: timed_build(dayori))
+    baseline, plain_memory = median_of(runs, lambda: timed_build(plain))
+    warm, _ = median_of(runs, lambda: timed_build(dayori, clean_site=False))
+    return {"issues": issues, "full_seconds": full, "plain_seconds": baseline, "full_over_plain": full / baseline,
+            "warm_seconds": warm, "warm_over_cold": warm / full, "bytes_per_issue_page": page_bytes(dayori / "site", "*/index.html"),
+            "plain_bytes_per_page": page_bytes(plain / "site", "*/*/index.html"), "peak_memory_mib": full_memory / 1024,
+            "plain_peak_memory_mib": plain_memory / 1024}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dayori.bench")
+    parser.add_argument("--issues", type=int, default=520)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
+    args = parser.parse_args(argv)
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="dayori-bench-") as tmp:
+        folder = Path(tmp)
+        small = bench_site(folder, max(1, args.issues // 10), 1)
+        large = bench_site(folder, args.issues, args.runs)
+        results["site"] = large
+        results["page_bytes_growth"] = large["bytes_per_issue_page"] / small["bytes_per_issue_page"]
+        for name, measure in _extra_benchmarks().items():
+            results[name] = measure(folder, args.issues)
+    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _print(results)
+    return 0
+
+
+def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
+    """Stage benchmarks: feeds and email on the same corpus, media on generated clips."""
+    return {}
+
+
+def _print(results: dict[str, object]) -> None:
+    site = results["site"]
+    assert isinstance(site, dict)
+    print(f"corpus: {site['issues']} issues (median of runs)")
+    print(f"  full pipeline      {site['full_seconds']:.2f} s")
+    print(f"  plain mkdocs       {site['plain_seconds']:.2f} s")
+    print(f"  full / plain       {site['full_over_plain']:.3f}   (target <= 1.10)")
+    print(f"  warm / cold        {site['warm_over_cold']:.3f}")
+    print(f"  bytes / issue page {site['bytes_per_issue_page']:.0f} (plain {site['plain_bytes_per_page']:.0f}); "
+          f"growth 52 -> 520 issues x{results['page_bytes_growth']:.3f}")
+    print(f"  peak memory        {site['peak_memory_mib']:.0f} MiB (plain {site['plain_peak_memory_mib']:.0f} MiB)")
+    for name, values in results.items():
+        if name not in {"site", "page_bytes_growth"}:
+            print(f"{name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                         for k, v in values.items()))  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
