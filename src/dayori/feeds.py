@@ -13,34 +13,38 @@ slug (`AI`, `ａｉ`) share one feed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import posixpath
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
-import lxml.html
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from dayori.config import TOKYO, Settings
-from dayori.model import Content, Episode, Issue, Output
+from dayori.model import Content, Episode, Issue, Output, tag_slug
 
 FEED_LIMIT = 50
-"""Entries per feed: subscribers need the recent ones, the archive is on the site."""
+"""Entries per main feed: subscribers need the recent ones, the archive is on the site."""
+
+TAG_FEED_LIMIT = 20
+"""Entries per tag feed: a site has many tags, and each tag feed repeats full bodies of the main feeds."""
 
 TAG_DATE = "2026"
 """The date part of entry ids (RFC 4151 tag URIs); fixed forever so ids never change."""
 
 PUBLISH_TIME = dt.time(9, 0)
 """Items are announced at 09:00 Tokyo time on their date."""
+
+_EMPTY_FEED_DATE = dt.datetime(int(TAG_DATE), 1, 1, 9, tzinfo=TOKYO)
+"""The date of a feed with no entries yet: any fixed date keeps builds reproducible."""
 
 NEWSLETTER_TITLE = "業務合理化便り"
 VIDEOS_TITLE = "DX日記"
@@ -68,14 +72,15 @@ class Rendition(Protocol):
 
 
 class MediaResult(Protocol):
-    """What the media stage made of one episode's clip; renditions are largest first."""
+    """What the media stage made of one episode's clip; renditions are largest first. A clip that failed to
+    encode (preview builds keep going) has no renditions and no poster; its entry then carries no video."""
 
     @property
     def renditions(self) -> Sequence[Rendition]: ...
     @property
-    def poster(self) -> Output: ...
+    def poster(self) -> Output | None: ...
     @property
-    def still(self) -> Output: ...
+    def still(self) -> Output | None: ...
     @property
     def duration(self) -> float: ...
 
@@ -118,21 +123,22 @@ class FeedSpec:
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] | None = None, *,
-                limit: int | None = FEED_LIMIT) -> list[Output]:
-    """All feeds and their stylesheet; `limit` caps entries per feed (None: every item)."""
+                limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
+    """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
     issues = _newest_first(i for i in content.issues if _is_public(i, content.today))
     episodes = _newest_first(e for e in content.episodes if _is_public(e, content.today))
-    specs = [
+    main = [
         FeedSpec("newsletter", NEWSLETTER_TITLE, f"{NEWSLETTER_TITLE}の最新号", "newsletter/", issues),
         FeedSpec("videos", VIDEOS_TITLE, f"{VIDEOS_TITLE}の新着動画", "videos/", episodes),
-        FeedSpec("all", f"{settings.site_name}（便りと動画）", f"{NEWSLETTER_TITLE}と{VIDEOS_TITLE}の新着",
+        FeedSpec("all", f"{settings.site_name}（すべての新着）", f"{NEWSLETTER_TITLE}と{VIDEOS_TITLE}の新着",
                  "", _newest_first([*issues, *episodes])),
-        *_tag_specs(settings, [*issues, *episodes]),
     ]
+    specs = [(spec, limit) for spec in main] + [(spec, tag_limit)
+                                                for spec in _tag_specs(settings, [*issues, *episodes])]
     entries = _EntryCache(settings, media or {})
     outputs: list[Output] = []
-    for spec in specs:
-        shown = spec.items if limit is None else spec.items[:limit]
+    for spec, cap in specs:
+        shown = spec.items if cap is None else spec.items[:cap]
         items = [entries.item(i) for i in shown]
         outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
     outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
@@ -142,21 +148,13 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] |
 def feed_links(settings: Settings) -> list[dict[str, str]]:
     """The main feeds for `<link rel="alternate">` and the visible subscribe links, newsletter first."""
     names = (("newsletter", NEWSLETTER_TITLE), ("videos", VIDEOS_TITLE),
-             ("all", f"{settings.site_name}（便りと動画）"))
+             ("all", f"{settings.site_name}（すべての新着）"))
     return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
 
 
 def tag_feed_links(settings: Settings, tag: str) -> list[dict[str, str]]:
     """The feeds of one tag, for its tag page."""
     return _links(settings, f"feeds/tags/{quote(tag_slug(tag))}", f"{settings.site_name}：{tag}")
-
-
-def tag_slug(tag: str) -> str:
-    """The file-name part of a tag's feeds; see the module docstring for the rule."""
-    folded = unicodedata.normalize("NFKC", tag).strip().lower()
-    pattern = r"[^a-z0-9]+" if folded.isascii() else r"[\W_]+"
-    slug = re.sub(pattern, "-", folded).strip("-")
-    return slug or "tag-" + hashlib.sha1(folded.encode()).hexdigest()[:8]
 
 
 def stylesheet() -> bytes:
@@ -170,14 +168,18 @@ def sanitize_html(html: str, base_url: str) -> str:
     Feed readers differ in what they strip, so we send nothing that could run script, load from a
     site-relative path that only works on our pages, or restyle the reader.
     """
-    html = clean_text(html)
+    html = _DOCUMENT_TAGS.sub("", clean_text(html))
     if not html.strip():
         return ""
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root = etree.fromstring(f"<html><body>{html}</body></html>".encode(), _HTML_PARSER)
     _clean_children(root, _Base.of(base_url))
-    parts = [_escape_text(root.text or "")]
-    parts.extend(lxml.html.tostring(child, encoding="unicode", method="html") for child in root)
-    return "".join(parts)
+    root.attrib.clear()
+    return etree.tostring(root, encoding="unicode", method="html")[len("<html>"):-len("</html>")]
+
+
+_DOCUMENT_TAGS = re.compile(r"</?(?:html|body)\b[^>]*>", re.IGNORECASE)
+"""Document tags in a body; libxml2 stops reading at `</html>`, which would silently cut the rest."""
+_HTML_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
 
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -229,11 +231,14 @@ class _Base:
         parts = urlsplit(url)
         return cls(url, f"{parts.scheme}://{parts.netloc}", parts.path.rsplit("/", 1)[0] + "/")
 
-    def resolve(self, value: str) -> str:
-        """`urljoin(self.url, value)`; the fast path covers `../../media/img/a.png`, the body's usual links."""
+    def safe(self, value: str) -> str | None:
+        """`urljoin(self.url, value)` if that is an http(s)/mailto URL, else None (`java\\tscript:` included,
+        as browsers drop tabs and newlines). The fast path covers `../../media/img/a.png`, the usual link."""
+        value = _URL_NOISE.sub("", value).strip("\x00\x20\x0c")
         last = value.rsplit("/", 1)[-1]
         if "//" in value or last in (".", "..") or not _PLAIN_RELATIVE.fullmatch(value):
-            return urljoin(self.url, value)
+            url = urljoin(self.url, value)
+            return url if urlsplit(url).scheme.lower() in _SAFE_SCHEMES else None
         path = posixpath.normpath(self.directory + value)
         return self.origin + path + ("/" if value.endswith("/") and path != "/" else "")
 
@@ -246,10 +251,37 @@ def _clean_children(parent: Any, base_url: _Base) -> None:
             _clean_attributes(child, _ALLOWED_ATTRIBUTES[tag], base_url)
             _clean_children(child, base_url)
         elif not tag or tag in _DROPPED_WITH_CONTENT:
-            child.drop_tree()
+            _drop_tree(parent, child)
         else:
             _clean_children(child, base_url)
-            child.drop_tag()
+            _drop_tag(parent, child)
+
+
+def _append_text(parent: Any, previous: Any, text: str | None) -> None:
+    if not text:
+        return
+    if previous is None:
+        parent.text = (parent.text or "") + text
+    else:
+        previous.tail = (previous.tail or "") + text
+
+
+def _drop_tree(parent: Any, element: Any) -> None:
+    """The element and everything in it removed; the text after it stays."""
+    _append_text(parent, element.getprevious(), element.tail)
+    parent.remove(element)
+
+
+def _drop_tag(parent: Any, element: Any) -> None:
+    """The element's tags removed; its text and (already cleaned) children take its place."""
+    previous = element.getprevious()
+    _append_text(parent, previous, element.text)
+    if len(element):
+        _append_text(element, element[-1], element.tail)
+    else:
+        _append_text(parent, previous, element.tail)
+    index = parent.index(element)
+    parent[index:index + 1] = list(element)
 
 
 def _clean_attributes(element: Any, allowed: frozenset[str], base_url: _Base) -> None:
@@ -258,21 +290,11 @@ def _clean_attributes(element: Any, allowed: frozenset[str], base_url: _Base) ->
         if name not in allowed:
             del attributes[name]
         elif name in _URL_ATTRIBUTES:
-            url = _safe_url(attributes[name], base_url)
+            url = base_url.safe(attributes[name])
             if url is None:
                 del attributes[name]
             else:
                 attributes[name] = url
-
-
-def _safe_url(value: str, base_url: _Base) -> str | None:
-    """An absolute http(s)/mailto URL, or None where browsers would read another scheme (`java\\tscript:`)."""
-    url = base_url.resolve(_URL_NOISE.sub("", value).strip("\x00\x20\x0c"))
-    return url if urlsplit(url).scheme.lower() in _SAFE_SCHEMES else None
-
-
-def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _is_public(item: Issue | Episode, today: dt.date) -> bool:
@@ -334,7 +356,7 @@ def _published(date: dt.date) -> dt.datetime:
 class _EntryCache:
     """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed."""
 
-    def __init__(self, settings: Settings, media: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Settings, media: Mapping[str, MediaResult]) -> None:
         self._settings = settings
         self._media = media
         self._items: dict[str, FeedItem] = {}
@@ -371,11 +393,13 @@ class _EntryCache:
         result = self._media.get(source.slug)
         if result is None:
             return FeedItem(**common, authors=())
+        poster = result.poster
         return FeedItem(**common, authors=(), enclosures=tuple(_enclosures(result, settings)),
-                        image=_uri(settings.absolute(result.poster.dest)), duration=float(result.duration))
+                        image=_uri(settings.absolute(poster.dest)) if poster is not None else None,
+                        duration=float(result.duration) if result.renditions else None)
 
 
-def _enclosures(result: Any, settings: Settings) -> list[Enclosure]:
+def _enclosures(result: MediaResult, settings: Settings) -> list[Enclosure]:
     """All renditions, the 720p MP4 first (the one RSS's single enclosure carries), then largest first."""
     renditions = [Enclosure(_uri(settings.absolute(r.dest)), int(r.bytes), r.mime, int(r.width), int(r.height))
                   for r in result.renditions]
@@ -423,7 +447,7 @@ def _feed_entry(item: FeedItem) -> FeedEntry:
     if item.enclosures:
         main = item.enclosures[0]
         entry.enclosure(main.url, str(main.length), main.mime)
-        duration = str(round(item.duration)) if item.duration is not None else None
+        duration = str(max(1, round(item.duration))) if item.duration is not None else None
         entry.media.content([_media_content(e, duration, e is main) for e in item.enclosures])
     if item.image:
         entry.media.thumbnail(url=item.image)
@@ -441,7 +465,7 @@ def _media_content(enclosure: Enclosure, duration: str | None, default: bool) ->
 
 def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEntry],
             settings: Settings) -> list[Output]:
-    newest = items[0].published if items else _published(dt.date(int(TAG_DATE), 1, 1))
+    newest = items[0].published if items else _EMPTY_FEED_DATE
     home = _uri(settings.absolute(spec.home))
     dest = f"feeds/{spec.stem}"
     generator = FeedGenerator()
@@ -460,9 +484,9 @@ def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEnt
     depth = "../" * spec.stem.count("/")
     outputs = []
     for fmt, ext, mime, _label in _FORMATS[:2]:
-        generator.link([{"href": home, "rel": "alternate", "type": "text/html"},
-                        {"href": _uri(settings.absolute(f"{dest}.{ext}")), "rel": "self", "type": mime}],
-                       replace=True)
+        # feedgen takes RSS's channel link from the last link given, so the home page goes last
+        generator.link([{"href": _uri(settings.absolute(f"{dest}.{ext}")), "rel": "self", "type": mime},
+                        {"href": home, "rel": "alternate", "type": "text/html"}], replace=True)
         xml = generator.rss_str() if fmt == "rss" else generator.atom_str()
         outputs.append(Output(dest=f"{dest}.{ext}", content=_with_stylesheet(xml, f"{depth}feed.xsl")))
     outputs.append(Output(dest=f"{dest}.json",
@@ -489,7 +513,7 @@ def _json_feed(spec: FeedSpec, items: Sequence[FeedItem], home: str, feed_url: s
         "authors": [{"name": clean_text(settings.site_name)}],
         "items": [_json_item(item) for item in items],
     }
-    text = json.dumps(feed, ensure_ascii=False, indent=1)
+    text = json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
     for char, escape in _JSON_HTML_ESCAPES:
         text = text.replace(char, escape)
     return (text + "\n").encode()

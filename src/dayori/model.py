@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,3 +139,12 @@ class Page:
     description: str = ""
     toc: tuple[Heading, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def tag_slug(tag: str) -> str:
+    """A tag's URL part, shared by its page and its feeds: NFKC-folded and lower-cased; ASCII tags keep
+    `a-z0-9` joined by `-`, Japanese tags keep their letters; tags that fold alike (`AI`, `ＡＩ`) are one."""
+    folded = unicodedata.normalize("NFKC", tag).strip().lower()
+    pattern = r"[^a-z0-9]+" if folded.isascii() else r"[\W_]+"
+    slug = re.sub(pattern, "-", folded).strip("-")
+    return slug or "tag-" + hashlib.sha1(folded.encode()).hexdigest()[:8]

@@ -13,15 +13,13 @@ from itertools import groupby
 from typing import Any, Protocol
 
 import jinja2
-from pymdownx.slugs import slugify
 
 from dayori.config import Settings
-from dayori.model import Content, Episode, Issue, Page
+from dayori.model import Content, Episode, Issue, Page, tag_slug
 from dayori.urls import relative
 
 WEEKDAYS = "月火水木金土日"
 LATEST_COUNT = 6
-_tag_slug = slugify(case="lower")
 
 
 class Media(Protocol):
@@ -55,7 +53,7 @@ def reading_minutes(text: str, chars_per_minute: int) -> int:
 
 
 def tag_url(tag: str) -> str:
-    return f"tags/{_tag_slug(tag, '-') or 'tag'}/"
+    return f"tags/{tag_slug(tag)}/"
 
 
 def duration_label(seconds: float) -> str:
