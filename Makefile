@@ -5,6 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dayori-installed
 
+# Reproducible site/: MkDocs dates the sitemap with SOURCE_DATE_EPOCH; the last commit's time is stable.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+ifneq ($(SOURCE_DATE_EPOCH),)
+export SOURCE_DATE_EPOCH
+endif
+export NO_MKDOCS_2_WARNING := 1
+
 .PHONY: site serve test bench new-issue clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -14,10 +21,10 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 site: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
+	$(BIN)/mkdocs build
 
 serve: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+	$(BIN)/mkdocs serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -3,12 +3,17 @@ builder write, so a build that fails leaves nothing half-done to publish."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from dayori.config import Settings
 from dayori.content import load_content
+from dayori.email import build_emails
+from dayori.errors import ContentError
+from dayori.feeds import build_feeds
+from dayori.media import process_episodes
 from dayori.model import Content, Output
 from dayori.pages import Site, build_pages
 
@@ -21,16 +26,43 @@ class Build:
     site: Site
     outputs: tuple[Output, ...]
     warnings: tuple[str, ...] = ()
-    stats: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    ffmpeg_runs: int = 0
+    probes: int = 0
 
 
 def prepare(settings: Settings, *, preview: bool = False) -> Build:
-    """Runs every stage; raises ContentError listing every editor problem before anything is written."""
+    """Runs every stage; raises ContentError listing every problem before anything is written.
+
+    In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page instead.
+    """
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = now - clock
+        clock = now
+
     content = load_content(settings, preview=preview)
-    site = build_pages(content, settings)
-    outputs = [*_asset_outputs(content), _stylesheet()]
+    lap("content")
+    media = process_episodes(content.episodes, settings, keep_going=preview)
+    lap("media")
+    feeds = build_feeds(content, settings, media.media)
+    lap("feeds")
+    emails = build_emails(content, settings, media.media)
+    lap("email")
+    site = build_pages(content, settings, media.media)
+    lap("pages")
+    problems = [*([] if preview else media.problems), *emails.problems]
+    if problems:
+        raise ContentError(problems)
+    outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
+               *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs))
+    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
+                 media.ffmpeg_runs, media.probes)
 
 
 def _asset_outputs(content: Content) -> list[Output]:

@@ -23,6 +23,7 @@ from mkdocs.structure.toc import get_toc
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import Settings, settings_from_mapping
 from dayori.errors import ContentError
+from dayori.feeds import feed_links
 from dayori.model import Heading, Page
 
 log = logging.getLogger("mkdocs.dayori")
@@ -68,6 +69,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     config.theme.dirs.insert(0, str(resources.files("dayori") / "templates" / "material"))
     if STYLESHEET not in config.extra_css:
         config.extra_css.append(STYLESHEET)
+    config.extra["dayori_feeds"] = feed_links(_state.settings)
     return config
 
 
@@ -80,6 +82,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
         raise PluginError(error.report()) from error
     for warning in build.warnings:
         log.warning(warning)
+    log.info("dayori: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in build.seconds.items()))
     _state.build = build
     _state.pages = {_source_uri(page): page for page in build.site.pages}
 
