@@ -111,10 +111,10 @@ class MediaCache:
 
     def remove_stale_temporaries(self) -> None:
         """Leftovers of killed builds; an hour's grace keeps a concurrent build's files alone."""
-        if not self.files.is_dir():
+        if not self.root.is_dir():
             return
         limit = time.time() - _STALE_SECONDS
-        for leftover in self.files.glob(".tmp-*"):
+        for leftover in self.root.rglob(".tmp-*"):
             try:
                 if leftover.stat().st_mtime < limit:
                     leftover.unlink()

@@ -7,6 +7,9 @@ Choices a reader of the site notices, and why:
   the same size are made once (a 640x360 clip gets one "360p" file, not two copies).
 - A clip without sound stays without an audio track (no invented silence): the page can then say 音声なし,
   and screen-reader users are not offered a silent track.
+- A source that already fits a rendition (H.264 yuv420p, upright, constant rate, within size and bit budget)
+  keeps its video bytes (`-c:v copy` + faststart); its sound is still re-encoded, because loudness
+  normalisation (EBU R128, -16 LUFS, so episodes play equally loud) needs decoding and AAC costs little.
 - Source metadata (phone GPS position, device names) is dropped from every output.
 - The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact space, and portrait clips
   are pillarboxed on black rather than cropped, so nothing the presenter shows is cut away. Small clips are
@@ -25,7 +28,7 @@ import ffmpeg
 from dayori.media.probe import Probe
 
 # Bumped whenever anything below changes what ffmpeg writes, so cached outputs are made again.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 MAX_FRAME_RATE = Fraction(30)
 FALLBACK_FRAME_RATE = Fraction(30)
 BITS_PER_PIXEL = 0.1
@@ -108,7 +111,7 @@ def plan_images(probe: Probe, poster_at: float | None, largest: RenditionPlan) -
 
 def rendition_command(exe: str, source: Path, dest: Path, plan: RenditionPlan) -> list[str]:
     """`dest` is a temporary name; the format is given explicitly because its suffix is not `.mp4`."""
-    clip = ffmpeg.input(str(source))
+    clip = ffmpeg.input(str(source), **({"r": plan.frame_rate} if plan.still else {}))
     streams = [clip["v:0"] if plan.remux else _video_chain(clip["v:0"], plan)]
     if plan.audio:
         streams.append(clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE))
@@ -133,7 +136,8 @@ def images_command(exe: str, source: Path, poster: Path, still: Path, plan: Imag
     if plan.representative:
         frame = frame.filter("thumbnail", n=THUMBNAIL_BATCH)
     frame = frame.filter("scale", plan.width, plan.height).filter("setsar", 1)
-    for_poster, for_still = frame.split()
+    split = frame.split()
+    for_poster, for_still = split[0], split[1]
     still_width, still_height = STILL_SIZE
     boxed = (for_still.filter("format", "yuv444p")
              .filter("scale", plan.fit_width, plan.fit_height, flags="lanczos")
@@ -148,7 +152,9 @@ def images_command(exe: str, source: Path, poster: Path, still: Path, plan: Imag
 
 def _video_chain(video: Any, plan: RenditionPlan) -> Any:
     """ffmpeg turns the picture upright before our filters (autorotate) and writes no display matrix
-    for filtered video, so the output plays upright everywhere without a rotation flag."""
+    for filtered video, so the output plays upright everywhere without a rotation flag. A still is held
+    for the whole sound; its input is read at the output rate (`-r`), else tpad would clone at the
+    container's nominal rate (90000 for cover art) and take minutes."""
     if plan.still:
         video = video.filter("tpad", stop_mode="clone", stop_duration=f"{plan.duration:.3f}")
     return (video.filter("scale", plan.width, plan.height).filter("setsar", 1)
@@ -174,10 +180,12 @@ def _plan(probe: Probe, label: str, width: int, height: int) -> RenditionPlan:
 
 def _frame_rate(probe: Probe) -> Fraction:
     """A constant rate near the source's: 60 becomes 30 and 50 becomes 25 (whole divisions keep motion even);
-    a rate that reads as 0 (stills, some phone files) gets the fallback."""
-    if probe.frame_rate <= 0:
+    variable-rate screen recordings get their nominal (highest) rate so quick moves stay smooth; a rate that
+    reads as 0 (stills, some phone files) gets the fallback."""
+    source = probe.nominal_frame_rate if probe.variable_frame_rate else probe.frame_rate
+    if source <= 0:
         return FALLBACK_FRAME_RATE
-    rate = Fraction(probe.frame_rate).limit_denominator(1001)
+    rate = Fraction(source).limit_denominator(1001)
     divisor = 1
     while rate / divisor > MAX_FRAME_RATE:
         divisor += 1

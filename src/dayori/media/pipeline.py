@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,8 +25,7 @@ from dayori.config import Settings
 from dayori.errors import Problem
 from dayori.media.cache import MediaCache, digest
 from dayori.media.captions import captions_to_vtt
-from dayori.media.commands import (ImagePlan, RenditionPlan, images_command, plan_images, plan_renditions,
-                                   rendition_command)
+from dayori.media.commands import RenditionPlan, images_command, plan_images, plan_renditions, rendition_command
 from dayori.media.probe import Probe, ProbeError, probe
 from dayori.media.results import EpisodeMedia, MediaReport, Rendition
 from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
@@ -57,13 +56,13 @@ class _Probed:
 
 @dataclass(frozen=True)
 class _Job:
-    """One ffmpeg run. `finals` exist only when the run succeeded, so their presence means done."""
+    """One ffmpeg run writing `temps`; `finals` exist only when the run succeeded, so their presence means done."""
 
     key: str
     label: str
-    source: Path
     finals: tuple[Path, ...]
-    command: Callable[[tuple[Path, ...]], list[str]]
+    temps: tuple[Path, ...]
+    command: tuple[str, ...]
     duration: float
     check_duration: bool
     remux: bool
@@ -96,8 +95,11 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
 
     def fail(episode: Episode, key: str | None, message: str, path: Path | None = None,
              line: int | None = None) -> None:
-        problems.append(Problem(path or episode.source, line if path else _line_of(episode.source, key), message))
-        errors.setdefault(episode.slug, []).append(message)
+        shown = _shown(path, settings) if path else episode.source
+        problem = Problem(shown, line if path else _line_of(_index_file(episode, settings), key), message)
+        if problem not in problems:
+            problems.append(problem)
+            errors.setdefault(episode.slug, []).append(message)
 
     checked = [c for e in episodes if (c := _check(e, settings, fail, warnings)) is not None]
     workers = settings.media.jobs or os.cpu_count() or 1
@@ -106,7 +108,7 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
         planned = [p for item in probed if (p := _plan(item, settings, cache, exe, fail)) is not None]
         runs, remuxed = 0, 0
         if keep_going or not problems:
-            runs, remuxed = _run_all(pool, planned, cache, fail, keep_going, progress)
+            runs, remuxed = _run_all(pool, planned, fail, keep_going, progress)
     cache.save()
     media = {p.probed.checked.episode.slug: _result(p, errors) for p in planned if _complete(p)}
     if keep_going:
@@ -119,7 +121,7 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
 
 
 def _check(episode: Episode, settings: Settings, fail: Callable[..., None], warnings: list[str]) -> _Checked | None:
-    folder = episode.source.parent
+    folder = _index_file(episode, settings).parent
     clip = episode.clip
     shown = os.path.relpath(clip, folder)
     usable = True
@@ -147,7 +149,7 @@ def _captions(episode: Episode, settings: Settings, fail: Callable[..., None], w
         else:
             warnings.append(f"{episode.source}: {_JIS_WARNING}")
         return None
-    folder = episode.source.parent
+    folder = _index_file(episode, settings).parent
     if not _inside(episode.captions, folder):
         fail(episode, "captions", f"captions: {os.path.relpath(episode.captions, folder)} はエピソードの"
                                   "フォルダーの外を指しています。字幕ファイルは index.md と同じフォルダーに置いてください。")
@@ -197,24 +199,21 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str,
     for plan in renditions:
         key = digest(item.sha, version, plan.recipe())
         final = cache.file(key, "mp4")
+        temp = cache.temporary(final)
         finals.append((plan, final))
-        jobs.append(_Job(key, f"{episode.slug} {plan.label}", episode.clip, (final,),
-                         lambda temps, plan=plan: rendition_command(exe, episode.clip, temps[0], plan),
-                         clip.duration, True, plan.remux))
+        jobs.append(_Job(key, f"{episode.slug} {plan.label}", (final,), (temp,),
+                         tuple(rendition_command(exe, episode.clip, temp, plan)), clip.duration, True, plan.remux))
     image_key = digest(item.sha, version, images.recipe())
     poster, still = cache.file(f"{image_key}-poster", "jpg"), cache.file(f"{image_key}-still", "jpg")
-    jobs.append(_Job(image_key, f"{episode.slug} poster", episode.clip, (poster, still),
-                     lambda temps, images=images: _images(exe, episode.clip, temps, images),
-                     clip.duration - images.at, False, False))
+    temps = (cache.temporary(poster), cache.temporary(still))
+    jobs.append(_Job(image_key, f"{episode.slug} poster", (poster, still), temps,
+                     tuple(images_command(exe, episode.clip, *temps, images)), clip.duration - images.at,
+                     False, False))
     key16 = digest(item.sha, version, [j.key for j in jobs], item.checked.captions)[:16]
     return _Planned(item, key16, tuple(finals), poster, still, tuple(jobs))
 
 
-def _images(exe: str, source: Path, temps: tuple[Path, ...], plan: ImagePlan) -> list[str]:
-    return images_command(exe, source, temps[0], temps[1], plan)
-
-
-def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], cache: MediaCache, fail: Callable[..., None],
+def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[..., None],
              keep_going: bool, progress: bool | None) -> tuple[int, int]:
     """Each distinct output once, even when two episodes share a clip."""
     owners: dict[str, list[Episode]] = {}
@@ -224,9 +223,10 @@ def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], cache: MediaCach
             owners.setdefault(job.key, []).append(item.probed.checked.episode)
             if not job.done():
                 unique.setdefault(job.key, job)
-    futures: dict[Future[bool], _Job] = {pool.submit(_execute, job, cache, progress): job for job in unique.values()}
+    futures: dict[Future[bool], _Job] = {pool.submit(_execute, job, progress): job for job in unique.values()}
     runs, remuxed, stopped = 0, 0, False
-    for future, job in futures.items():
+    for future in as_completed(futures):
+        job = futures[future]
         try:
             remux = future.result()
         except CancelledError:
@@ -245,11 +245,11 @@ def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], cache: MediaCach
     return runs, remuxed
 
 
-def _execute(job: _Job, cache: MediaCache, progress: bool | None) -> bool:
-    temps = tuple(cache.temporary(final) for final in job.finals)
+def _execute(job: _Job, progress: bool | None) -> bool:
+    temps = job.temps
     try:
         try:
-            run_ffmpeg(job.command(temps), label=job.label, duration=job.duration, progress=progress)
+            run_ffmpeg(list(job.command), label=job.label, duration=job.duration, progress=progress)
         except FfmpegFailed as error:
             raise _Failed(f"ffmpeg が途中で止まりました。動画が途中で切れているか壊れている可能性があります"
                           f"（ffmpeg: {error.last_line}）") from error
@@ -311,6 +311,18 @@ def _failed(episode: Episode, errors: dict[str, list[str]]) -> EpisodeMedia:
                         width=0, height=0, has_audio=False, error=message)
 
 
+def _index_file(episode: Episode, settings: Settings) -> Path:
+    """`episode.source` is shown to editors relative to the project root; files are found from the root."""
+    return episode.source if episode.source.is_absolute() else settings.root / episode.source
+
+
+def _shown(path: Path, settings: Settings) -> Path:
+    try:
+        return path.resolve().relative_to(settings.root.resolve())
+    except ValueError:
+        return path
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
@@ -333,6 +345,8 @@ def _line_of(source: Path, key: str | None) -> int | None:
 
 
 def _megabytes(size: int) -> str:
+    if size < 10_000_000:
+        return f"{size / 1_000_000:.2f} MB"
     return f"{size / 1_000_000:,.0f} MB"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import av
 
 # Bumped when the meaning of a field changes, so that cached probes of an older layout are not trusted.
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 
 _ATTACHED_PIC = 0x400
 
@@ -30,6 +30,7 @@ class Probe:
     coded_height: int
     rotation: int
     frame_rate: float
+    nominal_frame_rate: float
     variable_frame_rate: bool
     has_audio: bool
     audio_codec: str
@@ -59,7 +60,7 @@ def probe(path: Path) -> Probe:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise ProbeError(f"動画として読み取れません（中身が動画ではないか、壊れています: {error}）") from error
+        raise ProbeError(f"動画として読み取れません（中身が動画ではないか、壊れています: {_reason(error)}）") from error
     with container:
         if not container.streams.video:
             raise ProbeError("映像が入っていません（音声だけのファイルか、動画ではありません）")
@@ -75,8 +76,9 @@ def probe(path: Path) -> Probe:
         attached = bool(video.disposition & _ATTACHED_PIC)
         still = attached or video.frames == 1 or packets <= 1
         rate = _rate(video.average_rate) or _rate(video.guessed_rate)
+        nominal = _rate(video.base_rate) or rate
         if still or rate > 1000:
-            rate = 0.0
+            rate = nominal = 0.0
         return Probe(
             duration=_duration(container),
             width=width,
@@ -85,6 +87,7 @@ def probe(path: Path) -> Probe:
             coded_height=coded_height,
             rotation=rotation,
             frame_rate=rate,
+            nominal_frame_rate=nominal if nominal <= 1000 else rate,
             variable_frame_rate=_variable(video.average_rate, video.base_rate),
             has_audio=audio is not None,
             audio_codec=audio.codec_context.name if audio else "",
@@ -114,7 +117,7 @@ def _first_frame(container: Any, video: Any) -> tuple[Any, int]:
             if first is not None and packets >= 2:
                 break
     except av.error.FFmpegError as error:
-        raise ProbeError(f"映像を読み取れません（壊れている可能性があります: {error}）") from error
+        raise ProbeError(f"映像を読み取れません（壊れている可能性があります: {_reason(error)}）") from error
     if first is None:
         raise ProbeError("映像のコマを 1 枚も読み取れません（壊れているか、空のファイルです）")
     return first, packets
@@ -143,3 +146,8 @@ def _duration(container: Any) -> float:
     if not durations:
         raise ProbeError("動画の長さを読み取れません（壊れている可能性があります）")
     return max(durations)
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's own words without the errno and the full path, which only clutter an editor's message."""
+    return getattr(error, "strerror", None) or type(error).__name__
