@@ -5,6 +5,7 @@ from dayori.mkdocs_adapter import (  # noqa: F401  (MkDocs looks these names up 
     on_files,
     on_page_content,
     on_page_markdown,
+    on_post_build,
     on_pre_build,
     on_serve,
     on_startup,

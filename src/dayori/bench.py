@@ -12,7 +12,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -102,6 +101,17 @@ def page_bytes(site: Path, pattern: str) -> float:
     return statistics.mean(p.stat().st_size for p in (site / "newsletter").glob(pattern))
 
 
+def stage_seconds(project: Path, runs: int) -> dict[str, float]:
+    """Each stage's share, measured in-process on the same corpus (no MkDocs rendering involved)."""
+    from dayori.build import prepare
+    from dayori.mkdocs_adapter import settings_from_file
+
+    os.environ["DAYORI_TODAY"] = "2026-11-26"
+    settings = settings_from_file(project / "mkdocs.yml")
+    laps = [prepare(settings).seconds for _ in range(runs)]
+    return {stage: statistics.median(lap[stage] for lap in laps) for stage in laps[0]}
+
+
 def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     dayori, plain = make_corpus(folder / f"corpus-{issues}", issues)
     timed_build(dayori)
@@ -109,7 +119,10 @@ def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     full, full_memory = median_of(runs, lambda: timed_build(dayori))
     baseline, plain_memory = median_of(runs, lambda: timed_build(plain))
     warm, _ = median_of(runs, lambda: timed_build(dayori, clean_site=False))
-    return {"issues": issues, "full_seconds": full, "plain_seconds": baseline, "full_over_plain": full / baseline,
+    stages = stage_seconds(dayori, runs)
+    return {**{f"stage_{name}_seconds": value for name, value in stages.items()},
+            "feeds_share_of_build": stages["feeds"] / full, "email_ms_per_issue": 1000 * stages["email"] / issues,
+            "issues": issues, "full_seconds": full, "plain_seconds": baseline, "full_over_plain": full / baseline,
             "warm_seconds": warm, "warm_over_cold": warm / full, "bytes_per_issue_page": page_bytes(dayori / "site", "*/index.html"),
             "plain_bytes_per_page": page_bytes(plain / "site", "*/*/index.html"), "peak_memory_mib": full_memory / 1024,
             "plain_peak_memory_mib": plain_memory / 1024}
@@ -128,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         large = bench_site(folder, args.issues, args.runs)
         results["site"] = large
         results["page_bytes_growth"] = large["bytes_per_issue_page"] / small["bytes_per_issue_page"]
+        results["small_corpus_issues"] = small["issues"]
         for name, measure in _extra_benchmarks().items():
             results[name] = measure(folder, args.issues)
     args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -149,10 +163,13 @@ def _print(results: dict[str, object]) -> None:
     print(f"  full / plain       {site['full_over_plain']:.3f}   (target <= 1.10)")
     print(f"  warm / cold        {site['warm_over_cold']:.3f}")
     print(f"  bytes / issue page {site['bytes_per_issue_page']:.0f} (plain {site['plain_bytes_per_page']:.0f}); "
-          f"growth 52 -> 520 issues x{results['page_bytes_growth']:.3f}")
+          f"x{results['page_bytes_growth']:.3f} from {results['small_corpus_issues']} to {site['issues']} issues")
     print(f"  peak memory        {site['peak_memory_mib']:.0f} MiB (plain {site['plain_peak_memory_mib']:.0f} MiB)")
+    print(f"  feeds share        {100 * site['feeds_share_of_build']:.1f} % of the full build")
+    print(f"  email              {site['email_ms_per_issue']:.2f} ms per issue (render + inline + .eml)")
+    print("  stages (s)         " + ", ".join(f"{k[6:-8]} {v:.3f}" for k, v in site.items() if k.startswith("stage_")))
     for name, values in results.items():
-        if name not in {"site", "page_bytes_growth"}:
+        if isinstance(values, dict) and name != "site":
             print(f"{name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in values.items()))  # type: ignore[union-attr]
 

@@ -16,6 +16,7 @@ from dayori.feeds import build_feeds
 from dayori.media import process_episodes
 from dayori.model import Content, Output
 from dayori.pages import Site, build_pages
+from dayori.search import search_outputs
 
 STYLESHEET = "assets/dayori.css"
 
@@ -58,7 +59,7 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
     problems = [*([] if preview else media.problems), *emails.problems]
     if problems:
         raise ContentError(problems)
-    outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
+    outputs = [*_asset_outputs(content), _stylesheet(), *search_outputs(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
     return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,

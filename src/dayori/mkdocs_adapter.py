@@ -6,7 +6,9 @@ Moving to another site builder means replacing this module (and the Material tem
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +18,7 @@ import yaml
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import get_toc
@@ -25,6 +28,7 @@ from dayori.config import Settings, settings_from_mapping
 from dayori.errors import ContentError
 from dayori.feeds import feed_links
 from dayori.model import Heading, Page
+from dayori.search import rewrite_index
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -120,6 +124,22 @@ def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Fi
     if LATEST_MARKER in html and _state.build is not None:
         return html.replace(LATEST_MARKER, _state.build.site.latest_html)
     return html
+
+
+@event_priority(100)
+def on_post_build(config: MkDocsConfig) -> None:
+    """Before Material's search plugin writes its index, teach it Japanese compounds (see `dayori.search`).
+    Material offers no hook for the index, so its generator is wrapped in memory for this build only."""
+    search = config.plugins.get("material/search")
+    index = getattr(search, "search_index", None)
+    if index is not None:
+        index.generate_search_index = _with_japanese_terms(index.generate_search_index)
+
+
+def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
+    def generate_with_terms(previous: Any) -> str:
+        return json.dumps(rewrite_index(json.loads(generate(previous))), ensure_ascii=False, separators=(",", ":"))
+    return generate_with_terms
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:

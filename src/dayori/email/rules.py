@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 
 CANIEMAIL = "https://www.caniemail.com/features/{slug}/"
 OUTLOOK_WINDOWS = ("2016", "2019")
@@ -23,7 +24,8 @@ OUTLOOK_WINDOWS = ("2016", "2019")
 
 @dataclass(frozen=True)
 class CssRule:
-    """A CSS declaration the layout must not use: `property` (and, when set, a value matching `value`)."""
+    """A CSS declaration: `property` (a trailing `*` is a prefix, `*` alone any property) and, when set,
+    a regular expression its value must match."""
 
     slug: str
     property: str
@@ -32,8 +34,8 @@ class CssRule:
 
     def matches(self, prop: str, value: str) -> bool:
         if self.property == "*":
-            return self.value is not None and re.search(self.value, value, re.I) is not None
-        if self.property.endswith("*"):
+            pass
+        elif self.property.endswith("*"):
             if not prop.startswith(self.property[:-1]):
                 return False
         elif prop != self.property:
@@ -154,22 +156,40 @@ def outside_media(css: str) -> str:
     return _MEDIA_BLOCK.sub("", _CSS_COMMENT.sub("", css))
 
 
+_BY_PROPERTY: dict[str, tuple[CssRule, ...]] = {
+    name: tuple(rule for rule in FORBIDDEN_CSS if rule.property == name)
+    for name in {rule.property for rule in FORBIDDEN_CSS if not rule.property.endswith("*")}}
+_ANY_PROPERTY = tuple(rule for rule in FORBIDDEN_CSS if rule.property.endswith("*"))
+_ANY_VALUE = re.compile("|".join(rule.value for rule in FORBIDDEN_CSS if rule.property == "*" and rule.value), re.I)
+
+
+def _css_violation(prop: str, value: str) -> CssRule | None:
+    candidates = _BY_PROPERTY.get(prop, ())
+    if prop.startswith("--") or _ANY_VALUE.search(value):
+        candidates += _ANY_PROPERTY
+    return next((rule for rule in candidates if rule.matches(prop, value)), None)
+
+
 def violations(html: str) -> list[str]:
-    """Forbidden CSS and elements in an email's HTML, as Japanese sentences naming the caniemail feature.
+    """Forbidden CSS and elements in (a fragment of) an email's HTML, as Japanese sentences naming the
+    caniemail feature.
 
     Conditional comments (`<!--[if mso]>`) are invisible here on purpose: they are written for Outlook.
     """
-    tree = lxml_html.document_fromstring(html)
+    return violations_in(lxml_html.document_fromstring(html))
+
+
+def violations_in(tree: HtmlElement) -> list[str]:
+    """`violations` of an already parsed tree."""
     found: list[str] = []
-    styles = [outside_media(style.text or "") for style in tree.iter("style")]
-    styles += [element.get("style", "") for element in tree.iter() if isinstance(element.tag, str)
-               and element.get("style")]
-    for css in styles:
-        for prop, value in declarations(css):
-            rule = next((r for r in FORBIDDEN_CSS if r.matches(prop, value)), None)
-            if rule is not None:
-                found.append(f"CSS「{prop}: {value}」は Outlook（Windows）で使えません（{rule.why}。"
-                             f"{CANIEMAIL.format(slug=rule.slug)}）")
+    styles = {outside_media(style.text or "") for style in tree.iter("style")}
+    styles |= {element.get("style", "") for element in tree.iter() if isinstance(element.tag, str)}
+    declared = {declaration for css in styles if css for declaration in declarations(css)}
+    for prop, value in sorted(declared):
+        rule = _css_violation(prop, value)
+        if rule is not None:
+            found.append(f"CSS「{prop}: {value}」は Outlook（Windows）で使えません（{rule.why}。"
+                         f"{CANIEMAIL.format(slug=rule.slug)}）")
     for rule in FORBIDDEN_ELEMENTS:
         for element in tree.iter(None if rule.tag == "*" else rule.tag):
             if not isinstance(element.tag, str):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from html import escape as html_escape
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
@@ -58,23 +59,36 @@ def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
     names editors wrote.
     """
     root = lxml_html.fragment_fromstring(html, create_parent="div")
-    notices = _lint(root, page_url, names)
-    for headerlink in list(root.find_class("headerlink")):
+    classes = _class_index(root)
+    notices = _lint(root, classes, page_url, names)
+    for headerlink in classes.get("headerlink", []):
         headerlink.drop_tree()
     _boxes(root)
-    _tabs(root)
-    _task_lists(root)
-    _footnote_backrefs(root)
+    _tabs(classes)
+    _task_lists(classes)
+    for backref in classes.get("footnote-backref", []):
+        _drop(backref)
     notices += _images(root, page_url, sizes, names)
     _tables(root)
-    _code(root)
+    _code(root, classes)
     notices += _unsupported(root)
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return EmailBody(html=absolutize(html_escape(root.text or "") + inner, page_url), root=root,
                      notices=list(dict.fromkeys(notices)))
 
 
-def _lint(root: HtmlElement, page_url: str, names: Mapping[str, str]) -> list[Notice]:
+def _class_index(root: HtmlElement) -> dict[str, list[HtmlElement]]:
+    """Elements of the rendered body by class, found in one walk; rewrites move them but never lose them."""
+    index: dict[str, list[HtmlElement]] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            for name in (element.get("class") or "").split():
+                index.setdefault(name, []).append(element)
+    return index
+
+
+def _lint(root: HtmlElement, classes: Mapping[str, list[HtmlElement]], page_url: str,
+          names: Mapping[str, str]) -> list[Notice]:
     notices: list[Notice] = []
     for img in root.iter("img"):
         if not (img.get("alt") or "").strip():
@@ -89,16 +103,16 @@ def _lint(root: HtmlElement, page_url: str, names: Mapping[str, str]) -> list[No
                 notices.append((f"リンク「{label}」の行き先が空です。URL を書いてください", label))
         elif url.lower().startswith("http:"):
             notices.append((f"{url} は http: です。https: の URL にしてください（メールソフトが警告を出します）", url))
-    if root.find_class("admonition"):
+    if "admonition" in classes:
         notices.append(("注記ブロック（!!! note など）はメールでは枠付きの囲みとして表示されます。表示を確認してください",
                         "!!!"))
     if any(True for _ in root.iter("details")):
         notices.append(("折りたたみ（??? など）はメールでは開いた状態の囲みとして表示されます。表示を確認してください",
                         "???"))
-    if root.find_class("tabbed-set"):
+    if "tabbed-set" in classes:
         notices.append(("タブ（=== など）はメールでは切り替えられないため、各タブを見出し付きの囲みで順に並べます。"
                         "表示を確認してください", "=== "))
-    if root.find_class("task-list-item"):
+    if "task-list-item" in classes:
         notices.append(("チェックリスト（- [x] など）はメールでは ☑／☐ の文字で表示されます", "- ["))
     return notices
 
@@ -117,12 +131,12 @@ def _label(element: HtmlElement) -> str:
 def _box(title: str, kind: str, children: list[HtmlElement], text: str | None) -> HtmlElement:
     """A bordered one-cell table with a title row: the shape every client, Outlook included, draws."""
     colour = BOX_COLOURS.get(kind, BOX_COLOURS["note"])
-    box = lxml_html.fragment_fromstring(
-        f'<table role="presentation" class="box" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        f'style="border:1px solid {colour};border-left:4px solid {colour};">'
-        f'<tr><td class="box-title" bgcolor="#f5f5f5" style="border-bottom:1px solid {colour};"></td></tr>'
-        f'<tr><td class="box-body"></td></tr></table>')
-    title_cell, body_cell = box.iter("td")
+    box = lxml_html.Element("table", {"role": "presentation", "class": "box", "width": "100%", "cellpadding": "0",
+                                      "cellspacing": "0", "border": "0",
+                                      "style": f"border:1px solid {colour};border-left:4px solid {colour};"})
+    title_cell = etree.SubElement(etree.SubElement(box, "tr"), "td", {
+        "class": "box-title", "bgcolor": "#f5f5f5", "style": f"border-bottom:1px solid {colour};"})
+    body_cell = etree.SubElement(etree.SubElement(box, "tr"), "td", {"class": "box-body"})
     title_cell.text = title
     body_cell.text = text
     body_cell.extend(children)
@@ -149,20 +163,20 @@ def _boxes(root: HtmlElement) -> None:
             if summary is not None:
                 _drop(summary)
         else:
-            heading = next(iter(element.find_class("admonition-title")), None)
+            heading = next(iter(_with_class(element, "admonition-title")), None)
             title = heading.text_content().strip() if heading is not None else BOX_TITLES[kind]
             if heading is not None:
                 _drop(heading)
         _replace(element, _box(title or BOX_TITLES[kind], kind, list(element), element.text))
 
 
-def _tabs(root: HtmlElement) -> None:
+def _tabs(classes: Mapping[str, list[HtmlElement]]) -> None:
     """Tabs cannot switch in email: each tab becomes a box titled with its label, in order."""
-    for tabbed in list(root.find_class("tabbed-set")):
+    for tabbed in classes.get("tabbed-set", []):
         labels = [label.text_content().strip() for label in tabbed.iter("label")]
-        blocks = [block for block in tabbed.find_class("tabbed-block")]
+        blocks = [block for block in _with_class(tabbed, "tabbed-block")]
         if not blocks:
-            blocks = [block for block in tabbed.find_class("tabbed-content")]
+            blocks = [block for block in _with_class(tabbed, "tabbed-content")]
         wrapper = lxml_html.Element("div")
         for index, block in enumerate(blocks):
             title = labels[index] if index < len(labels) else f"タブ {index + 1}"
@@ -170,24 +184,18 @@ def _tabs(root: HtmlElement) -> None:
         _replace(tabbed, wrapper)
 
 
-def _task_lists(root: HtmlElement) -> None:
+def _task_lists(classes: Mapping[str, list[HtmlElement]]) -> None:
     """Custom checkboxes are drawn by the theme's CSS; in email a character says checked or not."""
-    for item in list(root.find_class("task-list-item")):
+    for item in classes.get("task-list-item", []):
         checkbox = next(item.iter("input"), None)
         mark = "☑ " if checkbox is not None and checkbox.get("checked") is not None else "☐ "
-        control = next(iter(item.find_class("task-list-control")), None)
+        control = next(iter(_with_class(item, "task-list-control")), None)
         for element in [control] if control is not None else ([checkbox] if checkbox is not None else []):
             _drop(element)
-        item.text = mark + (item.text or "")
+        item.text = mark + (item.text or "").lstrip()
         item.set("style", "list-style-type:none;")
-    for task_list in root.find_class("task-list"):
+    for task_list in classes.get("task-list", []):
         task_list.set("style", "padding-left:0;")
-
-
-def _footnote_backrefs(root: HtmlElement) -> None:
-    """The ↩ links jump back inside a web page; in an email they would open the site instead."""
-    for backref in list(root.find_class("footnote-backref")):
-        _drop(backref)
 
 
 def _images(root: HtmlElement, page_url: str, sizes: Mapping[str, tuple[int, int]],
@@ -249,9 +257,9 @@ def _tables(root: HtmlElement) -> None:
         scroller.append(table)
 
 
-def _code(root: HtmlElement) -> None:
+def _code(root: HtmlElement, classes: Mapping[str, list[HtmlElement]]) -> None:
     """Highlighted code keeps its text; the colours of the site's theme do not travel to email."""
-    for block in list(root.find_class("highlight")):
+    for block in classes.get("highlight", []):
         pre = next(block.iter("pre"), None)
         if pre is not None and block.tag != "pre":
             _replace(block, pre)
@@ -300,6 +308,12 @@ def _unsupported(root: HtmlElement) -> list[Notice]:
         if isinstance(element.tag, str):
             element.attrib.pop("hidden", None)
     return notices
+
+
+def _with_class(element: HtmlElement, name: str) -> list[HtmlElement]:
+    """Descendants with a class; a plain walk, because lxml's find_class (XPath) costs more on small bodies."""
+    return [child for child in element.iter() if child is not element and isinstance(child.tag, str)
+            and name in (child.get("class") or "").split()]
 
 
 def _drop(element: HtmlElement) -> None:

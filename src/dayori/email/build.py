@@ -1,0 +1,124 @@
+"""The build's email stage: every published issue as hosted HTML, plain text and an .eml draft, plus a list
+for editors, and the notices that tell an editor what will look different in a mail client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from dayori.config import Settings
+from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
+from dayori.errors import ContentError, Problem
+from dayori.model import Content, Output
+from dayori.pages import japanese_date
+
+PREVIEW_DEST = "email/index.html"
+
+
+@dataclass
+class EmailReport:
+    """Outputs for the site, warnings for the log and, with `strict`, the same findings as problems."""
+
+    outputs: list[Output] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ContentError(self.problems)
+
+
+def build_emails(content: Content, settings: Settings, media: Mapping[str, Any] | None = None) -> EmailReport:
+    """Renders every issue in `content`; a strict build turns each warning into a problem for the editor."""
+    renderer = EmailRenderer(settings)
+    report = EmailReport()
+    rendered = [renderer.render(issue, content, media) for issue in content.issues]
+    for email in rendered:
+        report.outputs += _outputs(email, renderer)
+        for problem in _problems(email):
+            if settings.strict:
+                report.problems.append(problem)
+            else:
+                report.warnings.append(str(problem))
+    report.outputs.append(Output(PREVIEW_DEST, preview_page(rendered, settings).encode("utf-8")))
+    return report
+
+
+def eml_bytes(email: RenderedEmail, renderer: EmailRenderer) -> bytes:
+    """`X-Unsent: 1` makes Outlook open the file as a draft that can be forwarded or sent."""
+    return renderer.mime(email, {"X-Unsent": "1"})
+
+
+def _outputs(email: RenderedEmail, renderer: EmailRenderer) -> list[Output]:
+    vol = email.issue.vol
+    return [Output(hosted_dest(vol), email.hosted_html.encode("utf-8")),
+            Output(f"email/{vol}/message.txt", email.text.encode("utf-8")),
+            Output(f"email/{vol}/message.eml", eml_bytes(email, renderer))]
+
+
+def _problems(email: RenderedEmail) -> list[Problem]:
+    source = email.issue.source
+    lines = _source_lines(source) if any(needle for _, needle in email.notices) else []
+    return [Problem(source, _line_of(lines, needle), f"メール: {message}") for message, needle in email.notices]
+
+
+def _source_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _line_of(lines: list[str], needle: str | None) -> int | None:
+    if not needle:
+        return None
+    return next((number for number, line in enumerate(lines, start=1) if needle in line), None)
+
+
+def preview_page(rendered: list[RenderedEmail], settings: Settings) -> str:
+    """A plain page for editors to open each email before sending; kept out of navigation and search."""
+    rows = []
+    for email in rendered:
+        vol = email.issue.vol
+        size = len(email.html.encode("utf-8")) / 1000
+        over = size * 1000 > settings.email.max_bytes
+        notices = "".join(f"<li>{escape(message)}</li>" for message, _ in email.notices)
+        rows.append(
+            f'<tr><td>Vol.{vol}</td><td>{escape(japanese_date(email.issue.date))}</td>'
+            f'<td>{escape(email.subject)}</td>'
+            f'<td><a href="{vol}/index.html">HTML</a> ・ <a href="{vol}/message.txt">テキスト</a> ・ '
+            f'<a href="{vol}/message.eml" download>.eml（Outlook で開く）</a></td>'
+            f'<td{" class=over" if over else ""}>{size:.0f} KB</td>'
+            f'<td>{"<ul>" + notices + "</ul>" if notices else "なし"}</td></tr>')
+    return f"""<!DOCTYPE html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>メール版の確認 | {escape(settings.site_name)}</title>
+<style>
+body {{ font-family: Meiryo, "Yu Gothic", "Hiragino Sans", sans-serif; margin: 16px; font-size: 15px; line-height: 1.6; }}
+.wrap {{ overflow-x: auto; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #ccc; padding: 6px 8px; vertical-align: top; text-align: left; }}
+.over {{ color: #b00020; font-weight: bold; }}
+ul {{ margin: 0; padding-left: 1.2em; }}
+</style>
+</head>
+<body>
+<h1>メール版の確認</h1>
+<p>各号のメール版です。.eml を Outlook で開くと下書きになり、自分宛てに送って見え方を確かめられます。
+{settings.email.max_bytes / 1000:.0f} KB を超えると Gmail では途中で切れます。</p>
+<div class="wrap"><table>
+<thead><tr><th>号</th><th>日付</th><th>件名</th><th>ファイル</th><th>HTML の大きさ</th><th>確認すること</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table></div>
+</body>
+</html>
+"""

@@ -1,0 +1,263 @@
+"""One issue as an email: the HTML part, the hosted copy, the plain-text part and the MIME message.
+
+The Jinja environment and the CSS inliner are built once per process: a build renders hundreds of issues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import base64
+from email import message_from_bytes, policy
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import css_inline
+import jinja2
+from markupsafe import Markup
+
+from dayori.config import TOKYO, Settings
+from dayori.email import rules
+from dayori.email.images import image_size, image_size_of
+from dayori.email.text import RULE, Footnotes, TextWriter, tidy
+from dayori.email.transform import Notice, email_body
+from dayori.model import Content, Issue
+from dayori.pages import duration_label, japanese_date
+
+LAYOUT_WIDTH = 600
+STILL_RATIO = 9 / 16
+SEND_HOUR = dt.time(9, 0)
+_BROWSER_LINK_START = "<!--dayori:browser-->"
+_BROWSER_LINK_END = "<!--/dayori:browser-->"
+_PREHEADER_FILLER = Markup("&#847;&zwnj;&nbsp;" * 40)
+
+
+def hosted_dest(vol: int) -> str:
+    """Where the hosted copy lives on the site; the email's 「ブラウザで表示」 link points here."""
+    return f"email/{vol}/index.html"
+
+
+def subject_of(issue: Issue, settings: Settings) -> str:
+    return f"【{settings.site_name} Vol.{issue.vol}】{issue.title}"
+
+
+def site_host(settings: Settings) -> str:
+    return urlsplit(settings.site_url).hostname or "localhost"
+
+
+def message_id(vol: int, settings: Settings, recipient: str | None = None) -> str:
+    """Deterministic, so a rebuilt .eml is identical and a resent message is recognisable as the same one."""
+    local = f"dayori.vol{vol}"
+    if recipient is not None:
+        local += "." + hashlib.sha256(recipient.strip().lower().encode()).hexdigest()[:20]
+    return f"<{local}@{site_host(settings)}>"
+
+
+def send_date(issue: Issue) -> dt.datetime:
+    """The issue's morning in Tokyo, not the build time, so that builds are reproducible."""
+    return dt.datetime.combine(issue.date, SEND_HOUR, tzinfo=TOKYO)
+
+
+def unsubscribe_headers(settings: Settings) -> dict[str, str]:
+    """RFC 2369 List-Unsubscribe, with RFC 8058 one-click only where an HTTPS address exists."""
+    url = settings.email.unsubscribe_url
+    sender = parseaddr(settings.email.sender)[1]
+    targets = [url]
+    if not url.startswith("mailto:") and sender:
+        targets.append(f"mailto:{sender}?subject=unsubscribe")
+    headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
+    if any(target.startswith("https:") for target in targets):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """Everything one issue's email consists of; `notices` are for the editor, with a text to find the line."""
+
+    issue: Issue
+    subject: str
+    html: str
+    hosted_html: str
+    text: str
+    notices: tuple[Notice, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("dayori", "templates/email"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    return env
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    """`@media` rules cannot be inlined; keep_at_rules leaves exactly them in a `<style>` block."""
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass
+class EmailRenderer:
+    """Renders issues; remembers image sizes so that an image shared by many issues is read once."""
+
+    settings: Settings
+    sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
+
+    def render(self, issue: Issue, content: Content, media: Mapping[str, Any] | None = None) -> RenderedEmail:
+        settings = self.settings
+        page_url = settings.absolute(issue.url)
+        body = email_body(issue.body.html, page_url, self._asset_sizes(issue), self._asset_names(issue))
+        videos = self._videos(issue, content, media)
+        subject = subject_of(issue, settings)
+        values = {
+            "subject": subject, "site_name": settings.site_name, "vol": issue.vol,
+            "date_label": japanese_date(issue.date), "title": issue.title, "summary": issue.summary,
+            "preheader": issue.summary or issue.title, "filler": _PREHEADER_FILLER,
+            "body_html": Markup(body.html), "videos": videos, "issue_url": page_url,
+            "footer": settings.email.footer, "unsubscribe_url": settings.email.unsubscribe_url,
+        }
+        template = _environment().get_template("issue.html")
+        browser_url = settings.absolute(hosted_dest(issue.vol).removesuffix("index.html"))
+        html = _inliner().inline(template.render(values, browser_url=browser_url))
+        hosted = _hosted_copy(html)
+        text = self._text(issue, body.root, videos, page_url, browser_url)
+        notices = list(body.notices)
+        notices += [(violation, None) for violation in rules.violations_in(body.root)]
+        size = len(html.encode("utf-8"))
+        if size > settings.email.max_bytes:
+            notices.append((f"メールの HTML が {size / 1000:.0f} KB あります。{settings.email.max_bytes / 1000:.0f} KB を"
+                            "超えると Gmail では途中で切れて「メッセージの一部が表示されていません」となります。"
+                            "本文や表を短くしてください", None))
+        return RenderedEmail(issue, subject, html, hosted, text, tuple(dict.fromkeys(notices)))
+
+    def message(self, rendered: RenderedEmail) -> EmailMessage:
+        """The MIME message as a reader receives it, without a recipient (delivery adds To per address)."""
+        return message_from_bytes(self.mime(rendered), policy=policy.default)
+
+    def mime(self, rendered: RenderedEmail, extra: Mapping[str, str] | None = None) -> bytes:
+        """The message's bytes (CRLF, base64 parts, RFC 2047 headers), written directly because the
+        `email` package's header objects would take most of a build's time for hundreds of issues."""
+        settings = self.settings
+        headers = {"Subject": _encoded(rendered.subject), "From": _address(settings.email.sender)}
+        if settings.email.reply_to:
+            headers["Reply-To"] = _address(settings.email.reply_to)
+        headers |= {"Date": format_datetime(send_date(rendered.issue)),
+                    "Message-ID": message_id(rendered.issue.vol, settings),
+                    "Content-Language": "ja", "List-Id": f"<newsletter.{site_host(settings)}>",
+                    **unsubscribe_headers(settings), **(extra or {}), "MIME-Version": "1.0"}
+        digest = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()[:32]
+        boundary = f"==dayori-{rendered.issue.vol}-{digest}=="
+        headers["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+        lines = [f"{name}: {value}" for name, value in headers.items()]
+        lines.append("")
+        for subtype, part in (("plain", rendered.text), ("html", rendered.html)):
+            lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
+                      "Content-Transfer-Encoding: base64", "",
+                      base64.encodebytes(part.encode("utf-8")).decode("ascii").rstrip("\n")]
+        lines += [f"--{boundary}--", ""]
+        return "\r\n".join(lines).replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode("ascii")
+
+    def _asset_sizes(self, issue: Issue) -> dict[str, tuple[int, int]]:
+        result = {}
+        for asset in issue.body.assets:
+            if asset.source not in self.sizes:
+                self.sizes[asset.source] = image_size(asset.source)
+            size = self.sizes[asset.source]
+            if size is not None:
+                result[self.settings.absolute(asset.dest)] = size
+        return result
+
+    def _asset_names(self, issue: Issue) -> dict[str, str]:
+        return {self.settings.absolute(asset.dest): asset.source.name for asset in issue.body.assets}
+
+    def _videos(self, issue: Issue, content: Content, media: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        cards = []
+        for slug in issue.videos:
+            episode = content.episode(slug)
+            if episode is None:
+                continue
+            result = media.get(slug) if media is not None else None
+            still = getattr(result, "still", None) if result is not None else None
+            duration = getattr(result, "duration", None) if result is not None else None
+            card: dict[str, Any] = {"title": episode.title, "summary": episode.summary,
+                                    "url": self.settings.absolute(episode.url),
+                                    "duration": duration_label(duration) if duration else "",
+                                    "still_url": None, "still_width": LAYOUT_WIDTH, "still_height": 0}
+            if still is not None:
+                card["still_url"] = self.settings.absolute(still.dest)
+                card["still_height"] = self._still_height(still)
+            cards.append(card)
+        return cards
+
+    def _still_height(self, still: Any) -> int:
+        size = None
+        if getattr(still, "content", None):
+            size = image_size_of(still.content)
+        elif getattr(still, "source", None) is not None:
+            if still.source not in self.sizes:
+                self.sizes[still.source] = image_size(still.source)
+            size = self.sizes[still.source]
+        if size is None:
+            return round(LAYOUT_WIDTH * STILL_RATIO)
+        return max(1, round(size[1] * LAYOUT_WIDTH / size[0]))
+
+    def _text(self, issue: Issue, root: Any, videos: list[dict[str, Any]], page_url: str, browser_url: str) -> str:
+        settings = self.settings
+        footnotes = Footnotes()
+        writer = TextWriter(page_url, footnotes)
+        parts = [f"{settings.site_name} Vol.{issue.vol}　{japanese_date(issue.date)}",
+                 f"ブラウザで表示: {browser_url}", RULE, issue.title, ""]
+        if issue.summary:
+            parts += [issue.summary, ""]
+        parts += [writer.body(root), ""]
+        if videos:
+            parts += ["■ DX日記の動画", ""]
+            for video in videos:
+                duration = f"（{video['duration']}）" if video["duration"] else ""
+                parts.append(f"・{video['title']}{duration}[{footnotes.number(video['url'])}]")
+            parts.append("")
+        parts += [f"サイトで読む: {page_url}", "", RULE, settings.email.footer,
+                  f"配信停止: {settings.email.unsubscribe_url}"]
+        if footnotes.urls:
+            parts += ["", "リンク", footnotes.render()]
+        return tidy("\n".join(parts)) + "\n"
+
+
+def _hosted_copy(html: str) -> str:
+    """The email as a web page: without the link to itself, and kept out of search engines (the issue's
+    page on the site is the one to find). Cut from the inlined email instead of rendered twice, for speed."""
+    start, end = html.index(_BROWSER_LINK_START), html.index(_BROWSER_LINK_END) + len(_BROWSER_LINK_END)
+    head = html[:start].replace("<title>", '<meta name="robots" content="noindex"><title>', 1)
+    return head + html[end:]
+
+
+def _encoded(text: str) -> str:
+    """RFC 2047 for non-ASCII header text, folded onto continuation lines."""
+    if text.isascii():
+        return text
+    return Header(text, "utf-8", header_name="Subject").encode(linesep="\r\n")
+
+
+def _address(value: str) -> str:
+    name, addr = parseaddr(value)
+    return formataddr((name, addr), charset="utf-8") if name else addr
+
+
+def render_message(issue: Issue, content: Content, settings: Settings,
+                   media: Mapping[str, Any] | None = None) -> EmailMessage:
+    """The issue's email, for the .eml file and for delivery."""
+    renderer = EmailRenderer(settings)
+    return renderer.message(renderer.render(issue, content, media))
+
+
+def sender_address(settings: Settings) -> str:
+    """The envelope sender: the bare address of the From header."""
+    return Address(addr_spec=parseaddr(settings.email.sender)[1]).addr_spec

@@ -1,0 +1,102 @@
+"""Japanese site search on top of Material for MkDocs' client-side search.
+
+Material's search (lunr) matches whole index terms, and for Japanese it cuts the text into words with
+TinySegmenter. A compound typed without spaces is not cut the same way as the page text, so 手ぶれ補正 found
+nothing on pages that contain it. Instead of guessing word boundaries, every Japanese run of text is indexed as
+overlapping two-character pieces (bigrams) and every Japanese query word is turned into the same pieces, all
+required: any Japanese substring of two or more characters then matches, whatever the words around it.
+
+The pieces go into hidden fields next to Material's readable ones (`ja_title` beside `title`, ...), so result
+titles and previews stay normal text. They are written in ASCII (`jx`, four base-36 digits per character, `0`)
+because Material would cut any Japanese index term again with TinySegmenter, and any kanji in a query with its
+own segmenter; the closing digit keeps lunr's English stemmer, which Material leaves on queries, from cutting
+an `s` or `ed` off a term. `assets/javascripts/dayori/search-worker.js` (a wrapper around Material's worker) does the
+query side and must encode exactly as `encode` below; `search.js` makes Material start that wrapper.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dayori.model import Output
+
+PREFIX = "jx"
+END = "0"
+FIELD_PREFIX = "ja_"
+INDEXED_FIELDS = ("title", "text", "tags")
+SCRIPT = "assets/javascripts/dayori/search.js"
+WORKER = "assets/javascripts/dayori/search-worker.js"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Kana, kanji and the iteration/closing marks; the same ranges as JAPANESE in search-worker.js.
+_JAPANESE = re.compile(
+    "[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def encode(characters: str) -> str:
+    """Four base-36 digits cover every code point; being fixed, a query for one character can be a prefix."""
+    return PREFIX + "".join(_base36(ord(character)).rjust(4, "0") for character in characters) + END
+
+
+def japanese_runs(text: str) -> list[str]:
+    """NFKC first, so half-width katakana and full-width letters match whatever width the reader types."""
+    return _JAPANESE.findall(unicodedata.normalize("NFKC", text))
+
+
+def index_terms(text: str) -> list[str]:
+    """Each run's bigrams plus its last character alone, so a one-character query (a prefix) finds every
+    position. Repeats are kept: how often a word occurs still ranks pages."""
+    terms: list[str] = []
+    for run in japanese_runs(text):
+        terms += [encode(run[i:i + 2]) for i in range(len(run) - 1)]
+        terms.append(encode(run[-1]))
+    return terms
+
+
+def rewrite_index(index: Mapping[str, Any]) -> dict[str, Any]:
+    """Material's `search/search_index.json` with the bigram fields added; its own fields are untouched."""
+    config = dict(index.get("config", {}))
+    fields = dict(config.get("fields", {}))
+    names = [name for name in INDEXED_FIELDS if name in fields]
+    for name in names:
+        fields[FIELD_PREFIX + name] = dict(fields[name])
+    config["fields"] = fields
+    return {**index, "config": config, "docs": [_with_terms(doc, names) for doc in index.get("docs", [])]}
+
+
+def search_outputs() -> list[Output]:
+    """The two scripts the site serves; the theme must load SCRIPT before Material's own bundle."""
+    return [Output(dest, source=_asset(Path(dest).name)) for dest in (SCRIPT, WORKER)]
+
+
+def _with_terms(doc: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    extra = {}
+    for name in names:
+        value = doc.get(name)
+        if isinstance(value, list):
+            value = " ".join(str(item) for item in value)
+        if isinstance(value, str):
+            terms = index_terms(html.unescape(_TAGS.sub(" ", value)))
+            if terms:
+                extra[FIELD_PREFIX + name] = " ".join(terms)
+    return {**doc, **extra}
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, remainder = divmod(number, 36)
+        digits = _DIGITS[remainder] + digits
+        if number == 0:
+            return digits
+
+
+def _asset(name: str) -> Path:
+    return Path(str(resources.files("dayori") / "assets" / name))

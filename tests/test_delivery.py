@@ -1,0 +1,231 @@
+"""`python -m dayori send`: a real SMTP server on 127.0.0.1 receives the issue; every subscriber gets it once,
+across dropped connections, a server that went away and reruns."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dayori.config import EmailSettings, Settings
+from dayori.delivery import cli
+from dayori.delivery.subscribers import parse_subscribers, read_subscribers
+from dayori.email.render import render_message
+from dayori.model import Body, Content, Issue
+from smtp_server import Plan, SmtpServer
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+SITE = "https://dx.example.go.jp/dayori/"
+TITLE = "会議資料を一枚にまとめるコツ"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(root=tmp_path, site_url=SITE,
+                    email=EmailSettings(unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe"))
+
+
+def _message(settings: Settings):
+    body = Body(html="<p>今週は<a href=\"https://example.com/tips\">資料のコツ</a>です。</p>", text="今週は資料のコツです。",
+                toc=())
+    issue = Issue(vol=7, date=dt.date(2026, 11, 26), title=TITLE, summary="資料づくりの時間を半分にします。", tags=(),
+                  authors=(), draft=False, videos=(), source=Path("newsletter/2026/7.md"), body=body)
+    content = Content(issues=(issue,), episodes=(), today=dt.date(2026, 11, 26))
+    return render_message(issue, content, settings)
+
+
+def _addresses(count: int) -> list[str]:
+    return [f"staff{n:02d}@example.go.jp" for n in range(1, count + 1)]
+
+
+def _csv(tmp_path: Path, addresses: list[str], *, extra: str = "") -> Path:
+    rows = ["address,name"] + [f"{a},職員{n}" for n, a in enumerate(addresses, start=1)]
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n" + extra).encode("utf-8"))
+    return path
+
+
+def _run(tmp_path: Path, monkeypatch, env: dict[str, str], *options: str) -> int:
+    for name in ("DAYORI_SMTP_USER", "DAYORI_SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--vol", "7", "--ledger", str(tmp_path / "ledger.sqlite3"), "--rate", "0",
+                              "--backoff", "0", *options])
+    settings = _settings(tmp_path)
+    return cli.execute(args, _message(settings), 7, settings)
+
+
+def _ledger(tmp_path: Path) -> dict[str, str]:
+    if not (tmp_path / "ledger.sqlite3").exists():
+        return {}
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
+        return dict(db.execute("SELECT address, outcome FROM deliveries WHERE vol = 7").fetchall())
+
+
+def test_full_send_reaches_each_subscriber_once_with_their_own_headers(tmp_path, monkeypatch, capsys):
+    addresses = _addresses(5)
+    csv_path = _csv(tmp_path, addresses)
+    with SmtpServer() as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
+    received = server.recorder.received
+    assert server.recorder.count_by_recipient() == {a: 1 for a in addresses}
+    ids = set()
+    for item in received:
+        message = item.message
+        assert len(item.recipients) == 1
+        assert message["To"].addresses[0].addr_spec == item.recipients[0]
+        assert len(message["To"].addresses) == 1 and message["Cc"] is None and message["Bcc"] is None
+        assert message["Subject"] == f"【業務合理化便り Vol.7】{TITLE}"
+        assert message["To"].addresses[0].display_name.startswith("職員")
+        assert message["List-Unsubscribe"] and message["X-Unsent"] is None
+        assert message.get_body(("plain",)).get_content().count("資料のコツ") == 1
+        ids.add(message["Message-ID"])
+    assert len(ids) == 5
+    assert set(_ledger(tmp_path).values()) == {"sent"}
+    output = capsys.readouterr()
+    assert "送信済み 5 件" in output.out and "今回 0 通" in output.out
+    assert not any(a in output.out + output.err for a in addresses)
+
+
+def test_unsubscribe_headers_follow_rfc_8058(tmp_path, monkeypatch):
+    with SmtpServer() as server:
+        _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(1))))
+    message = server.recorder.received[0].message
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe"] == ("<https://dx.example.go.jp/dayori/subscribe/#unsubscribe>, "
+                                           "<mailto:dx-team@example.go.jp?subject=unsubscribe>")
+
+
+def test_one_click_is_offered_only_with_an_https_address(tmp_path, monkeypatch):
+    settings = Settings(root=tmp_path, site_url=SITE)
+    message = _message(settings)
+    assert message["List-Unsubscribe"] == "<mailto:dx-team@example.go.jp?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] is None
+
+
+def test_dropped_connections_and_temporary_refusals_are_retried_without_duplicates(tmp_path, monkeypatch):
+    addresses = _addresses(6)
+    plan = Plan(drop_at_rcpt={3}, tempfail_rcpt={5})
+    with SmtpServer(plan) as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, addresses))) == 0
+    assert server.recorder.count_by_recipient() == {a: 1 for a in addresses}
+    assert server.recorder.transactions == 8
+
+
+def test_server_going_away_then_rerun_then_retry_uncertain(tmp_path, monkeypatch, capsys):
+    """Documented behaviour: an address whose connection dropped after the message was sent but before the
+    server answered is 'uncertain' and is not resent by a rerun; `--retry-uncertain` resends it once, with the
+    same Message-ID, so that a client that deduplicates by Message-ID still shows one copy."""
+    addresses = _addresses(8)
+    csv_path = _csv(tmp_path, addresses)
+    with SmtpServer(Plan(drop_after_data={2}, down_after=4)) as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 1
+    first = server.recorder.count_by_recipient()
+    assert first == {a: 1 for a in addresses[:4]}
+    ledger = _ledger(tmp_path)
+    assert ledger[addresses[1]] == "uncertain"
+    assert [ledger[a] for a in addresses[4:]] == ["pending"] * 4
+    assert "不明 1 件" in capsys.readouterr().out
+
+    with SmtpServer() as rerun:
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path)) == 1
+    assert rerun.recorder.count_by_recipient() == {a: 1 for a in addresses[4:]}
+    assert _ledger(tmp_path)[addresses[1]] == "uncertain"
+
+    with SmtpServer() as retry:
+        assert _run(tmp_path, monkeypatch, retry.env(), "--to", str(csv_path), "--retry-uncertain") == 0
+    assert retry.recorder.count_by_recipient() == {addresses[1]: 1}
+    total = first + rerun.recorder.count_by_recipient() + retry.recorder.count_by_recipient()
+    assert total == {**{a: 1 for a in addresses}, addresses[1]: 2}
+    copies = [item.message["Message-ID"] for server_ in (server, retry) for item in server_.recorder.received
+              if item.recipients == [addresses[1]]]
+    assert len(copies) == 2 and copies[0] == copies[1]
+    assert set(_ledger(tmp_path).values()) == {"sent"}
+
+
+def test_recipient_list_is_frozen_at_the_first_send(tmp_path, monkeypatch, capsys):
+    addresses = _addresses(3)
+    csv_path = _csv(tmp_path, addresses)
+    with SmtpServer(Plan(down_after=1)) as server:
+        _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path))
+    _csv(tmp_path, addresses + ["newcomer@example.go.jp"])
+    with SmtpServer() as rerun:
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path)) == 0
+    assert "newcomer@example.go.jp" not in rerun.recorder.count_by_recipient()
+    assert "追加 1 件" in capsys.readouterr().err
+
+
+def test_dry_run_sends_nothing_and_freezes_nothing(tmp_path, monkeypatch, capsys):
+    with SmtpServer() as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(4))), "--dry-run") == 0
+    assert server.recorder.received == [] and server.recorder.transactions == 0
+    assert "4 件に送る予定" in capsys.readouterr().out
+    assert _ledger(tmp_path) == {}
+
+
+def test_refused_login_sends_nothing_and_the_right_one_sends_all(tmp_path, monkeypatch, capsys):
+    addresses = _addresses(3)
+    csv_path = _csv(tmp_path, addresses)
+    with SmtpServer(user="dayori", password="correct horse") as server:
+        env = server.env(DAYORI_SMTP_USER="dayori", DAYORI_SMTP_PASSWORD="wrong")
+        assert _run(tmp_path, monkeypatch, env, "--to", str(csv_path)) == 2
+        assert server.recorder.received == []
+        assert "パスワード" in capsys.readouterr().err
+        assert set(_ledger(tmp_path).values()) == {"pending"}
+        env = server.env(DAYORI_SMTP_USER="dayori", DAYORI_SMTP_PASSWORD="correct horse")
+        assert _run(tmp_path, monkeypatch, env, "--to", str(csv_path)) == 0
+    assert server.recorder.count_by_recipient() == {a: 1 for a in addresses}
+
+
+def test_sending_without_login_to_a_server_that_requires_it_fails_per_message(tmp_path, monkeypatch):
+    with SmtpServer(user="dayori", password="pw") as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(2)))) == 1
+    assert server.recorder.received == []
+    assert set(_ledger(tmp_path).values()) == {"failed"}
+
+
+def test_bad_and_duplicate_addresses_are_reported_by_line_and_skipped(tmp_path, monkeypatch, capsys):
+    extra = "not-an-address,名無し\r\nＦｕｌｌ＠example.go.jp,全角\r\n\r\nSTAFF01@EXAMPLE.GO.JP,重複\r\nspace @example.go.jp\r\n"
+    csv_path = _csv(tmp_path, _addresses(2), extra=extra)
+    subscribers = read_subscribers(csv_path)
+    assert [r.address for r in subscribers.recipients] == _addresses(2)
+    assert [p.split(": ")[0] for p in subscribers.problems] == [f"{csv_path}:{n}" for n in (4, 5, 8)]
+    assert "全角" in subscribers.problems[1]
+    assert subscribers.duplicate_lines == [7]
+    with SmtpServer() as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
+    assert server.recorder.count_by_recipient() == {a: 1 for a in _addresses(2)}
+    err = capsys.readouterr().err
+    assert f"{csv_path}:4:" in err and "7 行目" in err
+    assert "not-an-address" not in err and "STAFF01" not in err
+
+
+def test_csv_without_header_and_with_quoted_names():
+    text = 'a@example.go.jp,"山田, 太郎"\nb@example.go.jp\n'
+    subscribers = parse_subscribers(text, "list.csv")
+    assert [(r.address, r.name) for r in subscribers.recipients] == [("a@example.go.jp", "山田, 太郎"),
+                                                                    ("b@example.go.jp", "")]
+    assert subscribers.problems == []
+
+
+def test_test_send_goes_to_one_address_and_leaves_the_ledger_alone(tmp_path, monkeypatch):
+    with SmtpServer() as server:
+        assert _run(tmp_path, monkeypatch, server.env(), "--test-to", "editor@example.go.jp") == 0
+    [item] = server.recorder.received
+    assert item.recipients == ["editor@example.go.jp"]
+    assert item.message["Subject"].startswith("[テスト] ")
+    assert _ledger(tmp_path) == {}
+
+
+def test_missing_smtp_host_is_explained(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DAYORI_SMTP_HOST", raising=False)
+    assert _run(tmp_path, monkeypatch, {}, "--to", str(_csv(tmp_path, _addresses(1)))) == 2
+    assert "DAYORI_SMTP_HOST" in capsys.readouterr().err
+    assert _ledger(tmp_path) == {}

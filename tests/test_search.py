@@ -1,0 +1,170 @@
+"""Site search as a reader uses it: the built site served over HTTP, queries typed into Material's search box
+in Chromium, results read from the result list. Japanese words are found in the middle of sentences, and
+compounds typed without spaces (手ぶれ補正) find exactly the pages that contain them."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import Project, copy_project
+from dayori.search import encode, index_terms, rewrite_index
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-gpu"]
+NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
+
+# Titles avoid the query words: issue pages also show their neighbours' titles (前の号 / 次の号).
+ISSUES = {
+    1: ("スマホ動画の撮り方", "会議の記録動画は、スマートフォンの手ぶれ補正機能を有効にして撮影すると見やすくなります。"),
+    2: ("在宅勤務のコツ", "自宅でのテレワークでは、回線の状態を事前に確認しておきましょう。"),
+    3: ("メールの自動整理", "受信トレイは仕分けルールを作成すると、担当ごとのフォルダーに自動で移動できます。"),
+    4: ("安全なログイン", "庁内システムでは多要素認証が必須になりました。スマートフォンの Authenticator アプリを使います。"),
+    5: ("写真の明るさ", "写真の明るさは、画像編集ソフトの自動補正で整えられます。手ぶれした写真は撮り直しましょう。"),
+}
+
+
+@dataclass(frozen=True)
+class Results:
+    issues: frozenset[int]
+    titles: str
+    text: str
+    marked: tuple[str, ...]
+    highlight_params: tuple[str, ...]
+
+
+class Site:
+    """The served site and one browser; `search` opens a fresh page per query, as a new reader would."""
+
+    def __init__(self, url: str, browser: object) -> None:
+        self.url = url
+        self.browser = browser
+
+    def search(self, query: str) -> Results:
+        page = self.browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(self.url)
+            box = page.locator("input.md-search__input")
+            box.click()
+            box.fill(query)
+            box.press("End")  # Material reads the box on keyup; an IME commit ends with one too
+            page.wait_for_function(
+                """() => {
+                    const meta = document.querySelector(".md-search-result__meta")
+                    return meta && /件見つかりました|何も見つかりませんでした/.test(meta.textContent)
+                }""", timeout=15000)
+            meta = page.locator(".md-search-result__meta").inner_text()
+            result_list = page.locator(".md-search-result__list")
+            links = result_list.locator("a.md-search-result__link")
+            hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+            return Results(
+                issues=frozenset(vol for vol in ISSUES for href in hrefs if f"/newsletter/{vol}/" in href),
+                titles=" / ".join(result_list.locator("h1, h2").all_inner_texts()),
+                text=result_list.inner_text() if NO_RESULTS not in meta else "",
+                marked=tuple(result_list.locator("mark").all_inner_texts()),
+                highlight_params=tuple(_highlight_param(href) for href in hrefs))
+        finally:
+            page.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not installed: {CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    project: Project = copy_project(tmp_path_factory.mktemp("search") / "project", with_content=False)
+    for vol, (title, body) in ISSUES.items():
+        project.add_issue(vol, f"2026-10-{vol * 5:02d}", title, body)
+    project.build()
+    handler = functools.partial(_QuietHandler, directory=str(project.site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield Site(f"http://127.0.0.1:{server.server_address[1]}/", browser)
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected"), [
+    ("手ぶれ補正", {1}),        # compound typed without a space; issue 5 has 手ぶれ and 補正 apart
+    ("補正", {1, 5}),           # two kanji in the middle of a word
+    ("手ぶれ", {1, 5}),
+    ("テレワーク", {2}),        # five katakana inside a sentence
+    ("仕分けルール", {3}),      # kanji, hiragana and katakana in one word
+    ("多要素認証", {4}),        # a five-kanji compound
+    ("ﾃﾚﾜｰｸ", {2}),             # half-width katakana as some keyboards type it
+    ("証", {4}),                # a single character
+])
+def test_japanese_word_finds_exactly_the_issues_containing_it(site: Site, query: str, expected: set[int]) -> None:
+    results = site.search(query)
+    assert results.issues == expected, f"「{query}」の検索結果: {results.titles}"
+    for vol in expected:
+        assert ISSUES[vol][0] in results.titles
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("query", ["手ぶれ補正", "多要素認証"])
+def test_results_read_as_normal_text_with_the_query_marked(site: Site, query: str) -> None:
+    results = site.search(query)
+    assert query in results.marked
+    assert "jx0" not in results.text and "jx0" not in results.titles
+    assert query in results.highlight_params  # the opened page highlights the typed word
+
+
+@pytest.mark.browser
+def test_word_on_no_page_finds_nothing(site: Site) -> None:
+    results = site.search("確定申告")
+    assert results.issues == frozenset()
+    assert results.titles == ""
+
+
+@pytest.mark.browser
+def test_a_word_without_japanese_still_searches_as_before(site: Site) -> None:
+    assert site.search("authenticator").issues == {4}
+    assert site.search("Auth").issues == {4}  # Material's own prefix search is kept
+
+
+def test_index_gets_bigram_fields_and_keeps_what_readers_see() -> None:
+    index = {"config": {"lang": ["ja"], "fields": {"title": {"boost": 1000.0}, "text": {"boost": 1.0},
+                                                   "tags": {"boost": 1e6}}},
+             "docs": [{"location": "newsletter/1/", "title": "第1号 撮り方",
+                       "text": "<p>スマートフォンの手ぶれ補正機能</p>", "tags": ["動画"]}]}
+    rewritten = rewrite_index(index)
+    doc = rewritten["docs"][0]
+    assert {key: doc[key] for key in index["docs"][0]} == index["docs"][0]
+    assert encode("補正") in doc["ja_text"].split() and encode("能") in doc["ja_text"].split()
+    assert doc["ja_tags"].split() == [encode("動画"), encode("画")]
+    assert rewritten["config"]["fields"]["ja_title"] == {"boost": 1000.0}
+    assert rewritten["config"]["fields"]["ja_tags"] == {"boost": 1e6}
+
+
+def test_half_width_katakana_is_indexed_like_full_width() -> None:
+    assert index_terms("ﾃﾚﾜｰｸ") == index_terms("テレワーク") != []
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _highlight_param(href: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return " ".join(parse_qs(urlsplit(href).query).get("h", []))
