@@ -19,6 +19,8 @@ from dayori.model import Content, Episode, Issue, Page, tag_slug
 from dayori.urls import relative
 
 WEEKDAYS = "月火水木金土日"
+LISTING = {"search": {"exclude": True}}
+"""Lists repeat the issues' own titles and summaries; searching them would only bury the issues."""
 LATEST_COUNT = 6
 
 
@@ -123,20 +125,21 @@ def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
 def _archive(content: Content, render: _Renderer) -> Page:
     years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
     return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
-                       description="業務合理化便りの全号の一覧です。", years=years)
+                       description="業務合理化便りの全号の一覧です。", meta=LISTING, years=years)
 
 
 def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
     tags = content.tags()
-    pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。", tags=tags)]
+    pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
+                         meta=LISTING, tags=tags)]
     pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          tag=tag, items=items) for tag, items in tags.items()]
+                          meta=LISTING, tag=tag, items=items) for tag, items in tags.items()]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
     return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
-                       episodes=content.episodes)
+                       meta=LISTING, episodes=content.episodes)
 
 
 def _latest(content: Content) -> list[Issue | Episode]:

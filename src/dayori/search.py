@@ -20,6 +20,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,15 @@ def index_terms(text: str) -> list[str]:
     position. Repeats are kept: how often a word occurs still ranks pages."""
     terms: list[str] = []
     for run in japanese_runs(text):
-        terms += [encode(run[i:i + 2]) for i in range(len(run) - 1)]
-        terms.append(encode(run[-1]))
+        terms += [_encoded(run[i:i + 2]) for i in range(len(run) - 1)]
+        terms.append(_encoded(run[-1]))
     return terms
+
+
+@lru_cache(maxsize=1 << 16)
+def _encoded(characters: str) -> str:
+    """A site repeats the same few thousand bigrams; encoding each once makes a large index cheap."""
+    return encode(characters)
 
 
 def rewrite_index(index: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,12 @@ for editors, and the notices that tell an editor what will look different in a m
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import metadata, resources
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,8 @@ from typing import Any
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.errors import ContentError, Problem
-from dayori.model import Content, Output
+from dayori.model import Content, Issue, Output
+from dayori.store import digest, read_json, write_atomic
 from dayori.pages import japanese_date
 
 PREVIEW_DEST = "email/index.html"
@@ -32,12 +37,17 @@ class EmailReport:
 
 
 def build_emails(content: Content, settings: Settings, media: Mapping[str, Any] | None = None) -> EmailReport:
-    """Renders every issue in `content`; a strict build turns each warning into a problem for the editor."""
+    """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
+
+    Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
+    settings and the email code itself), so a rebuild renders and inlines only the issues that changed."""
     renderer = EmailRenderer(settings)
     report = EmailReport()
-    rendered = [renderer.render(issue, content, media) for issue in content.issues]
-    for email in rendered:
-        report.outputs += _outputs(email, renderer)
+    cache = settings.cache_path / "email"
+    emails = [_cached(issue, content, media, renderer, cache) for issue in content.issues]
+    rendered = [email for email, _ in emails]
+    for email, eml in emails:
+        report.outputs += _outputs(email, eml)
         for problem in _problems(email):
             if settings.strict:
                 report.problems.append(problem)
@@ -52,11 +62,54 @@ def eml_bytes(email: RenderedEmail, renderer: EmailRenderer) -> bytes:
     return renderer.mime(email, {"X-Unsent": "1"})
 
 
-def _outputs(email: RenderedEmail, renderer: EmailRenderer) -> list[Output]:
+def _cached(issue: Issue, content: Content, media: Mapping[str, Any] | None, renderer: EmailRenderer,
+            cache: Path) -> tuple[RenderedEmail, bytes]:
+    path = cache / f"{_key(issue, content, media, renderer.settings)}.json"
+    record = read_json(path)
+    if isinstance(record, dict) and record.keys() == _RECORD:
+        email = RenderedEmail(issue, record["subject"], record["html"], record["hosted_html"], record["text"],
+                              tuple((message, needle) for message, needle in record["notices"]))
+        return email, record["eml"].encode("ascii")
+    email = renderer.render(issue, content, media)
+    eml = eml_bytes(email, renderer)
+    record = {"subject": email.subject, "html": email.html, "hosted_html": email.hosted_html, "text": email.text,
+              "notices": email.notices, "eml": eml.decode("ascii")}
+    write_atomic(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return email, eml
+
+
+_RECORD = {"subject", "html", "hosted_html", "text", "notices", "eml"}
+
+
+def _key(issue: Issue, content: Content, media: Mapping[str, Any] | None, settings: Settings) -> str:
+    """Everything an issue's email is made from; the images' content is in their content-addressed dests."""
+    videos = []
+    for slug in issue.videos:
+        episode = content.episode(slug)
+        clip = (media or {}).get(slug)
+        still = getattr(clip, "still", None)
+        videos.append([slug, episode and [episode.title, episode.summary, episode.url],
+                       getattr(still, "dest", None), getattr(clip, "duration", None)])
+    return digest(_code_version(), settings.site_url, settings.site_name, asdict(settings.email), issue.vol,
+                  issue.date.isoformat(), issue.title, issue.summary, issue.body.html,
+                  [asset.dest for asset in issue.body.assets], videos)
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """The email code and template, so that changing how emails are made invalidates every cached one."""
+    package = resources.files("dayori")
+    sources = sorted([*package.joinpath("email").iterdir(), *package.joinpath("templates", "email").iterdir()],
+                     key=lambda p: p.name)
+    return digest([hashlib.sha256(source.read_bytes()).hexdigest() for source in sources if source.is_file()],
+                  metadata.version("css-inline"), metadata.version("lxml"))
+
+
+def _outputs(email: RenderedEmail, eml: bytes) -> list[Output]:
     vol = email.issue.vol
     return [Output(hosted_dest(vol), email.hosted_html.encode("utf-8")),
             Output(f"email/{vol}/message.txt", email.text.encode("utf-8")),
-            Output(f"email/{vol}/message.eml", eml_bytes(email, renderer))]
+            Output(f"email/{vol}/message.eml", eml)]
 
 
 def _problems(email: RenderedEmail) -> list[Problem]:

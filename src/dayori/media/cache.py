@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 from dayori.media.probe import Probe
+from dayori.store import temporary_beside, write_atomic
 
 _CHUNK = 1 << 20
 _STALE_SECONDS = 3600
@@ -34,11 +33,6 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def digest(*parts: Any) -> str:
-    """A stable key from JSON-able parts (sources, recipes, ffmpeg version)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 class MediaCache:
@@ -100,14 +94,10 @@ class MediaCache:
         return self.files / f"{key}.{ext}"
 
     def temporary(self, final: Path) -> Path:
-        """A name in the same folder (so `os.replace` is atomic) that never looks like a finished file."""
-        final.parent.mkdir(parents=True, exist_ok=True)
-        return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
+        return temporary_beside(final)
 
     def write_bytes(self, final: Path, data: bytes) -> None:
-        temporary = self.temporary(final)
-        temporary.write_bytes(data)
-        os.replace(temporary, final)
+        write_atomic(final, data)
 
     def remove_stale_temporaries(self) -> None:
         """Leftovers of killed builds; an hour's grace keeps a concurrent build's files alone."""

@@ -23,7 +23,8 @@ import imageio_ffmpeg
 
 from dayori.config import Settings
 from dayori.errors import Problem
-from dayori.media.cache import MediaCache, digest
+from dayori.media.cache import MediaCache
+from dayori.store import digest
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import RenditionPlan, images_command, plan_images, plan_renditions, rendition_command
 from dayori.media.probe import Probe, ProbeError, probe
