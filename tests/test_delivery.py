@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -229,3 +232,23 @@ def test_missing_smtp_host_is_explained(tmp_path, monkeypatch, capsys):
     assert _run(tmp_path, monkeypatch, {}, "--to", str(_csv(tmp_path, _addresses(1)))) == 2
     assert "DAYORI_SMTP_HOST" in capsys.readouterr().err
     assert _ledger(tmp_path) == {}
+
+
+def test_the_send_command_mails_a_published_issue_from_the_project_files(project, tmp_path):
+    """`python -m dayori send` as an editor runs it: reads mkdocs.yml and newsletter/, no site build needed."""
+    project.add_issue(3, "2026-11-20", TITLE, "## 今週のコツ\n\n資料は一枚にまとめます。")
+    project.add_issue(4, "2026-11-27", "来週の号", "まだ公開前です。")
+    subscribers = _csv(tmp_path, _addresses(3))
+    with SmtpServer() as server:
+        env = {**os.environ, **server.env(), "DAYORI_TODAY": "2026-11-26"}
+        command = [sys.executable, "-m", "dayori", "send", "--to", str(subscribers), "--rate", "0"]
+        sent = subprocess.run([*command, "--vol", "3"], cwd=project.root, env=env, capture_output=True, text=True)
+        early = subprocess.run([*command, "--vol", "4"], cwd=project.root, env=env, capture_output=True, text=True)
+    assert sent.returncode == 0, sent.stderr
+    assert server.recorder.count_by_recipient() == {address: 1 for address in _addresses(3)}
+    message = server.recorder.received[0].message
+    assert TITLE in str(message["Subject"])
+    assert "資料は一枚にまとめます。" in message.get_body(("plain",)).get_content()
+    assert "staff01@example.go.jp" not in sent.stdout + sent.stderr
+    assert early.returncode != 0 and "第4号" in early.stderr
+    assert (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()
