@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -149,9 +150,62 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, float]:
+    """Sends per second through the ledger to a local SMTP server, against plain smtplib sending the same
+    bytes over one connection (the floor any sender has)."""
+    import smtplib
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from dayori.config import Settings
+    from dayori.delivery.ledger import Ledger
+    from dayori.delivery.send import SendOptions, deliver, personalize
+    from dayori.delivery.smtp import SmtpConfig, Transport
+    from dayori.delivery.subscribers import Recipient
+    from dayori.email import message_id, render_message
+    from dayori.model import Body, Content, Issue
+
+    settings = Settings(root=folder, site_url="https://dx.example.go.jp/dayori/")
+    body = Body(html="<p>" + "業務の効率化についてのお知らせです。" * 60 + "</p>", text="", toc=())
+    issue = Issue(vol=1, date=dt.date(2026, 11, 20), title="ベンチマーク号", summary="送信速度の測定",
+                  tags=(), authors=(), draft=False, videos=(), source=Path("bench.md"), body=body)
+    message = render_message(issue, Content((issue,), (), dt.date(2026, 11, 26)), settings)
+    recipients = [Recipient(f"staff{n:04d}@example.go.jp") for n in range(count)]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = SmtpConfig.from_env({"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(controller.port),
+                                      "DAYORI_SMTP_SECURITY": "none"})
+        with Ledger(folder / "bench-ledger.sqlite3") as ledger:
+            ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
+            start = time.perf_counter()
+            deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False))
+            ledgered = time.perf_counter() - start
+        data = personalize(message, recipients[0], message_id(1, settings))
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", controller.port) as client:
+            for recipient in recipients:
+                client.sendmail("dx@example.go.jp", [recipient.address], data)
+        plain = time.perf_counter() - start
+    finally:
+        controller.stop()
+    return {"messages": count, "sends_per_second": count / ledgered, "smtplib_sends_per_second": count / plain,
+            "ledger_over_smtplib": ledgered / plain}
+
+
+def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
+    from dayori.media.bench import bench_media
+
+    return bench_media(folder / "media")
+
+
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
-    """Stage benchmarks: feeds and email on the same corpus, media on generated clips."""
-    return {}
+    """Delivery to a local SMTP server, and media on generated clips."""
+    return {"sending": bench_sending, "media": bench_media_stage}
 
 
 def _print(results: dict[str, object]) -> None:
