@@ -1,0 +1,108 @@
+"""DX日記 on the site: what a staff member sees of an episode, built by real MkDocs with real ffmpeg."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+
+import av
+import pytest
+
+from conftest import Project
+from dayori.build import prepare
+from dayori.mkdocs_adapter import settings_from_file
+from media_clips import clip, not_a_video
+
+VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
+
+
+def add_episode(project: Project, slug: str, *, clip_name: str = "clip.mp4", newsletter: int | None = None,
+                captions: bool = True, draft: bool = False) -> None:
+    folder = project.root / "videos" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    if captions:
+        (folder / "captions.vtt").write_text(VTT, encoding="utf-8")
+    front = textwrap.dedent(f"""\
+        ---
+        title: チャネルの作り方
+        date: {slug[:10]}
+        clip: {clip_name}
+        summary: Teams でチャネルを作る手順を 2 秒で紹介します。
+        tags: [Teams]
+        """)
+    front += "captions: captions.vtt\n" if captions else ""
+    front += f"newsletter: {newsletter}\n" if newsletter else ""
+    front += "draft: true\n" if draft else ""
+    (folder / "index.md").write_text(front + "---\n\n画面右上の「…」からチャネルを追加します。\n", encoding="utf-8")
+
+
+@pytest.fixture
+def with_episode(project: Project) -> Project:
+    project.add_issue(2, "2026-11-20", "Teams のチャネル", "本文です。", videos=["2026-11-19-teams-channel"])
+    add_episode(project, "2026-11-19-teams-channel", newsletter=2)
+    clip(project.root / "videos" / "2026-11-19-teams-channel" / "clip.mp4", size="320x180", seconds=2.0)
+    return project
+
+
+def test_episode_page_plays_both_renditions_with_captions(with_episode: Project) -> None:
+    with_episode.build()
+    page = (with_episode.site / "videos" / "2026-11-19-teams-channel" / "index.html").read_text(encoding="utf-8")
+    video = re.search(r"<video[^>]*>", page).group(0)
+    assert 'controls' in video and 'preload="metadata"' in video and "poster=" in video
+    sources = re.findall(r'<source src="([^"]+)" type="video/mp4"', page)
+    assert sources, page
+    track = re.search(r'<track kind="captions" src="([^"]+)" srclang="ja" label="日本語" default>', page)
+    assert track
+    base = with_episode.site / "videos" / "2026-11-19-teams-channel"
+    for source in sources:
+        with av.open(str((base / source).resolve())) as container:
+            stream = container.streams.video[0]
+            assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+            assert abs(float(container.duration / av.time_base) - 2.0) < 0.15
+    assert (base / track.group(1)).resolve().read_text(encoding="utf-8").startswith("WEBVTT")
+    assert "画面右上の「…」からチャネルを追加します。" in page
+    assert "第2号 Teams のチャネル" in page
+    assert re.search(r'<a href="[^"]+\.mp4" download>', page)
+
+
+def test_gallery_issue_and_home_show_the_episode(with_episode: Project) -> None:
+    with_episode.build()
+    gallery = (with_episode.site / "videos" / "index.html").read_text(encoding="utf-8")
+    assert "チャネルの作り方" in gallery and "0:02" in gallery
+    issue = (with_episode.site / "newsletter" / "2" / "index.html").read_text(encoding="utf-8")
+    assert "この号の動画（DX日記）" in issue and "../../videos/2026-11-19-teams-channel/" in issue
+    assert "最新の DX日記" in (with_episode.site / "index.html").read_text(encoding="utf-8")
+
+
+def test_rebuild_after_removing_the_site_runs_no_ffmpeg(with_episode: Project) -> None:
+    with_episode.build()
+    shutil.rmtree(with_episode.site)
+    episode = with_episode.root / "videos" / "2026-11-19-teams-channel" / "index.md"
+    episode.write_text(episode.read_text(encoding="utf-8").replace("チャネルを追加", "チャネルを作成"), encoding="utf-8")
+    build = prepare(settings_from_file(with_episode.root / "mkdocs.yml"))
+    assert (build.ffmpeg_runs, build.probes) == (0, 0)
+
+
+def test_a_broken_clip_stops_the_build_with_its_episode_named(project: Project) -> None:
+    add_episode(project, "2026-11-19-broken", clip_name="clip.mp4")
+    not_a_video(project.root / "videos" / "2026-11-19-broken" / "clip.mp4")
+    result = project.run_build()
+    assert result.returncode != 0
+    assert "videos/2026-11-19-broken/index.md" in result.stderr
+
+
+def test_preview_shows_a_broken_clip_on_its_page_instead_of_stopping(project: Project) -> None:
+    add_episode(project, "2026-11-19-broken", clip_name="clip.mp4")
+    not_a_video(project.root / "videos" / "2026-11-19-broken" / "clip.mp4")
+    project.build(command="serve")
+    page = (project.site / "videos" / "2026-11-19-broken" / "index.html").read_text(encoding="utf-8")
+    assert "動画を変換できませんでした" in page and "<video" not in page
+
+
+def test_draft_episode_is_not_published(with_episode: Project) -> None:
+    add_episode(with_episode, "2026-11-18-secret-draft", draft=True)
+    clip(with_episode.root / "videos" / "2026-11-18-secret-draft" / "clip.mp4", seconds=1.0)
+    with_episode.build()
+    assert "secret-draft" not in with_episode.site_text()
+    assert not (with_episode.site / "videos" / "2026-11-18-secret-draft").exists()
