@@ -8,6 +8,7 @@ import json
 import re
 import struct
 import zlib
+from urllib.parse import urljoin
 from dataclasses import dataclass, replace
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -210,12 +211,19 @@ def test_body_is_rewritten_for_email(project):
 
 def test_every_link_and_image_is_absolute(project):
     outputs = _outputs(*project)
-    for dest in ("email/12/index.html",):
-        tree = lxml_html.fromstring(outputs[dest])
-        urls = tree.xpath("//@href|//@src")
-        assert urls and all(u.startswith(("https://", "http://example.com/old", "mailto:")) for u in urls), urls
     html = _eml(outputs).get_body(("html",)).get_content()
+    urls = lxml_html.fromstring(html).xpath("//@href|//@src")
+    assert urls and all(u.startswith(("https://", "http://example.com/old", "mailto:")) for u in urls), urls
     assert f'{SITE}videos/kaigi/' in lxml_html.fromstring(html).xpath("//a/@href")
+
+
+def test_hosted_copy_loads_everything_from_the_host_that_serves_it(project):
+    """Relative into the site, so a mirror on a closed network shows its images; resolved, the same URLs."""
+    outputs = _outputs(*project)
+    hosted = lxml_html.fromstring(outputs["email/12/index.html"]).xpath("//@src")
+    assert hosted and not any(u.startswith(("http:", "https:", "//")) for u in hosted), hosted
+    mailed = lxml_html.fromstring(_eml(outputs).get_body(("html",)).get_content()).xpath("//@src")
+    assert [urljoin(f"{SITE}email/12/", u) for u in hosted] == mailed
 
 
 def test_video_cards_with_stills_and_without(project):

@@ -5,11 +5,12 @@ The Jinja environment and the CSS inliner are built once per process: a build re
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import base64
 from email import message_from_bytes, policy
 from email.header import Header
 from email.headerregistry import Address
@@ -31,6 +32,7 @@ from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
 from dayori.model import Content, Issue
 from dayori.pages import duration_label, japanese_date
+from dayori.urls import relative
 
 LAYOUT_WIDTH = 600
 STILL_RATIO = 9 / 16
@@ -127,7 +129,7 @@ class EmailRenderer:
         template = _environment().get_template("issue.html")
         browser_url = settings.absolute(hosted_dest(issue.vol).removesuffix("index.html"))
         html = _inliner().inline(template.render(values, browser_url=browser_url))
-        hosted = _hosted_copy(html)
+        hosted = _hosted_copy(html, settings, issue.vol)
         text = self._text(issue, body.root, videos, page_url, browser_url)
         notices = list(body.notices)
         notices += [(violation, None) for violation in rules.violations_in(body.root)]
@@ -231,12 +233,18 @@ class EmailRenderer:
         return tidy("\n".join(parts)) + "\n"
 
 
-def _hosted_copy(html: str) -> str:
+def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     """The email as a web page: without the link to itself, and kept out of search engines (the issue's
-    page on the site is the one to find). Cut from the inlined email instead of rendered twice, for speed."""
+    page on the site is the one to find). Cut from the inlined email instead of rendered twice, for speed.
+
+    Its links into the site are relative, so the copy loads its images from whichever host serves it (a
+    mirror on a closed network, a preview) rather than from the public site."""
     start, end = html.index(_BROWSER_LINK_START), html.index(_BROWSER_LINK_END) + len(_BROWSER_LINK_END)
     head = html[:start].replace("<title>", '<meta name="robots" content="noindex"><title>', 1)
-    return head + html[end:]
+    site = re.escape(settings.absolute(""))
+    page = hosted_dest(vol).removesuffix("index.html")
+    return re.sub(f'(\\s(?:src|href)=")({site})([^"]*)"',
+                  lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', head + html[end:])
 
 
 def _encoded(text: str) -> str:
