@@ -4,22 +4,15 @@ compounds typed without spaces (手ぶれ補正) find exactly the pages that con
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from browser import chromium, serve
 from conftest import Project, copy_project
 from dayori.search import encode, index_terms, rewrite_index
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-gpu"]
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
 
 # Titles avoid the query words: issue pages also show their neighbours' titles (前の号 / 次の号).
@@ -77,28 +70,13 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"Chromium not installed: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    project: Project = copy_project(tmp_path_factory.mktemp("search") / "project", with_content=False)
-    for vol, (title, body) in ISSUES.items():
-        project.add_issue(vol, f"2026-10-{vol * 5:02d}", title, body)
-    project.build()
-    handler = functools.partial(_QuietHandler, directory=str(project.site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            try:
-                yield Site(f"http://127.0.0.1:{server.server_address[1]}/", browser)
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with chromium() as browser:
+        project: Project = copy_project(tmp_path_factory.mktemp("search") / "project", with_content=False)
+        for vol, (title, body) in ISSUES.items():
+            project.add_issue(vol, f"2026-10-{vol * 5:02d}", title, body)
+        project.build()
+        with serve(project.site) as url:
+            yield Site(url, browser)
 
 
 @pytest.mark.browser
@@ -157,11 +135,6 @@ def test_index_gets_bigram_fields_and_keeps_what_readers_see() -> None:
 
 def test_half_width_katakana_is_indexed_like_full_width() -> None:
     assert index_terms("ﾃﾚﾜｰｸ") == index_terms("テレワーク") != []
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _highlight_param(href: str) -> str:

@@ -1,0 +1,107 @@
+"""Shared pieces for tests that look at the built site in a real browser: Debian's Chromium driven by
+Playwright (never a downloaded browser), a local HTTP server for a built site, and axe-core from npm.
+Where Chromium or npm is missing the tests skip with the reason, they never pass without looking."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import io
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-gpu"]
+TESTS = Path(__file__).resolve().parent
+AXE = TESTS / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def require_chromium() -> None:
+    """Skips the calling test (or fixture) with the reason when Debian's Chromium is not installed."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not installed: {CHROMIUM} is missing (apt-get install chromium)")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for the block; Playwright's own browser downloads are never used."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """`directory` over HTTP on 127.0.0.1 as a static host would serve it; yields the base URL ("http://…/")."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def axe_script() -> Path:
+    """axe.min.js at the version pinned in tests/package-lock.json, installed with `npm ci` on first use."""
+    if AXE.is_file():
+        return AXE
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm not installed: cannot install axe-core for the accessibility checks (apt-get install npm)")
+    result = subprocess.run([npm, "ci", "--prefix", str(TESTS), "--no-audit", "--no-fund"],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or not AXE.is_file():
+        pytest.skip(f"npm ci --prefix tests could not install axe-core: {result.stderr.strip()[-500:]}")
+    return AXE
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with byte ranges, as web servers send video: without them Chromium keeps the clip's
+    request open and cannot seek."""
+
+    def send_head(self) -> Any:
+        match = _RANGE.fullmatch(self.headers.get("Range", "").strip())
+        path = Path(self.translate_path(self.path))
+        if match is None or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        first = int(match["first"]) if match["first"] else max(len(data) - int(match["last"] or 0), 0)
+        last = min(int(match["last"]), len(data) - 1) if match["first"] and match["last"] else len(data) - 1
+        if first > last:
+            self.send_error(http.HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            return None
+        self.send_response(http.HTTPStatus.PARTIAL_CONTENT)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.end_headers()
+        return io.BytesIO(data[first:last + 1])
+
+    def end_headers(self) -> None:
+        self.send_header("Accept-Ranges", "bytes")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+_RANGE = re.compile(r"bytes=(?P<first>\d*)-(?P<last>\d*)")
