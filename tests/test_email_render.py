@@ -355,20 +355,3 @@ def test_editor_html_with_unsupported_markup_is_reported(project):
     assert "<video> はメールで表示できない" in joined
     html = _outputs(replace(content, issues=(replace(issue, body=body),)), settings)["email/12/index.html"].decode()
     assert "<video" not in html and "サイトで再生する" in html
-
-
-@pytest.mark.browser
-def test_hosted_copy_has_no_horizontal_scroll_on_a_phone(project, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    page_file = tmp_path / "hosted.html"
-    page_file.write_bytes(_outputs(*project)["email/12/index.html"])
-    with sync_api.sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch()
-        except Exception as error:  # noqa: BLE001 (the browser binary is optional)
-            pytest.skip(f"Chromium not available: {error}")
-        page = browser.new_page(viewport={"width": 375, "height": 800})
-        page.goto(page_file.as_uri())
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        browser.close()
-    assert scroll_width <= 375
