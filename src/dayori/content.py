@@ -44,7 +44,7 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
     pages = {read.document.path.resolve(): f"newsletter/{read.values['vol']}/" for read in issues}
     pages |= {read.document.path.parent.resolve() / "index.md": f"videos/{read.document.path.parent.name}/"
               for read in episodes}
-    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs)
+    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, settings.cache_path / "bodies")
     built_issues = [_issue(read, renderer, pages, problems) for read in issues]
     built_episodes = [_episode(read, renderer, pages, problems) for read in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)

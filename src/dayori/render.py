@@ -6,10 +6,13 @@ line, an image becomes a content-addressed asset, and a link to another issue's 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import json
 import re
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
@@ -20,6 +23,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 from dayori.model import Asset, Body, Heading
+from dayori.store import digest, read_json, write_atomic
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -29,7 +33,7 @@ _LINKED_ATTRIBUTES = (("img", "src"), ("a", "href"), ("source", "src"), ("video"
 
 @dataclass
 class _Target:
-    """What the link resolver needs to know about the body being rendered."""
+    """What the link resolver needs to know about the body being rendered, and what it looked at."""
 
     source: Path
     page_url: str
@@ -37,6 +41,7 @@ class _Target:
     link_for_file: Callable[[Path], str | None]
     assets: list[Asset] = field(default_factory=list)
     broken: list[tuple[int, str]] = field(default_factory=list)
+    depends: list[list[Any]] = field(default_factory=list)
 
 
 class _LinkResolver(Treeprocessor):
@@ -71,15 +76,27 @@ class Rendered:
 
 
 class Renderer:
-    """One Markdown instance for the whole build (building one per page is what makes MkDocs slow)."""
+    """One Markdown instance for the whole build (building one per page is what makes MkDocs slow).
 
-    def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]]) -> None:
+    With a cache folder, a body is converted again only when its text, the Markdown settings, this code or a
+    file it links to changed: each rendering remembers what it looked at (linked issues' URLs, images' size
+    and time, files that were missing) and is reused only while all of that still holds.
+    """
+
+    def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]],
+                 cache: Path | None = None) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
+        self.cache = cache
+        self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs))
 
     def render(self, text: str, *, source: Path, page_url: str,
                link_for_file: Callable[[Path], str | None]) -> Rendered:
         """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown."""
+        record_path = self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json" if self.cache else None
+        cached = _still_valid(read_json(record_path), link_for_file) if record_path else None
+        if cached is not None:
+            return cached
         self.current = _Target(source, page_url, text, link_for_file)
         try:
             self.md.reset()
@@ -89,7 +106,10 @@ class Renderer:
         finally:
             self.current = None
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
-        return Rendered(body, tuple(target.broken))
+        rendered = Rendered(body, tuple(target.broken))
+        if record_path is not None:
+            write_atomic(record_path, json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode())
+        return rendered
 
     def resolve(self, url: str, target: _Target) -> str:
         parts = urlsplit(url)
@@ -97,18 +117,81 @@ class Renderer:
             return url
         path = (target.source.parent / unquote(parts.path)).resolve()
         if not path.is_file():
+            target.depends.append(["missing", str(path), None])
             target.broken.append((_line_of(target.markdown, url), url))
             return url
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         page = target.link_for_file(path)
+        if page is not None or path.suffix.lower() == ".md":
+            target.depends.append(["page", str(path), page])
         if page is not None:
             return relative(page, target.page_url) + fragment
         if path.suffix.lower() == ".md":
             target.broken.append((_line_of(target.markdown, url), url))
             return url
+        target.depends.append(["file", str(path), _stamp(path)])
         asset = Asset(path, asset_dest(path))
         target.assets.append(asset)
         return relative(asset.dest, target.page_url)
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
+    body = rendered.body
+    return {"html": body.html, "text": body.text, "toc": [_heading_json(h) for h in body.toc],
+            "assets": [[str(a.source), a.dest] for a in body.assets], "broken": rendered.broken_links,
+            "depends": depends}
+
+
+def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Rendered | None:
+    if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "depends"}:
+        return None
+    for kind, name, value in record["depends"]:
+        path = Path(name)
+        holds = {"missing": lambda: not path.is_file(),
+                 "page": lambda: path.is_file() and link_for_file(path) == value,
+                 "file": lambda: _stamp(path) == value}[kind]()
+        if not holds:
+            return None
+    body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
+                assets=tuple(Asset(Path(source), dest) for source, dest in record["assets"]))
+    return Rendered(body, tuple((line, url) for line, url in record["broken"]))
+
+
+def _heading_json(heading: Heading) -> list[Any]:
+    return [heading.level, heading.id, heading.text, [_heading_json(c) for c in heading.children]]
+
+
+def _heading_from(data: list[Any]) -> Heading:
+    level, id_, text, children = data
+    return Heading(level, id_, text, tuple(_heading_from(c) for c in children))
+
+
+def _stable(value: Any) -> Any:
+    """Markdown settings as data that is the same in every run (callables by name, not by address)."""
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stable(v) for v in value]
+    if isinstance(value, functools.partial):
+        return [_stable(value.func), _stable(value.args), _stable(value.keywords)]
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    """This module and the Markdown packages: upgrading any of them renders every body again."""
+    packages = [f"{name}=={metadata.version(name)}" for name in ("markdown", "pymdown-extensions", "pygments")]
+    return digest(hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), packages)
 
 
 def asset_dest(path: Path) -> str:

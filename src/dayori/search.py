@@ -53,12 +53,13 @@ def japanese_runs(text: str) -> list[str]:
 
 def index_terms(text: str) -> list[str]:
     """Each run's bigrams plus its last character alone, so a one-character query (a prefix) finds every
-    position. Repeats are kept: how often a word occurs still ranks pages."""
-    terms: list[str] = []
+    position. Each term once: the browser builds its index from this file, on phones and slow links too,
+    and a section's repeats would only make it larger."""
+    terms: dict[str, None] = {}
     for run in japanese_runs(text):
-        terms += [_encoded(run[i:i + 2]) for i in range(len(run) - 1)]
-        terms.append(_encoded(run[-1]))
-    return terms
+        terms.update(dict.fromkeys(_encoded(run[i:i + 2]) for i in range(len(run) - 1)))
+        terms[_encoded(run[-1])] = None
+    return list(terms)
 
 
 @lru_cache(maxsize=1 << 16)
