@@ -116,7 +116,7 @@ MEDIA = {"kaigi": Still(Output("media/stills/kaigi-1200.jpg", content=png(1200, 
 
 
 def _outputs(content: Content, settings: Settings, media=MEDIA) -> dict[str, bytes]:
-    return {o.dest: o.content for o in build_emails(content, settings, media).outputs}
+    return {o.dest: o.data() for o in build_emails(content, settings, media).outputs}
 
 
 def _eml(outputs: dict[str, bytes]):

@@ -29,6 +29,7 @@ from dayori.errors import ContentError
 from dayori.feeds import feed_links
 from dayori.model import Heading, Page
 from dayori.search import rewrite_index
+from dayori.store import link_or_copy
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -99,8 +100,16 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         else:
-            _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
+            _add(files, _LinkedFile.generated(config, output.dest, abs_src_path=str(output.source)))
     return files
+
+
+class _LinkedFile(File):
+    """A finished file from the engine's cache (a transcode, an email): linked into site/, not copied."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        assert self.abs_src_path is not None
+        link_or_copy(Path(self.abs_src_path), Path(self.abs_dest_path))
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:

@@ -127,6 +127,12 @@ class Output:
     content: bytes | None = None
     source: Path | None = None
 
+    def data(self) -> bytes:
+        if self.content is not None:
+            return self.content
+        assert self.source is not None
+        return self.source.read_bytes()
+
 
 @dataclass(frozen=True)
 class Page:

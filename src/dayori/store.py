@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,3 +35,28 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
+
+
+def write_folder_atomic(final: Path, files: dict[str, bytes]) -> None:
+    """A folder of files that appears complete or not at all (a killed build leaves only a `.tmp-` folder)."""
+    temporary = temporary_beside(final)
+    temporary.mkdir()
+    for name, data in files.items():
+        (temporary / name).write_bytes(data)
+    try:
+        os.replace(temporary, final)
+    except OSError:
+        shutil.rmtree(temporary)
+        if not final.is_dir():
+            raise
+
+
+def link_or_copy(source: Path, destination: Path) -> None:
+    """Cached files are never changed in place (they are replaced whole), so a hard link is as good as a
+    copy and costs no bytes; across file systems it is a copy."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.unlink(missing_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)

@@ -15,9 +15,10 @@ from typing import Any
 
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
+from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem
 from dayori.model import Content, Issue, Output
-from dayori.store import digest, read_json, write_atomic
+from dayori.store import digest, read_json, write_folder_atomic
 from dayori.pages import japanese_date
 
 PREVIEW_DEST = "email/index.html"
@@ -40,20 +41,20 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Any] 
     """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
 
     Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
-    settings and the email code itself), so a rebuild renders and inlines only the issues that changed."""
+    settings and the email code itself), so a rebuild renders and inlines only the issues that changed; the
+    cached files are what the site links to."""
     renderer = EmailRenderer(settings)
     report = EmailReport()
     cache = settings.cache_path / "email"
     emails = [_cached(issue, content, media, renderer, cache) for issue in content.issues]
-    rendered = [email for email, _ in emails]
-    for email, eml in emails:
-        report.outputs += _outputs(email, eml)
+    for email in emails:
+        report.outputs += email.outputs()
         for problem in _problems(email):
             if settings.strict:
                 report.problems.append(problem)
             else:
                 report.warnings.append(str(problem))
-    report.outputs.append(Output(PREVIEW_DEST, preview_page(rendered, settings).encode("utf-8")))
+    report.outputs.append(Output(PREVIEW_DEST, preview_page(emails, settings).encode("utf-8")))
     return report
 
 
@@ -62,23 +63,40 @@ def eml_bytes(email: RenderedEmail, renderer: EmailRenderer) -> bytes:
     return renderer.mime(email, {"X-Unsent": "1"})
 
 
+@dataclass(frozen=True)
+class _Built:
+    """One issue's finished email in the cache: its three files and what the editor needs to know."""
+
+    issue: Issue
+    subject: str
+    html_bytes: int
+    notices: tuple[Notice, ...]
+    folder: Path
+
+    def outputs(self) -> list[Output]:
+        vol = self.issue.vol
+        return [Output(hosted_dest(vol), source=self.folder / HOSTED),
+                Output(f"email/{vol}/{TEXT}", source=self.folder / TEXT),
+                Output(f"email/{vol}/{EML}", source=self.folder / EML)]
+
+
+HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.json"
+
+
 def _cached(issue: Issue, content: Content, media: Mapping[str, Any] | None, renderer: EmailRenderer,
-            cache: Path) -> tuple[RenderedEmail, bytes]:
-    path = cache / f"{_key(issue, content, media, renderer.settings)}.json"
-    record = read_json(path)
-    if isinstance(record, dict) and record.keys() == _RECORD:
-        email = RenderedEmail(issue, record["subject"], record["html"], record["hosted_html"], record["text"],
-                              tuple((message, needle) for message, needle in record["notices"]))
-        return email, record["eml"].encode("ascii")
+            cache: Path) -> _Built:
+    folder = cache / _key(issue, content, media, renderer.settings)
+    record = read_json(folder / RECORD)
+    if isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
+        return _Built(issue, record["subject"], record["html_bytes"],
+                      tuple((message, needle) for message, needle in record["notices"]), folder)
     email = renderer.render(issue, content, media)
-    eml = eml_bytes(email, renderer)
-    record = {"subject": email.subject, "html": email.html, "hosted_html": email.hosted_html, "text": email.text,
-              "notices": email.notices, "eml": eml.decode("ascii")}
-    write_atomic(path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
-    return email, eml
-
-
-_RECORD = {"subject", "html", "hosted_html", "text", "notices", "eml"}
+    built = _Built(issue, email.subject, len(email.html.encode("utf-8")), email.notices, folder)
+    record = {"subject": built.subject, "html_bytes": built.html_bytes, "notices": built.notices}
+    write_folder_atomic(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
+                                 EML: eml_bytes(email, renderer),
+                                 RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
+    return built
 
 
 def _key(issue: Issue, content: Content, media: Mapping[str, Any] | None, settings: Settings) -> str:
@@ -105,14 +123,7 @@ def _code_version() -> str:
                   metadata.version("css-inline"), metadata.version("lxml"))
 
 
-def _outputs(email: RenderedEmail, eml: bytes) -> list[Output]:
-    vol = email.issue.vol
-    return [Output(hosted_dest(vol), email.hosted_html.encode("utf-8")),
-            Output(f"email/{vol}/message.txt", email.text.encode("utf-8")),
-            Output(f"email/{vol}/message.eml", eml)]
-
-
-def _problems(email: RenderedEmail) -> list[Problem]:
+def _problems(email: _Built) -> list[Problem]:
     source = email.issue.source
     lines = _source_lines(source) if any(needle for _, needle in email.notices) else []
     return [Problem(source, _line_of(lines, needle), f"メール: {message}") for message, needle in email.notices]
@@ -131,12 +142,12 @@ def _line_of(lines: list[str], needle: str | None) -> int | None:
     return next((number for number, line in enumerate(lines, start=1) if needle in line), None)
 
 
-def preview_page(rendered: list[RenderedEmail], settings: Settings) -> str:
+def preview_page(rendered: list[_Built], settings: Settings) -> str:
     """A plain page for editors to open each email before sending; kept out of navigation and search."""
     rows = []
     for email in rendered:
         vol = email.issue.vol
-        size = len(email.html.encode("utf-8")) / 1000
+        size = email.html_bytes / 1000
         over = size * 1000 > settings.email.max_bytes
         notices = "".join(f"<li>{escape(message)}</li>" for message, _ in email.notices)
         rows.append(
