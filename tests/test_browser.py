@@ -202,3 +202,26 @@ def test_keyboard_reaches_search_navigation_and_video_controls_with_visible_focu
     assert sum(stop["region"] == "video" for stop in stops) >= 3, stops  # the player, then play, seek, …
     invisible = [stop for stop in stops if not stop["visible"]]
     assert invisible == [], f"フォーカスが見えない: {invisible}"
+
+
+def test_on_a_phone_the_menu_opens_from_the_keyboard_and_hidden_links_take_no_focus(site: Site,
+                                                                                     opened: list[Any]) -> None:
+    page = open_page(site, opened, "newsletter/", width=375)
+    page.wait_for_load_state("load")
+    stops = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate(_FOCUS) | {"menu": page.evaluate(
+            "document.activeElement.getAttribute('for') === '__drawer'")})
+        if stops[-1]["menu"]:
+            break
+    assert stops[-1]["menu"] and stops[-1]["visible"], stops
+    assert not any(stop["region"] == "navigation" for stop in stops), stops  # the closed menu is skipped
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(400)
+    focused = page.evaluate(_FOCUS)
+    assert focused["region"] == "navigation" and focused["visible"], focused
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(400)
+    assert page.evaluate("document.getElementById('__drawer').checked") is False
+    assert page.evaluate("document.activeElement.getAttribute('for')") == "__drawer"

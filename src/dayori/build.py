@@ -19,6 +19,7 @@ from dayori.pages import Site, build_pages
 from dayori.search import search_outputs
 
 STYLESHEET = "assets/dayori.css"
+SCRIPT = "assets/javascripts/dayori/site.js"
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
     problems = [*([] if preview else media.problems), *emails.problems]
     if problems:
         raise ContentError(problems)
-    outputs = [*_asset_outputs(content), _stylesheet(), *search_outputs(), *feeds, *emails.outputs,
+    outputs = [*_asset_outputs(content), *_theme_files(), *search_outputs(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
     return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
@@ -72,8 +73,11 @@ def _asset_outputs(content: Content) -> list[Output]:
     return [Output(dest, source=source) for dest, source in sorted(assets.items())]
 
 
-def _stylesheet() -> Output:
-    return Output(STYLESHEET, source=Path(str(resources.files("dayori") / "assets" / "dayori.css")))
+def _theme_files() -> list[Output]:
+    """The engine's own stylesheet and script for the theme (see templates/material/main.html)."""
+    assets = resources.files("dayori") / "assets"
+    return [Output(STYLESHEET, source=Path(str(assets / "dayori.css"))),
+            Output(SCRIPT, source=Path(str(assets / "site.js")))]
 
 
 def _check_unique(outputs: list[Output]) -> None:
