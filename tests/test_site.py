@@ -238,3 +238,16 @@ def test_mkdocs_is_imported_by_one_engine_module_only() -> None:
     importers = [p.name for p in (ROOT / "src" / "dayori").rglob("*.py")
                  if re.search(r"^\s*(?:from|import)\s+mkdocs\b", p.read_text(), re.MULTILINE)]
     assert importers == ["mkdocs_adapter.py"]
+
+
+def test_a_subscriber_list_never_reaches_the_site(project: Project) -> None:
+    secret = "kanri.taro@example.go.jp"
+    project.write("docs/subscribers.csv", f"address,name\n{secret},管理 太郎\n")
+    project.write("newsletter/2026/subscribers.csv", f"address\n{secret}\n")
+    project.add_issue(1, "2026-11-20", "名簿の号", "本文です。")
+    project.build()
+    assert secret not in project.site_text()
+    assert not list(project.site.rglob("*.csv"))
+    project.add_issue(1, "2026-11-20", "名簿の号", "[名簿](subscribers.csv)")
+    result = project.run_build()
+    assert result.returncode != 0 and "「subscribers.csv」は名簿や表のファイルなので公開できません" in result.stderr

@@ -19,6 +19,12 @@ from dayori.model import Content, Episode, Issue
 from dayori.render import Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
 
+BROKEN_LINK_MESSAGES = {
+    "missing": "リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
+               "（この Markdown ファイルのある場所からの相対パスで書きます）。",
+    "private": "「{url}」は名簿や表のファイルなので公開できません（購読者リストなどの流出を防ぐため）。"
+               "リンクを外し、必要な内容は本文に書いてください。",
+}
 ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
 EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
 
@@ -139,10 +145,8 @@ def _check_unique_vols(issues: list[_Read], problems: Problems) -> None:
 def _render(read: _Read, renderer: Renderer, pages: dict[Path, str], page_url: str, problems: Problems) -> Any:
     rendered = renderer.render(read.document.body, source=read.document.path, page_url=page_url,
                                link_for_file=lambda path: pages.get(path.resolve()))
-    for line, url in rendered.broken_links:
-        problems.add(read.display, read.document.body_line + line - 1,
-                     f"リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
-                     "（この Markdown ファイルのある場所からの相対パスで書きます）。")
+    for line, url, why in rendered.broken_links:
+        problems.add(read.display, read.document.body_line + line - 1, BROKEN_LINK_MESSAGES[why].format(url=url))
     return rendered.body
 
 

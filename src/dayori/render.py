@@ -28,6 +28,8 @@ from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+PRIVATE_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xls", ".sqlite", ".sqlite3", ".db"})
+"""Lists and databases (a subscriber list, the send ledger) are never published, even when linked."""
 _LINKED_ATTRIBUTES = (("img", "src"), ("a", "href"), ("source", "src"), ("video", "poster"))
 
 
@@ -40,7 +42,7 @@ class _Target:
     markdown: str
     link_for_file: Callable[[Path], str | None]
     assets: list[Asset] = field(default_factory=list)
-    broken: list[tuple[int, str]] = field(default_factory=list)
+    broken: list[tuple[int, str, str]] = field(default_factory=list)
     depends: list[list[Any]] = field(default_factory=list)
 
 
@@ -72,7 +74,8 @@ class _LinkExtension(Extension):
 @dataclass(frozen=True)
 class Rendered:
     body: Body
-    broken_links: tuple[tuple[int, str], ...]
+    broken_links: tuple[tuple[int, str, str], ...]
+    """(line, url, why): `missing` (no such file) or `private` (a kind of file that is never published)."""
 
 
 class Renderer:
@@ -116,9 +119,12 @@ class Renderer:
         if parts.scheme or parts.netloc or url.startswith(("#", "/")) or not parts.path:
             return url
         path = (target.source.parent / unquote(parts.path)).resolve()
+        if path.suffix.lower() in PRIVATE_SUFFIXES:
+            target.broken.append((_line_of(target.markdown, url), url, "private"))
+            return url
         if not path.is_file():
             target.depends.append(["missing", str(path), None])
-            target.broken.append((_line_of(target.markdown, url), url))
+            target.broken.append((_line_of(target.markdown, url), url, "missing"))
             return url
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         page = target.link_for_file(path)
@@ -127,7 +133,7 @@ class Renderer:
         if page is not None:
             return relative(page, target.page_url) + fragment
         if path.suffix.lower() == ".md":
-            target.broken.append((_line_of(target.markdown, url), url))
+            target.broken.append((_line_of(target.markdown, url), url, "missing"))
             return url
         target.depends.append(["file", str(path), _stamp(path)])
         asset = Asset(path, asset_dest(path))
@@ -162,7 +168,7 @@ def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Re
             return None
     body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
                 assets=tuple(Asset(Path(source), dest) for source, dest in record["assets"]))
-    return Rendered(body, tuple((line, url) for line, url in record["broken"]))
+    return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]))
 
 
 def _heading_json(heading: Heading) -> list[Any]:
