@@ -19,7 +19,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import get_toc
 
@@ -95,7 +95,8 @@ def on_pre_build(config: MkDocsConfig) -> None:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     assert _state.build is not None and _state.pages is not None
     for uri, page in _state.pages.items():
-        _add(files, File.generated(config, uri, content=_stub(page)))
+        # Issues are reached from the archive, not from the navigation, which must not grow with them.
+        _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
     for output in _state.build.outputs:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))

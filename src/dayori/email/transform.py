@@ -103,17 +103,12 @@ def _lint(root: HtmlElement, classes: Mapping[str, list[HtmlElement]], page_url:
                 notices.append((f"リンク「{label}」の行き先が空です。URL を書いてください", label))
         elif url.lower().startswith("http:"):
             notices.append((f"{url} は http: です。https: の URL にしてください（メールソフトが警告を出します）", url))
-    if "admonition" in classes:
-        notices.append(("注記ブロック（!!! note など）はメールでは枠付きの囲みとして表示されます。表示を確認してください",
-                        "!!!"))
     if any(True for _ in root.iter("details")):
         notices.append(("折りたたみ（??? など）はメールでは開いた状態の囲みとして表示されます。表示を確認してください",
                         "???"))
     if "tabbed-set" in classes:
         notices.append(("タブ（=== など）はメールでは切り替えられないため、各タブを見出し付きの囲みで順に並べます。"
                         "表示を確認してください", "=== "))
-    if "task-list-item" in classes:
-        notices.append(("チェックリスト（- [x] など）はメールでは ☑／☐ の文字で表示されます", "- ["))
     return notices
 
 
