@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from smtp_server import Plan, SmtpServer
 
 from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
 from dayori.delivery.subscribers import parse_subscribers, read_subscribers
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
-from smtp_server import Plan, SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

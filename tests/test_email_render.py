@@ -8,17 +8,16 @@ import json
 import re
 import struct
 import zlib
-from urllib.parse import urljoin
 from dataclasses import dataclass, replace
 from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from lxml import html as lxml_html
 
 from dayori.config import EmailSettings, Settings
-from dayori.email import build_emails, render_message
-from dayori.email import rules
+from dayori.email import build_emails, render_message, rules
 from dayori.errors import ContentError
 from dayori.model import Asset, Body, Content, Episode, Issue, Output
 

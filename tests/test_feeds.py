@@ -17,7 +17,14 @@ import pytest
 from lxml import etree
 
 from dayori.config import Settings
-from dayori.feeds import FEED_LIMIT, build_feeds, feed_links, sanitize_html, tag_feed_links, tag_slug
+from dayori.feeds import (
+    FEED_LIMIT,
+    build_feeds,
+    feed_links,
+    sanitize_html,
+    tag_feed_links,
+    tag_slug,
+)
 from dayori.model import Body, Content, Episode, Issue, Output
 
 SITE = "https://dx.example.go.jp/dayori/"

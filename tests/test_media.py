@@ -15,9 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import av
+import media_clips as mc
 import pytest
 
-import media_clips as mc
 from dayori.config import MediaSettings, Settings
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt

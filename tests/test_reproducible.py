@@ -9,7 +9,6 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from conftest import Project
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
 from browser import chromium, serve
 from conftest import Project, copy_project
+
 from dayori.search import encode, index_terms, rewrite_index
 
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none

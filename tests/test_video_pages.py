@@ -8,11 +8,11 @@ import textwrap
 
 import av
 import pytest
-
 from conftest import Project
+from media_clips import clip, not_a_video
+
 from dayori.build import prepare
 from dayori.mkdocs_adapter import settings_from_file
-from media_clips import clip, not_a_video
 
 VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
 

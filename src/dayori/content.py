@@ -6,7 +6,6 @@ round and nothing half-built can be published.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 from dayori.config import Settings, today
 from dayori.errors import Problems
 from dayori.frontmatter import Document, read_document
-from dayori.model import Content, Episode, Issue
+from dayori.model import Content, Episode, Issue, is_published, newest_first
 from dayori.render import Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
 
@@ -58,18 +57,11 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
 
     day = today()
     return Content(
-        issues=tuple(sorted((i for i in built_issues if preview or is_published(i, day)),
-                            key=lambda i: (i.date, i.vol), reverse=True)),
-        episodes=tuple(sorted((e for e in built_episodes if preview or is_published(e, day)),
-                              key=lambda e: (e.date, e.slug), reverse=True)),
+        issues=tuple(newest_first(i for i in built_issues if preview or is_published(i, day))),
+        episodes=tuple(newest_first(e for e in built_episodes if preview or is_published(e, day))),
         today=day,
         preview=preview,
     )
-
-
-def is_published(item: Issue | Episode, day: dt.date) -> bool:
-    """Drafts and items dated after today (Asia/Tokyo) are not published."""
-    return not item.draft and item.date <= day
 
 
 

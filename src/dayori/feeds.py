@@ -29,7 +29,15 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from dayori.config import TOKYO, Settings
-from dayori.model import Content, Episode, Issue, Output, tag_slug
+from dayori.model import (
+    Content,
+    Episode,
+    Issue,
+    Output,
+    is_published,
+    newest_first,
+    tag_slug,
+)
 
 FEED_LIMIT = 50
 """Entries per main feed: subscribers need the recent ones, the archive is on the site."""
@@ -125,8 +133,8 @@ class FeedSpec:
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] | None = None, *,
                 limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
     """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
-    issues = _newest_first(i for i in content.issues if _is_public(i, content.today))
-    episodes = _newest_first(e for e in content.episodes if _is_public(e, content.today))
+    issues = _newest_first(i for i in content.issues if is_published(i, content.today))
+    episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
     main = [
         FeedSpec("newsletter", NEWSLETTER_TITLE, f"{NEWSLETTER_TITLE}の最新号", "newsletter/", issues),
         FeedSpec("videos", VIDEOS_TITLE, f"{VIDEOS_TITLE}の新着動画", "videos/", episodes),
@@ -297,18 +305,8 @@ def _clean_attributes(element: Any, allowed: frozenset[str], base_url: _Base) ->
                 attributes[name] = url
 
 
-def _is_public(item: Issue | Episode, today: dt.date) -> bool:
-    return not item.draft and item.date <= today
-
-
-def _order(item: Issue | Episode) -> tuple[dt.date, int, int, str]:
-    if isinstance(item, Issue):
-        return (item.date, 1, item.vol, "")
-    return (item.date, 0, 0, item.slug)
-
-
 def _newest_first(items: Iterable[Issue | Episode]) -> tuple[Any, ...]:
-    return tuple(sorted(items, key=_order, reverse=True))
+    return tuple(newest_first(items))
 
 
 def _tag_specs(settings: Settings, items: Sequence[Issue | Episode]) -> list[FeedSpec]:

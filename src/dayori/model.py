@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,26 @@ class Content:
     def tags(self) -> dict[str, list[Issue | Episode]]:
         """Tag -> items, newest first, tags in first-seen order of the newest items."""
         result: dict[str, list[Issue | Episode]] = {}
-        for item in sorted([*self.issues, *self.episodes], key=lambda i: (i.date, i.key), reverse=True):
+        for item in newest_first([*self.issues, *self.episodes]):
             for tag in item.tags:
                 result.setdefault(tag, []).append(item)
         return result
+
+
+def is_published(item: Issue | Episode, day: dt.date) -> bool:
+    """Drafts and items dated after `day` (today in Tokyo) are not published."""
+    return not item.draft and item.date <= day
+
+
+def newest_first(items: Iterable[Issue | Episode]) -> list[Any]:
+    """By date; on one day an issue before an episode, then by vol or slug, so every listing agrees."""
+    return sorted(items, key=_recency, reverse=True)
+
+
+def _recency(item: Issue | Episode) -> tuple[dt.date, int, int, str]:
+    if isinstance(item, Issue):
+        return (item.date, 1, item.vol, "")
+    return (item.date, 0, 0, item.slug)
 
 
 @dataclass(frozen=True)

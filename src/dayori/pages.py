@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import jinja2
 
 from dayori.config import Settings
-from dayori.model import Content, Episode, Issue, Page, tag_slug
+from dayori.model import Content, Episode, Issue, Page, newest_first, tag_slug
 from dayori.urls import relative
 
 WEEKDAYS = "月火水木金土日"
@@ -143,5 +143,4 @@ def _gallery(content: Content, render: _Renderer) -> Page:
 
 
 def _latest(content: Content) -> list[Issue | Episode]:
-    items: list[Issue | Episode] = [*content.issues, *content.episodes]
-    return sorted(items, key=lambda i: (i.date, i.key), reverse=True)[:LATEST_COUNT]
+    return newest_first([*content.issues, *content.episodes])[:LATEST_COUNT]

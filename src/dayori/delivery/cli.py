@@ -16,9 +16,21 @@ from pathlib import Path
 from dayori.config import Settings
 from dayori.delivery.ledger import FAILED, PENDING, SENT, UNCERTAIN, Ledger
 from dayori.delivery.send import SendOptions, SendSummary, deliver, personalize
-from dayori.delivery.smtp import AuthError, ConfigError, ConnectError, Kind, SmtpConfig, Transport
-from dayori.delivery.subscribers import (Recipient, SubscriberList, SubscribersFileError, address_problem,
-                                         read_subscribers)
+from dayori.delivery.smtp import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    Kind,
+    SmtpConfig,
+    Transport,
+)
+from dayori.delivery.subscribers import (
+    Recipient,
+    SubscriberList,
+    SubscribersFileError,
+    address_problem,
+    read_subscribers,
+)
 from dayori.email.render import message_id, sender_address, site_host
 
 LEDGER_NAME = "ledger.sqlite3"

@@ -8,8 +8,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from importlib import metadata, resources
 from html import escape
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem
 from dayori.model import Content, Issue, Output
-from dayori.store import digest, read_json, write_folder_atomic
 from dayori.pages import japanese_date
+from dayori.store import digest, read_json, write_folder_atomic
 
 PREVIEW_DEST = "email/index.html"
 

@@ -18,7 +18,12 @@ import ffmpeg
 import imageio_ffmpeg
 
 from dayori.config import MediaSettings, Settings
-from dayori.media.commands import images_command, plan_images, plan_renditions, rendition_command
+from dayori.media.commands import (
+    images_command,
+    plan_images,
+    plan_renditions,
+    rendition_command,
+)
 from dayori.media.pipeline import process_episodes
 from dayori.media.probe import probe
 from dayori.media.runner import run_ffmpeg

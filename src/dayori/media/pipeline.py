@@ -24,13 +24,19 @@ import imageio_ffmpeg
 from dayori.config import Settings
 from dayori.errors import Problem
 from dayori.media.cache import MediaCache
-from dayori.store import digest
 from dayori.media.captions import captions_to_vtt
-from dayori.media.commands import RenditionPlan, images_command, plan_images, plan_renditions, rendition_command
+from dayori.media.commands import (
+    RenditionPlan,
+    images_command,
+    plan_images,
+    plan_renditions,
+    rendition_command,
+)
 from dayori.media.probe import Probe, ProbeError, probe
 from dayori.media.results import EpisodeMedia, MediaReport, Rendition
 from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
 from dayori.model import Episode, Output
+from dayori.store import digest
 
 _JIS_WARNING = ("字幕がありません。録画した動画には字幕を付けてください（JIS X 8341-3 達成基準 1.2.2）。"
                 "index.md の captions: に .vtt か .srt のファイル名を書くと公開されます。")
