@@ -17,6 +17,7 @@ from dayori.frontmatter import Document, read_document
 from dayori.model import Content, Episode, Issue, is_published, newest_first
 from dayori.render import Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
+from dayori.store import BackgroundWrites
 
 BROKEN_LINK_MESSAGES = {
     "missing": "リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
@@ -49,9 +50,11 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
     pages = {read.document.path.resolve(): f"newsletter/{read.values['vol']}/" for read in issues}
     pages |= {read.document.path.parent.resolve() / "index.md": f"videos/{read.document.path.parent.name}/"
               for read in episodes}
-    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, settings.cache_path / "bodies")
-    built_issues = [_issue(read, renderer, pages, problems) for read in issues]
-    built_episodes = [_episode(read, renderer, pages, problems) for read in episodes]
+    with BackgroundWrites() as writes:
+        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, settings.cache_path / "bodies",
+                            writes)
+        built_issues = [_issue(read, renderer, pages, problems) for read in issues]
+        built_episodes = [_episode(read, renderer, pages, problems) for read in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)
     problems.raise_if_any()
 

@@ -23,7 +23,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 from dayori.model import Asset, Body, Heading
-from dayori.store import digest, read_json, write_atomic
+from dayori.store import BackgroundWrites, digest, read_json, write_atomic
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -87,10 +87,11 @@ class Renderer:
     """
 
     def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]],
-                 cache: Path | None = None) -> None:
+                 cache: Path | None = None, writes: BackgroundWrites | None = None) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
         self.cache = cache
+        self.writes = writes
         self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs))
 
     def render(self, text: str, *, source: Path, page_url: str,
@@ -111,7 +112,11 @@ class Renderer:
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
         rendered = Rendered(body, tuple(target.broken))
         if record_path is not None:
-            write_atomic(record_path, json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode())
+            record = json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode()
+            if self.writes is not None:
+                self.writes.file(record_path, record)
+            else:
+                write_atomic(record_path, record)
         return rendered
 
     def resolve(self, url: str, target: _Target) -> str:

@@ -19,7 +19,7 @@ from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem
 from dayori.model import Content, Issue, Output
 from dayori.pages import japanese_date
-from dayori.store import digest, read_json, write_folder_atomic
+from dayori.store import BackgroundWrites, digest, read_json
 
 PREVIEW_DEST = "email/index.html"
 
@@ -46,7 +46,8 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Any] 
     renderer = EmailRenderer(settings)
     report = EmailReport()
     cache = settings.cache_path / "email"
-    emails = [_cached(issue, content, media, renderer, cache) for issue in content.issues]
+    with BackgroundWrites() as writes:
+        emails = [_cached(issue, content, media, renderer, cache, writes) for issue in content.issues]
     for email in emails:
         report.outputs += email.outputs()
         for problem in _problems(email):
@@ -84,16 +85,17 @@ HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.
 
 
 def _cached(issue: Issue, content: Content, media: Mapping[str, Any] | None, renderer: EmailRenderer,
-            cache: Path) -> _Built:
+            cache: Path, writes: BackgroundWrites) -> _Built:
     folder = cache / _key(issue, content, media, renderer.settings)
     record = read_json(folder / RECORD)
-    if isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
+    complete = all((folder / name).is_file() for name in (HOSTED, TEXT, EML))
+    if complete and isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
         return _Built(issue, record["subject"], record["html_bytes"],
                       tuple((message, needle) for message, needle in record["notices"]), folder)
     email = renderer.render(issue, content, media)
     built = _Built(issue, email.subject, len(email.html.encode("utf-8")), email.notices, folder)
     record = {"subject": built.subject, "html_bytes": built.html_bytes, "notices": built.notices}
-    write_folder_atomic(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
+    writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
                                  EML: eml_bytes(email, renderer),
                                  RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
     return built
