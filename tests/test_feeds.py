@@ -268,7 +268,10 @@ def test_json_feed_has_the_required_fields(settings: Settings) -> None:
             assert dt.datetime.fromisoformat(item["date_published"]).utcoffset() == dt.timedelta(hours=9)
     videos = json.loads(files["feeds/videos.json"])["items"]
     assert videos[0]["attachments"][0] == {"url": SITE + "media/video/kickoff-720.mp4", "mime_type": "video/mp4",
-                                           "size_in_bytes": 987_654, "duration_in_seconds": 2.5}
+                                           "title": "DX日記 kickoff", "size_in_bytes": 987_654,
+                                           "duration_in_seconds": 2.5}
+    # JSON Feed 1.1: attachments sharing a title are alternate renditions of one clip, not separate files
+    assert [a["title"] for a in videos[0]["attachments"]] == ["DX日記 kickoff"] * 2
     assert videos[0]["image"] == SITE + "media/video/kickoff-poster.jpg"
 
 
@@ -289,6 +292,25 @@ def test_video_entries_carry_the_720p_enclosure_and_media_rss(settings: Settings
     lengths = {e.get("url"): e.get("length") for e in rss.iter("enclosure")}
     assert lengths == {SITE + "media/video/kickoff-720.mp4": "987654",
                        SITE + "media/video/teams-tips-720.mp4": "555555"}
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_media_group_only_wraps_several_renditions_of_a_clip(settings: Settings, count: int) -> None:
+    """Media RSS reserves media:group for alternatives of one clip; a lone rendition must stand in the item."""
+    media = {slug: dataclasses.replace(m, renditions=m.renditions[:count]) for slug, m in sample_media().items()}
+    files = {o.dest: o.content for o in build_feeds(sample_content(), settings, media)}
+    for dest, entry_path in (("feeds/videos.xml", "channel/item"), ("feeds/videos.atom", "atom:entry")):
+        entries = etree.fromstring(files[dest]).findall(entry_path, namespaces=NS)
+        assert len(entries) == 2
+        for entry in entries:
+            groups = entry.findall("media:group", namespaces=NS)
+            holder = groups[0] if count > 1 else entry
+            assert len(groups) == (1 if count > 1 else 0), dest
+            assert len(holder.findall("media:content", namespaces=NS)) == count
+            assert len(holder.findall("media:thumbnail", namespaces=NS)) == 1
+        kickoff = feedparser.parse(files[dest]).entries[0]
+        assert kickoff.media_content[0]["url"] == SITE + "media/video/kickoff-720.mp4"
+        assert kickoff.media_thumbnail[0]["url"] == SITE + "media/video/kickoff-poster.jpg"
 
 
 def test_episode_without_media_still_has_an_entry(settings: Settings) -> None:

@@ -442,14 +442,21 @@ def _feed_entry(item: FeedItem) -> FeedEntry:
         entry.dc.dc_creator(list(item.authors))
     if item.tags:
         entry.category([{"term": tag} for tag in item.tags])
+    group = _media_group(item)
     if item.enclosures:
         main = item.enclosures[0]
         entry.enclosure(main.url, str(main.length), main.mime)
         duration = str(max(1, round(item.duration))) if item.duration is not None else None
-        entry.media.content([_media_content(e, duration, e is main) for e in item.enclosures])
+        entry.media.content([_media_content(e, duration, e is main) for e in item.enclosures], group=group)
     if item.image:
-        entry.media.thumbnail(url=item.image)
+        entry.media.thumbnail(url=item.image, group=group)
     return entry
+
+
+def _media_group(item: FeedItem) -> str | None:
+    """Media RSS allows `media:group` only around several renditions of one clip (the W3C validator's
+    MediaGroupWithoutAlternatives error otherwise); feedgen puts media with no group directly in the item."""
+    return "renditions" if len(item.enclosures) > 1 else None
 
 
 def _media_content(enclosure: Enclosure, duration: str | None, default: bool) -> dict[str, str]:
@@ -540,12 +547,15 @@ def _json_item(item: FeedItem) -> dict[str, Any]:
     if item.tags:
         data["tags"] = list(item.tags)
     if item.enclosures:
-        data["attachments"] = [_json_attachment(e, item.duration) for e in item.enclosures]
+        data["attachments"] = [_json_attachment(e, item.title, item.duration) for e in item.enclosures]
     return data
 
 
-def _json_attachment(enclosure: Enclosure, duration: float | None) -> dict[str, Any]:
-    data: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.mime, "size_in_bytes": enclosure.length}
+def _json_attachment(enclosure: Enclosure, title: str, duration: float | None) -> dict[str, Any]:
+    """One rendition; every rendition of a clip carries the same title, which is how JSON Feed 1.1 marks
+    attachments as alternates of one thing rather than separate files."""
+    data: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.mime, "title": title,
+                            "size_in_bytes": enclosure.length}
     if duration is not None:
         data["duration_in_seconds"] = round(duration, 3)
     return data
