@@ -2,17 +2,23 @@
 
 The baseline runs the stage's own commands with plain `subprocess.run`, deliberately outside the runner, so
 that the ratio shows the stage's overhead (hashing, probing, progress parsing, checks, atomic renames).
+"One at a time" is the stage itself with one job, so it runs exactly the pool's commands; x264 already
+spreads one encode over the cores, which is why `*_cores_used` (CPU seconds per wall second, ffmpeg's and
+ours) is reported next to the speed-up: the pool can only win the cores one-at-a-time leaves idle.
+Each comparison is repeated with the order alternated and the medians kept: this machine is shared and
+noisy, and whatever runs first otherwise pays for warming caches.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import statistics
 import subprocess
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import ffmpeg
 import imageio_ffmpeg
@@ -22,7 +28,7 @@ from dayori.media.commands import (
     images_command,
     plan_images,
     plan_renditions,
-    rendition_command,
+    renditions_command,
 )
 from dayori.media.pipeline import process_episodes
 from dayori.media.probe import probe
@@ -31,6 +37,8 @@ from dayori.model import Body, Episode
 
 CLIPS = 4
 SECONDS = 4.0
+SINGLE_ROUNDS = 5
+POOL_ROUNDS = 2
 
 
 def bench_media(tmpdir: Path, *, clips: int = CLIPS, seconds: float = SECONDS) -> dict[str, Any]:
@@ -40,16 +48,18 @@ def bench_media(tmpdir: Path, *, clips: int = CLIPS, seconds: float = SECONDS) -
     episodes = [_episode(tmpdir, index, exe, seconds) for index in range(clips)]
     cores = os.cpu_count() or 1
 
-    single = _settings(tmpdir, "single", jobs=1)
-    pipeline_single = _timed(lambda: process_episodes(episodes[:1], single, progress=False))
-    direct_single = _timed(lambda: _direct(exe, episodes[0], tmpdir / "direct"))
+    def stage(name: str, count: int, jobs: int) -> Callable[[int], _Measured]:
+        """A cold build of the first `count` clips, in a cache of its own each round."""
+        return lambda round_: _measured(lambda: process_episodes(
+            episodes[:count], _settings(tmpdir, f"{name}{round_}", jobs=jobs), progress=False))
 
-    serial = _settings(tmpdir, "serial", jobs=1)
-    serial_seconds = _timed(lambda: process_episodes(episodes, serial, progress=False))
-    pooled = _settings(tmpdir, "pooled", jobs=cores)
-    cold_started = time.perf_counter()
-    cold = process_episodes(episodes, pooled, progress=False)
-    cold_seconds = time.perf_counter() - cold_started
+    def direct(round_: int) -> _Measured:
+        return _measured(lambda: _direct(exe, episodes[0], tmpdir / f"direct{round_}"))
+
+    pipeline_single, direct_single = _alternating(stage("single", 1, 1), direct, SINGLE_ROUNDS)
+    serial, pool = _alternating(stage("serial", clips, 1), stage("pooled", clips, cores), POOL_ROUNDS)
+    pooled = _settings(tmpdir, f"pooled{POOL_ROUNDS - 1}", jobs=cores)
+    cold = pool.result
     warm_started = time.perf_counter()
     warm = process_episodes(episodes, pooled, progress=False)
     warm_seconds = time.perf_counter() - warm_started
@@ -57,26 +67,56 @@ def bench_media(tmpdir: Path, *, clips: int = CLIPS, seconds: float = SECONDS) -
         "clips": clips,
         "clip_seconds": seconds,
         "jobs": cores,
-        "single_clip_pipeline_s": round(pipeline_single, 3),
-        "single_clip_direct_ffmpeg_s": round(direct_single, 3),
-        "single_clip_overhead_ratio": round(pipeline_single / direct_single, 3),
-        "serial_s": round(serial_seconds, 3),
-        "pool_s": round(cold_seconds, 3),
-        "pool_speedup": round(serial_seconds / cold_seconds, 3),
+        "single_clip_pipeline_s": round(pipeline_single.seconds, 3),
+        "single_clip_direct_ffmpeg_s": round(direct_single.seconds, 3),
+        "single_clip_overhead_ratio": round(pipeline_single.seconds / direct_single.seconds, 3),
+        "serial_s": round(serial.seconds, 3),
+        "pool_s": round(pool.seconds, 3),
+        "pool_speedup": round(serial.seconds / pool.seconds, 3),
+        "pool_vs_serial": round(pool.seconds / serial.seconds, 3),
+        "serial_cores_used": round(serial.cpu / serial.seconds, 2),
+        "pool_cores_used": round(pool.cpu / pool.seconds, 2),
         "cold_ffmpeg_runs": cold.ffmpeg_runs,
         "cold_probes": cold.probes,
         "warm_ffmpeg_runs": warm.ffmpeg_runs,
         "warm_probes": warm.probes,
         "warm_hashed": warm.hashed,
         "warm_s": round(warm_seconds, 4),
-        "warm_vs_cold_ratio": round(warm_seconds / cold_seconds, 4),
+        "warm_vs_cold_ratio": round(warm_seconds / pool.seconds, 4),
     }
 
 
-def _timed(action: Any) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
+@dataclass(frozen=True)
+class _Measured:
+    seconds: float
+    cpu: float
+    result: Any = None
+
+
+def _measured(action: Callable[[], Any]) -> _Measured:
+    """Wall time, and CPU time of this process and the ffmpeg runs it waited for."""
+    started, before = time.perf_counter(), os.times()
+    result = action()
+    seconds, after = time.perf_counter() - started, os.times()
+    cpu = sum(getattr(after, name) - getattr(before, name)
+              for name in ("user", "system", "children_user", "children_system"))
+    return _Measured(seconds, cpu, result)
+
+
+def _alternating(first: Callable[[int], _Measured], second: Callable[[int], _Measured],
+                 rounds: int) -> tuple[_Measured, _Measured]:
+    """Medians over `rounds`, swapping which runs first each round; `result` is from the last round."""
+    runs: tuple[list[_Measured], list[_Measured]] = ([], [])
+    for round_ in range(rounds):
+        order = ((0, first), (1, second)) if round_ % 2 == 0 else ((1, second), (0, first))
+        for index, action in order:
+            runs[index].append(action(round_))
+    return _median(runs[0]), _median(runs[1])
+
+
+def _median(runs: list[_Measured]) -> _Measured:
+    return _Measured(statistics.median(r.seconds for r in runs), statistics.median(r.cpu for r in runs),
+                     runs[-1].result)
 
 
 def _settings(tmpdir: Path, name: str, *, jobs: int) -> Settings:
@@ -89,7 +129,7 @@ def _direct(exe: str, episode: Episode, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     clip = probe(episode.clip)
     plans = plan_renditions(clip, MediaSettings().renditions)
-    commands = [rendition_command(exe, episode.clip, folder / f"{plan.label}.mp4", plan) for plan in plans]
+    commands = [renditions_command(exe, episode.clip, [(plan, folder / f"{plan.label}.mp4") for plan in plans])]
     commands.append(images_command(exe, episode.clip, folder / "poster.jpg", folder / "still.jpg",
                                    plan_images(clip, None, plans[0])))
     for command in commands:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import ffmpeg
 
@@ -109,24 +109,25 @@ def plan_images(probe: Probe, poster_at: float | None, largest: RenditionPlan) -
     return ImagePlan(round(probe.duration / 3, 3), True, largest.width, largest.height, fit_width, fit_height)
 
 
-def rendition_command(exe: str, source: Path, dest: Path, plan: RenditionPlan) -> list[str]:
-    """`dest` is a temporary name; the format is given explicitly because its suffix is not `.mp4`."""
-    clip = ffmpeg.input(str(source), **({"r": plan.frame_rate} if plan.still else {}))
-    streams = [clip["v:0"] if plan.remux else _video_chain(clip["v:0"], plan)]
-    if plan.audio:
-        streams.append(clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE))
-    options: dict[str, Any] = {"map_metadata": -1, "map_chapters": -1}
-    if plan.remux:
-        options |= {"c:v": "copy", "tag:v": "avc1"}
-    else:
-        rate = Fraction(plan.frame_rate)
-        options |= {"c:v": "libx264", "profile:v": "high", "preset": PRESET, "crf": CRF,
-                    "maxrate": plan.max_bitrate, "bufsize": 2 * plan.max_bitrate, "pix_fmt": "yuv420p",
-                    "g": max(1, round(2 * rate)), "t": f"{plan.duration:.3f}"}
-    if plan.audio:
-        options |= {"c:a": "aac", "profile:a": "aac_low", "b:a": plan.audio_bitrate, "ac": 2, "ar": AUDIO_RATE}
-    options |= {"movflags": "+faststart", "f": "mp4"}
-    return ffmpeg.output(*streams, str(dest), **options).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe)
+def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[RenditionPlan, Path]]) -> list[str]:
+    """All renditions of one clip from one ffmpeg run: the clip is decoded and its loudness normalised once,
+    then shared through `split`/`asplit`. Each encoder gets exactly the frames and samples it would get in a
+    run of its own, so the files are the same as one run per rendition (same cache keys), made with one
+    decode instead of one per rendition. The plans of one clip agree on `still`, `frame_rate` and `audio`.
+    `dest`s are temporary names; the format is given explicitly because their suffix is not `.mp4`."""
+    plans = [plan for plan, _ in outputs]
+    first = plans[0]
+    clip = ffmpeg.input(str(source), **({"r": first.frame_rate} if first.still else {}))
+    pictures = iter(_shared(clip["v:0"], "split", sum(not plan.remux for plan in plans)))
+    sound = clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE) if first.audio else None
+    sounds = iter(_shared(sound, "asplit", len(plans)) if sound is not None else ())
+    made = []
+    for plan, dest in outputs:
+        streams = [clip["v:0"] if plan.remux else _video_chain(next(pictures), plan)]
+        if plan.audio:
+            streams.append(next(sounds))
+        made.append(ffmpeg.output(*streams, str(dest), **_rendition_options(plan)))
+    return ffmpeg.merge_outputs(*made).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe)
 
 
 def images_command(exe: str, source: Path, poster: Path, still: Path, plan: ImagePlan) -> list[str]:
@@ -148,6 +149,28 @@ def images_command(exe: str, source: Path, poster: Path, still: Path, plan: Imag
     return (ffmpeg.merge_outputs(ffmpeg.output(for_poster, str(poster), **jpeg),
                                  ffmpeg.output(boxed, str(still), **jpeg))
             .global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
+
+
+def _shared(stream: Any, splitter: str, count: int) -> list[Any]:
+    """`count` uses of one filtered stream; a single use needs no split."""
+    if count <= 1:
+        return [stream] * count
+    node = stream.filter_multi_output(splitter)
+    return [node[index] for index in range(count)]
+
+
+def _rendition_options(plan: RenditionPlan) -> dict[str, Any]:
+    options: dict[str, Any] = {"map_metadata": -1, "map_chapters": -1}
+    if plan.remux:
+        options |= {"c:v": "copy", "tag:v": "avc1"}
+    else:
+        rate = Fraction(plan.frame_rate)
+        options |= {"c:v": "libx264", "profile:v": "high", "preset": PRESET, "crf": CRF,
+                    "maxrate": plan.max_bitrate, "bufsize": 2 * plan.max_bitrate, "pix_fmt": "yuv420p",
+                    "g": max(1, round(2 * rate)), "t": f"{plan.duration:.3f}"}
+    if plan.audio:
+        options |= {"c:a": "aac", "profile:a": "aac_low", "b:a": plan.audio_bitrate, "ac": 2, "ar": AUDIO_RATE}
+    return options | {"movflags": "+faststart", "f": "mp4"}
 
 
 def _video_chain(video: Any, plan: RenditionPlan) -> Any:

@@ -3,7 +3,9 @@
 Order of work, so that an editor hears about every mistake quickly and nothing half-made is ever published:
 1. cheap checks per episode (clip exists, stays in its folder, size limit, captions parse);
 2. hash and probe the clips in the pool (both skipped on a warm rebuild, see cache.py);
-3. plan the outputs and run ffmpeg only for those missing from the cache, in the pool.
+3. plan the outputs and run ffmpeg only for those missing from the cache, in the pool: one run for all
+   missing renditions of a clip (one decode shared by every size) and one for its poster and still,
+   the longest work first so that the cores stay busy until the end.
 Without `keep_going`, step 3 does not start when steps 1–2 found problems, and a failed transcode cancels
 the jobs not yet started; finished outputs of other episodes stay in the cache either way.
 """
@@ -30,7 +32,7 @@ from dayori.media.commands import (
     images_command,
     plan_images,
     plan_renditions,
-    rendition_command,
+    renditions_command,
 )
 from dayori.media.probe import Probe, ProbeError, probe
 from dayori.media.results import EpisodeMedia, MediaReport, Rendition
@@ -63,7 +65,8 @@ class _Probed:
 
 @dataclass(frozen=True)
 class _Job:
-    """One ffmpeg run writing `temps`; `finals` exist only when the run succeeded, so their presence means done."""
+    """One ffmpeg run writing `temps`; `finals` exist only when the run succeeded, so their presence means done.
+    `work` estimates its cost (encoded pixels), so the pool can start the longest runs first."""
 
     key: str
     label: str
@@ -72,10 +75,8 @@ class _Job:
     command: tuple[str, ...]
     duration: float
     check_duration: bool
-    remux: bool
-
-    def done(self) -> bool:
-        return all(final.is_file() for final in self.finals)
+    remuxed: int
+    work: float
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class _Planned:
     poster: Path
     still: Path
     jobs: tuple[_Job, ...]
+
+    def complete(self) -> bool:
+        return all(path.is_file() for path in (*(final for _, final in self.renditions), self.poster, self.still))
 
 
 def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_going: bool = False,
@@ -111,13 +115,15 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
     checked = [c for e in episodes if (c := _check(e, settings, fail, warnings)) is not None]
     workers = settings.media.jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dayori-media") as pool:
-        probed = _probe_all(pool, checked, cache, fail)
-        planned = [p for item in probed if (p := _plan(item, settings, cache, exe, fail)) is not None]
+        probing = _submit_probes(pool, checked, cache)
+        version = cache.ffmpeg_version(exe, ffmpeg_version) if checked else ""
+        probed = _probed(probing, fail)
+        planned = [p for item in probed if (p := _plan(item, settings, cache, exe, version, fail)) is not None]
         runs, remuxed = 0, 0
         if keep_going or not problems:
             runs, remuxed = _run_all(pool, planned, fail, keep_going, progress)
     cache.save()
-    media = {p.probed.checked.episode.slug: _result(p, errors) for p in planned if _complete(p)}
+    media = {p.probed.checked.episode.slug: _result(p, errors) for p in planned if p.complete()}
     if keep_going:
         for episode in episodes:
             if episode.slug not in media:
@@ -167,14 +173,18 @@ def _captions(episode: Episode, settings: Settings, fail: Callable[..., None], w
     return vtt
 
 
-def _probe_all(pool: ThreadPoolExecutor, checked: list[_Checked], cache: MediaCache,
-               fail: Callable[..., None]) -> list[_Probed]:
+def _submit_probes(pool: ThreadPoolExecutor, checked: list[_Checked],
+                   cache: MediaCache) -> list[tuple[_Checked, Future[_Probed]]]:
+    """Submitted before `ffmpeg -version` is read on a cold cache, so that process start overlaps them."""
     def work(item: _Checked) -> _Probed:
         sha, hashed = cache.source_hash(item.episode.clip)
         result, probed = cache.probe(sha, item.episode.clip, probe)
         return _Probed(item, sha, result, hashed, probed)
 
-    futures = [(item, pool.submit(work, item)) for item in checked]
+    return [(item, pool.submit(work, item)) for item in checked]
+
+
+def _probed(futures: list[tuple[_Checked, Future[_Probed]]], fail: Callable[..., None]) -> list[_Probed]:
     done: list[_Probed] = []
     for item, future in futures:
         try:
@@ -187,8 +197,10 @@ def _probe_all(pool: ThreadPoolExecutor, checked: list[_Checked], cache: MediaCa
     return done
 
 
-def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str,
+def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, version: str,
           fail: Callable[..., None]) -> _Planned | None:
+    """Jobs only for outputs missing from the cache; each output keeps its own key, so a changed poster_at
+    or an added rendition size makes only what changed."""
     episode, clip = item.checked.episode, item.probe
     if clip.duration > settings.media.max_duration:
         fail(episode, "clip", f"動画が長すぎます（{_minutes(clip.duration)}、上限 "
@@ -198,44 +210,59 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str,
         fail(episode, "poster_at", f"poster_at: {episode.poster_at:g} が動画の範囲（0〜{clip.duration:.1f} 秒）の"
                                    "外です。表紙にしたい場面の秒数を書いてください。")
         return None
-    version = cache.ffmpeg_version(exe, ffmpeg_version)
     renditions = plan_renditions(clip, tuple(settings.media.renditions))
     images = plan_images(clip, episode.poster_at, renditions[0])
+    keys = [digest(item.sha, version, plan.recipe()) for plan in renditions]
+    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys))
     jobs: list[_Job] = []
-    finals: list[tuple[RenditionPlan, Path]] = []
-    for plan in renditions:
-        key = digest(item.sha, version, plan.recipe())
-        final = cache.file(key, "mp4")
-        temp = cache.temporary(final)
-        finals.append((plan, final))
-        jobs.append(_Job(key, f"{episode.slug} {plan.label}", (final,), (temp,),
-                         tuple(rendition_command(exe, episode.clip, temp, plan)), clip.duration, True, plan.remux))
+    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals) if not final.is_file()]
+    if missing:
+        jobs.append(_renditions_job(exe, episode, clip.duration, missing, cache))
     image_key = digest(item.sha, version, images.recipe())
     poster, still = cache.file(f"{image_key}-poster", "jpg"), cache.file(f"{image_key}-still", "jpg")
-    temps = (cache.temporary(poster), cache.temporary(still))
-    jobs.append(_Job(image_key, f"{episode.slug} poster", (poster, still), temps,
-                     tuple(images_command(exe, episode.clip, *temps, images)), clip.duration - images.at,
-                     False, False))
-    key16 = digest(item.sha, version, [j.key for j in jobs], item.checked.captions)[:16]
-    return _Planned(item, key16, tuple(finals), poster, still, tuple(jobs))
+    if not (poster.is_file() and still.is_file()):
+        temps = (cache.temporary(poster), cache.temporary(still))
+        jobs.append(_Job(key=image_key, label=f"{episode.slug} poster", finals=(poster, still), temps=temps,
+                         command=tuple(images_command(exe, episode.clip, *temps, images)),
+                         duration=clip.duration - images.at, check_duration=False, remuxed=0, work=0.0))
+    key16 = digest(item.sha, version, [*keys, image_key], item.checked.captions)[:16]
+    return _Planned(item, key16, finals, poster, still, tuple(jobs))
+
+
+def _renditions_job(exe: str, episode: Episode, duration: float,
+                    missing: list[tuple[str, RenditionPlan, Path]], cache: MediaCache) -> _Job:
+    """One run for every missing rendition of a clip; its key names exactly those outputs, so two episodes
+    sharing a clip share the run."""
+    temps = tuple(cache.temporary(final) for _, _, final in missing)
+    plans = [plan for _, plan, _ in missing]
+    return _Job(key="+".join(key for key, _, _ in missing),
+                label=" ".join([episode.slug, *(plan.label for plan in plans)]),
+                finals=tuple(final for _, _, final in missing),
+                temps=temps,
+                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps)))),
+                duration=duration,
+                check_duration=True,
+                remuxed=sum(plan.remux for plan in plans),
+                work=duration * sum(plan.width * plan.height for plan in plans if not plan.remux))
 
 
 def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[..., None],
              keep_going: bool, progress: bool | None) -> tuple[int, int]:
-    """Each distinct output once, even when two episodes share a clip."""
+    """Each distinct output once, even when two episodes share a clip. Longest runs first: short ones then
+    fill the gaps at the end instead of one long run finishing alone on an otherwise idle machine."""
     owners: dict[str, list[Episode]] = {}
     unique: dict[str, _Job] = {}
     for item in planned:
         for job in item.jobs:
             owners.setdefault(job.key, []).append(item.probed.checked.episode)
-            if not job.done():
-                unique.setdefault(job.key, job)
-    futures: dict[Future[bool], _Job] = {pool.submit(_execute, job, progress): job for job in unique.values()}
+            unique.setdefault(job.key, job)
+    ordered = sorted(unique.values(), key=lambda job: job.work, reverse=True)
+    futures: dict[Future[int], _Job] = {pool.submit(_execute, job, progress): job for job in ordered}
     runs, remuxed, stopped = 0, 0, False
     for future in as_completed(futures):
         job = futures[future]
         try:
-            remux = future.result()
+            copied = future.result()
         except CancelledError:
             continue
         except _Failed as error:
@@ -248,11 +275,12 @@ def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[.
                     pending.cancel()
             continue
         runs += 1
-        remuxed += int(remux)
+        remuxed += copied
     return runs, remuxed
 
 
-def _execute(job: _Job, progress: bool | None) -> bool:
+def _execute(job: _Job, progress: bool | None) -> int:
+    """The number of renditions it made by copying the source's video."""
     temps = job.temps
     try:
         try:
@@ -264,13 +292,14 @@ def _execute(job: _Job, progress: bool | None) -> bool:
             if not temp.is_file() or temp.stat().st_size == 0:
                 raise _Failed("出力が空になりました。動画の中身が壊れている可能性があります")
         if job.check_duration:
-            _check_length(temps[0], job.duration)
+            for temp in temps:
+                _check_length(temp, job.duration)
         for temp, final in zip(temps, job.finals):
             os.replace(temp, final)
     finally:
         for temp in temps:
             temp.unlink(missing_ok=True)
-    return job.remux
+    return job.remuxed
 
 
 def _check_length(path: Path, expected: float) -> None:
@@ -284,10 +313,6 @@ def _check_length(path: Path, expected: float) -> None:
     if actual < expected - max(0.3, 0.02 * expected):
         raise _Failed(f"途中で切れているか壊れています（{expected:.1f} 秒のうち {actual:.1f} 秒分しか"
                       "読み取れませんでした）。元のファイルをコピーし直してください")
-
-
-def _complete(item: _Planned) -> bool:
-    return all(job.done() for job in item.jobs)
 
 
 def _result(item: _Planned, errors: dict[str, list[str]]) -> EpisodeMedia:
