@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import av
 import imageio_ffmpeg
 
 from dayori.config import Settings
@@ -305,6 +304,8 @@ def _execute(job: _Job, progress: bool | None) -> int:
 def _check_length(path: Path, expected: float) -> None:
     """ffmpeg exits 0 on a clip cut short after its index (common with interrupted copies of `+faststart`
     files) and writes a shorter video; comparing lengths is how that is caught."""
+    import av  # only after a transcode; see probe()
+
     try:
         with av.open(str(path)) as container:
             actual = container.duration / 1_000_000 if container.duration else 0.0

@@ -7,8 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
-
 # Bumped when the meaning of a field changes, so that cached probes of an older layout are not trusted.
 PROBE_VERSION = 2
 
@@ -57,6 +55,8 @@ class Probe:
 
 def probe(path: Path) -> Probe:
     """Opens the clip once; decodes only its first frame (rotation lives in frame side data in PyAV)."""
+    import av  # PyAV takes a tenth of a second to import; a build whose clips are all cached never needs it
+
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
@@ -105,6 +105,8 @@ def probe(path: Path) -> Probe:
 def _first_frame(container: Any, video: Any) -> tuple[Any, int]:
     """Decodes up to the first picture and counts (at most two) packets, which tells a still from a video
     even when the container does not say how many frames it has."""
+    import av
+
     first = None
     packets = 0
     try:
