@@ -97,16 +97,22 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
         _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
+    assert _state.settings is not None
+    cache = _state.settings.cache_path.resolve()
     for output in _state.build.outputs:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
-        else:
+        elif output.source is not None and output.source.resolve().is_relative_to(cache):
             _add(files, _LinkedFile.generated(config, output.dest, abs_src_path=str(output.source)))
+        else:
+            _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     return files
 
 
 class _LinkedFile(File):
-    """A finished file from the engine's cache (a transcode, an email): linked into site/, not copied."""
+    """A finished file from the engine's cache (a transcode, an email): linked into site/, not copied.
+    Only cache files, which are replaced whole and never edited in place; an editor's image or the
+    package's own files are copied, so that nothing done to site/ can reach them."""
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
