@@ -9,6 +9,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from typing import Any, Protocol
 
@@ -63,7 +64,9 @@ def duration_label(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """Compiled once per process: `mkdocs serve` rebuilds on every save."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("dayori", "templates/site"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["jdate"] = japanese_date
