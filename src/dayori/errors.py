@@ -19,6 +19,12 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def line_containing(text: str, needle: str) -> int | None:
+    """The first line naming `needle`: where an editor looks when a tool has lost the line numbers
+    (Markdown's tree, rendered HTML)."""
+    return next((number for number, line in enumerate(text.splitlines(), start=1) if needle in line), None)
+
+
 class ContentError(Exception):
     """Raised once with every problem found, so that an editor fixes them all in one round."""
 

@@ -12,7 +12,6 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
@@ -22,8 +21,9 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from dayori.errors import line_containing
 from dayori.model import Asset, Body, Heading
-from dayori.store import BackgroundWrites, digest, read_json, write_atomic
+from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -201,8 +201,7 @@ def _stable(value: Any) -> Any:
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
     """This module and the Markdown packages: upgrading any of them renders every body again."""
-    packages = [f"{name}=={metadata.version(name)}" for name in ("markdown", "pymdown-extensions", "pygments")]
-    return digest(hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), packages)
+    return code_version([Path(__file__)], ("markdown", "pymdown-extensions", "pygments"))
 
 
 def asset_dest(path: Path) -> str:
@@ -223,8 +222,4 @@ def _heading(token: dict[str, Any]) -> Heading:
 
 
 def _line_of(text: str, needle: str) -> int:
-    """Line numbers are lost in Markdown's tree; the first line naming the URL is where the editor looks."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return 1
+    return line_containing(text, needle) or 1

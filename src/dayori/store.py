@@ -8,7 +8,9 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,6 +19,13 @@ from typing import Any
 def digest(*parts: Any) -> str:
     """A stable key from JSON-able parts."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def code_version(sources: Iterable[Path], packages: Iterable[str]) -> str:
+    """A cache's dependence on code: the bytes of the files that make its results and the versions of the
+    packages they use, so that changing either makes every cached result again."""
+    hashes = [hashlib.sha256(source.read_bytes()).hexdigest() for source in sorted(sources) if source.is_file()]
+    return digest(hashes, [f"{name}=={metadata.version(name)}" for name in packages])
 
 
 def temporary_beside(final: Path) -> Path:

@@ -3,23 +3,22 @@ for editors, and the notices that tell an editor what will look different in a m
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from html import escape
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
-from dayori.errors import ContentError, Problem
+from dayori.errors import ContentError, Problem, line_containing
 from dayori.model import Content, Issue, Output
 from dayori.pages import japanese_date
-from dayori.store import BackgroundWrites, digest, read_json
+from dayori.store import BackgroundWrites, code_version, digest, read_json
 
 PREVIEW_DEST = "email/index.html"
 
@@ -118,30 +117,23 @@ def _key(issue: Issue, content: Content, media: Mapping[str, Any] | None, settin
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     """The email code and template, so that changing how emails are made invalidates every cached one."""
-    package = resources.files("dayori")
-    sources = sorted([*package.joinpath("email").iterdir(), *package.joinpath("templates", "email").iterdir()],
-                     key=lambda p: p.name)
-    return digest([hashlib.sha256(source.read_bytes()).hexdigest() for source in sources if source.is_file()],
-                  metadata.version("css-inline"), metadata.version("lxml"))
+    package = Path(str(resources.files("dayori")))
+    return code_version([*(package / "email").iterdir(), *(package / "templates" / "email").iterdir()],
+                        ("css-inline", "lxml"))
 
 
 def _problems(email: _Built) -> list[Problem]:
     source = email.issue.source
-    lines = _source_lines(source) if any(needle for _, needle in email.notices) else []
-    return [Problem(source, _line_of(lines, needle), f"メール: {message}") for message, needle in email.notices]
+    text = _source_text(source) if any(needle for _, needle in email.notices) else ""
+    return [Problem(source, line_containing(text, needle) if needle else None, f"メール: {message}")
+            for message, needle in email.notices]
 
 
-def _source_lines(path: Path) -> list[str]:
+def _source_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return []
-
-
-def _line_of(lines: list[str], needle: str | None) -> int | None:
-    if not needle:
-        return None
-    return next((number for number, line in enumerate(lines, start=1) if needle in line), None)
+        return ""
 
 
 def preview_page(rendered: list[_Built], settings: Settings) -> str:
