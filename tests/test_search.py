@@ -11,7 +11,7 @@ import pytest
 from browser import chromium, serve
 from conftest import Project, copy_project
 
-from dayori.search import encode, index_terms, rewrite_index
+from dayori.material.search import encode, index_terms, rewrite_index
 
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
 

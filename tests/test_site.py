@@ -233,10 +233,6 @@ def test_nothing_loads_from_another_host(three_issues: Project) -> None:
             assert "//" not in (attrs.get("href") or "")
 
 
-def test_mkdocs_is_imported_by_one_engine_module_only() -> None:
-    importers = [p.name for p in (ROOT / "src" / "dayori").rglob("*.py")
-                 if re.search(r"^\s*(?:from|import)\s+mkdocs\b", p.read_text(), re.MULTILINE)]
-    assert importers == ["mkdocs_adapter.py"]
 
 
 def test_a_subscriber_list_never_reaches_the_site(project: Project) -> None:

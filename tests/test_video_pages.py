@@ -12,7 +12,7 @@ from conftest import Project
 from media_clips import clip, not_a_video
 
 from dayori.build import prepare
-from dayori.mkdocs_adapter import settings_from_file
+from dayori.config import settings_from_file
 
 VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
 

@@ -130,7 +130,7 @@ def page_bytes(site: Path, pattern: str) -> float:
 def stage_seconds(project: Path, runs: int, *, cold: bool) -> dict[str, float]:
     """Each stage's time, in-process on the same corpus (no MkDocs rendering involved)."""
     from dayori.build import prepare
-    from dayori.mkdocs_adapter import settings_from_file
+    from dayori.config import settings_from_file
 
     os.environ["DAYORI_TODAY"] = "2026-11-26"
     settings = settings_from_file(project / "mkdocs.yml")

@@ -16,10 +16,8 @@ from dayori.feeds import build_feeds
 from dayori.media import process_episodes
 from dayori.model import Content, Output
 from dayori.pages import Site, build_pages
-from dayori.search import search_outputs
 
 STYLESHEET = "assets/dayori.css"
-SCRIPT = "assets/javascripts/dayori/site.js"
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
     problems = [*([] if preview else media.problems), *emails.problems]
     if problems:
         raise ContentError(problems)
-    outputs = [*_asset_outputs(content), *_theme_files(), *search_outputs(), *feeds, *emails.outputs,
+    outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
     return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
@@ -73,11 +71,9 @@ def _asset_outputs(content: Content) -> list[Output]:
     return [Output(dest, source=source) for dest, source in sorted(assets.items())]
 
 
-def _theme_files() -> list[Output]:
-    """The engine's own stylesheet and script for the theme (see templates/material/main.html)."""
-    assets = resources.files("dayori") / "assets"
-    return [Output(STYLESHEET, source=Path(str(assets / "dayori.css"))),
-            Output(SCRIPT, source=Path(str(assets / "site.js")))]
+def _stylesheet() -> Output:
+    """The components' stylesheet; the builder adds its own theme's files."""
+    return Output(STYLESHEET, source=Path(str(resources.files("dayori") / "assets" / "dayori.css")))
 
 
 def _check_unique(outputs: list[Output]) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import importlib
 import os
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import yaml
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -63,31 +68,149 @@ class Settings:
         return self.site_url.rstrip("/") + "/" + url.lstrip("/")
 
 
-def _section(cls: type, data: dict[str, Any] | None) -> Any:
-    known = {f.name for f in fields(cls)}
-    data = dict(data or {})
+BUILTIN_EXTENSIONS = ("toc", "tables", "fenced_code")
+"""Markdown extensions every MkDocs site has, listed or not; the engine renders with the same set."""
+
+
+class ConfigError(ValueError):
+    """mkdocs.yml cannot be used; the message names the setting and what to write, in Japanese."""
+
+
+def settings_from_file(config_file: Path) -> Settings:
+    """The engine's settings read from mkdocs.yml itself, without the site builder: `send` and `check` run
+    where MkDocs is not installed, and the build reads them the same way."""
+    try:
+        text = config_file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise ConfigError(f"{config_file} が見つかりません。プロジェクトのフォルダー（mkdocs.yml のある場所）で"
+                          "実行するか、-f で mkdocs.yml の場所を指定してください。") from error
+    try:
+        data = yaml.load(text, Loader=_config_loader(config_file.parent))  # noqa: S506 (the project's own file)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{config_file}: YAML として読めません（{error}）。") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{config_file}: 「キー: 値」の並びで書いてください。")
+    extensions, configs = markdown_extensions(data.get("markdown_extensions") or [], config_file)
+    try:
+        return settings_from_mapping(
+            root=config_file.resolve().parent, site_url=str(data.get("site_url") or ""),
+            site_name=str(data.get("site_name") or "業務合理化便り"),
+            section=(data.get("extra") or {}).get("dayori"),
+            markdown_extensions=extensions, markdown_configs=configs)
+    except ConfigError as error:
+        raise ConfigError(f"{config_file}: {error}") from error
+
+
+def markdown_extensions(value: Any, config_file: Path) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """`markdown_extensions` as MkDocs reads it: names (its built-ins first, each once) and their options."""
+    names: list[str] = list(BUILTIN_EXTENSIONS)
+    configs: dict[str, dict[str, Any]] = {}
+    items = list(value.items()) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise ConfigError(f"{config_file}: markdown_extensions は一覧で書いてください。")
+    for item in items:
+        if isinstance(item, tuple):
+            name, options = item
+        elif isinstance(item, dict) and len(item) == 1:
+            name, options = next(iter(item.items()))
+        elif isinstance(item, str):
+            name, options = item, None
+        else:
+            raise ConfigError(f"{config_file}: markdown_extensions の「{item}」を読めません。")
+        if options:
+            if not isinstance(options, dict):
+                raise ConfigError(f"{config_file}: markdown_extensions の {name} の設定は「キー: 値」で書いてください。")
+            configs[name] = options
+        if name not in names:
+            names.append(name)
+    return tuple(names), configs
+
+
+def _config_loader(folder: Path) -> type[yaml.SafeLoader]:
+    """YAML as MkDocs reads mkdocs.yml: `!ENV`, `!relative` and the `!!python/name:` and
+    `!!python/object/apply:` tags that name Markdown extensions' functions (a slugify, an emoji index)."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def env(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        names = loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else [loader.construct_scalar(node)]  # type: ignore[arg-type]
+        *variables, default = names if len(names) > 1 else [*names, None]
+        return next((os.environ[str(v)] for v in variables if str(v) in os.environ), default)
+
+    def relative(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+        return str(folder / str(loader.construct_scalar(node)))  # type: ignore[arg-type]
+
+    def python_name(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        return _import(suffix)
+
+    def python_apply(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            args, kwds = loader.construct_sequence(node, deep=True), {}
+        else:
+            spec = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+            args, kwds = spec.get("args", []), spec.get("kwds", {})
+        return _import(suffix)(*args, **kwds)
+
+    Loader.add_constructor("!ENV", env)
+    Loader.add_constructor("!relative", relative)
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", python_name)
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/object/apply:", python_apply)
+    return Loader
+
+
+def _import(dotted: str) -> Any:
+    module_name, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "email", "media", "markdown_extensions",
+                             "markdown_configs"})
+"""Settings that come from mkdocs.yml's own keys or from sub-sections, not from `extra.dayori` directly."""
+_TYPE_WORDS = {bool: "true か false", int: "整数", float: "数値", str: "文字列"}
+
+
+def _checked(name: str, value: Any, kind: Any) -> Any:
+    """`value` if it is of the setting's type (`strict: "no"` is a mistake, not true)."""
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        if not isinstance(value, list | tuple) or not value:
+            raise ConfigError(f"{name} は一覧（例: [720, 360]）で書いてください。")
+        return tuple(_checked(name, v, item) for v in value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in _TYPE_WORDS and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise ConfigError(f"extra.dayori の {name} は{_TYPE_WORDS[kind]}で書いてください（今は「{value}」）。")
+    return value
+
+
+def _section(cls: type, data: Any, prefix: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"extra.dayori{prefix} は「キー: 値」の並びで書いてください。")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.name not in _FROM_ELSEWHERE}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"mkdocs.yml の extra.dayori に不明な設定があります: {', '.join(unknown)}")
-    for f in fields(cls):
-        if f.name in data and isinstance(data[f.name], list):
-            data[f.name] = tuple(data[f.name])
-    return cls(**data)
+        guess = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else f"使える設定は {', '.join(sorted(known))} です。"
+        raise ConfigError(f"extra.dayori{prefix} に不明な設定があります: {', '.join(unknown)}。{hint}")
+    return {name: _checked(f"{prefix.lstrip('.')}.{name}".lstrip("."), value, hints[name]) for name, value in data.items()}
 
 
 def settings_from_mapping(root: Path, site_url: str, site_name: str, section: dict[str, Any] | None,
                           markdown_extensions: tuple[Any, ...] = (),
                           markdown_configs: dict[str, dict[str, Any]] | None = None) -> Settings:
-    """Builds settings from the plain data of the config file, so that any site builder can supply it."""
+    """Builds settings from the plain data of the config file, checking every value's type."""
+    if section is not None and not isinstance(section, dict):
+        raise ConfigError("extra.dayori は「キー: 値」の並びで書いてください。")
     data = dict(section or {})
-    email = _section(EmailSettings, data.pop("email", None))
-    media = _section(MediaSettings, data.pop("media", None))
-    base = _section(Settings, {"root": root, "site_url": site_url or "http://localhost:8000/",
-                               "site_name": site_name, **data})
-    return Settings(**{**{f.name: getattr(base, f.name) for f in fields(Settings)},
-                       "email": email, "media": media,
-                       "markdown_extensions": tuple(markdown_extensions),
-                       "markdown_configs": dict(markdown_configs or {})})
+    email = EmailSettings(**_section(EmailSettings, data.pop("email", None), ".email"))
+    media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
+    return Settings(root=root, site_url=site_url or "http://localhost:8000/", site_name=site_name,
+                    **_section(Settings, data, ""), email=email, media=media,
+                    markdown_extensions=tuple(markdown_extensions), markdown_configs=dict(markdown_configs or {}))
 
 
 def today() -> dt.date:

@@ -162,6 +162,8 @@ class Page:
     description: str = ""
     toc: tuple[Heading, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    searchable: bool = True
+    """Lists repeat the items' own titles and summaries; searching them would only bury the items."""
 
 
 def tag_slug(tag: str) -> str:

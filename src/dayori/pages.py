@@ -20,8 +20,6 @@ from dayori.model import Content, Episode, Issue, Page, newest_first, tag_slug
 from dayori.urls import relative
 
 WEEKDAYS = "月火水木金土日"
-LISTING = {"search": {"exclude": True}}
-"""Lists repeat the issues' own titles and summaries; searching them would only bury the issues."""
 LATEST_COUNT = 6
 
 
@@ -84,12 +82,13 @@ class _Renderer:
         self.media = media
 
     def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple = (),
-             meta: dict[str, Any] | None = None, **context: Any) -> Page:
+             meta: dict[str, Any] | None = None, searchable: bool = True, **context: Any) -> Page:
         html = self.env.get_template(template).render(
             url=lambda target: relative(target, url), tag_url=tag_url, media=self.media,
             content=self.content, settings=self.settings, preview=self.content.preview, today=self.content.today,
             **context)
-        return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {})
+        return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
+                    searchable=searchable)
 
 
 def build_pages(content: Content, settings: Settings, media: Mapping[str, Media] | None = None) -> Site:
@@ -128,21 +127,21 @@ def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
 def _archive(content: Content, render: _Renderer) -> Page:
     years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
     return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
-                       description="業務合理化便りの全号の一覧です。", meta=LISTING, years=years)
+                       description="業務合理化便りの全号の一覧です。", searchable=False, years=years)
 
 
 def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
     tags = content.tags()
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
-                         meta=LISTING, tags=tags)]
+                         searchable=False, tags=tags)]
     pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          meta=LISTING, tag=tag, items=items) for tag, items in tags.items()]
+                          searchable=False, tag=tag, items=items) for tag, items in tags.items()]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
     return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
-                       meta=LISTING, episodes=content.episodes)
+                       searchable=False, episodes=content.episodes)
 
 
 def _latest(content: Content) -> list[Issue | Episode]:

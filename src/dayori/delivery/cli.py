@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from dayori.email.render import render_message
     from dayori.errors import ContentError
     from dayori.media import process_episodes
-    from dayori.mkdocs_adapter import settings_from_file
+    from dayori.config import settings_from_file
 
     try:
         settings = settings_from_file(args.config_file)

@@ -10,7 +10,7 @@ The pieces go into hidden fields next to Material's readable ones (`ja_title` be
 titles and previews stay normal text. They are written in ASCII (`jx`, four base-36 digits per character, `0`)
 because Material would cut any Japanese index term again with TinySegmenter, and any kanji in a query with its
 own segmenter; the closing digit keeps lunr's English stemmer, which Material leaves on queries, from cutting
-an `s` or `ed` off a term. `assets/javascripts/dayori/search-worker.js` (a wrapper around Material's worker) does the
+an `s` or `ed` off a term. `assets/search-worker.js` beside this module (a wrapper around Material's worker) does the
 query side and must encode exactly as `encode` below; `search.js` makes Material start that wrapper.
 """
 
@@ -107,4 +107,4 @@ def _base36(number: int) -> str:
 
 
 def _asset(name: str) -> Path:
-    return Path(str(resources.files("dayori") / "assets" / name))
+    return Path(str(resources.files("dayori.material") / "assets" / name))

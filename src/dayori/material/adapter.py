@@ -1,7 +1,7 @@
-"""The only engine module that imports MkDocs: it turns MkDocs events into engine calls.
+"""MkDocs events turned into engine calls, and the engine's builder-neutral values into MkDocs files and pages.
 
-Moving to another site builder means replacing this module (and the Material template in
-`templates/material/`); the engine's stages know nothing of MkDocs.
+The only translator between the engine and the builder; see `docs/maintainers.md` for what a move to another
+builder replaces.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
@@ -24,11 +23,11 @@ from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import get_toc
 
 from dayori.build import STYLESHEET, Build, prepare
-from dayori.config import Settings, settings_from_mapping
+from dayori.config import ConfigError, Settings, settings_from_file
 from dayori.errors import ContentError
 from dayori.feeds import feed_links
-from dayori.model import Heading, Page
-from dayori.search import rewrite_index
+from dayori.material.search import rewrite_index, search_outputs
+from dayori.model import Heading, Output, Page
 from dayori.store import link_or_copy
 
 log = logging.getLogger("mkdocs.dayori")
@@ -48,21 +47,18 @@ class _State:
 _state = _State()
 
 
+MATERIAL_CSS = "assets/stylesheets/dayori/material.css"
+SITE_SCRIPT = "assets/javascripts/dayori/site.js"
+_PACKAGE = resources.files("dayori.material")
+
+
 def settings_from_config(config: MkDocsConfig) -> Settings:
-    section = (config.extra or {}).get("dayori")
+    """The engine reads its own settings from mkdocs.yml; only the address differs under `mkdocs serve`."""
     try:
-        return settings_from_mapping(
-            root=Path(config.config_file_path).parent, site_url=config.site_url or "", site_name=config.site_name,
-            section=section, markdown_extensions=tuple(config.markdown_extensions),
-            markdown_configs=dict(config.mdx_configs))
-    except (TypeError, ValueError) as error:
-        raise PluginError(f"{config.config_file_path}: {error}") from error
-
-
-def settings_from_file(config_file: Path) -> Settings:
-    """Settings for commands that run without a site build (`python -m dayori send`)."""
-    config = load_config(str(config_file))
-    return settings_from_config(config)
+        settings = settings_from_file(Path(config.config_file_path))
+    except ConfigError as error:
+        raise PluginError(str(error)) from error
+    return replace(settings, site_url=config.site_url or settings.site_url)
 
 
 def on_startup(command: str, dirty: bool) -> None:
@@ -71,9 +67,10 @@ def on_startup(command: str, dirty: bool) -> None:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.settings = settings_from_config(config)
-    config.theme.dirs.insert(0, str(resources.files("dayori") / "templates" / "material"))
-    if STYLESHEET not in config.extra_css:
-        config.extra_css.append(STYLESHEET)
+    config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
+    for stylesheet in (STYLESHEET, MATERIAL_CSS):
+        if stylesheet not in config.extra_css:
+            config.extra_css.append(stylesheet)
     config.extra["dayori_feeds"] = feed_links(_state.settings)
     return config
 
@@ -99,7 +96,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
     assert _state.settings is not None
     cache = _state.settings.cache_path.resolve()
-    for output in _state.build.outputs:
+    for output in [*_state.build.outputs, *_theme_outputs()]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and output.source.resolve().is_relative_to(cache):
@@ -107,6 +104,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     return files
+
+
+def _theme_outputs() -> list[Output]:
+    """What this theme integration serves besides the engine's outputs: its scripts and stylesheet."""
+    return [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js"))),
+            Output(MATERIAL_CSS, source=Path(str(_PACKAGE / "assets" / "material.css")))]
 
 
 class _LinkedFile(File):
@@ -176,7 +179,8 @@ def _source_uri(page: Page) -> str:
 
 
 def _stub(page: Page) -> str:
-    meta = {"title": page.title, "description": page.description, **page.meta}
+    meta = {"title": page.title, "description": page.description, **page.meta,
+            **({} if page.searchable else {"search": {"exclude": True}})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
 
 

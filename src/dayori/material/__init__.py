@@ -1,0 +1,2 @@
+"""Everything that knows MkDocs or Material for MkDocs: the event adapter, the search integration, the theme
+template, scripts and stylesheet. No other part of `dayori` imports this package, `mkdocs` or `material`."""
