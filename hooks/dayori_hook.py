@@ -1,6 +1,7 @@
 """MkDocs hook: forwards MkDocs events to the Dayori engine; all logic lives in `dayori`."""
 
 from dayori.material.adapter import (  # noqa: F401  (MkDocs looks these names up on this module)
+    on_build_error,
     on_config,
     on_files,
     on_page_content,

@@ -56,15 +56,37 @@ def write_folder(final: Path, files: dict[str, bytes]) -> None:
         write_atomic(final / name, data)
 
 
-def link_or_copy(source: Path, destination: Path) -> None:
-    """Cached files are never changed in place (they are replaced whole), so a hard link is as good as a
-    copy and costs no bytes; across file systems it is a copy."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.unlink(missing_ok=True)
+def copy_file(source: Path, destination: Path) -> None:
+    """A published copy of a cached file: its own inode, so editing `site/` never reaches the cache, and put
+    in place whole. The kernel copies where it can (and shares blocks on file systems with reflinks)."""
+    temporary = temporary_beside(destination)
     try:
-        os.link(source, destination)
-    except OSError:
-        shutil.copyfile(source, destination)
+        if not _copy_in_kernel(source, temporary):
+            shutil.copyfile(source, temporary)
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _copy_in_kernel(source: Path, target: Path) -> bool:
+    """False, having copied nothing, where `copy_file_range` is missing or refused (other systems, some
+    file systems)."""
+    if not hasattr(os, "copy_file_range"):
+        return False
+    with source.open("rb") as reader, target.open("wb") as writer:
+        size = os.fstat(reader.fileno()).st_size
+        copied = 0
+        while copied < size:
+            try:
+                step = os.copy_file_range(reader.fileno(), writer.fileno(), size - copied)
+            except OSError:
+                if copied:
+                    raise
+                return False
+            if step == 0:
+                break
+            copied += step
+    return True
 
 
 class BackgroundWrites:

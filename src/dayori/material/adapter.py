@@ -17,10 +17,11 @@ from typing import Any
 import yaml
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import event_priority
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import get_toc
+from mkdocs.utils import CountHandler
 
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import ConfigError, Settings, settings_from_file
@@ -28,7 +29,8 @@ from dayori.errors import ContentError
 from dayori.feeds import feed_links
 from dayori.material.search import rewrite_index, search_outputs
 from dayori.model import Heading, Output, Page
-from dayori.store import link_or_copy
+from dayori.sitedir import Staging, begin, discard, publish
+from dayori.store import copy_file
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -42,6 +44,16 @@ class _State:
     settings: Settings | None = None
     build: Build | None = None
     pages: dict[str, Page] | None = None
+    site: _SiteSwap | None = None
+
+
+@dataclass(frozen=True)
+class _SiteSwap:
+    """A `mkdocs build` writing beside `site/` (see `dayori.sitedir`), and, in strict mode, the warnings
+    that will make MkDocs refuse the build only after every plugin has run."""
+
+    staging: Staging
+    warnings: CountHandler | None
 
 
 _state = _State()
@@ -72,7 +84,24 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         if stylesheet not in config.extra_css:
             config.extra_css.append(stylesheet)
     config.extra["dayori_feeds"] = feed_links(_state.settings)
+    _stage_site(config)
     return config
+
+
+def _stage_site(config: MkDocsConfig) -> None:
+    """`mkdocs build` writes into a fresh folder beside `site/`, swapped in by `_publish_site`: MkDocs
+    empties `site/` before it knows whether the build will succeed, and a reader (or a second build) would
+    see it half-written. `--dirty` therefore changes nothing for `mkdocs build` (the folder starts empty, so
+    every file is written; `--clean` is what happens anyway). `mkdocs serve` builds into its own temporary
+    folder and is left alone."""
+    _state.site = None
+    if _state.preview:
+        return
+    warnings = CountHandler(level=logging.WARNING) if config.strict else None
+    if warnings is not None:
+        logging.getLogger("mkdocs").addHandler(warnings)
+    _state.site = _SiteSwap(begin(Path(config.site_dir)), warnings)
+    config.site_dir = str(_state.site.staging.folder)
 
 
 def on_pre_build(config: MkDocsConfig) -> None:
@@ -100,7 +129,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and output.source.resolve().is_relative_to(cache):
-            _add(files, _LinkedFile.generated(config, output.dest, abs_src_path=str(output.source)))
+            _add(files, _CachedFile.generated(config, output.dest, abs_src_path=str(output.source)))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     return files
@@ -112,14 +141,13 @@ def _theme_outputs() -> list[Output]:
             Output(MATERIAL_CSS, source=Path(str(_PACKAGE / "assets" / "material.css")))]
 
 
-class _LinkedFile(File):
-    """A finished file from the engine's cache (a transcode, an email): linked into site/, not copied.
-    Only cache files, which are replaced whole and never edited in place; an editor's image or the
-    package's own files are copied, so that nothing done to site/ can reach them."""
+class _CachedFile(File):
+    """A finished file from the engine's cache (a transcode, an email): copied by the kernel into its own
+    inode, never linked, so that editing site/ cannot change what a later build publishes."""
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        link_or_copy(Path(self.abs_src_path), Path(self.abs_dest_path))
+        copy_file(Path(self.abs_src_path), Path(self.abs_dest_path))
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
@@ -146,13 +174,45 @@ def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Fi
 
 
 @event_priority(100)
-def on_post_build(config: MkDocsConfig) -> None:
+def _teach_search_japanese(config: MkDocsConfig) -> None:
     """Before Material's search plugin writes its index, teach it Japanese compounds (see `dayori.search`).
     Material offers no hook for the index, so its generator is wrapped in memory for this build only."""
     search = config.plugins.get("material/search")
     index = getattr(search, "search_index", None)
     if index is not None:
         index.generate_search_index = _with_japanese_terms(index.generate_search_index)
+
+
+@event_priority(-100)
+def _publish_site(config: MkDocsConfig) -> None:
+    """Last of all `post_build` handlers (Material's search index and the sitemap are written by then):
+    the finished folder replaces `site/` in one step. A strict build with warnings is refused by MkDocs
+    right after this event, so its folder is discarded instead and `site/` stays as it was."""
+    swap = _end_site_swap()
+    if swap is None:
+        return
+    config.site_dir = str(swap.staging.final)
+    if swap.warnings is not None and swap.warnings.get_counts():
+        discard(swap.staging)
+    else:
+        publish(swap.staging)
+
+
+on_post_build = CombinedEvent(_teach_search_japanese, _publish_site)
+
+
+def on_build_error(error: Exception) -> None:
+    """A failed build's folder goes; `site/` keeps the last good build."""
+    swap = _end_site_swap()
+    if swap is not None:
+        discard(swap.staging)
+
+
+def _end_site_swap() -> _SiteSwap | None:
+    swap, _state.site = _state.site, None
+    if swap is not None and swap.warnings is not None:
+        logging.getLogger("mkdocs").removeHandler(swap.warnings)
+    return swap
 
 
 def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
