@@ -23,8 +23,10 @@ $(STAMP): requirements.lock pyproject.toml
 site: $(STAMP)
 	$(BIN)/mkdocs build
 
+# `make serve PORT=8001` when 8000 is taken.
+PORT ?= 8000
 serve: $(STAMP)
-	$(BIN)/mkdocs serve
+	$(BIN)/python -m dayori.material.serve --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

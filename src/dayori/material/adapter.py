@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
+from mkdocs.exceptions import BuildError, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
@@ -25,10 +28,11 @@ from mkdocs.utils import CountHandler
 
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import ConfigError, Settings, settings_from_file
-from dayori.errors import ContentError
+from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
 from dayori.material.search import rewrite_index, search_outputs
 from dayori.model import Heading, Output, Page
+from dayori.preview import BUILD_ID_FILE, error_page
 from dayori.sitedir import Staging, begin, discard, publish
 from dayori.store import copy_file
 
@@ -45,6 +49,8 @@ class _State:
     build: Build | None = None
     pages: dict[str, Page] | None = None
     site: _SiteSwap | None = None
+    failure: list[Problem] | list[str] | None = None
+    error: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ def on_startup(command: str, dirty: bool) -> None:
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    _state.failure = _state.error = None
     _state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
     for stylesheet in (STYLESHEET, MATERIAL_CSS):
@@ -110,7 +117,10 @@ def on_pre_build(config: MkDocsConfig) -> None:
     try:
         build = prepare(_state.settings, preview=_state.preview)
     except ContentError as error:
-        raise PluginError(error.report()) from error
+        if not _state.preview:
+            raise PluginError(error.report()) from error
+        _show_in_preview(error, config)
+        return
     for warning in build.warnings:
         log.warning(warning)
     log.info("dayori: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in build.seconds.items()))
@@ -118,7 +128,19 @@ def on_pre_build(config: MkDocsConfig) -> None:
     _state.pages = {_source_uri(page): page for page in build.site.pages}
 
 
+def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
+    """Under `mkdocs serve` an editor's mistake does not fail the build (the server would then hold every
+    request until a good build): the build publishes only the error page, and the terminal gets the whole
+    list every time (MkDocs prints a repeated error only once)."""
+    log.error(error.report() + "\nプレビューには、この一覧をエラーページとして表示しています。直して保存すると自動で更新されます。")
+    _state.failure = error.problems
+    _state.build = _state.pages = None
+    config.nav = []
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
+    if _state.failure is not None:
+        return Files([])
     assert _state.build is not None and _state.pages is not None
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
@@ -198,11 +220,28 @@ def _publish_site(config: MkDocsConfig) -> None:
         publish(swap.staging)
 
 
-on_post_build = CombinedEvent(_teach_search_japanese, _publish_site)
+@event_priority(-50)
+def _write_preview_failure(config: MkDocsConfig) -> None:
+    if _state.failure is not None:
+        _write_error_site(config, _state.failure)
+
+
+def _write_error_site(config: MkDocsConfig, problems: list[Problem] | list[str]) -> None:
+    """The error page at every address: as the home page, and as the page MkDocs' server answers for any
+    missing file (`404.html`); the id beside it tells open error pages that a newer build exists."""
+    site = Path(config.site_dir)
+    page = error_page(problems, uuid.uuid4().hex, urlsplit(config.site_url or "/").path or "/")
+    for name in ("index.html", "404.html"):
+        (site / name).write_text(page.html, encoding="utf-8")
+    (site / BUILD_ID_FILE).write_text(page.build_id, encoding="utf-8")
+
+
+on_post_build = CombinedEvent(_teach_search_japanese, _write_preview_failure, _publish_site)
 
 
 def on_build_error(error: Exception) -> None:
     """A failed build's folder goes; `site/` keeps the last good build."""
+    _state.error = error
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
@@ -227,7 +266,31 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     for folder in (_state.settings.newsletter_path, _state.settings.videos_path):
         if folder.is_dir():
             server.watch(str(folder))
+    server.builder = _never_stuck(server.builder, config)
     return server
+
+
+def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[[], None]:
+    """A rebuild that fails for a reason outside the content (a page MkDocs cannot read, a plugin) would
+    leave every request of `mkdocs serve` waiting for a good build: it serves the error page instead."""
+    def rebuild() -> None:
+        try:
+            builder()
+        except Exception as error:
+            message = str(_state.error or error)
+            log.error(message + "\nプレビューには、このエラーをエラーページとして表示しています。直して保存すると自動で更新されます。",
+                      exc_info=not isinstance(_state.error or error, BuildError))
+            _clear(Path(config.site_dir))
+            _write_error_site(config, [message])
+    return rebuild
+
+
+def _clear(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _generated(page: MkDocsPage) -> Page | None:
