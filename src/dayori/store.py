@@ -56,36 +56,54 @@ def write_folder(final: Path, files: dict[str, bytes]) -> None:
         write_atomic(final / name, data)
 
 
-def copy_file(source: Path, destination: Path) -> None:
-    """A published copy of a cached file: its own inode, so editing `site/` never reaches the cache, and put
-    in place whole. The kernel copies where it can (and shares blocks on file systems with reflinks)."""
-    temporary = temporary_beside(destination)
+def copy_file(source: Path, destination: Path, previous: Path | None = None) -> None:
+    """A published copy of a cached file in its own inode, so that editing `site/` never reaches the cache.
+
+    The copy carries the cache file's modification time. When the previous build's copy (`previous`) still
+    has it and the same size, nobody has written to it, and the new site links to that copy instead of
+    writing the bytes again (the old tree is deleted after the swap). The name is unlinked first: a file
+    linked to the cache by an older version is let go, not written through."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.unlink(missing_ok=True)
+    cached = source.stat()
+    if previous is not None and _untouched_copy(previous, cached):
+        try:
+            os.link(previous, destination)
+            return
+        except OSError:
+            pass
+    with source.open("rb") as reader, destination.open("xb") as writer:
+        if not _copy_in_kernel(reader.fileno(), writer.fileno()):
+            shutil.copyfileobj(reader, writer)
+    os.utime(destination, ns=(cached.st_atime_ns, cached.st_mtime_ns))
+
+
+def _untouched_copy(copy: Path, cached: os.stat_result) -> bool:
     try:
-        if not _copy_in_kernel(source, temporary):
-            shutil.copyfile(source, temporary)
-        os.replace(temporary, destination)
-    finally:
-        temporary.unlink(missing_ok=True)
+        published = copy.stat()
+    except OSError:
+        return False
+    return (published.st_ino != cached.st_ino and published.st_size == cached.st_size
+            and published.st_mtime_ns == cached.st_mtime_ns)
 
 
-def _copy_in_kernel(source: Path, target: Path) -> bool:
+def _copy_in_kernel(reader: int, writer: int) -> bool:
     """False, having copied nothing, where `copy_file_range` is missing or refused (other systems, some
     file systems)."""
     if not hasattr(os, "copy_file_range"):
         return False
-    with source.open("rb") as reader, target.open("wb") as writer:
-        size = os.fstat(reader.fileno()).st_size
-        copied = 0
-        while copied < size:
-            try:
-                step = os.copy_file_range(reader.fileno(), writer.fileno(), size - copied)
-            except OSError:
-                if copied:
-                    raise
-                return False
-            if step == 0:
-                break
-            copied += step
+    size = os.fstat(reader).st_size
+    copied = 0
+    while copied < size:
+        try:
+            step = os.copy_file_range(reader, writer, size - copied)
+        except OSError:
+            if copied:
+                raise
+            return False
+        if step == 0:
+            break
+        copied += step
     return True
 
 

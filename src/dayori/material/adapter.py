@@ -164,12 +164,14 @@ def _theme_outputs() -> list[Output]:
 
 
 class _CachedFile(File):
-    """A finished file from the engine's cache (a transcode, an email): copied by the kernel into its own
-    inode, never linked, so that editing site/ cannot change what a later build publishes."""
+    """A finished file from the engine's cache (a transcode, an email): published as its own inode, never
+    linked to the cache, so that editing site/ cannot change what a later build publishes; an untouched
+    copy in the site being replaced is reused (see `dayori.store.copy_file`)."""
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        copy_file(Path(self.abs_src_path), Path(self.abs_dest_path))
+        previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
+        copy_file(Path(self.abs_src_path), Path(self.abs_dest_path), previous)
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
