@@ -242,9 +242,65 @@ def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
     return bench_media(folder / "media")
 
 
+def bench_edit_to_served(folder: Path, issues: int, edits: int = 3) -> dict[str, float]:
+    """What an editor waits in `make serve`: from saving one issue to the server answering with the changed
+    page (watcher delay included), for Dayori and for plain MkDocs serving the same Markdown."""
+    dayori, plain = make_corpus(folder / f"serve-{issues}", issues)
+    vol = max(1, issues // 2)
+    dayori_seconds = _edits_served(dayori, vol, f"newsletter/{vol}/", edits)
+    plain_seconds = _edits_served(plain, vol, f"newsletter/{_year_of(plain, vol)}/{vol}/", edits)
+    return {"dayori_edit_to_served_seconds": dayori_seconds, "plain_edit_to_served_seconds": plain_seconds,
+            "edit_to_served_over_plain": dayori_seconds / plain_seconds}
+
+
+def _year_of(project: Path, vol: int) -> str:
+    return next((project / "docs" / "newsletter").glob(f"*/{vol}.md")).parent.name
+
+
+def _edits_served(project: Path, vol: int, url_path: str, edits: int) -> float:
+    import urllib.request
+
+    source = next(project.glob(f"**/newsletter/*/{vol}.md"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DAYORI_TODAY": "2026-11-26"}
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-q", "-a", f"127.0.0.1:{port}"],
+                              cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/dayori/{url_path}"
+
+    def page() -> str:
+        try:
+            with urllib.request.urlopen(url, timeout=300) as response:
+                return str(response.read().decode("utf-8"))
+        except OSError:
+            return ""
+
+    try:
+        deadline = time.monotonic() + 600
+        while not page():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mkdocs serve did not start in {project}")
+            time.sleep(0.2)
+        original = source.read_text(encoding="utf-8")
+        waits = []
+        for edit in range(edits):
+            marker = f"編集の目印{edit}番"
+            source.write_text(original + f"\n{marker}です。\n", encoding="utf-8")
+            start = time.perf_counter()
+            while marker not in page():
+                time.sleep(0.02)
+            waits.append(time.perf_counter() - start)
+            time.sleep(1.0)
+        return statistics.median(waits)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
-    """Delivery to a local SMTP server, and media on generated clips."""
-    return {"sending": bench_sending, "media": bench_media_stage}
+    """Delivery to a local SMTP server, media on generated clips, and the edit-to-served wait of the preview."""
+    return {"sending": bench_sending, "media": bench_media_stage, "preview": bench_edit_to_served}
 
 
 def _print(results: dict[str, object]) -> None:
