@@ -296,3 +296,20 @@ def test_the_send_command_mails_a_published_issue_from_the_project_files(project
     assert early.returncode != 0 and "第4号" in early.stderr
     assert (project.root / "state" / "ledger.sqlite3").exists()
     assert not (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--vol", "99999999999999999999"), ("--vol", "0"), ("--vol", "3.5"),
+                                               ("--vol", "-1"), ("--rate", "nan"), ("--rate", "-2")])
+def test_nonsense_numbers_are_refused_in_japanese(option, value, capsys):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["--vol", "3", option, value])
+    assert stopped.value.code == 2
+    assert "で指定してください" in capsys.readouterr().err
+
+
+def test_a_full_width_vol_is_the_same_vol():
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert parser.parse_args(["--vol", "１２"]).vol == 12

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
+import unicodedata
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -40,8 +42,9 @@ MAX_VOL = 9_999_999
 
 
 def vol_number(text: str) -> int:
-    """`--vol`, refused by argparse (exit 2, no traceback) unless it is a plausible issue number."""
-    value = text.strip()
+    """`--vol`, refused by argparse (exit 2, no traceback) unless it is a plausible issue number; full-width
+    digits, as a Japanese input method types them, are digits."""
+    value = unicodedata.normalize("NFKC", text).strip()
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_VOL:
         raise argparse.ArgumentTypeError(f"号数は 1 から {MAX_VOL} までの整数で指定してください（今は「{text}」）")
     return int(value)
@@ -110,46 +113,56 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
         ledger = open_ledger(args.ledger, settings)
     except LedgerError as error:
         return _fail(str(error))
-    with ledger:
-        ledger_path = ledger.path
-        if not ledger.is_frozen(vol):
-            if args.to is None:
-                return _fail("初回の送信では --to に購読者リスト（CSV か .xlsx）を指定してください")
-            subscribers = _read(args.to)
-            if subscribers is None:
-                return 2
-            if not subscribers.recipients:
-                return _fail(f"{args.to}: 送信できる宛先がありません")
-            if args.dry_run:
-                print(f"第{vol}号: {len(subscribers.recipients)} 件に送る予定です（--dry-run のため送信していません）")
-                return 0
-            config = _config()
-            if config is None:
-                return 2
-            ledger.freeze(vol, [(r, message_id(vol, settings, r.address)) for r in subscribers.recipients])
-            print(f"第{vol}号の配信先 {len(subscribers.recipients)} 件を台帳に固定しました。")
-        else:
-            _note_frozen(ledger, vol, args.to)
-            todo = ledger.todo(vol, retry_uncertain=args.retry_uncertain)
-            if args.dry_run:
-                print(f"第{vol}号: あと {len(todo)} 件に送る予定です（--dry-run のため送信していません）")
-                _print_counts(vol, ledger.counts(vol), ledger_path)
-                return 0
-            config = _config()
-            if config is None:
-                return 2
-        try:
-            summary = deliver(message, vol, ledger, Transport(config), sender, options)
-        except AuthError as error:
-            print(str(error), file=sys.stderr)
-            _print_counts(vol, ledger.counts(vol), ledger_path)
+    try:
+        with ledger:
+            return _send_from(ledger, args, message, vol, settings, sender, options)
+    except sqlite3.Error as error:
+        return _fail(f"{ledger.path}: 配信台帳に記録できなくなったため止めました（{error}）。空き容量などを確かめてから、"
+                     "同じコマンドをもう一度実行してください（記録できた分の続きから送ります）。")
+
+
+def _send_from(ledger: Ledger, args: argparse.Namespace, message: EmailMessage, vol: int, settings: Settings,
+               sender: str, options: SendOptions) -> int:
+    """The send itself, while this process holds the ledger."""
+    ledger_path = ledger.path
+    if not ledger.is_frozen(vol):
+        if args.to is None:
+            return _fail("初回の送信では --to に購読者リスト（CSV か .xlsx）を指定してください")
+        subscribers = _read(args.to)
+        if subscribers is None:
             return 2
-        except KeyboardInterrupt:
-            print("\n中断しました。同じコマンドをもう一度実行すると、まだ送っていない宛先にだけ送ります。",
-                  file=sys.stderr)
+        if not subscribers.recipients:
+            return _fail(f"{args.to}: 送信できる宛先がありません")
+        if args.dry_run:
+            print(f"第{vol}号: {len(subscribers.recipients)} 件に送る予定です（--dry-run のため送信していません）")
+            return 0
+        config = _config()
+        if config is None:
+            return 2
+        ledger.freeze(vol, [(r, message_id(vol, settings, r.address)) for r in subscribers.recipients])
+        print(f"第{vol}号の配信先 {len(subscribers.recipients)} 件を台帳に固定しました。")
+    else:
+        _note_frozen(ledger, vol, args.to)
+        todo = ledger.todo(vol, retry_uncertain=args.retry_uncertain)
+        if args.dry_run:
+            print(f"第{vol}号: あと {len(todo)} 件に送る予定です（--dry-run のため送信していません）")
             _print_counts(vol, ledger.counts(vol), ledger_path)
-            return 130
-        return _report(summary, ledger_path)
+            return 0
+        config = _config()
+        if config is None:
+            return 2
+    try:
+        summary = deliver(message, vol, ledger, Transport(config), sender, options)
+    except AuthError as error:
+        print(str(error), file=sys.stderr)
+        _print_counts(vol, ledger.counts(vol), ledger_path)
+        return 2
+    except KeyboardInterrupt:
+        print("\n中断しました。同じコマンドをもう一度実行すると、まだ送っていない宛先にだけ送ります。",
+              file=sys.stderr)
+        _print_counts(vol, ledger.counts(vol), ledger_path)
+        return 130
+    return _report(summary, ledger_path)
 
 
 def _fail(message: str) -> int:

@@ -37,6 +37,8 @@ APPLICATION_ID = 0x44617931
 """`PRAGMA application_id` of a Dayori ledger ("Day1"), so that another SQLite file is never written into."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_CANNOT_WRITE = {sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+                 sqlite3.SQLITE_CANTOPEN}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS deliveries (
@@ -213,8 +215,12 @@ def move_legacy(old: Path, new: Path) -> bool:
 
 
 def _create(path: Path) -> None:
-    """A new, empty ledger appears under its name complete, so that a 0-byte file always means damage."""
-    temporary = temporary_beside(path)
+    """A new, empty ledger appears under its name complete, so that a 0-byte file always means damage.
+    Only its owner may read it: it holds every subscriber's address."""
+    try:
+        temporary = temporary_beside(path)
+    except OSError as error:
+        raise _cannot_write(path, error.strerror) from error
     try:
         db = sqlite3.connect(temporary, isolation_level=None)
         try:
@@ -227,6 +233,8 @@ def _create(path: Path) -> None:
             db.close()
         os.chmod(temporary, 0o600)
         _place(temporary, path)
+    except (OSError, sqlite3.Error) as error:
+        raise _cannot_write(path, str(error)) from error
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -277,8 +285,16 @@ def _verify(path: Path, db: sqlite3.Connection) -> None:
                       "このファイルは変更していません。")
 
 
+def _cannot_write(path: Path, reason: str | None) -> LedgerError:
+    return LedgerError(f"{path}: 配信台帳に書き込めません（{reason}）。フォルダーの権限と空き容量を確かめてから、"
+                       "もう一度実行してください。")
+
+
 def _error(path: Path, error: sqlite3.Error) -> LedgerError:
-    if getattr(error, "sqlite_errorcode", None) in _BUSY:
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in _CANNOT_WRITE:
+        return _cannot_write(path, str(error))
+    if code in _BUSY:
         return LedgerBusy(
             f"{path}: 別の送信（python -m dayori send）がこの台帳を使っています。同じ人に二重に届かないよう、"
             "ここで止めました。先の送信が終わるのを待ってから、同じコマンドをもう一度実行してください"
