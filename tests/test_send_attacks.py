@@ -210,10 +210,14 @@ def test_a_huge_vol_is_explained(issue, tmp_path):
     assert server.recorder.received == []
 
 
-def test_send_outside_the_project_is_explained(tmp_path):
-    result = _send(tmp_path, None, "--vol", "3", "--to", _list(tmp_path, _addresses(1)))
+@pytest.mark.parametrize(("config", "message"), [(None, "mkdocs.yml が見つかりません"), (".", "読めません"),
+                                                ("sjis.yml", "UTF-8 で保存")])
+def test_send_outside_the_project_or_with_an_unreadable_config_is_explained(tmp_path, config, message):
+    (tmp_path / "sjis.yml").write_bytes("site_name: 業務合理化便り\n".encode("cp932"))
+    options = ["-f", config] if config else []
+    result = _send(tmp_path, None, "--vol", "3", "--to", _list(tmp_path, _addresses(1)), *options)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "mkdocs.yml が見つかりません" in result.stderr
+    assert message in result.stderr
 
 
 _OLD_VERSION_KILLED = """

@@ -88,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         content = load_content(settings)
     except config.ConfigError as error:
         return _fail(str(error))
+    except UnicodeDecodeError:
+        return _fail(f"{args.config_file}: UTF-8 で読めません。mkdocs.yml は UTF-8 で保存してください。")
+    except OSError as error:
+        return _fail(f"{args.config_file}: 読めません（{error.strerror}）。-f には mkdocs.yml のファイルを指定してください。")
     except ContentError as error:
         return _fail(error.report())
     issue = content.issue(args.vol)
