@@ -93,3 +93,15 @@ def test_files_that_cannot_be_read_get_a_japanese_message(tmp_path, data, hint):
     with pytest.raises(SubscribersFileError) as caught:
         read_subscribers(path)
     assert str(caught.value).startswith(f"{path}: ") and hint in str(caught.value) and "保存" in str(caught.value)
+
+
+def test_a_table_that_starts_lower_right_keeps_excel_row_numbers(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["B3"], sheet["C3"] = "メールアドレス", "氏名"
+    sheet["B4"], sheet["C4"] = "a@example.go.jp", "山田\n太郎"
+    sheet["B6"], sheet["C6"] = "b@example.go.jp", "佐藤 花子"
+    workbook.save(tmp_path / "list.xlsx")
+    subscribers = read_subscribers(tmp_path / "list.xlsx")
+    assert [p.line for p in subscribers.problems] == [4]
+    assert [(r.address, r.name) for r in subscribers.recipients] == [("b@example.go.jp", "佐藤 花子")]
