@@ -97,8 +97,9 @@ def _now() -> str:
 class Ledger:
     """One open ledger file, held exclusively. Every state change is committed before the next step.
 
-    Other tables of the same file (e.g. suppressions) go through `transaction()` and `query()`: a second
-    connection to the file would find it locked.
+    Features with their own records in the same file (suppressions, announcements) create their table with
+    `CREATE TABLE IF NOT EXISTS` inside `transaction()` and read with `query()`, on this Ledger: a second
+    connection to the file, even in the same process, finds it locked.
     """
 
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
