@@ -122,9 +122,24 @@ def test_table_files_in_docs_never_reach_the_site_whatever_their_case(project: P
     project.add_issue(1, "2026-11-20", "ふつうの号")
     result = project.run_build()
     assert result.returncode == 0, result.stderr
-    assert name in result.stderr and "公開しません" in result.stderr
-    assert not [p for p in project.site.rglob("*") if p.name.casefold() == name.casefold()]
     assert_secret_nowhere(project)
+    assert not [p for p in project.site.rglob("*") if p.name.casefold() == name.casefold()]
+    assert name in result.stderr and "公開しません" in result.stderr
+
+
+def test_a_symlink_in_docs_pointing_outside_is_not_published(project: Project, tmp_path: Path) -> None:
+    """MkDocs follows symlinks in docs/: a page or a folder linked there from elsewhere would be published."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.md").write_text(f"# メモ\n\n{SECRET}\n", encoding="utf-8")
+    os.symlink(outside / "notes.md", project.root / "docs" / "notes.md")
+    os.symlink(project.root / ".git", project.root / "docs" / "repo")
+    project.write(".git/logo.png", f"\x89PNG {SECRET}".encode())
+    project.add_issue(1, "2026-11-20", "ふつうの号")
+    result = project.run_build()
+    assert result.returncode == 0, result.stderr
+    assert_secret_nowhere(project)
+    assert "docs/notes.md" in result.stderr and "docs/repo/logo.png" in result.stderr
 
 
 def test_attachments_setting_is_an_allowlist_that_never_admits_tables(project: Project) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from dayori.config import Settings, today
+from dayori.config import Settings, never_published, today
 from dayori.errors import Problems
 from dayori.frontmatter import Document, read_document
 from dayori.model import Content, Episode, Issue, is_published, newest_first
@@ -40,6 +40,8 @@ BROKEN_LINK_MESSAGES = {
 }
 UNPUBLISHED_LINK_MESSAGE = ("リンク先「{url}」は{why}で、まだサイトにありません（このまま公開するとリンクが切れます）。"
                             "リンク先を先に公開するか、公開されてからリンクを加えてください。")
+DOCS_SITE_FILES = frozenset({"md", "css", "js", "ico", "svg", "woff", "woff2"})
+"""What a hand-written docs/ page needs besides the attachments: its own pages, styles, scripts, icons, fonts."""
 ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
 EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
 
@@ -82,6 +84,25 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
         preview=preview,
     )
 
+
+
+def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
+    """Why a file in docs/ stays off the site (for the build log), or None to publish it. MkDocs publishes
+    whatever lies in docs/, following symlinks, and its exclusion patterns match lower-case names only:
+    `Subscribers.CSV` or a `.bak` of a list would go out. So only pages, site files and the listed attachment
+    types are published, and only from inside the content folders."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    real = source.resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in settings.content_paths):
+        return (f"{settings.docs_dir}/{name} はシンボリックリンクで公開用のフォルダーの外を指しているので公開しません。"
+                "載せるファイルは docs/ の中に置いてください。")
+    if never_published(suffix):
+        return (f"{settings.docs_dir}/{name} は名簿や表、データベース、バックアップのファイルなので公開しません"
+                "（購読者リストなどの流出を防ぐため）。docs/ の外に移してください。")
+    if suffix not in DOCS_SITE_FILES and suffix not in settings.attachments:
+        return (f"{settings.docs_dir}/{name} は {suffix or '拡張子のない'} のファイルなので公開しません。公開するなら "
+                "mkdocs.yml の extra.dayori.attachments にこの種類を加えてください。")
+    return None
 
 
 def _issue_files(settings: Settings, problems: Problems) -> list[Path]:
