@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from conftest import Project
 
 from dayori.config import ConfigError, settings_from_file
+from dayori.media.commands import images_command, plan_images, plan_renditions, renditions_command
+from dayori.media.probe import probe
 
 SECRET = "kanri.taro@example.go.jp-0123456789"
 
@@ -194,6 +197,28 @@ def test_a_playlist_clip_cannot_pull_a_video_from_outside(project: Project, tmp_
     assert not list(project.site.rglob("*.mp4"))
     assert not (project.root / ".cache" / "dayori" / "media" / "files").exists() or \
         not list((project.root / ".cache" / "dayori" / "media").rglob("*.mp4"))
+
+
+@pytest.mark.xdist_group("media")
+def test_ffmpeg_itself_refuses_a_playlist(tmp_path: Path) -> None:
+    """Behind the probe, the transcode reads only what the probe accepts: were a playlist to slip past it
+    (a cached probe, a swapped file), ffmpeg still would not follow it."""
+    real = mc.clip(tmp_path / "real.mp4", size="160x90", seconds=1.0)
+    segment = tmp_path / "outside.ts"
+    mc.ffmpeg("-i", str(real), "-c", "copy", "-f", "mpegts", str(segment))
+    playlist = tmp_path / "clip.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n{segment}\n#EXT-X-ENDLIST\n", encoding="utf-8")
+    renditions = plan_renditions(probe(real), (360,))
+    images = plan_images(probe(real), None, renditions[0])
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    commands = [renditions_command(mc.FFMPEG, playlist, [(renditions[0], outputs / "360p.mp4")]),
+                images_command(mc.FFMPEG, playlist, outputs / "poster.jpg", outputs / "still.jpg", images)]
+    for command in commands:
+        assert subprocess.run(command, capture_output=True, check=False).returncode != 0
+    assert not [p for p in outputs.iterdir() if p.stat().st_size]
+    same_for_a_real_clip = renditions_command(mc.FFMPEG, real, [(renditions[0], outputs / "360p.mp4")])
+    assert subprocess.run(same_for_a_real_clip, capture_output=True, check=False).returncode == 0
 
 
 @pytest.mark.xdist_group("media")
