@@ -14,7 +14,12 @@ import pytest
 from conftest import Project
 
 from dayori.config import ConfigError, settings_from_file
-from dayori.media.commands import images_command, plan_images, plan_renditions, renditions_command
+from dayori.media.commands import (
+    images_command,
+    plan_images,
+    plan_renditions,
+    renditions_command,
+)
 from dayori.media.probe import probe
 
 SECRET = "kanri.taro@example.go.jp-0123456789"
