@@ -87,6 +87,22 @@ def test_links_out_of_the_content_folders_are_refused_and_nothing_leaks(project:
     assert_secret_nowhere(project)
 
 
+def test_a_symlink_turned_outside_after_a_build_is_refused_by_the_next(project: Project, tmp_path: Path) -> None:
+    """Bodies are rendered once and reused: the reuse must notice that a link now leads somewhere else."""
+    inside = project.write("newsletter/2026/img/real.png", b"\x89PNG inside")
+    link = project.root / "newsletter/2026/img/pic.png"
+    os.symlink(inside, link)
+    project.add_issue(1, "2026-11-20", "画像の号", "![図](img/pic.png)")
+    project.build()
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(f"\x89PNG {SECRET}".encode())
+    link.unlink()
+    os.symlink(outside, link)
+    result = project.run_build()
+    assert result.returncode != 0 and "「img/pic.png」は公開用のフォルダー" in result.stderr
+    assert_secret_nowhere(project)
+
+
 def test_files_inside_the_content_folders_are_published_whatever_their_case(project: Project) -> None:
     """The allowlist must not refuse what editors really use: upper-case extensions from cameras and scanners,
     a symlink that stays inside the content folders, a picture kept in docs/."""
