@@ -27,7 +27,7 @@ serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m dayori.bench

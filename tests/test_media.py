@@ -23,8 +23,6 @@ from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
 from dayori.model import Body, Episode
 
-pytestmark = pytest.mark.xdist_group("media")
-
 
 def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions: str | None = "captions.vtt",
                  poster_at: float | None = None) -> Episode:
