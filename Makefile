@@ -27,6 +27,8 @@ serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests hooks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
 from browser import axe_script, chromium, serve
 from conftest import TODAY, copy_project
 

@@ -13,11 +13,12 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import av
-import media_clips as mc
 import pytest
 
+import media_clips as mc
 from dayori.config import MediaSettings, Settings
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
@@ -42,7 +43,7 @@ def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions
                    newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()))
 
 
-def settings_for(root: Path, **media: object) -> Settings:
+def settings_for(root: Path, **media: Any) -> Settings:
     return Settings(root=root, site_url="http://localhost:8000/", media=replace(MediaSettings(), **media))
 
 
@@ -78,6 +79,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, 
 
 def source_duration(path: Path) -> float:
     with av.open(str(path)) as container:
+        assert container.duration is not None
         return container.duration / 1_000_000
 
 
@@ -107,7 +109,7 @@ def check_playable(path: Path, width: int, height: int, duration: float, audio: 
         assert video.codec_context.name == "h264"
         assert video.profile == "High"
         assert video.codec_context.pix_fmt == "yuv420p"
-        assert abs(container.duration / 1_000_000 - duration) <= 0.1
+        assert container.duration is not None and abs(container.duration / 1_000_000 - duration) <= 0.1
         if audio:
             (sound,) = container.streams.audio
             assert sound.codec_context.name == "aac" and sound.profile == "LC"
@@ -117,7 +119,7 @@ def check_playable(path: Path, width: int, height: int, duration: float, audio: 
     frame = first_frame(path)
     assert (frame.width, frame.height) == (width, height)
     assert frame.rotation == 0
-    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())
+    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())  # noqa: SIM118 (PyAV: iterating yields the data, not the kinds)
     atoms = top_level_atoms(path)
     assert atoms.index("moov") < atoms.index("mdat")
 
@@ -142,7 +144,7 @@ def test_small_clips_play_upright_at_their_own_size(site, name: str, size: tuple
 
 
 def test_large_clip_gets_both_renditions_largest_first(site) -> None:
-    _, episodes, report = site
+    _, _, report = site
     media = report.media["large"]
     assert [(r.label, r.width, r.height) for r in media.renditions] == [("720p", 1280, 720), ("360p", 640, 360)]
     for rendition in media.renditions:
@@ -155,8 +157,9 @@ def test_variable_frame_rate_becomes_constant(site) -> None:
     _, _, report = site
     with av.open(str(report.media["vfr"].renditions[0].source)) as container:
         stream = container.streams.video[0]
+        assert stream.time_base is not None
         times = [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None]
-    gaps = {round(b - a, 4) for a, b in zip(sorted(times), sorted(times)[1:])}
+    gaps = {round(b - a, 4) for a, b in zip(sorted(times), sorted(times)[1:], strict=False)}
     assert gaps == {round(1 / 30, 4)}
 
 
@@ -386,6 +389,7 @@ def test_shift_jis_captions_are_reported(tmp_path: Path) -> None:
 
 def test_broken_caption_file_stops_the_episode_with_its_line(tmp_path: Path) -> None:
     episode = make_episode(tmp_path, "badcaptions", captions="captions.vtt")
+    assert episode.captions is not None
     episode.captions.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nはい\n\n00:02.000 -> 00:03.000\nいいえ\n",
                                 encoding="utf-8")
     mc.clip(episode.clip, seconds=1.0)

@@ -17,9 +17,9 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from feedgen.entry import FeedEntry
@@ -32,6 +32,7 @@ from dayori.config import TOKYO, Settings
 from dayori.model import (
     Content,
     Episode,
+    EpisodeMedia,
     Issue,
     Output,
     is_published,
@@ -62,35 +63,6 @@ STYLESHEET_DEST = "feeds/feed.xsl"
 _FORMATS = (("rss", "xml", "application/rss+xml", "RSS"),
             ("atom", "atom", "application/atom+xml", "Atom"),
             ("json", "json", "application/feed+json", "JSON Feed"))
-
-
-class Rendition(Protocol):
-    """One encoded size of a clip, as the media stage reports it."""
-
-    @property
-    def dest(self) -> str: ...
-    @property
-    def bytes(self) -> int: ...
-    @property
-    def mime(self) -> str: ...
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
-
-
-class MediaResult(Protocol):
-    """What the media stage made of one episode's clip; renditions are largest first. A clip that failed to
-    encode (preview builds keep going) has no renditions and no poster; its entry then carries no video."""
-
-    @property
-    def renditions(self) -> Sequence[Rendition]: ...
-    @property
-    def poster(self) -> Output | None: ...
-    @property
-    def still(self) -> Output | None: ...
-    @property
-    def duration(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -354,7 +326,7 @@ def _published(date: dt.date) -> dt.datetime:
 class _EntryCache:
     """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed."""
 
-    def __init__(self, settings: Settings, media: Mapping[str, MediaResult]) -> None:
+    def __init__(self, settings: Settings, media: Mapping[str, EpisodeMedia]) -> None:
         self._settings = settings
         self._media = media
         self._items: dict[str, FeedItem] = {}
@@ -376,7 +348,7 @@ class _EntryCache:
         settings = self._settings
         page = _uri(settings.absolute(source.url))
         summary = clean_text(source.summary).strip() or _excerpt(clean_text(source.body.text))
-        common = dict(
+        item = FeedItem(
             id=_tag_uri(settings, source.url.strip("/")),
             url=page,
             title=clean_text(source.title).strip() or source.url,
@@ -384,20 +356,20 @@ class _EntryCache:
             summary=summary,
             html=sanitize_html(source.body.html, page),
             tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
+            authors=(),
         )
         if isinstance(source, Issue):
-            return FeedItem(**common, authors=tuple(a for a in (clean_text(a).strip() for a in source.authors)
-                                                    if a))
+            return replace(item, authors=tuple(a for a in (clean_text(a).strip() for a in source.authors) if a))
         result = self._media.get(source.slug)
         if result is None:
-            return FeedItem(**common, authors=())
+            return item
         poster = result.poster
-        return FeedItem(**common, authors=(), enclosures=tuple(_enclosures(result, settings)),
-                        image=_uri(settings.absolute(poster.dest)) if poster is not None else None,
-                        duration=float(result.duration) if result.renditions else None)
+        return replace(item, enclosures=tuple(_enclosures(result, settings)),
+                       image=_uri(settings.absolute(poster.dest)) if poster is not None else None,
+                       duration=float(result.duration) if result.renditions else None)
 
 
-def _enclosures(result: MediaResult, settings: Settings) -> list[Enclosure]:
+def _enclosures(result: EpisodeMedia, settings: Settings) -> list[Enclosure]:
     """All renditions, the 720p MP4 first (the one RSS's single enclosure carries), then largest first."""
     renditions = [Enclosure(_uri(settings.absolute(r.dest)), int(r.bytes), r.mime, int(r.width), int(r.height))
                   for r in result.renditions]
@@ -417,7 +389,7 @@ class _FeedEntry(FeedEntry):
 
     def atom_entry(self, extensions: bool = True) -> Any:
         entry = super().atom_entry(extensions)
-        for element, data in zip(entry.findall("link"), self.link() or []):
+        for element, data in zip(entry.findall("link"), self.link() or [], strict=False):
             for name in ("rel", "type", "hreflang", "title", "length"):
                 if data.get(name):
                     element.set(name, data[name])

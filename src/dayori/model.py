@@ -152,6 +152,47 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """One MP4 of an episode; `source` is the finished file in the cache, `dest` its site path."""
+
+    label: str
+    dest: str
+    source: Path
+    width: int
+    height: int
+    bytes: int
+    mime: str = "video/mp4"
+    remuxed: bool = False
+
+    def output(self) -> Output:
+        return Output(dest=self.dest, source=self.source)
+
+
+@dataclass(frozen=True)
+class EpisodeMedia:
+    """What the media stage made of one episode's clip, as the page, feed and email stages read it: renditions
+    largest first. With `keep_going`, a failed episode has `error` set (Japanese, for the preview page) and no
+    renditions, poster or still."""
+
+    slug: str
+    renditions: tuple[Rendition, ...]
+    poster: Output | None
+    still: Output | None
+    captions: Output | None
+    duration: float
+    width: int
+    height: int
+    has_audio: bool
+    error: str | None = None
+
+    def outputs(self) -> list[Output]:
+        """Every file to copy into the site."""
+        files = [r.output() for r in self.renditions]
+        files += [o for o in (self.poster, self.still, self.captions) if o is not None]
+        return files
+
+
+@dataclass(frozen=True)
 class Page:
     """A generated HTML page at a site-relative directory URL (`newsletter/123/`); the builder wraps `html`
     in the theme."""

@@ -11,9 +11,10 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
@@ -164,16 +165,20 @@ def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
 def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Rendered | None:
     if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "depends"}:
         return None
-    for kind, name, value in record["depends"]:
-        path = Path(name)
-        holds = {"missing": lambda: not path.is_file(),
-                 "page": lambda: path.is_file() and link_for_file(path) == value,
-                 "file": lambda: _stamp(path) == value}[kind]()
-        if not holds:
-            return None
+    if not all(_holds(kind, Path(name), value, link_for_file) for kind, name, value in record["depends"]):
+        return None
     body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
                 assets=tuple(Asset(Path(source), dest) for source, dest in record["assets"]))
     return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]))
+
+
+def _holds(kind: str, path: Path, value: Any, link_for_file: Callable[[Path], str | None]) -> bool:
+    """Whether one thing a cached rendering looked at is still as it was."""
+    if kind == "missing":
+        return not path.is_file()
+    if kind == "page":
+        return path.is_file() and link_for_file(path) == value
+    return kind == "file" and _stamp(path) == value
 
 
 def _heading_json(heading: Heading) -> list[Any]:

@@ -18,10 +18,11 @@ Choices a reader of the site notices, and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ffmpeg
 

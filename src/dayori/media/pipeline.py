@@ -15,15 +15,16 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import imageio_ffmpeg
 
 from dayori.config import Settings
 from dayori.errors import Problem
+from dayori.formats import duration_words
 from dayori.media.cache import MediaCache
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import (
@@ -34,9 +35,9 @@ from dayori.media.commands import (
     renditions_command,
 )
 from dayori.media.probe import Probe, ProbeError, probe
-from dayori.media.results import EpisodeMedia, MediaReport, Rendition
+from dayori.media.results import MediaReport
 from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
-from dayori.model import Episode, Output
+from dayori.model import Episode, EpisodeMedia, Output, Rendition
 from dayori.store import digest
 
 _JIS_WARNING = ("字幕がありません。録画した動画には字幕を付けてください（JIS X 8341-3 達成基準 1.2.2）。"
@@ -202,8 +203,8 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, versio
     or an added rendition size makes only what changed."""
     episode, clip = item.checked.episode, item.probe
     if clip.duration > settings.media.max_duration:
-        fail(episode, "clip", f"動画が長すぎます（{_minutes(clip.duration)}、上限 "
-                              f"{_minutes(settings.media.max_duration)}）。分けて別のエピソードにしてください。")
+        fail(episode, "clip", f"動画が長すぎます（{duration_words(clip.duration)}、上限 "
+                              f"{duration_words(settings.media.max_duration)}）。分けて別のエピソードにしてください。")
         return None
     if episode.poster_at is not None and not 0 <= episode.poster_at < clip.duration:
         fail(episode, "poster_at", f"poster_at: {episode.poster_at:g} が動画の範囲（0〜{clip.duration:.1f} 秒）の"
@@ -212,9 +213,9 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, versio
     renditions = plan_renditions(clip, tuple(settings.media.renditions))
     images = plan_images(clip, episode.poster_at, renditions[0])
     keys = [digest(item.sha, version, plan.recipe()) for plan in renditions]
-    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys))
+    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys, strict=True))
     jobs: list[_Job] = []
-    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals) if not final.is_file()]
+    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals, strict=True) if not final.is_file()]
     if missing:
         jobs.append(_renditions_job(exe, episode, clip.duration, missing, cache))
     image_key = digest(item.sha, version, images.recipe())
@@ -238,7 +239,7 @@ def _renditions_job(exe: str, episode: Episode, duration: float,
                 label=" ".join([episode.slug, *(plan.label for plan in plans)]),
                 finals=tuple(final for _, _, final in missing),
                 temps=temps,
-                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps)))),
+                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps, strict=True)))),
                 duration=duration,
                 check_duration=True,
                 remuxed=sum(plan.remux for plan in plans),
@@ -293,7 +294,7 @@ def _execute(job: _Job, progress: bool | None) -> int:
         if job.check_duration:
             for temp in temps:
                 _check_length(temp, job.duration)
-        for temp, final in zip(temps, job.finals):
+        for temp, final in zip(temps, job.finals, strict=True):
             os.replace(temp, final)
     finally:
         for temp in temps:
@@ -381,8 +382,3 @@ def _megabytes(size: int) -> str:
     if size < 10_000_000:
         return f"{size / 1_000_000:.2f} MB"
     return f"{size / 1_000_000:,.0f} MB"
-
-
-def _minutes(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}分{rest:02d}秒"
