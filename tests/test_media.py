@@ -20,6 +20,8 @@ import pytest
 
 import media_clips as mc
 from dayori.config import MediaSettings, Settings
+from dayori.errors import Problems
+from dayori.frontmatter import read_document
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
 from dayori.model import Body, Episode
@@ -37,10 +39,14 @@ def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions
             (folder / captions).write_text("WEBVTT\n\n00:00.000 --> 00:01.500\nこんにちは。\n", encoding="utf-8")
     if poster_at is not None:
         lines.append(f"poster_at: {poster_at}")
-    (folder / "index.md").write_text("\n".join([*lines, "---", "", "本文"]) + "\n", encoding="utf-8")
+    index = folder / "index.md"
+    index.write_text("\n".join([*lines, "---", "", "本文"]) + "\n", encoding="utf-8")
+    document = read_document(index, index, Problems())
+    assert document is not None
     return Episode(slug=slug, date=dt.date(2026, 10, 2), title=slug, summary="", tags=(), draft=False,
                    clip=folder / clip_name, captions=folder / captions if captions else None, poster_at=poster_at,
-                   newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()))
+                   newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()),
+                   key_lines=tuple(document.key_lines.items()))
 
 
 def settings_for(root: Path, **media: Any) -> Settings:

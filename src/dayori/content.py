@@ -161,7 +161,8 @@ def _episode(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: 
                    draft=v["draft"], clip=folder / v["clip"],
                    captions=folder / v["captions"] if v["captions"] else None,
                    poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display,
-                   body=_render(read, renderer, pages, url, problems))
+                   body=_render(read, renderer, pages, url, problems),
+                   key_lines=tuple(read.document.key_lines.items()))
 
 
 def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads: list[_Read],

@@ -85,10 +85,16 @@ class Episode:
     newsletter: int | None
     source: Path
     body: Body
+    key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+    """Each front-matter key's line in index.md, for messages about a value found wrong after loading
+    (a clip that cannot be decoded, a poster time past the end)."""
 
     @property
     def url(self) -> str:
         return f"videos/{self.slug}/"
+
+    def line_of(self, key: str) -> int | None:
+        return dict(self.key_lines).get(key)
 
     @property
     def key(self) -> str:

@@ -126,11 +126,11 @@ class Renderer:
             return url
         path = (target.source.parent / unquote(parts.path)).resolve()
         if path.suffix.lower() in PRIVATE_SUFFIXES:
-            target.broken.append((_line_of(target.markdown, url), url, "private"))
+            target.broken.append((line_containing(target.markdown, url) or 1, url, "private"))
             return url
         if not path.is_file():
             target.depends.append(["missing", str(path), None])
-            target.broken.append((_line_of(target.markdown, url), url, "missing"))
+            target.broken.append((line_containing(target.markdown, url) or 1, url, "missing"))
             return url
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         page = target.link_for_file(path)
@@ -139,7 +139,7 @@ class Renderer:
         if page is not None:
             return relative(page, target.page_url) + fragment
         if path.suffix.lower() == ".md":
-            target.broken.append((_line_of(target.markdown, url), url, "missing"))
+            target.broken.append((line_containing(target.markdown, url) or 1, url, "missing"))
             return url
         target.depends.append(["file", str(path), _stamp(path)])
         asset = Asset(path, asset_dest(path))
@@ -224,7 +224,3 @@ def plain_text(html_text: str) -> str:
 def _heading(token: dict[str, Any]) -> Heading:
     return Heading(token["level"], token["id"], html.unescape(_TAGS.sub("", token["name"])),
                    tuple(_heading(child) for child in token.get("children", [])))
-
-
-def _line_of(text: str, needle: str) -> int:
-    return line_containing(text, needle) or 1

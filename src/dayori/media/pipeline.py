@@ -13,7 +13,6 @@ the jobs not yet started; finished outputs of other episodes stay in the cache e
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
@@ -107,7 +106,7 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
     def fail(episode: Episode, key: str | None, message: str, path: Path | None = None,
              line: int | None = None) -> None:
         shown = _shown(path, settings) if path else episode.source
-        problem = Problem(shown, line if path else _line_of(_index_file(episode, settings), key), message)
+        problem = Problem(shown, line if path else (episode.line_of(key) if key else None), message)
         if problem not in problems:
             problems.append(problem)
             errors.setdefault(episode.slug, []).append(message)
@@ -359,23 +358,6 @@ def _shown(path: Path, settings: Settings) -> Path:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
-
-
-def _line_of(source: Path, key: str | None) -> int | None:
-    """The front-matter line of `key`, so the editor's tool jumps to it; None if it cannot be found."""
-    if key is None:
-        return None
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip() == "---":
-            return None
-        if pattern.match(line):
-            return number
-    return None
 
 
 def _megabytes(size: int) -> str:
