@@ -18,6 +18,7 @@ from typing import Any
 import av
 import pytest
 
+import dayori
 import media_clips as mc
 from dayori.config import MediaSettings, Settings
 from dayori.errors import Problems
@@ -253,6 +254,46 @@ def test_warm_rebuild_runs_nothing_even_after_the_site_folder_is_deleted(site, t
     assert (warm.ffmpeg_runs, warm.probes, warm.hashed) == (0, 0, 0)
     assert {k: [o.dest for o in m.outputs()] for k, m in warm.media.items()} == \
         {k: [o.dest for o in m.outputs()] for k, m in cold.media.items()}
+
+
+MEDIA_RUN = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_media import make_episode, settings_for
+from dayori.media import process_episodes
+root = Path(sys.argv[1])
+report = process_episodes([make_episode(root, "recipe")], settings_for(root), progress=False)
+assert report.problems == [], report.problems
+print(report.ffmpeg_runs)
+"""
+
+
+def test_a_change_to_how_commands_are_built_makes_the_outputs_again(tmp_path: Path) -> None:
+    """The cache key covers the command-building code itself: a changed filter graph (here the audio sample
+    rate) needs no version number bumped by hand. Each run imports its own copy of the package."""
+    project = tmp_path / "project"
+    mc.clip(make_episode(project, "recipe").clip, seconds=0.5)
+    source = Path(dayori.__file__).parent
+    script = MEDIA_RUN.format(tests=str(Path(__file__).parent))
+
+    def runs(package: Path) -> int:
+        env = {**os.environ, "PYTHONPATH": str(package.parent)}
+        result = subprocess.run([sys.executable, "-c", script, str(project)], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.split()[-1])
+
+    original = shutil.copytree(source, tmp_path / "original" / "dayori", ignore=shutil.ignore_patterns("__pycache__"))
+    changed = shutil.copytree(source, tmp_path / "changed" / "dayori", ignore=shutil.ignore_patterns("__pycache__"))
+    commands = changed / "media" / "commands.py"
+    text = commands.read_text(encoding="utf-8")
+    assert '.filter("aresample", AUDIO_RATE)' in text
+    commands.write_text(text.replace('.filter("aresample", AUDIO_RATE)', '.filter("aresample", 44_100)'),
+                        encoding="utf-8")
+    assert runs(original) > 0
+    assert runs(original) == 0  # warm: the same code finds its outputs
+    assert runs(changed) > 0
 
 
 def test_changed_clip_is_made_again_under_a_new_folder(tmp_path: Path) -> None:
