@@ -16,13 +16,13 @@ import lxml.html
 import pytest
 from lxml import etree
 
+from conftest import Project
 from dayori.config import Settings
 from dayori.feeds import (
     FEED_LIMIT,
     build_feeds,
     feed_links,
     sanitize_html,
-    tag_feed_links,
     tag_slug,
 )
 from dayori.model import Body, Content, Episode, EpisodeMedia, Issue, Output, Rendition
@@ -411,7 +411,7 @@ def test_feed_links_point_at_built_feeds(settings: Settings) -> None:
                                                    "feeds/newsletter.json"]
     assert {link["type"] for link in links} == {"application/rss+xml", "application/atom+xml",
                                                 "application/feed+json"}
-    for link in links + tag_feed_links(settings, "業務改善"):
+    for link in links:
         assert link["url"] == SITE + link["path"]
         assert unquote(link["path"]) in files
         assert re.search("[ぁ-んァ-ン一-龥]", link["title"]), link["title"]
@@ -443,3 +443,28 @@ def test_the_stylesheet_turns_every_feed_into_a_readable_page(settings: Settings
         assert re.search(r"2026年2月\d+日", text), dest
     videos = str(transform(etree.fromstring(files["feeds/videos.atom"])))
     assert f'src="{SITE}media/video/kickoff-poster.jpg"' in videos
+
+
+def test_each_tag_page_links_its_feeds_and_they_list_its_items(project: Project) -> None:
+    """Built like `make site`: from a tag page a reader follows RSS, Atom and JSON Feed to files that exist
+    and list that tag's issues (feedparser for RSS and Atom, json for JSON Feed)."""
+    project.add_issue(1, "2026-02-09", "Teams の使い分け", tags=["Teams", "テレワーク"])
+    project.add_issue(2, "2026-02-16", "在宅勤務の準備", tags=["テレワーク"])
+    project.build()
+    for tag, titles in {"テレワーク": {"在宅勤務の準備", "Teams の使い分け"}, "Teams": {"Teams の使い分け"}}.items():
+        page_url = f"tags/{tag_slug(tag)}/"
+        page = lxml.html.fromstring((project.site / page_url / "index.html").read_bytes())
+        links = page.xpath("//*[contains(@class, 'dayori-subscribe')]//a[@type]")
+        assert sorted(link.get("type") for link in links) == ["application/atom+xml", "application/feed+json",
+                                                             "application/rss+xml"], tag
+        for link in links:
+            target = project.site / unquote(posixpath.normpath(posixpath.join(page_url, link.get("href"))))
+            assert target.is_file(), (tag, link.get("href"))
+            if link.get("type") == "application/feed+json":  # feedparser reads XML feeds only
+                feed = json.loads(target.read_bytes())
+                assert feed["version"] == "https://jsonfeed.org/version/1.1"
+                assert {item["title"] for item in feed["items"]} == titles, tag
+                continue
+            parsed = feedparser.parse(target.read_bytes())
+            assert not parsed.bozo, (tag, link.get("href"), parsed.get("bozo_exception"))
+            assert {entry.title for entry in parsed.entries} == titles, (tag, link.get("href"))

@@ -6,7 +6,7 @@ and nothing depends on the clock, so two builds of the same content give the sam
 
 Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
 keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
-Unicode and its URL is the percent-encoded UTF-8 form (`tag_feed_links` gives it). Tags that fold to the same
+Unicode and its URL the percent-encoded UTF-8 form; the tag's page links them. Tags that fold to the same
 slug (`AI`, `ａｉ`) share one feed.
 """
 
@@ -130,11 +130,6 @@ def feed_links(settings: Settings) -> list[dict[str, str]]:
     names = (("newsletter", NEWSLETTER_TITLE), ("videos", VIDEOS_TITLE),
              ("all", f"{settings.site_name}（すべての新着）"))
     return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
-
-
-def tag_feed_links(settings: Settings, tag: str) -> list[dict[str, str]]:
-    """The feeds of one tag, for its tag page."""
-    return _links(settings, f"feeds/tags/{quote(tag_slug(tag))}", f"{settings.site_name}：{tag}")
 
 
 def stylesheet() -> bytes:

@@ -106,7 +106,8 @@ def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
                          searchable=False, tags=tags)]
     pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          searchable=False, tag=tag, items=items) for tag, items in tags.items()]
+                          searchable=False, tag=tag, items=items, feeds=f"feeds/tags/{tag_slug(tag)}")
+              for tag, items in tags.items()]
     return pages
 
 

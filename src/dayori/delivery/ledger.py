@@ -17,7 +17,6 @@ from pathlib import Path
 from dayori.delivery.subscribers import Recipient
 
 PENDING, SENT, FAILED, UNCERTAIN = "pending", "sent", "failed", "uncertain"
-OUTCOMES = (PENDING, SENT, FAILED, UNCERTAIN)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
