@@ -23,9 +23,8 @@ from dayori.feeds import (
     build_feeds,
     feed_links,
     sanitize_html,
-    tag_slug,
 )
-from dayori.model import Body, Content, Episode, EpisodeMedia, Issue, Output, Rendition
+from dayori.model import Body, Content, Episode, EpisodeMedia, Issue, Output, Rendition, tag_slug
 
 SITE = "https://dx.example.go.jp/dayori/"
 TODAY = dt.date(2026, 3, 2)
