@@ -126,7 +126,8 @@ def check_playable(path: Path, width: int, height: int, duration: float, audio: 
     frame = first_frame(path)
     assert (frame.width, frame.height) == (width, height)
     assert frame.rotation == 0
-    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())  # noqa: SIM118 (PyAV: iterating yields the data, not the kinds)
+    # PyAV's side data yields the data when iterated, not the kinds
+    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())  # noqa: SIM118
     atoms = top_level_atoms(path)
     assert atoms.index("moov") < atoms.index("mdat")
 
