@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from smtp_server import Plan, SmtpServer
 
+from conftest import body_text
 from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
 from dayori.delivery.ledger import Ledger
 from dayori.delivery.subscribers import Recipient, parse_subscribers, read_subscribers
 from dayori.email.render import message_id, render_message
 from dayori.model import Body, Content, Issue
+from smtp_server import Plan, SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -89,7 +90,7 @@ def test_full_send_reaches_each_subscriber_once_with_their_own_headers(tmp_path,
         assert message["Subject"] == f"【業務合理化便り Vol.7】{TITLE}"
         assert message["To"].addresses[0].display_name.startswith("職員")
         assert message["List-Unsubscribe"] and message["X-Unsent"] is None
-        assert message.get_body(("plain",)).get_content().count("資料のコツ") == 1
+        assert body_text(message, "plain").count("資料のコツ") == 1
         ids.add(message["Message-ID"])
     assert len(ids) == 5
     assert set(_ledger(tmp_path).values()) == {"sent"}
@@ -159,7 +160,7 @@ def test_recipient_list_is_frozen_at_the_first_send(tmp_path, monkeypatch, capsy
     csv_path = _csv(tmp_path, addresses)
     with SmtpServer(Plan(down_after=1)) as server:
         _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path))
-    _csv(tmp_path, addresses + ["newcomer@example.go.jp"])
+    _csv(tmp_path, [*addresses, "newcomer@example.go.jp"])
     with SmtpServer() as rerun:
         assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path)) == 0
     assert "newcomer@example.go.jp" not in rerun.recorder.count_by_recipient()
@@ -291,7 +292,7 @@ def test_the_send_command_mails_a_published_issue_from_the_project_files(project
     assert server.recorder.count_by_recipient() == {address: 1 for address in _addresses(3)}
     message = server.recorder.received[0].message
     assert TITLE in str(message["Subject"])
-    assert "資料は一枚にまとめます。" in message.get_body(("plain",)).get_content()
+    assert "資料は一枚にまとめます。" in body_text(message, "plain")
     assert "staff01@example.go.jp" not in sent.stdout + sent.stderr
     assert early.returncode != 0 and "第4号" in early.stderr
     assert (project.root / "state" / "ledger.sqlite3").exists()

@@ -219,7 +219,7 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
     try:
         config = SmtpConfig.from_env({"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(controller.port),
                                       "DAYORI_SMTP_SECURITY": "none"})
-        with Ledger(folder / "bench-ledger.sqlite3") as ledger:
+        with Ledger.open(folder / "bench-ledger.sqlite3") as ledger:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
             deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False))

@@ -111,7 +111,7 @@ def settings_from_file(config_file: Path) -> Settings:
         raise ConfigError(f"{config_file} が見つかりません。プロジェクトのフォルダー（mkdocs.yml のある場所）で"
                           "実行するか、-f で mkdocs.yml の場所を指定してください。") from error
     try:
-        data = yaml.load(text, Loader=_config_loader(config_file.parent))  # noqa: S506 (the project's own file)
+        data = yaml.load(text, Loader=_config_loader(config_file.parent))
     except yaml.YAMLError as error:
         raise ConfigError(f"{config_file}: YAML として読めません（{error}）。") from error
     if not isinstance(data, dict):

@@ -242,19 +242,20 @@ def _episode(read: _Read, links: _Links) -> Episode:
                    draft=v["draft"], clip=folder / v["clip"],
                    captions=folder / v["captions"] if v["captions"] else None,
                    poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display,
-                   body=_render(read, links, url))
+                   body=_render(read, links, url),
+                   key_lines=tuple(read.document.key_lines.items()))
 
 
 def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads: list[_Read],
                       episode_reads: list[_Read], problems: Problems) -> None:
     slugs = {e.slug for e in episodes}
     vols = {i.vol for i in issues}
-    for issue, read in zip(issues, issue_reads):
+    for issue, read in zip(issues, issue_reads, strict=True):
         for slug in issue.videos:
             if slug not in slugs:
                 problems.add(read.display, read.document.line_of("videos"),
                              f"videos の「{slug}」という動画のフォルダーが見つかりません。videos/ にあるフォルダー名を書いてください。")
-    for episode, read in zip(episodes, episode_reads):
+    for episode, read in zip(episodes, episode_reads, strict=True):
         if episode.newsletter is not None and episode.newsletter not in vols:
             problems.add(read.display, read.document.line_of("newsletter"),
                          f"newsletter の号数 {episode.newsletter} の号が見つかりません。存在する号数を書いてください。")

@@ -78,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dayori.config import settings_from_file
     from dayori.content import load_content
     from dayori.email.render import render_message
     from dayori.errors import ContentError

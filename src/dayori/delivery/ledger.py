@@ -29,7 +29,6 @@ from dayori.delivery.subscribers import Recipient
 from dayori.store import temporary_beside
 
 PENDING, SENT, FAILED, UNCERTAIN = "pending", "sent", "failed", "uncertain"
-OUTCOMES = (PENDING, SENT, FAILED, UNCERTAIN)
 
 LEDGER_NAME = "ledger.sqlite3"
 STATE_DIR = "state"

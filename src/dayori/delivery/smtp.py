@@ -164,7 +164,7 @@ class Transport:
 
     def _refused(self, code: int, reply: bytes, step: str) -> Result:
         """After a refusal the transaction is reset; a 421 means the server is closing, so reconnect."""
-        if code == 421 or code == -1:
+        if code in (421, -1) or self._client is None:
             self._drop()
         else:
             try:

@@ -30,8 +30,8 @@ from dayori.email import rules
 from dayori.email.images import image_size, image_size_of
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
-from dayori.model import Content, Issue
-from dayori.pages import duration_label, japanese_date
+from dayori.formats import duration_label, japanese_date
+from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.urls import relative
 
 LAYOUT_WIDTH = 600
@@ -113,7 +113,7 @@ class EmailRenderer:
     settings: Settings
     sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
 
-    def render(self, issue: Issue, content: Content, media: Mapping[str, Any] | None = None) -> RenderedEmail:
+    def render(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None = None) -> RenderedEmail:
         settings = self.settings
         page_url = settings.absolute(issue.url)
         body = email_body(issue.body.html, page_url, self._asset_sizes(issue), self._asset_names(issue))
@@ -180,15 +180,15 @@ class EmailRenderer:
     def _asset_names(self, issue: Issue) -> dict[str, str]:
         return {self.settings.absolute(asset.dest): asset.source.name for asset in issue.body.assets}
 
-    def _videos(self, issue: Issue, content: Content, media: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    def _videos(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None) -> list[dict[str, Any]]:
         cards = []
         for slug in issue.videos:
             episode = content.episode(slug)
             if episode is None:
                 continue
             result = media.get(slug) if media is not None else None
-            still = getattr(result, "still", None) if result is not None else None
-            duration = getattr(result, "duration", None) if result is not None else None
+            still = result.still if result is not None else None
+            duration = result.duration if result is not None else None
             card: dict[str, Any] = {"title": episode.title, "summary": episode.summary,
                                     "url": self.settings.absolute(episode.url),
                                     "duration": duration_label(duration) if duration else "",
@@ -199,11 +199,11 @@ class EmailRenderer:
             cards.append(card)
         return cards
 
-    def _still_height(self, still: Any) -> int:
+    def _still_height(self, still: Output) -> int:
         size = None
-        if getattr(still, "content", None):
+        if still.content:
             size = image_size_of(still.content)
-        elif getattr(still, "source", None) is not None:
+        elif still.source is not None:
             if still.source not in self.sizes:
                 self.sizes[still.source] = image_size(still.source)
             size = self.sizes[still.source]
@@ -260,7 +260,7 @@ def _address(value: str) -> str:
 
 
 def render_message(issue: Issue, content: Content, settings: Settings,
-                   media: Mapping[str, Any] | None = None) -> EmailMessage:
+                   media: Mapping[str, EpisodeMedia] | None = None) -> EmailMessage:
     """The issue's email, for the .eml file and for delivery."""
     renderer = EmailRenderer(settings)
     return renderer.message(renderer.render(issue, content, media))

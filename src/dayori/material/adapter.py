@@ -20,7 +20,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
-from mkdocs.structure.toc import get_toc
+from mkdocs.structure.toc import _TocToken, get_toc
 
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import ConfigError, Settings, settings_from_file
@@ -205,6 +205,6 @@ def _add(files: Files, file: File) -> None:
     files.append(file)
 
 
-def _toc_token(heading: Heading) -> dict[str, Any]:
+def _toc_token(heading: Heading) -> _TocToken:
     return {"level": heading.level, "id": heading.id, "name": heading.text,
             "children": [_toc_token(child) for child in heading.children]}

@@ -19,17 +19,18 @@ Choices a reader of the site notices, and why:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ffmpeg
 
 from dayori.media.probe import OPEN_OPTIONS, Probe
+from dayori.store import code_version
 
-# Bumped whenever anything below changes what ffmpeg writes, so cached outputs are made again.
-RECIPE_VERSION = 2
 MAX_FRAME_RATE = Fraction(30)
 FALLBACK_FRAME_RATE = Fraction(30)
 BITS_PER_PIXEL = 0.1
@@ -43,6 +44,13 @@ JPEG_QUALITY = 3
 THUMBNAIL_BATCH = 50
 H264_REMUXABLE = {"Baseline", "Constrained Baseline", "Main", "High"}
 BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")
+
+
+@functools.lru_cache(maxsize=1)
+def recipe_version() -> str:
+    """This module's bytes and ffmpeg-python's version, in every output's cache key: any change to how the
+    commands are built (a filter, an option) makes the outputs again, with no number to bump by hand."""
+    return code_version([Path(__file__)], ("ffmpeg-python",))
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class RenditionPlan:
 
     def recipe(self) -> dict[str, Any]:
         """Everything that decides the output bytes, for the cache key."""
-        return {"kind": "rendition", "version": RECIPE_VERSION, "crf": CRF, "preset": PRESET,
+        return {"kind": "rendition", "version": recipe_version(), "crf": CRF, "preset": PRESET,
                 "loudness": LOUDNESS, "bpp": BITS_PER_PIXEL, **asdict(self)}
 
 
@@ -78,7 +86,7 @@ class ImagePlan:
     fit_height: int
 
     def recipe(self) -> dict[str, Any]:
-        return {"kind": "images", "version": RECIPE_VERSION, "still": STILL_SIZE, "q": JPEG_QUALITY,
+        return {"kind": "images", "version": recipe_version(), "still": STILL_SIZE, "q": JPEG_QUALITY,
                 "batch": THUMBNAIL_BATCH, **asdict(self)}
 
 

@@ -86,7 +86,7 @@ def probe(path: Path) -> Probe:
         coded_width, coded_height = video.codec_context.width, video.codec_context.height
         sar = video.sample_aspect_ratio
         square = not sar or sar == 1
-        shown_width = round(coded_width * sar) if not square else coded_width
+        shown_width = coded_width if not sar or square else round(coded_width * sar)
         width, height = (coded_height, shown_width) if rotation in (90, 270) else (shown_width, coded_height)
         attached = bool(video.disposition & _ATTACHED_PIC)
         still = attached or video.frames == 1 or packets <= 1
@@ -153,7 +153,7 @@ def _first_frame(container: Any, video: Any) -> tuple[Any, int]:
 def _rotation(frame: Any) -> int:
     """The display matrix's angle snapped to a quarter turn; phones only ever write those."""
     angle = float(getattr(frame, "rotation", 0) or 0)
-    return int(round(angle / 90.0)) * 90 % 360
+    return round(angle / 90.0) * 90 % 360
 
 
 def _rate(value: Fraction | None) -> float:
