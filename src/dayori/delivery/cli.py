@@ -24,6 +24,7 @@ from dayori.delivery.smtp import (
     SmtpConfig,
     Transport,
 )
+from dayori.delivery.suppress import suppressed_keys, without_suppressed
 from dayori.delivery.subscribers import (
     Recipient,
     SubscriberList,
@@ -85,6 +86,7 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
     ledger_path = args.ledger or settings.cache_path / LEDGER_NAME
+    suppressed = suppressed_keys(ledger_path)
     with Ledger(ledger_path) as ledger:
         if not ledger.is_frozen(vol):
             if args.to is None:
@@ -92,6 +94,9 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
             subscribers = _read(args.to)
             if subscribers is None:
                 return 2
+            subscribers.recipients, left_out = without_suppressed(subscribers.recipients, suppressed)
+            if left_out:
+                print(f"配信停止中の宛先 {left_out} 件を除きました。")
             if not subscribers.recipients:
                 return _fail("送信できる宛先がありません")
             if args.dry_run:
@@ -113,7 +118,7 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
             if config is None:
                 return 2
         try:
-            summary = deliver(message, vol, ledger, Transport(config), sender, options)
+            summary = deliver(message, vol, ledger, Transport(config), sender, options, suppressed=suppressed)
         except AuthError as error:
             print(str(error), file=sys.stderr)
             _print_counts(vol, ledger.counts(vol), ledger_path)
@@ -206,6 +211,8 @@ def _print_counts(vol: int, counts: dict[str, int], ledger_path: Path) -> None:
 
 def _report(summary: SendSummary, ledger_path: Path) -> int:
     print(f"今回 {summary.sent_now} 通を送信しました。")
+    if summary.suppressed:
+        print(f"配信停止中の宛先 {summary.suppressed} 件には送っていません。")
     if summary.aborted:
         print(f"{summary.aborted}。途中で止めました。同じコマンドをもう一度実行すると、まだ送っていない宛先にだけ送ります。",
               file=sys.stderr)

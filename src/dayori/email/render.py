@@ -71,14 +71,24 @@ def send_date(issue: Issue) -> dt.datetime:
 def unsubscribe_headers(settings: Settings) -> dict[str, str]:
     """RFC 2369 List-Unsubscribe, with RFC 8058 one-click only where an HTTPS address exists."""
     url = settings.email.unsubscribe_url
-    sender = parseaddr(settings.email.sender)[1]
+    mailbox = unsubscribe_mailbox(settings)
     targets = [url]
-    if not url.startswith("mailto:") and sender:
-        targets.append(f"mailto:{sender}?subject=unsubscribe")
+    if not url.startswith("mailto:") and mailbox:
+        targets.append(f"mailto:{mailbox}?subject=unsubscribe")
     headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
     if any(target.startswith("https:") for target in targets):
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
+
+
+def unsubscribe_mailbox(settings: Settings) -> str:
+    """The team mailbox that takes unsubscribe requests: its own setting, else Reply-To, else the sender."""
+    email = settings.email
+    for value in (email.unsubscribe_mailbox, email.reply_to, email.sender):
+        address = parseaddr(value)[1]
+        if address:
+            return address
+    return ""
 
 
 @dataclass(frozen=True)
