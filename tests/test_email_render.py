@@ -114,6 +114,12 @@ def project(tmp_path: Path) -> tuple[Content, Settings]:
 MEDIA = {"kaigi": Still(Output("media/stills/kaigi-1200.jpg", content=png(1200, 675)), 83.4)}
 
 
+def _linked(project: tuple[Content, Settings]) -> tuple[Content, Settings]:
+    """`email.images: linked`: pictures load from the site, as before inline images (tests/test_inline_images.py)."""
+    content, settings = project
+    return content, replace(settings, email=replace(settings.email, images="linked"))
+
+
 def _outputs(content: Content, settings: Settings, media=MEDIA) -> dict[str, bytes]:
     return {o.dest: o.data() for o in build_emails(content, settings, media).outputs}
 
@@ -189,7 +195,7 @@ def test_html_layout_for_outlook_gmail_and_phones(project):
 
 
 def test_body_is_rewritten_for_email(project):
-    html = _eml(_outputs(*project)).get_body(("html",)).get_content()
+    html = _eml(_outputs(*_linked(project))).get_body(("html",)).get_content()
     tree = lxml_html.fromstring(html)
     content = tree.xpath("//td[contains(@class,'content')]")[0]
     [image] = content.xpath(".//img")
@@ -209,7 +215,7 @@ def test_body_is_rewritten_for_email(project):
 
 
 def test_every_link_and_image_is_absolute(project):
-    outputs = _outputs(*project)
+    outputs = _outputs(*_linked(project))
     html = _eml(outputs).get_body(("html",)).get_content()
     urls = lxml_html.fromstring(html).xpath("//@href|//@src")
     assert urls and all(u.startswith(("https://", "http://example.com/old", "mailto:")) for u in urls), urls
@@ -218,7 +224,7 @@ def test_every_link_and_image_is_absolute(project):
 
 def test_hosted_copy_loads_everything_from_the_host_that_serves_it(project):
     """Relative into the site, so a mirror on a closed network shows its images; resolved, the same URLs."""
-    outputs = _outputs(*project)
+    outputs = _outputs(*_linked(project))
     hosted = lxml_html.fromstring(outputs["email/12/index.html"]).xpath("//@src")
     assert hosted and not any(u.startswith(("http:", "https:", "//")) for u in hosted), hosted
     mailed = lxml_html.fromstring(_eml(outputs).get_body(("html",)).get_content()).xpath("//@src")
@@ -226,7 +232,7 @@ def test_hosted_copy_loads_everything_from_the_host_that_serves_it(project):
 
 
 def test_video_cards_with_stills_and_without(project):
-    content, settings = project
+    content, settings = _linked(project)
     html = _eml(_outputs(content, settings)).get_body(("html",)).get_content()
     tree = lxml_html.fromstring(html)
     [still] = tree.xpath("//img[contains(@class,'still')]")

@@ -32,7 +32,7 @@ from dayori.delivery.subscribers import (
     address_problem,
     read_subscribers,
 )
-from dayori.email.render import message_id, sender_address, site_host
+from dayori.email.render import message_id, message_problem, sender_address, site_host
 
 LEDGER_NAME = "ledger.sqlite3"
 
@@ -83,6 +83,9 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sender = sender_address(settings)
     options = SendOptions(rate=args.rate, retry_uncertain=args.retry_uncertain, backoff=args.backoff)
+    too_big = message_problem(message, vol, settings)
+    if too_big is not None:
+        return _fail(too_big)
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
     ledger_path = args.ledger or settings.cache_path / LEDGER_NAME
