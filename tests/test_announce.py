@@ -97,8 +97,7 @@ def test_announce_twice_posts_once_after_riding_out_429_and_500(project, webhook
     assert any(run["text"] == "[ここ](https://evil.example/) を読む" for run in runs)
     assert any("2026年11月20日" in run["text"] for run in runs)
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "サイトで読む",
-                                "url": "https://dx.example.go.jp/dayori/newsletter/2026/3/"}] or \
-        card["actions"][0]["url"].endswith("/3/")
+                                "url": "https://dx.example.go.jp/dayori/newsletter/3/"}]
     for result in (first, second):
         assert "sig=" not in result.stdout + result.stderr and "7c1e5d2a9b" not in result.stdout + result.stderr
 

@@ -88,8 +88,7 @@ def test_an_unsubscribe_during_a_send_is_honoured_by_the_rerun(tmp_path, monkeyp
 def test_a_bad_address_changes_nothing(tmp_path):
     result = _dayori(tmp_path, "suppress", "add", ADDRESSES[0], "ｓｔａｆｆ@example.go.jp")
     assert result.returncode == 2 and "2 番目の宛先" in result.stderr and "全角" in result.stderr
-    assert "配信停止 0 件" in _dayori(tmp_path, "suppress", "list").stdout or "ありません" in _dayori(
-        tmp_path, "suppress", "list").stdout
+    assert "ありません" in _dayori(tmp_path, "suppress", "list").stdout
 
 
 def _dsn(recipient: str, action: str, status: str, *, original: bool = False) -> bytes:

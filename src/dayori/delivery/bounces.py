@@ -72,6 +72,8 @@ def _recipients(message: Message) -> Iterator[tuple[str, bool]]:
         if not isinstance(blocks, list):
             continue
         for block in blocks:
+            if not isinstance(block, Message):
+                continue
             recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
             action = str(block.get("Action") or "").strip().lower()
             status = str(block.get("Status") or "").strip()

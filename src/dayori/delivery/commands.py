@@ -65,12 +65,12 @@ def run_suppress(args: argparse.Namespace) -> int:
     with Suppressions(path) as suppressions:
         if args.action == "add":
             changed = suppressions.add(addresses, MANUAL)
-            print(f"配信停止に {changed} 件を追加しました（既に停止中 {len(set(a.lower() for a in addresses)) - changed}"
+            print(f"配信停止に {changed} 件を追加しました（既に停止中 {len({a.lower() for a in addresses}) - changed}"
                   f" 件）。配信停止は全部で {suppressions.count()} 件です。")
         else:
             changed = suppressions.remove(addresses)
             print(f"配信停止を {changed} 件取り消しました（停止していなかった宛先 "
-                  f"{len(set(a.lower() for a in addresses)) - changed} 件）。配信停止は全部で {suppressions.count()} 件です。")
+                  f"{len({a.lower() for a in addresses}) - changed} 件）。配信停止は全部で {suppressions.count()} 件です。")
     return 0
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from contextlib import closing
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
