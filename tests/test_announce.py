@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -100,6 +101,29 @@ def test_announce_twice_posts_once_after_riding_out_429_and_500(project, webhook
                                 "url": "https://dx.example.go.jp/dayori/newsletter/3/"}]
     for result in (first, second):
         assert "sig=" not in result.stdout + result.stderr and "7c1e5d2a9b" not in result.stdout + result.stderr
+
+
+def test_the_card_shows_the_first_picture_and_stays_under_28_kb(project, webhook):
+    project.add_issue(3, "2026-11-20", "図の号", "手順の図です。\n\n![手順](steps.png)\n")
+    project.write("newsletter/2026/steps.png", png_bytes())
+    shown = _announce(project, webhook, "--vol", "3", "--dry-run")
+    assert shown.returncode == 0, shown.stderr
+    [image] = [b for b in json.loads(shown.stdout)["attachments"][0]["content"]["body"] if b["type"] == "Image"]
+    assert re.fullmatch(r"https://dx\.example\.go\.jp/dayori/media/files/[0-9a-f]{16}\.png", image["url"])
+    project.add_issue(4, "2026-11-20", "長い号", summary="とても長い要約です。" * 3000)
+    long = _announce(project, webhook, "--vol", "4")
+    assert long.returncode == 2 and "28 KB" in long.stderr and "要約" in long.stderr
+    assert webhook.bodies == []
+
+
+def png_bytes() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (64, 32), (0, 90, 200)).save(out, "PNG")
+    return out.getvalue()
 
 
 def test_drafts_and_future_items_are_refused_and_nothing_is_posted(project, webhook):
