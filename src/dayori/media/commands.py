@@ -11,6 +11,7 @@ Choices a reader of the site notices, and why:
   keeps its video bytes (`-c:v copy` + faststart); its sound is still re-encoded, because loudness
   normalisation (EBU R128, -16 LUFS, so episodes play equally loud) needs decoding and AAC costs little.
 - Source metadata (phone GPS position, device names) is dropped from every output.
+- ffmpeg reads a clip as the probe did: a local file in a listed container, never a playlist or an address.
 - The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact space, and portrait clips
   are pillarboxed on black rather than cropped, so nothing the presenter shows is cut away. Small clips are
   enlarged for it with lanczos; that is the one place we enlarge, because e-mail needs the fixed width.
@@ -25,7 +26,7 @@ from typing import Any, Sequence
 
 import ffmpeg
 
-from dayori.media.probe import Probe
+from dayori.media.probe import OPEN_OPTIONS, Probe
 
 # Bumped whenever anything below changes what ffmpeg writes, so cached outputs are made again.
 RECIPE_VERSION = 2
@@ -117,7 +118,7 @@ def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[Rendition
     `dest`s are temporary names; the format is given explicitly because their suffix is not `.mp4`."""
     plans = [plan for plan, _ in outputs]
     first = plans[0]
-    clip = ffmpeg.input(str(source), **({"r": first.frame_rate} if first.still else {}))
+    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, **({"r": first.frame_rate} if first.still else {}))
     pictures = iter(_shared(clip["v:0"], "split", sum(not plan.remux for plan in plans)))
     sound = clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE) if first.audio else None
     sounds = iter(_shared(sound, "asplit", len(plans)) if sound is not None else ())
@@ -132,7 +133,7 @@ def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[Rendition
 
 def images_command(exe: str, source: Path, poster: Path, still: Path, plan: ImagePlan) -> list[str]:
     """One decode for both pictures; the still is the poster fitted into 16:9 on black."""
-    clip = ffmpeg.input(str(source), ss=f"{plan.at:.3f}")
+    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, ss=f"{plan.at:.3f}")
     frame = clip["v:0"]
     if plan.representative:
         frame = frame.filter("thumbnail", n=THUMBNAIL_BATCH)
