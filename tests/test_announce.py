@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +28,8 @@ class Webhook:
     plan: list[tuple[int | str, dict[str, str]]] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    delay: float = 0.0
+    """Seconds before answering: a slow Teams, so that two runs overlap."""
 
     def __post_init__(self) -> None:
         hook = self
@@ -40,6 +43,7 @@ class Webhook:
                 hook.paths.append(self.path)
                 hook.bodies.append(body)
                 status, headers = hook.plan.pop(0) if hook.plan else (202, {})
+                time.sleep(hook.delay)
                 if status == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -172,3 +176,18 @@ def test_dry_run_prints_the_card_of_an_episode_with_its_still(project, webhook):
     assert webhook.bodies == []
     missing = _announce(project, webhook, "--episode", "2026-11-19-nothing")
     assert missing.returncode == 2 and "見つからない" in missing.stderr
+
+
+def test_two_runs_at_once_post_once(project, webhook):
+    """Two editors run announce at the same moment against a slow Teams: one posts, the other does not."""
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.delay = 3.0
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url, "NO_PROXY": "127.0.0.1"}
+    command = [sys.executable, "-m", "dayori", "announce", "--vol", "3", "--backoff", "0"]
+    runs = [subprocess.Popen(command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert len(webhook.bodies) == 1
+    assert sorted(code for code, _, _ in results) == [0, 1]
+    loser = next(err for code, _, err in results if code == 1)
+    assert "分かりません" in loser and "sig=" not in loser

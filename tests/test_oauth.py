@@ -73,7 +73,11 @@ ADDRESSES = [f"staff{n}@example.go.jp" for n in range(1, 6)]
 
 
 def test_send_logs_in_with_a_token_from_the_authority_and_nowhere_else(tmp_path, monkeypatch, pki, capsys, caplog):
+    """Every host but 127.0.0.1 goes through a proxy that does not exist: a request to Microsoft (instance
+    discovery, login.microsoftonline.com) would fail the send."""
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     with TokenServer(pki) as tokens, OAuthSmtpServer(tokens.log, user=SENDER) as smtp:
         assert _send(tmp_path, monkeypatch, {**smtp.env(), **tokens.env()}, ADDRESSES) == 0
     assert smtp.recorder.count_by_recipient() == {a: 1 for a in ADDRESSES}
