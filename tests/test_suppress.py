@@ -91,8 +91,9 @@ def test_a_bad_address_changes_nothing(tmp_path):
     assert "ありません" in _dayori(tmp_path, "suppress", "list").stdout
 
 
-def _dsn(recipient: str, action: str, status: str, *, original: bool = False) -> bytes:
-    """A delivery status notification as Exchange Online sends one (RFC 3464 multipart/report)."""
+def _dsn(recipient: str, action: str, status: str, *, original: bool = False, kind: str = "delivery-status") -> bytes:
+    """A delivery status notification as Exchange Online sends one (RFC 3464 multipart/report; RFC 6533's
+    global-delivery-status for servers that speak SMTPUTF8)."""
     field = "Original-Recipient" if original else "Final-Recipient"
     return (
         "From: Microsoft Outlook <postmaster@example.go.jp>\r\n"
@@ -101,7 +102,7 @@ def _dsn(recipient: str, action: str, status: str, *, original: bool = False) ->
         "MIME-Version: 1.0\r\n"
         'Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"\r\n\r\n'
         "--ndr\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDelivery has failed.\r\n"
-        "--ndr\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"--ndr\r\nContent-Type: message/{kind}\r\n\r\n"
         "Reporting-MTA: dns;TY0PR01MB0000.jpnprd01.prod.outlook.com\r\n\r\n"
         f"{field}: rfc822;{recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
         "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n\r\n"
@@ -113,6 +114,7 @@ def test_bounces_suppress_permanent_failures_only(tmp_path, monkeypatch, capsys)
     box = mailbox.mbox(box_path)
     box.add(_dsn(ADDRESSES[0], "failed", "5.1.1"))
     box.add(_dsn(ADDRESSES[1], "delayed", "4.4.7"))
+    box.add(_dsn(ADDRESSES[5], "failed", "5.2.1", kind="global-delivery-status"))
     plain = EmailMessage()
     plain["Subject"] = "Re: 配信希望"
     plain.set_content("よろしくお願いします")
@@ -123,7 +125,7 @@ def test_bounces_suppress_permanent_failures_only(tmp_path, monkeypatch, capsys)
 
     result = _dayori(tmp_path, "bounces", str(box_path), str(eml))
     assert result.returncode == 0, result.stderr
-    assert "メール 4 通" in result.stdout and "恒久的な不達 2 件（新たに配信停止 2 件）" in result.stdout
+    assert "メール 5 通" in result.stdout and "恒久的な不達 3 件（新たに配信停止 3 件）" in result.stdout
     assert "一時的な不達 1 件" in result.stdout and "ではないメール 1 通" in result.stdout
     assert not any(a in result.stdout.lower() for a in ADDRESSES)
     again = _dayori(tmp_path, "bounces", str(eml))
@@ -131,7 +133,7 @@ def test_bounces_suppress_permanent_failures_only(tmp_path, monkeypatch, capsys)
 
     with SmtpServer() as server:
         assert _send(tmp_path, monkeypatch, server.env()) == 0
-    assert set(server.recorder.count_by_recipient()) == set(ADDRESSES) - {ADDRESSES[0], ADDRESSES[2]}
+    assert set(server.recorder.count_by_recipient()) == set(ADDRESSES) - {ADDRESSES[0], ADDRESSES[2], ADDRESSES[5]}
 
     missing = _dayori(tmp_path, "bounces", str(tmp_path / "nothing.eml"))
     assert missing.returncode == 2 and "nothing.eml" in missing.stderr and "Traceback" not in missing.stderr

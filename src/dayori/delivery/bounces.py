@@ -10,11 +10,16 @@ import email
 import mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+import re
 from email import policy
 from email.message import Message
+from email.parser import HeaderParser
 from pathlib import Path
 
 from dayori.delivery.subscribers import address_problem
+
+
+PLAIN, GLOBAL = "message/delivery-status", "message/global-delivery-status"
 
 
 class BounceFileError(Exception):
@@ -63,17 +68,29 @@ def _messages(path: Path) -> Iterator[Message]:
         yield email.message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
+def _blocks(part: Message) -> list[Message]:
+    """The field blocks of a delivery-status part. The `email` package splits message/delivery-status into
+    blocks itself; message/global-delivery-status (RFC 6533, non-ASCII addresses) arrives as one message whose
+    body holds the per-recipient blocks."""
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return []
+    blocks = [block for block in payload if isinstance(block, Message)]
+    if part.get_content_type() == GLOBAL and len(blocks) == 1:
+        rest = blocks[0].get_payload()
+        if isinstance(rest, str):
+            parser = HeaderParser(policy=policy.default)
+            blocks += [parser.parsestr(chunk.strip() + "\n") for chunk in re.split(r"\r?\n[ \t]*\r?\n", rest)
+                       if chunk.strip()]
+    return blocks
+
+
 def _recipients(message: Message) -> Iterator[tuple[str, bool]]:
     """(address, permanent) for every failed or delayed recipient in the message's delivery-status parts."""
     for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+        if part.get_content_type() not in (PLAIN, GLOBAL):
             continue
-        blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            continue
-        for block in blocks:
-            if not isinstance(block, Message):
-                continue
+        for block in _blocks(part):
             recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
             action = str(block.get("Action") or "").strip().lower()
             status = str(block.get("Status") or "").strip()
