@@ -123,7 +123,8 @@ def test_a_refused_token_at_login_gets_one_new_token_then_stops(tmp_path, monkey
 def test_a_wrong_client_secret_is_explained_without_the_secret(tmp_path, monkeypatch, pki, capsys):
     with TokenServer(pki, client_secret="the-right-one") as tokens, OAuthSmtpServer(tokens.log) as smtp:
         assert _send(tmp_path, monkeypatch, {**smtp.env(), **tokens.env()}, ADDRESSES) == 2
-    assert smtp.recorder.received == []
+    assert smtp.recorder.received == [] and smtp.recorder.logins == []
+    assert len(tokens.log.token_requests) == 1
     error = capsys.readouterr().err
     assert "invalid_client" in error and "アクセス トークン" in error
     assert CLIENT_SECRET not in error and "Traceback" not in error

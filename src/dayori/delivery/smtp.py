@@ -34,6 +34,10 @@ class AuthError(Exception):
     """The server refused the login (password or token); nothing can be sent."""
 
 
+class _TokenRefused(AuthError):
+    """The mail server refused the access token: worth one new token, unlike a failure to get one."""
+
+
 class ConnectError(Exception):
     """The server cannot be reached (or refuses to talk) right now."""
 
@@ -148,7 +152,7 @@ class Transport:
             return self._open(sender)
         try:
             return self._open(sender)
-        except AuthError:
+        except _TokenRefused:
             self.tokens.invalidate()
             return self._open(sender)
 
@@ -171,9 +175,9 @@ class Transport:
             raise AuthError(str(error)) from error
         except smtplib.SMTPAuthenticationError as error:
             if self.tokens is not None:
-                raise AuthError(f"SMTP サーバーがアクセス トークンを受け付けませんでした（{error.smtp_code}）。"
-                                "アプリに SMTP.SendAsApp の権限と管理者の同意があるか、Exchange Online にサービス"
-                                "プリンシパルと送信元メールボックスの権限を登録したかを確かめてください") from error
+                raise _TokenRefused(f"SMTP サーバーがアクセス トークンを受け付けませんでした（{error.smtp_code}）。"
+                                    "アプリに SMTP.SendAsApp の権限と管理者の同意があるか、Exchange Online にサービス"
+                                    "プリンシパルと送信元メールボックスの権限を登録したかを確かめてください") from error
             raise AuthError(f"SMTP サーバーがユーザー名またはパスワードを受け付けませんでした（{error.smtp_code}）。"
                             "DAYORI_SMTP_USER と DAYORI_SMTP_PASSWORD を確かめてください") from error
         except smtplib.SMTPNotSupportedError as error:
