@@ -108,6 +108,12 @@ MEDIA = {"kaigi": EpisodeMedia(
 """What the media stage reports for the issue's video; the email reads the still's bytes and the length."""
 
 
+def _linked(project: tuple[Content, Settings]) -> tuple[Content, Settings]:
+    """`email.images: linked`: pictures load from the site, as before inline images (tests/test_inline_images.py)."""
+    content, settings = project
+    return content, replace(settings, email=replace(settings.email, images="linked"))
+
+
 def _outputs(content: Content, settings: Settings, media: dict[str, EpisodeMedia] | None = MEDIA) -> dict[str, bytes]:
     return {o.dest: o.data() for o in build_emails(content, settings, media).outputs}
 
@@ -183,7 +189,7 @@ def test_html_layout_for_outlook_gmail_and_phones(project):
 
 
 def test_body_is_rewritten_for_email(project):
-    html = _eml(_outputs(*project)).get_body(("html",)).get_content()
+    html = _eml(_outputs(*_linked(project))).get_body(("html",)).get_content()
     tree = lxml_html.fromstring(html)
     content = tree.xpath("//td[contains(@class,'content')]")[0]
     [image] = content.xpath(".//img")
@@ -203,7 +209,7 @@ def test_body_is_rewritten_for_email(project):
 
 
 def test_every_link_and_image_is_absolute(project):
-    outputs = _outputs(*project)
+    outputs = _outputs(*_linked(project))
     html = _eml(outputs).get_body(("html",)).get_content()
     urls = lxml_html.fromstring(html).xpath("//@href|//@src")
     assert urls and all(u.startswith(("https://", "http://example.com/old", "mailto:")) for u in urls), urls
@@ -212,7 +218,7 @@ def test_every_link_and_image_is_absolute(project):
 
 def test_hosted_copy_loads_everything_from_the_host_that_serves_it(project):
     """Relative into the site, so a mirror on a closed network shows its images; resolved, the same URLs."""
-    outputs = _outputs(*project)
+    outputs = _outputs(*_linked(project))
     hosted = lxml_html.fromstring(outputs["email/12/index.html"]).xpath("//@src")
     assert hosted and not any(u.startswith(("http:", "https:", "//")) for u in hosted), hosted
     mailed = lxml_html.fromstring(_eml(outputs).get_body(("html",)).get_content()).xpath("//@src")
@@ -220,7 +226,7 @@ def test_hosted_copy_loads_everything_from_the_host_that_serves_it(project):
 
 
 def test_video_cards_with_stills_and_without(project):
-    content, settings = project
+    content, settings = _linked(project)
     html = _eml(_outputs(content, settings)).get_body(("html",)).get_content()
     tree = lxml_html.fromstring(html)
     [still] = tree.xpath("//img[contains(@class,'still')]")

@@ -236,6 +236,12 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
             "ledger_over_smtplib": ledgered / plain}
 
 
+def bench_sending_oauth(folder: Path, issues: int) -> dict[str, float]:
+    from dayori.delivery.bench import bench_oauth_sending
+
+    return bench_oauth_sending(folder / "oauth")
+
+
 def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
     from dayori.media.bench import bench_media
 
@@ -244,7 +250,7 @@ def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
 
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
     """Delivery to a local SMTP server, and media on generated clips."""
-    return {"sending": bench_sending, "media": bench_media_stage}
+    return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "media": bench_media_stage}
 
 
 def _print(results: dict[str, object]) -> None:

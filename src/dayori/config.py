@@ -17,6 +17,9 @@ import yaml
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
+IMAGE_MODES = ("inline", "linked")
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     sender: str = "業務合理化便り <dx-team@example.go.jp>"
@@ -24,6 +27,13 @@ class EmailSettings:
     unsubscribe_url: str = "mailto:dx-team@example.go.jp?subject=unsubscribe"
     footer: str = "デジタル推進室 DXチーム"
     max_bytes: int = 102_000
+    """The HTML part only: Gmail clips HTML beyond 102 KB; inline images do not count."""
+    unsubscribe_mailbox: str = ""
+    """The team mailbox offered as `mailto:` in List-Unsubscribe; empty: reply_to, else the sender."""
+    images: str = "inline"
+    """inline: pictures travel in the message (cid:), shown by Outlook at once; linked: loaded from the site."""
+    max_message_bytes: int = 10_000_000
+    """The whole message, images included, as the mail server counts it (Exchange Online's default is larger)."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,9 @@ def settings_from_mapping(root: Path, site_url: str, site_name: str, section: di
         raise ConfigError("extra.dayori は「キー: 値」の並びで書いてください。")
     data = dict(section or {})
     email = EmailSettings(**_section(EmailSettings, data.pop("email", None), ".email"))
+    if email.images not in IMAGE_MODES:
+        raise ConfigError(f"email.images は inline（画像をメールに含める）か linked（サイトから読み込む）にしてください"
+                          f"（今は「{email.images}」）。")
     media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
     values = _section(Settings, data, "")
     if "attachments" in values:

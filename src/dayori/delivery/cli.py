@@ -35,7 +35,8 @@ from dayori.delivery.subscribers import (
     address_problem,
     read_subscribers,
 )
-from dayori.email.render import message_id, sender_address, site_host
+from dayori.delivery.suppress import suppressed_keys, without_suppressed
+from dayori.email.render import message_id, message_problem, sender_address, site_host
 
 MAX_VOL = 9_999_999
 """Far beyond any newsletter, far below what the ledger (SQLite integers) can hold."""
@@ -78,7 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dayori.config import settings_from_file
     from dayori.content import load_content
     from dayori.email.render import render_message
     from dayori.errors import ContentError
@@ -112,6 +112,9 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sender = sender_address(settings)
     options = SendOptions(rate=args.rate, retry_uncertain=args.retry_uncertain, backoff=args.backoff)
+    too_big = message_problem(message, vol, settings)
+    if too_big is not None:
+        return _fail(too_big)
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
     try:
@@ -136,6 +139,9 @@ def _send_from(ledger: Ledger, args: argparse.Namespace, message: EmailMessage, 
         subscribers = _read(args.to)
         if subscribers is None:
             return 2
+        subscribers.recipients, left_out = without_suppressed(subscribers.recipients, suppressed_keys(ledger))
+        if left_out:
+            print(f"配信停止中の宛先 {left_out} 件を除きました。")
         if not subscribers.recipients:
             return _fail(f"{args.to}: 送信できる宛先がありません")
         if args.dry_run:
@@ -157,7 +163,7 @@ def _send_from(ledger: Ledger, args: argparse.Namespace, message: EmailMessage, 
         if config is None:
             return 2
     try:
-        summary = deliver(message, vol, ledger, Transport(config), sender, options)
+        summary = deliver(message, vol, ledger, Transport(config), sender, options, suppressed=suppressed_keys(ledger))
     except AuthError as error:
         print(str(error), file=sys.stderr)
         _print_counts(vol, ledger.counts(vol), ledger_path)
@@ -268,6 +274,8 @@ def _print_counts(vol: int, counts: dict[str, int], ledger_path: Path) -> None:
 
 def _report(summary: SendSummary, ledger_path: Path) -> int:
     print(f"今回 {summary.sent_now} 通を送信しました。")
+    if summary.suppressed:
+        print(f"配信停止中の宛先 {summary.suppressed} 件には送っていません。")
     if summary.aborted:
         print(f"{summary.aborted}。途中で止めました。同じコマンドをもう一度実行すると、まだ送っていない宛先にだけ送ります。",
               file=sys.stderr)

@@ -118,7 +118,7 @@ def _code_version() -> str:
     """The email code and template, so that changing how emails are made invalidates every cached one."""
     package = Path(str(resources.files("dayori")))
     return code_version([*(package / "email").iterdir(), *(package / "templates" / "email").iterdir()],
-                        ("css-inline", "lxml"))
+                        ("css-inline", "lxml", "pillow"))
 
 
 def _problems(email: _Built) -> list[Problem]:
