@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import media_clips as mc
 import pytest
-from conftest import TODAY, Project
 from mkdocs.exceptions import Abort
 
+import media_clips as mc
+from conftest import TODAY, Project
 from dayori import sitedir
 
 Snapshot = dict[str, str]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from browser import chromium
 from conftest import TODAY, Project, issue_text
 

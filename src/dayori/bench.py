@@ -219,7 +219,7 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
     try:
         config = SmtpConfig.from_env({"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(controller.port),
                                       "DAYORI_SMTP_SECURITY": "none"})
-        with Ledger(folder / "bench-ledger.sqlite3") as ledger:
+        with Ledger.open(folder / "bench-ledger.sqlite3") as ledger:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
             deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False))
@@ -234,6 +234,12 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
         controller.stop()
     return {"messages": count, "sends_per_second": count / ledgered, "smtplib_sends_per_second": count / plain,
             "ledger_over_smtplib": ledgered / plain}
+
+
+def bench_sending_oauth(folder: Path, issues: int) -> dict[str, float]:
+    from dayori.delivery.bench import bench_oauth_sending
+
+    return bench_oauth_sending(folder / "oauth")
 
 
 def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
@@ -300,7 +306,8 @@ def _edits_served(project: Path, vol: int, url_path: str, edits: int) -> float:
 
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
     """Delivery to a local SMTP server, media on generated clips, and the edit-to-served wait of the preview."""
-    return {"sending": bench_sending, "media": bench_media_stage, "preview": bench_edit_to_served}
+    return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "media": bench_media_stage,
+            "preview": bench_edit_to_served}
 
 
 def _print(results: dict[str, object]) -> None:
