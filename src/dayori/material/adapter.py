@@ -290,6 +290,7 @@ def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[
     """A rebuild that fails for a reason outside the content (a page MkDocs cannot read, a plugin) would
     leave every request of `mkdocs serve` waiting for a good build: it serves the error page instead."""
     def rebuild() -> None:
+        _state.error = None
         try:
             builder()
         except Exception as error:
