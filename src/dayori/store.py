@@ -78,6 +78,18 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
     os.utime(destination, ns=(cached.st_atime_ns, cached.st_mtime_ns))
 
 
+def link_or_copy(source: Path, destination: Path) -> None:
+    """For a folder that is emptied before every build and never edited (a preview server's): a hard link,
+    or a copy across file systems. Never over an existing name, so nothing is ever written through a link."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, destination)
+    except FileExistsError:
+        raise
+    except OSError:
+        copy_file(source, destination)
+
+
 def _untouched_copy(copy: Path, cached: os.stat_result) -> bool:
     try:
         published = copy.stat()

@@ -35,7 +35,7 @@ from dayori.material.search import rewrite_index, search_outputs
 from dayori.model import Heading, Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file
+from dayori.store import copy_file, link_or_copy
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -46,6 +46,7 @@ class _State:
     """What MkDocs forces to live between events: the current command and the current build."""
 
     preview: bool = False
+    dirty: bool = False
     settings: Settings | None = None
     build: Build | None = None
     pages: dict[str, Page] | None = None
@@ -82,6 +83,7 @@ def settings_from_config(config: MkDocsConfig) -> Settings:
 
 def on_startup(command: str, dirty: bool) -> None:
     _state.preview = command == "serve"
+    _state.dirty = dirty
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -184,8 +186,14 @@ class _CachedFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
-        copy_file(Path(self.abs_src_path), Path(self.abs_dest_path), previous)
+        source, destination = Path(self.abs_src_path), Path(self.abs_dest_path)
+        if _state.preview and not _state.dirty:
+            # `mkdocs serve`'s own temporary folder, emptied before every rebuild and deleted at the end:
+            # nobody edits it, and linking keeps a rebuild from writing every email again.
+            link_or_copy(source, destination)
+        else:
+            previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
+            copy_file(source, destination, previous)
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
