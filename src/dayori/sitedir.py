@@ -36,6 +36,8 @@ def begin(final: Path) -> Staging:
     remove_leftovers(final)
     folder = final.with_name(f"{_prefix(final, 'tmp')}{os.getpid()}-{uuid.uuid4().hex[:12]}")
     folder.mkdir()
+    if final.is_dir():
+        folder.chmod(final.stat().st_mode & 0o7777)  # a web server's group access survives the swap
     return Staging(final, folder)
 
 
