@@ -13,6 +13,7 @@ slug (`AI`, `ａｉ`) share one feed.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import posixpath
 import re
@@ -433,7 +434,8 @@ def _feed_entry(item: FeedItem) -> FeedEntry:
     entry.link(href=item.url, rel="alternate", type="text/html")
     entry.published(item.published)
     entry.updated(item.published)
-    entry.summary(item.summary)
+    # RSS descriptions are HTML: as type="html" the summary's text reaches readers of both formats as text.
+    entry.summary(html.escape(item.summary, quote=False), type="html")
     if item.html:
         entry.content(item.html, type="html")
     for author in item.authors:

@@ -6,6 +6,7 @@ builder replaces.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -179,7 +180,9 @@ def _source_uri(page: Page) -> str:
 
 
 def _stub(page: Page) -> str:
-    meta = {"title": page.title, "description": page.description, **page.meta,
+    """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
+    search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
+    meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
 
@@ -192,5 +195,5 @@ def _add(files: Files, file: File) -> None:
 
 
 def _toc_token(heading: Heading) -> dict[str, Any]:
-    return {"level": heading.level, "id": heading.id, "name": heading.text,
+    return {"level": heading.level, "id": heading.id, "name": html.escape(heading.text),
             "children": [_toc_token(child) for child in heading.children]}

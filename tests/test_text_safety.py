@@ -1,0 +1,157 @@
+"""Editor text is text: hostile front matter and bodies, tried as an attacker would.
+
+Titles, summaries, tags and author names that look like HTML must show literally in every output (page head and
+header, search results, feeds, email) and never run; raw HTML in bodies that would run script or load from another
+host stops the build with the file and line; tags that differ only by case or width share one page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from browser import chromium, serve
+from conftest import Project, copy_project
+from lxml import html as lxml_html
+
+TITLE = '"><img src=x onerror=alert(1)>'
+SUMMARY = 'He said "hi" & left </script><script>alert(2)</script>'
+TAG = "<b>x</b>"
+AUTHOR = "<i onmouseover=alert(3)>Author</i>"
+SEARCH_WORD = "hostiletitlecheck"
+
+
+@dataclass(frozen=True)
+class Hostile:
+    project: Project
+
+    def page(self, path: str) -> Any:
+        return lxml_html.fromstring((self.project.site / path / "index.html").read_bytes())
+
+    def tag_folder(self, tag: str) -> str:
+        """The one folder under tags/ whose page is titled with `tag`."""
+        folders = [p.name for p in (self.project.site / "tags").iterdir()
+                   if p.is_dir() and tag in (self.page(f"tags/{p.name}").findtext(".//title") or "")]
+        assert len(folders) == 1, folders
+        return folders[0]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
+    project = copy_project(tmp_path_factory.mktemp("hostile") / "project", with_content=False)
+    project.add_issue(1, "2026-10-01", TITLE, f"{SEARCH_WORD} の本文です。", summary=SUMMARY,
+                      tags=[TAG, "Excel"], authors=[AUTHOR])
+    project.add_issue(2, "2026-10-08", "普通の号", "普通の本文です。", tags=["ｅｘｃｅｌ"])
+    project.build()
+    return Hostile(project)
+
+
+def _no_injected_elements(document: Any) -> None:
+    assert not document.xpath("//img[@src='x']"), "a title became an <img> element"
+    assert not [s for s in document.xpath("//script") if "alert(" in (s.text or "")], "a summary became a script"
+    assert not document.xpath("//*[@onerror or @onmouseover]"), "an event attribute reached the page"
+
+
+def test_issue_page_head_and_header_show_front_matter_literally(hostile: Hostile) -> None:
+    document = hostile.page("newsletter/1")
+    _no_injected_elements(document)
+    assert TITLE in document.findtext(".//title")
+    assert document.xpath("//meta[@name='description']/@content") == [SUMMARY]
+    header = " ".join(document.xpath("//*[contains(@class, 'md-header__topic')]//text()"))
+    assert TITLE in header
+    assert TITLE in document.xpath("string(//article//h1)")
+    assert AUTHOR in document.xpath("string(//article)")
+
+
+def test_tag_page_shows_tag_literally(hostile: Hostile) -> None:
+    document = hostile.page(f"tags/{hostile.tag_folder(TAG)}")
+    _no_injected_elements(document)
+    assert not document.xpath("//article//b"), "a tag became markup"
+    assert TAG in document.xpath("string(//article//h1)")
+    index = hostile.page("tags")
+    assert TAG in index.xpath("string(//article)")
+    assert not index.xpath("//article//b")
+
+
+def test_search_index_titles_are_escaped_once(hostile: Hostile) -> None:
+    index = json.loads((hostile.project.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    titles = [doc["title"] for doc in index["docs"] if doc["location"].startswith("newsletter/1/")]
+    assert titles
+    for title in titles:  # Material shows result titles as HTML
+        assert lxml_html.fromstring(f"<div>{title}</div>").text_content() in (TITLE, f"第1号 {TITLE}")
+
+
+def test_feeds_carry_front_matter_as_text(hostile: Hostile) -> None:
+    for name in ("newsletter.xml", "newsletter.atom"):
+        feed = feedparser.parse((hostile.project.site / "feeds" / name).read_bytes())
+        entry = next(e for e in feed.entries if e.link.endswith("/newsletter/1/"))
+        assert _as_reader_sees(entry.title_detail) == TITLE, name
+        assert _as_reader_sees(entry.summary_detail) == SUMMARY, name
+        assert TAG in [t.term for t in entry.tags], name
+    json_feed = json.loads((hostile.project.site / "feeds" / "newsletter.json").read_text(encoding="utf-8"))
+    item = next(i for i in json_feed["items"] if i["url"].endswith("/newsletter/1/"))
+    assert (item["title"], item["summary"], item["authors"]) == (TITLE, SUMMARY, [{"name": AUTHOR}])
+    assert TAG in item["tags"]
+
+
+def _as_reader_sees(detail: Any) -> str:
+    """A feed text construct as a reader shows it: HTML is rendered, plain text is shown as it is."""
+    if detail.type == "text/html":
+        return lxml_html.fromstring(f"<div>{detail.value}</div>").text_content()
+    return detail.value
+
+
+def test_email_shows_front_matter_literally(hostile: Hostile) -> None:
+    message = message_from_bytes((hostile.project.site / "email" / "1" / "message.eml").read_bytes(),
+                                 policy=policy.default)
+    assert TITLE in str(message["Subject"])
+    html_part = message.get_body(("html",)).get_content()
+    document = lxml_html.fromstring(html_part)
+    _no_injected_elements(document)
+    assert TITLE in document.text_content()
+    assert SUMMARY in document.text_content()
+    assert TITLE in message.get_body(("plain",)).get_content()
+
+
+@pytest.fixture(scope="module")
+def browser_site(hostile: Hostile) -> Iterator[tuple[str, Any]]:
+    with chromium() as browser, serve(hostile.project.site) as url:
+        yield url, browser
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_hostile_front_matter_runs_nothing_in_chromium(hostile: Hostile, browser_site: tuple[str, Any]) -> None:
+    url, browser = browser_site
+    dialogs: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        tag_page = hostile.tag_folder(TAG)
+        for path in ("newsletter/1/", "tags/", f"tags/{tag_page}/", "newsletter/", "", "email/1/index.html"):
+            page.goto(url + path)
+            page.mouse.move(300, 300)
+            page.wait_for_load_state("load")
+        page.goto(url + "newsletter/1/")
+        assert TITLE in page.title()
+        assert TITLE in page.locator(".md-header__topic").last.inner_text()
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill(SEARCH_WORD)
+        box.press("End")
+        page.wait_for_function("""() => {
+            const meta = document.querySelector(".md-search-result__meta")
+            return meta && /件見つかりました|何も見つかりませんでした/.test(meta.textContent)
+        }""", timeout=15000)
+        results = page.locator(".md-search-result__list")
+        assert TITLE in results.locator("h1, h2").first.inner_text()
+        assert results.locator("img[src='x']").count() == 0
+        page.wait_for_timeout(200)
+    finally:
+        page.close()
+    assert dialogs == []
