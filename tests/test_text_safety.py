@@ -23,6 +23,8 @@ TITLE = '"><img src=x onerror=alert(1)>'
 SUMMARY = 'He said "hi" & left </script><script>alert(2)</script>'
 TAG = "<b>x</b>"
 AUTHOR = "<i onmouseover=alert(3)>Author</i>"
+HEADING = "&lt;img src=x onerror=alert(4)&gt;"
+"""A heading that quotes markup as text, as a how-to article would."""
 SEARCH_WORD = "hostiletitlecheck"
 
 
@@ -44,7 +46,8 @@ class Hostile:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     project = copy_project(tmp_path_factory.mktemp("hostile") / "project", with_content=False)
-    project.add_issue(1, "2026-10-01", TITLE, f"{SEARCH_WORD} の本文です。", summary=SUMMARY,
+    project.add_issue(1, "2026-10-01", TITLE, f"{SEARCH_WORD} の本文です。\n\n## 見出し {HEADING}\n\n本文。",
+                      summary=SUMMARY,
                       tags=[TAG, "Excel"], authors=[AUTHOR])
     project.add_issue(2, "2026-10-08", "普通の号", "普通の本文です。", tags=["ｅｘｃｅｌ"])
     project.build()
@@ -66,6 +69,8 @@ def test_issue_page_head_and_header_show_front_matter_literally(hostile: Hostile
     assert TITLE in header
     assert TITLE in document.xpath("string(//article//h1)")
     assert AUTHOR in document.xpath("string(//article)")
+    toc = document.xpath("string(//nav[contains(@class, 'md-nav--secondary')])")
+    assert "見出し <img src=x onerror=alert(4)>" in toc
 
 
 def test_tag_page_shows_tag_literally(hostile: Hostile) -> None:
@@ -83,7 +88,8 @@ def test_search_index_titles_are_escaped_once(hostile: Hostile) -> None:
     titles = [doc["title"] for doc in index["docs"] if doc["location"].startswith("newsletter/1/")]
     assert titles
     for title in titles:  # Material shows result titles as HTML
-        assert lxml_html.fromstring(f"<div>{title}</div>").text_content() in (TITLE, f"第1号 {TITLE}")
+        shown = lxml_html.fromstring(f"<div>{title}</div>").text_content()
+        assert shown in (TITLE, f"第1号 {TITLE}", "見出し <img src=x onerror=alert(4)>")
 
 
 def test_feeds_carry_front_matter_as_text(hostile: Hostile) -> None:
