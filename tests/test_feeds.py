@@ -21,11 +21,11 @@ from dayori.feeds import (
     FEED_LIMIT,
     build_feeds,
     feed_links,
-    sanitize_html,
     tag_feed_links,
     tag_slug,
 )
 from dayori.model import Body, Content, Episode, Issue, Output
+from dayori.sanitize import for_feed
 
 SITE = "https://dx.example.go.jp/dayori/"
 TODAY = dt.date(2026, 3, 2)
@@ -398,7 +398,7 @@ def test_an_empty_site_still_has_valid_feeds(settings: Settings) -> None:
                                   "a%20b.png", "a:b", ""])
 def test_body_links_resolve_like_urljoin(link: str) -> None:
     page = SITE + "newsletter/3/"
-    html = sanitize_html(f'<a href="{link}">x</a>', page)
+    html = for_feed(f'<a href="{link}">x</a>', page)
     href = lxml.html.fragment_fromstring(html).get("href")
     expected = urljoin(page, link)
     if expected.startswith("a:"):

@@ -161,3 +161,59 @@ def test_hostile_front_matter_runs_nothing_in_chromium(hostile: Hostile, browser
     finally:
         page.close()
     assert dialogs == []
+
+
+HOSTILE_BODY_LINES = {
+    "<script>alert(1)</script>": "<script>",
+    '<iframe src="https://evil.example/embed"></iframe>': "<iframe>",
+    "<img src=https://evil.example/x.png>": "https://evil.example/x.png",
+    "<style>@import url(https://evil.example/a.css);</style>": "https://evil.example/a.css",
+    '<p style="background:url(//evil.example/a)">背景</p>': "//evil.example/a",
+    '<a href="javascript:alert(1)">押す</a>': "javascript:alert(1)",
+    '<img src="ok.png" onerror="alert(2)">': "onerror",
+    "![外の画像](https://evil.example/photo.jpg)": "https://evil.example/photo.jpg",
+    '<video src="x.mp4" poster="http://evil.example/p.jpg"></video>': "http://evil.example/p.jpg",
+    '<img srcset="a.png 1x, https://evil.example/b.png 2x" alt="">': "https://evil.example/b.png",
+    "<object data=x.swf></object>": "<object>",
+    "Word から貼った\x0b行です。": "U+000B",
+    "ESC も\x1bあります。": "U+001B",
+}
+FINE_BODY = """\
+ほかのサイトへのリンクは [かまいません](https://example.com/) し、<a href="https://example.org/">HTML</a> でも同じです。
+
+`<script>alert(1)</script>` をコードとして見せるのも、タブ\tもかまいません。
+
+```html
+<iframe src="https://example.com/"></iframe>
+```
+"""
+
+
+def _line_of(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").split("\n").index(text) + 1
+
+
+def test_hostile_bodies_stop_the_build_naming_each_line_and_keep_the_last_site(project: Project) -> None:
+    project.add_issue(1, "2026-10-01", "まともな号", FINE_BODY)
+    project.build()
+    before = {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()}
+    assert "<iframe" not in (project.site / "newsletter/1/index.html").read_text(encoding="utf-8")
+    body = "\n\n".join(["はじめに。", *HOSTILE_BODY_LINES, "おわり。"])
+    path = project.add_issue(2, "2026-10-08", "危ない号", body)
+    result = project.run_build()
+    assert result.returncode != 0
+    for line, shown in HOSTILE_BODY_LINES.items():
+        where = f"newsletter/2026/2.md:{_line_of(path, line)}: "
+        reported = [row for row in result.stderr.splitlines() if where in row]
+        assert reported, (line, result.stderr[-3000:])
+        assert any(shown in row for row in reported), (line, reported)
+    assert "Traceback" not in result.stderr
+    assert "newsletter/2026/1.md" not in result.stderr, "a harmless body was reported"
+    assert {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()} == before
+    again = project.run_build()  # bodies now come from the render cache, which must remember the problems
+    assert again.returncode != 0
+    assert _problem_rows(again.stderr) == _problem_rows(result.stderr)
+
+
+def _problem_rows(stderr: str) -> list[str]:
+    return sorted(row.strip() for row in stderr.splitlines() if "newsletter/2026/" in row)

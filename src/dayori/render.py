@@ -21,6 +21,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from dayori import sanitize
 from dayori.errors import line_containing
 from dayori.model import Asset, Body, Heading
 from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
@@ -75,7 +76,8 @@ class _LinkExtension(Extension):
 class Rendered:
     body: Body
     broken_links: tuple[tuple[int, str, str], ...]
-    """(line, url, why): `missing` (no such file) or `private` (a kind of file that is never published)."""
+    """(line, url, why): `missing` (no such file) or `private` (a kind of file that is never published), or what
+    `dayori.sanitize.findings` reports (script, another host, control characters…), with the offending text."""
 
 
 class Renderer:
@@ -109,8 +111,10 @@ class Renderer:
             target = self.current
         finally:
             self.current = None
+        unsafe = sanitize.findings(html_text, text)
+        html_text = sanitize.clean(html_text)
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
-        rendered = Rendered(body, tuple(target.broken))
+        rendered = Rendered(body, (*target.broken, *unsafe))
         if record_path is not None:
             record = json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode()
             if self.writes is not None:
@@ -200,8 +204,9 @@ def _stable(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
-    """This module and the Markdown packages: upgrading any of them renders every body again."""
-    return code_version([Path(__file__)], ("markdown", "pymdown-extensions", "pygments"))
+    """This module, the sanitiser and the packages they use: changing any of them renders every body again."""
+    return code_version([Path(__file__), Path(sanitize.__file__)],
+                        ("markdown", "pymdown-extensions", "pygments", "nh3", "lxml"))
 
 
 def asset_dest(path: Path) -> str:
