@@ -217,3 +217,56 @@ def test_hostile_bodies_stop_the_build_naming_each_line_and_keep_the_last_site(p
 
 def _problem_rows(stderr: str) -> list[str]:
     return sorted(row.strip() for row in stderr.splitlines() if "newsletter/2026/" in row)
+
+
+LONG_TAG = "業務改善" * 25  # 100 characters, 300 bytes: longer than any file name may be
+
+
+def _tag_folders(project: Project) -> list[Path]:
+    return sorted(p for p in (project.site / "tags").iterdir() if p.is_dir())
+
+
+def test_tags_that_fold_alike_share_one_page_and_a_long_tag_gets_a_short_one(project: Project) -> None:
+    project.add_issue(1, "2026-10-01", "一号", tags=["Excel", LONG_TAG])
+    project.add_issue(2, "2026-10-08", "二号", tags=["excel", "AI"])
+    project.add_issue(3, "2026-10-15", "三号", tags=["ＥＸＣＥＬ", "ＡＩ"])
+    project.add_issue(4, "2026-10-22", "四号", tags=["Excel", LONG_TAG])
+    project.build()
+    folders = _tag_folders(project)
+    titles = {p.name: lxml_html.fromstring((p / "index.html").read_bytes()).findtext(".//h1") for p in folders}
+    excel = [name for name, title in titles.items() if "excel" in title.casefold() or "ＥＸＣＥＬ" in title]
+    assert len(excel) == 1, titles
+    assert titles[excel[0]] == "タグ: Excel"  # the spelling most issues use
+    excel_page = lxml_html.fromstring((project.site / "tags" / excel[0] / "index.html").read_bytes())
+    listed = {a.get("href").rstrip("/").rsplit("/", 1)[-1] for a in excel_page.xpath("//article//ul/li//a")
+              if "/newsletter/" in (a.get("href") or "")}
+    assert listed == {"1", "2", "3", "4"}
+    assert len([name for name, title in titles.items() if title in ("タグ: AI", "タグ: ＡＩ")]) == 1
+    long_page = [p for p in folders if LONG_TAG in (titles[p.name] or "")]
+    assert len(long_page) == 1 and len(long_page[0].name.encode()) < 200
+    index = lxml_html.fromstring((project.site / "tags" / "index.html").read_bytes())
+    labels = index.xpath("//article//a[contains(@class, 'dayori-tag')]/text()")
+    assert sorted(labels) == sorted(["Excel", "AI", LONG_TAG]) or sorted(labels) == sorted(["Excel", "ＡＩ", LONG_TAG])
+    for tag_folder in (excel[0], long_page[0].name):
+        feed = feedparser.parse((project.site / "feeds" / "tags" / f"{tag_folder}.xml").read_bytes())
+        assert not feed.bozo
+        assert len(feed.entries) == (4 if tag_folder == excel[0] else 2)
+    assert len(list((project.site / "feeds" / "tags").glob("*.xml"))) == 3
+
+
+@pytest.mark.parametrize(("docs_page", "generated"), [
+    ("docs/tags/excel/index.md", "tags/excel/"),
+    ("docs/newsletter/12.md", "newsletter/12/"),
+])
+def test_a_docs_page_where_a_generated_page_goes_is_reported_before_anything_is_written(
+        project: Project, docs_page: str, generated: str) -> None:
+    project.add_issue(12, "2026-10-01", "十二号", tags=["Excel"])
+    project.build()
+    before = {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()}
+    project.write(docs_page, "# 手書きのページ\n")
+    result = project.run_build()
+    assert result.returncode != 0
+    rows = [row for row in result.stderr.splitlines() if docs_page in row]
+    assert rows and generated in rows[0] and "自動で作られる" in rows[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()} == before

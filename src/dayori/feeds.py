@@ -4,10 +4,9 @@ Feeds are read by programs we do not control, so everything that goes in is made
 bodies are narrowed by `dayori.sanitize.for_feed` with absolute http(s) URLs, strings lose characters XML forbids,
 and nothing depends on the clock, so two builds of the same content give the same bytes.
 
-Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
-keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
-Unicode and its URL is the percent-encoded UTF-8 form (`tag_feed_links` gives it). Tags that fold to the same
-slug (`AI`, `ａｉ`) share one feed.
+Tag feeds live at `feeds/tags/<slug>.<ext>`, one per tag page (`model.tag_groups`, `model.tag_slug`): tags
+with other letters (Japanese) keep their letters, so the file name is Unicode and its URL is the percent-encoded
+UTF-8 form (`tag_feed_links` gives it). Tags that fold alike (`AI`, `ａｉ`, `Excel`, `EXCEL`) share one feed.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from dayori.model import (
     Output,
     is_published,
     newest_first,
+    tag_groups,
     tag_slug,
 )
 from dayori.sanitize import clean_text
@@ -175,22 +175,12 @@ def _newest_first(items: Iterable[Issue | Episode]) -> tuple[Any, ...]:
 
 
 def _tag_specs(settings: Settings, items: Sequence[Issue | Episode]) -> list[FeedSpec]:
-    by_slug: dict[str, dict[str, None]] = {}
-    members: dict[str, list[Issue | Episode]] = {}
-    for item in _newest_first(items):
-        for tag in dict.fromkeys(clean_text(t).strip() for t in item.tags):
-            if not tag:
-                continue
-            slug = tag_slug(tag)
-            by_slug.setdefault(slug, {})[tag] = None
-            if not members.get(slug) or members[slug][-1] is not item:
-                members.setdefault(slug, []).append(item)
+    """One feed per tag page (`model.tag_groups`): spellings that fold alike share it."""
     specs = []
-    for slug in sorted(by_slug):
-        label = "・".join(sorted(by_slug[slug]))
-        specs.append(FeedSpec(f"tags/{slug}", f"{settings.site_name}：{label}",
-                              f"タグ「{label}」の付いた{NEWSLETTER_TITLE}と{VIDEOS_TITLE}", "",
-                              tuple(members[slug])))
+    for group in sorted(tag_groups(items), key=lambda g: g.slug):
+        label = clean_text(group.label).strip()
+        specs.append(FeedSpec(f"tags/{group.slug}", f"{settings.site_name}：{label}",
+                              f"タグ「{label}」の付いた{NEWSLETTER_TITLE}と{VIDEOS_TITLE}", "", group.items))
     return specs
 
 

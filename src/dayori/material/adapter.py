@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -19,7 +20,7 @@ import yaml
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import get_toc
 
@@ -80,7 +81,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
     assert _state.settings is not None
     try:
-        build = prepare(_state.settings, preview=_state.preview)
+        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config))
     except ContentError as error:
         raise PluginError(error.report()) from error
     for warning in build.warnings:
@@ -88,6 +89,14 @@ def on_pre_build(config: MkDocsConfig) -> None:
     log.info("dayori: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in build.seconds.items()))
     _state.build = build
     _state.pages = {_source_uri(page): page for page in build.site.pages}
+
+
+def _docs_outputs(config: MkDocsConfig) -> dict[str, Path]:
+    """Where MkDocs will write each hand-written file of docs/, for the engine to check against its own
+    pages before anything is written; paths as the editor finds them in the project."""
+    project = Path(config.config_file_path).parent
+    return {file.dest_uri: Path(os.path.relpath(file.abs_src_path, project)) for file in get_files(config)
+            if file.inclusion.is_included() and file.abs_src_path is not None}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
