@@ -89,6 +89,7 @@ _FEED_URL_ATTRIBUTE = re.compile(r'(\s(?:src|href|poster|cite)=")([^"]*)(")')
 def _site_cleaner() -> nh3.Cleaner:
     return nh3.Cleaner(tags=set(_SITE_TAGS), clean_content_tags=set(_CLEAN_CONTENT), attributes=_SITE_ATTRIBUTES,
                        generic_attribute_prefixes={"aria-", "data-"}, link_rel=None, url_schemes=set(_SCHEMES),
+                       tag_attribute_values={"a": {"target": {"_blank"}}},
                        filter_style_properties=set(_STYLE_PROPERTIES))
 
 
