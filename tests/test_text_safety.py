@@ -23,6 +23,8 @@ TITLE = '"><img src=x onerror=alert(1)>'
 SUMMARY = 'He said "hi" & left </script><script>alert(2)</script>'
 TAG = "<b>x</b>"
 AUTHOR = "<i onmouseover=alert(3)>Author</i>"
+DOCS_TITLE = 'Q&A "よくある質問"'
+"""A hand-written page's title: docs/ pages keep showing theirs exactly as before."""
 HEADING = "&lt;img src=x onerror=alert(4)&gt;"
 """A heading that quotes markup as text, as a how-to article would."""
 SEARCH_WORD = "hostiletitlecheck"
@@ -50,6 +52,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
                       summary=SUMMARY,
                       tags=[TAG, "Excel"], authors=[AUTHOR])
     project.add_issue(2, "2026-10-08", "普通の号", "普通の本文です。", tags=["ｅｘｃｅｌ"])
+    project.write("docs/faq.md", f"---\ntitle: '{DOCS_TITLE}'\n---\n\n# {DOCS_TITLE}\n\n本文。\n")
     project.build()
     return Hostile(project)
 
@@ -71,6 +74,13 @@ def test_issue_page_head_and_header_show_front_matter_literally(hostile: Hostile
     assert AUTHOR in document.xpath("string(//article)")
     toc = document.xpath("string(//nav[contains(@class, 'md-nav--secondary')])")
     assert "見出し <img src=x onerror=alert(4)>" in toc
+
+
+def test_hand_written_pages_still_show_their_titles(hostile: Hostile) -> None:
+    document = hostile.page("faq")
+    assert document.findtext(".//title").startswith(DOCS_TITLE)
+    assert DOCS_TITLE in " ".join(document.xpath("//*[contains(@class, 'md-header__topic')]//text()"))
+    assert document.xpath("string(//article//h1)").startswith(DOCS_TITLE)
 
 
 def test_tag_page_shows_tag_literally(hostile: Hostile) -> None:
