@@ -15,9 +15,10 @@ from typing import Any
 
 import feedparser
 import pytest
+from lxml import html as lxml_html
+
 from browser import chromium, serve
 from conftest import Project, copy_project
-from lxml import html as lxml_html
 
 TITLE = '"><img src=x onerror=alert(1)>'
 SUMMARY = 'He said "hi" & left </script><script>alert(2)</script>'
@@ -126,12 +127,13 @@ def test_email_shows_front_matter_literally(hostile: Hostile) -> None:
     message = message_from_bytes((hostile.project.site / "email" / "1" / "message.eml").read_bytes(),
                                  policy=policy.default)
     assert TITLE in str(message["Subject"])
-    html_part = message.get_body(("html",)).get_content()
-    document = lxml_html.fromstring(html_part)
+    html_part, plain_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and plain_part is not None
+    document = lxml_html.fromstring(html_part.get_content())
     _no_injected_elements(document)
     assert TITLE in document.text_content()
     assert SUMMARY in document.text_content()
-    assert TITLE in message.get_body(("plain",)).get_content()
+    assert TITLE in plain_part.get_content()
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +143,15 @@ def browser_site(hostile: Hostile) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_hostile_front_matter_runs_nothing_in_chromium(hostile: Hostile, browser_site: tuple[str, Any]) -> None:
     url, browser = browser_site
     dialogs: list[str] = []
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
     try:
         tag_page = hostile.tag_folder(TAG)
         for path in ("newsletter/1/", "tags/", f"tags/{tag_page}/", "newsletter/", "", "email/1/index.html"):
