@@ -179,7 +179,8 @@ def test_dry_run_prints_the_card_of_an_episode_with_its_still(project, webhook):
 
 
 def test_two_runs_at_once_post_once(project, webhook):
-    """Two editors run announce at the same moment against a slow Teams: one posts, the other does not."""
+    """Two editors run announce at the same moment against a slow Teams: one posts, the other finds the ledger
+    held and stops before posting."""
     project.add_issue(3, "2026-11-20", "会議の号")
     webhook.delay = 3.0
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url, "NO_PROXY": "127.0.0.1"}
@@ -188,6 +189,7 @@ def test_two_runs_at_once_post_once(project, webhook):
                              text=True) for _ in range(2)]
     results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
     assert len(webhook.bodies) == 1
-    assert sorted(code for code, _, _ in results) == [0, 1]
-    loser = next(err for code, _, err in results if code == 1)
-    assert "分かりません" in loser and "sig=" not in loser
+    assert sorted(code for code, _, _ in results) == [0, 2]
+    loser = next(err for code, _, err in results if code == 2)
+    assert "使っています" in loser and "もう一度実行" in loser
+    assert "sig=" not in loser and "Traceback" not in loser
