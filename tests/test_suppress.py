@@ -14,7 +14,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
 from conftest import Project
+from dayori.config import EmailSettings, Settings
+from dayori.delivery import cli
+from dayori.email.render import render_message
+from dayori.model import Body, Content, Issue
 from smtp_server import Plan, SmtpServer
 from test_announce import Webhook
 from test_send_attacks import _addresses
@@ -24,18 +29,14 @@ from test_send_attacks import _send as send_command
 from test_send_attacks import _start as start_send
 from test_send_attacks import _wait_for as wait_for
 
-from dayori.config import EmailSettings, Settings
-from dayori.delivery import cli
-from dayori.email.render import render_message
-from dayori.model import Body, Content, Issue
-
 SITE = "https://dx.example.go.jp/dayori/"
 ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]
 
 
-def _settings(tmp_path: Path, **email: str) -> Settings:
+def _settings(tmp_path: Path, reply_to: str = "", unsubscribe_mailbox: str = "") -> Settings:
     return Settings(root=tmp_path, site_url=SITE, email=EmailSettings(
-        unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe", **email))
+        unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe", reply_to=reply_to,
+        unsubscribe_mailbox=unsubscribe_mailbox))
 
 
 def _send(tmp_path: Path, monkeypatch, env: dict[str, str], settings: Settings | None = None) -> int:
@@ -184,7 +185,7 @@ def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after
                     _in_project(project, "announce", "--vol", "3", "--backoff", "0", env=env),
                     _in_project(project, "suppress", "list", env=env)]
             server.recorder.release()
-            out, err = send.communicate(timeout=120)
+            _, err = send.communicate(timeout=120)
         assert send.returncode == 1, err
         for result in busy:
             assert result.returncode == 2, result.stdout + result.stderr
