@@ -228,7 +228,7 @@ def test_a_bad_name_frozen_by_an_earlier_version_fails_alone(tmp_path, monkeypat
     settings = _settings(tmp_path)
     names = ["職員1", "佐藤\n花子", "職員3"]
     with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
-        ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names)])
+        ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names, strict=True)])
     with SmtpServer() as server:
         assert _run(tmp_path, monkeypatch, server.env()) == 1
     assert server.recorder.count_by_recipient() == {addresses[0]: 1, addresses[2]: 1}
