@@ -61,7 +61,7 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
     outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
+    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings), seconds,
                  media.ffmpeg_runs, media.probes)
 
 

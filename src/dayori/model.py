@@ -104,6 +104,8 @@ class Content:
     episodes: tuple[Episode, ...]
     today: dt.date
     preview: bool = False
+    warnings: tuple[str, ...] = ()
+    """Problems of drafts and scheduled items in a site build: reported, but they block nothing."""
 
     def issue(self, vol: int) -> Issue | None:
         return next((i for i in self.issues if i.vol == vol), None)
