@@ -18,7 +18,6 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -57,7 +56,6 @@ _EMPTY_FEED_DATE = dt.datetime(int(TAG_DATE), 1, 1, 9, tzinfo=TOKYO)
 NEWSLETTER_TITLE = "業務合理化便り"
 VIDEOS_TITLE = "DX日記"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-STYLESHEET_DEST = "feeds/feed.xsl"
 
 _FORMATS = (("rss", "xml", "application/rss+xml", "RSS"),
             ("atom", "atom", "application/atom+xml", "Atom"),
@@ -132,7 +130,7 @@ class FeedSpec:
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] | None = None, *,
                 limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
-    """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
+    """All feeds; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
     issues = _newest_first(i for i in content.issues if is_published(i, content.today))
     episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
     main = [
@@ -149,7 +147,6 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Any] |
         shown = spec.items if cap is None else spec.items[:cap]
         items = [entries.item(i) for i in shown]
         outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
-    outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
     return outputs
 
 
@@ -163,11 +160,6 @@ def feed_links(settings: Settings) -> list[dict[str, str]]:
 def tag_feed_links(settings: Settings, tag: str) -> list[dict[str, str]]:
     """The feeds of one tag, for its tag page."""
     return _links(settings, f"feeds/tags/{quote(tag_slug(tag))}", f"{settings.site_name}：{tag}")
-
-
-def stylesheet() -> bytes:
-    """The XSL that turns a feed opened in a browser into a readable page."""
-    return files("dayori").joinpath("assets/feed.xsl").read_bytes()
 
 
 def sanitize_html(html: str, base_url: str) -> str:
@@ -486,25 +478,17 @@ def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEnt
     generator.lastBuildDate(newest)
     for entry in entries:
         generator.add_entry(entry, order="append")
-    depth = "../" * spec.stem.count("/")
     outputs = []
     for fmt, ext, mime, _label in _FORMATS[:2]:
         # feedgen takes RSS's channel link from the last link given, so the home page goes last
         generator.link([{"href": _uri(settings.absolute(f"{dest}.{ext}")), "rel": "self", "type": mime},
                         {"href": home, "rel": "alternate", "type": "text/html"}], replace=True)
         xml = generator.rss_str() if fmt == "rss" else generator.atom_str()
-        outputs.append(Output(dest=f"{dest}.{ext}", content=_with_stylesheet(xml, f"{depth}feed.xsl")))
+        outputs.append(Output(dest=f"{dest}.{ext}", content=xml))
     outputs.append(Output(dest=f"{dest}.json",
                           content=_json_feed(spec, items, home, _uri(settings.absolute(f"{dest}.json")),
                                              settings)))
     return outputs
-
-
-def _with_stylesheet(xml: bytes, href: str) -> bytes:
-    """The feed with a processing instruction after the XML declaration; relative, so it stays same-origin."""
-    declaration, _, rest = xml.partition(b"\n")
-    instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
-    return declaration + b"\n" + instruction + b"\n" + rest
 
 
 def _json_feed(spec: FeedSpec, items: Sequence[FeedItem], home: str, feed_url: str, settings: Settings) -> bytes:
