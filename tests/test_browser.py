@@ -26,6 +26,9 @@ PAGES = {
     "gallery": "videos/",
     "episode": EPISODE,
     "subscribe": "subscribe/",
+    "feeds": "feeds/",
+    "tags": "tags/",
+    "guide": "guide/",
     "email": "email/2/index.html",
 }
 WIDTHS = (1280, 375)

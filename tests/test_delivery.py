@@ -85,7 +85,7 @@ def test_full_send_reaches_each_subscriber_once_with_their_own_headers(tmp_path,
         assert len(item.recipients) == 1
         assert message["To"].addresses[0].addr_spec == item.recipients[0]
         assert len(message["To"].addresses) == 1 and message["Cc"] is None and message["Bcc"] is None
-        assert message["Subject"] == f"【業務合理化便り Vol.7】{TITLE}"
+        assert message["Subject"] == f"【業務合理化便り 第7号】{TITLE}"
         assert message["To"].addresses[0].display_name.startswith("職員")
         assert message["List-Unsubscribe"] and message["X-Unsent"] is None
         assert message.get_body(("plain",)).get_content().count("資料のコツ") == 1

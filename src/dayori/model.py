@@ -166,6 +166,10 @@ class Page:
     meta: dict[str, Any] = field(default_factory=dict)
     searchable: bool = True
     """Lists repeat the items' own titles and summaries; searching them would only bury the items."""
+    listing: bool = False
+    """A list of items (archive, tags, gallery): it takes the whole width, without side columns."""
+    section: str = ""
+    """The URL of the top-level list the page belongs to (`newsletter/` for an issue), for the active tab."""
 
 
 def tag_slug(tag: str) -> str:

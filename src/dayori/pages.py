@@ -16,11 +16,22 @@ from typing import Any, Protocol
 import jinja2
 
 from dayori.config import Settings
-from dayori.model import Content, Episode, Issue, Page, newest_first, tag_slug
+from dayori.feeds import feed_links
+from dayori.model import (
+    Content,
+    Episode,
+    Issue,
+    Page,
+    is_published,
+    newest_first,
+    tag_slug,
+)
+from dayori.reading import by_reading
 from dayori.urls import relative
 
 WEEKDAYS = "月火水木金土日"
 LATEST_COUNT = 6
+FEEDS_URL = "feeds/"
 
 
 class Media(Protocol):
@@ -82,19 +93,27 @@ class _Renderer:
         self.media = media
 
     def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple = (),
-             meta: dict[str, Any] | None = None, searchable: bool = True, **context: Any) -> Page:
+             meta: dict[str, Any] | None = None, searchable: bool = True, listing: bool = False,
+             section: str = "", **context: Any) -> Page:
         html = self.env.get_template(template).render(
             url=lambda target: relative(target, url), tag_url=tag_url, media=self.media,
             content=self.content, settings=self.settings, preview=self.content.preview, today=self.content.today,
             **context)
         return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
-                    searchable=searchable)
+                    searchable=searchable, listing=listing, section=section)
+
+    def item_title(self, item: Issue | Episode, title: str) -> str:
+        """In preview, an unpublished item's title says so: it is what a search hit and a browser tab show."""
+        if not self.content.preview or is_published(item, self.content.today):
+            return title
+        return f"【{'下書き' if item.draft else '公開前'}】{title}"
 
 
 def build_pages(content: Content, settings: Settings, media: Mapping[str, Media] | None = None) -> Site:
     render = _Renderer(settings, content, media or {})
     pages = [*_issue_pages(content, settings, render), *_episode_pages(content, render),
-             _archive(content, render), *_tag_pages(content, render), _gallery(content, render)]
+             _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
+             _feeds(settings, render)]
     latest = render.env.get_template("latest.html").render(
         url=lambda target: relative(target, ""), content=content, media=render.media, latest_items=_latest(content),
         preview=content.preview, today=content.today)
@@ -109,7 +128,8 @@ def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> lis
         following = ordered[index + 1] if index + 1 < len(ordered) else None
         episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
         pages.append(render.page(
-            issue.url, f"第{issue.vol}号 {issue.title}", "issue.html", description=issue.summary, toc=issue.body.toc,
+            issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
+            description=issue.summary, toc=issue.body.toc, section="newsletter/",
             meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
             issue=issue, previous=previous, following=following, episodes=episodes,
             minutes=reading_minutes(issue.body.text, settings.chars_per_minute)))
@@ -117,8 +137,8 @@ def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> lis
 
 
 def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
-    return [render.page(episode.url, episode.title, "episode.html", description=episode.summary,
-                        toc=episode.body.toc, meta={"date": episode.date.isoformat(), "draft": episode.draft},
+    return [render.page(episode.url, render.item_title(episode, episode.title), "episode.html",
+                        description=episode.summary, toc=episode.body.toc, section="videos/", meta={"date": episode.date.isoformat(), "draft": episode.draft},
                         episode=episode, issue=content.issue(episode.newsletter) if episode.newsletter else None,
                         clip=render.media.get(episode.slug))
             for episode in content.episodes]
@@ -127,21 +147,30 @@ def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
 def _archive(content: Content, render: _Renderer) -> Page:
     years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
     return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
-                       description="業務合理化便りの全号の一覧です。", searchable=False, years=years)
+                       description="業務合理化便りの全号の一覧です。", searchable=False, listing=True,
+                       section="newsletter/", years=years)
 
 
-def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
+def _tag_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
     tags = content.tags()
+    ordered = {tag: tags[tag] for tag in by_reading(tags, settings.cache_path)}
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
-                         searchable=False, tags=tags)]
+                         searchable=False, listing=True, section="tags/", tags=ordered)]
     pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          searchable=False, tag=tag, items=items) for tag, items in tags.items()]
+                          searchable=False, listing=True, section="tags/", tag=tag, items=items)
+              for tag, items in tags.items()]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
     return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
-                       searchable=False, episodes=content.episodes)
+                       searchable=False, listing=True, section="videos/", episodes=content.episodes)
+
+
+def _feeds(settings: Settings, render: _Renderer) -> Page:
+    return render.page(FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
+                       description="業務合理化便りと DX日記のフィード（RSS・Atom・JSON Feed）の一覧と、Outlook や"
+                                   "フィードリーダーへの登録方法です。", feeds=feed_links(settings))
 
 
 def _latest(content: Content) -> list[Issue | Episode]:

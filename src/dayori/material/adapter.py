@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class _State:
     settings: Settings | None = None
     build: Build | None = None
     pages: dict[str, Page] | None = None
+    activated: list[Any] = field(default_factory=list)
 
 
 _state = _State()
@@ -161,6 +162,24 @@ def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]
     return generate_with_terms
 
 
+def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsConfig, nav: Any) -> dict[str, Any]:
+    """Issues and episodes are outside the navigation, so Material would mark no tab: the tab of the list
+    they belong to is marked for the time of this page's rendering."""
+    generated = _generated(page)
+    if generated is not None and generated.section:
+        for item in nav.items:
+            if getattr(item, "url", None) == generated.section and not item.active:
+                item.active = True
+                _state.activated.append(item)
+    return context
+
+
+def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
+    while _state.activated:
+        _state.activated.pop().active = False
+    return output
+
+
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     """Editors' files live outside docs/: `mkdocs serve` rebuilds when they change too."""
     assert _state.settings is not None
@@ -180,7 +199,8 @@ def _source_uri(page: Page) -> str:
 
 def _stub(page: Page) -> str:
     meta = {"title": page.title, "description": page.description, **page.meta,
-            **({} if page.searchable else {"search": {"exclude": True}})}
+            **({} if page.searchable else {"search": {"exclude": True}}),
+            **({"hide": ["navigation", "toc"]} if page.listing else {})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
 
 
