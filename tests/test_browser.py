@@ -227,3 +227,22 @@ def test_on_a_phone_the_menu_opens_from_the_keyboard_and_hidden_links_take_no_fo
     page.wait_for_timeout(400)
     assert page.evaluate("document.getElementById('__drawer').checked") is False
     assert page.evaluate("document.activeElement.getAttribute('for')") == "__drawer"
+
+
+def test_japanese_text_breaks_strictly_and_never_slants(site: Site, opened: list[Any]) -> None:
+    """Small kana and ー never start a line, headings break between phrases where Chromium can, and emphasis
+    is upright (Japanese fonts have no italic; the browser would slant the glyphs)."""
+    page = open_page(site, opened, PAGES["issue"])
+    page.wait_for_load_state("load")
+    styles = page.evaluate("""() => {
+        const article = document.querySelector("article")
+        const emphasis = article.appendChild(document.createElement("em"))
+        emphasis.textContent = "強調"
+        const style = element => getComputedStyle(element)
+        return {paragraph: style(article.querySelector("p")).lineBreak,
+                heading: style(article.querySelector("h1")).wordBreak,
+                emphasis: style(emphasis).fontStyle}
+    }""")
+    assert styles["paragraph"] == "strict", styles
+    assert styles["heading"] == "auto-phrase", styles
+    assert styles["emphasis"] == "normal", styles

@@ -252,3 +252,23 @@ def test_the_send_command_mails_a_published_issue_from_the_project_files(project
     assert "staff01@example.go.jp" not in sent.stdout + sent.stderr
     assert early.returncode != 0 and "第4号" in early.stderr
     assert (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()
+
+
+def test_a_draft_or_scheduled_issue_can_be_test_sent_marked_as_a_test_but_never_sent(project, tmp_path):
+    """Editors check the email of a draft before its day with --test-to; the real send still refuses it."""
+    project.add_issue(3, "2026-11-20", TITLE)
+    project.add_issue(4, "2026-11-27", "来週の号", "まだ公開前です。")
+    project.add_issue(5, "2026-11-25", "書きかけの号", "下書きです。", draft=True)
+    with SmtpServer() as server:
+        env = {**os.environ, **server.env(), "DAYORI_TODAY": "2026-11-26"}
+        command = [sys.executable, "-m", "dayori", "send", "--rate", "0"]
+        runs = [subprocess.run([*command, "--vol", vol, "--test-to", "editor@example.go.jp"], cwd=project.root,
+                               env=env, capture_output=True, text=True) for vol in ("4", "5")]
+        real = subprocess.run([*command, "--vol", "5", "--to", str(_csv(tmp_path, _addresses(2)))],
+                              cwd=project.root, env=env, capture_output=True, text=True)
+    assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
+    subjects = [str(item.message["Subject"]) for item in server.recorder.received]
+    assert subjects == ["[テスト] 【業務合理化便り 第4号】来週の号", "[テスト] 【業務合理化便り 第5号】書きかけの号"]
+    assert {r for item in server.recorder.received for r in item.recipients} == {"editor@example.go.jp"}
+    assert real.returncode != 0 and "--test-to" in real.stderr
+    assert not (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()
