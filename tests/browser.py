@@ -78,6 +78,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with byte ranges, as web servers send video: without them Chromium keeps the clip's
     request open and cannot seek."""
 
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".atom": "application/atom+xml; charset=utf-8"}
+    """As the guide tells the web server to send Atom feeds."""
+
     def send_head(self) -> Any:
         match = _RANGE.fullmatch(self.headers.get("Range", "").strip())
         path = Path(self.translate_path(self.path))

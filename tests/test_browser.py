@@ -246,3 +246,17 @@ def test_japanese_text_breaks_strictly_and_never_slants(site: Site, opened: list
     assert styles["paragraph"] == "strict", styles
     assert styles["heading"] == "auto-phrase", styles
     assert styles["emphasis"] == "normal", styles
+
+
+@pytest.mark.parametrize("feed", ["feeds/newsletter.atom", "feeds/newsletter.xml"])
+def test_a_feed_opened_in_chromium_is_readable_japanese_without_xslt(site: Site, opened: list[Any], feed: str) -> None:
+    """A reader who clicks a feed link sees its Japanese titles (no mojibake), and Chromium is never asked to
+    run an XSLT stylesheet, which it is removing."""
+    page = site.new_page()
+    opened.append(page)
+    response = page.goto(site.url + feed)
+    assert response is not None and response.status == 200
+    assert "xml" in response.headers["content-type"]
+    assert b"<?xml-stylesheet" not in response.body()
+    shown = page.evaluate("document.documentElement.innerText")  # Chromium's XML tree view
+    assert "業務合理化便り" in shown and "Teams のチャネルとチャットを使い分ける" in shown, shown[:300]

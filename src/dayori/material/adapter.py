@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -62,8 +63,16 @@ def settings_from_config(config: MkDocsConfig) -> Settings:
     return replace(settings, site_url=config.site_url or settings.site_url)
 
 
+FEED_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
+"""Types the preview server must send with a charset: without one Chromium shows an Atom feed as Latin-1 text
+(mojibake). RSS (`.xml`) and JSON are read as UTF-8 already. The guide gives the same lines for the web server."""
+
+
 def on_startup(command: str, dirty: bool) -> None:
     _state.preview = command == "serve"
+    if _state.preview:
+        for suffix, content_type in FEED_TYPES.items():
+            mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
