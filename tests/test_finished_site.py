@@ -106,7 +106,8 @@ def test_preview_search_marks_draft_hits(project: Project) -> None:
 
 
 def test_tags_are_in_japanese_reading_order_with_counts(built: Project) -> None:
-    items = [li.text_content() for li in html_of(built, "tags/index.html").xpath("//ul[@class='dayori-tagcloud']/li")]
+    page = html_of(built, "tags/index.html")
+    items = [li.text_content() for li in page.xpath("//ul[@class='dayori-tagcloud']/li")]
     names = [re.sub(r"\s*（\d+件）$", "", item).strip() for item in items]
     assert names == ["AI", "Excel", "あいさつ", "会議", "テレワーク"]  # 会議 is read カイギ
     assert "会議（3件）" in items[3].replace(" ", "")
@@ -118,7 +119,8 @@ def test_issue_pages_mark_the_newsletter_tab_and_lists_take_the_width(built: Pro
         active = html_of(built, path).xpath("//li[contains(@class, 'md-tabs__item--active')]")
         assert [li.text_content().strip() for li in active] == ["業務合理化便り"], path
     tags = html_of(built, "tags/index.html")
-    assert [li.text_content().strip() for li in tags.xpath("//li[contains(@class, 'md-tabs__item--active')]")] == ["タグ"]
+    active = tags.xpath("//li[contains(@class, 'md-tabs__item--active')]")
+    assert [li.text_content().strip() for li in active] == ["タグ"]
     # Lists hide both side columns; an article keeps its table of contents.
     sidebars = tags.xpath("//div[contains(concat(' ', @class, ' '), ' md-sidebar ')]")
     assert len(sidebars) == 2 and all(s.get("hidden") is not None for s in sidebars)
@@ -158,8 +160,8 @@ def test_preview_server_sends_atom_feeds_as_utf8(project: Project, tmp_path: Pat
         port = probe.getsockname()[1]
     log = (tmp_path / "serve.log").open("wb")
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "NO_COLOR": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-a", f"127.0.0.1:{port}"],
-                              cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-a", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(command, cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         response = _get_when_up(f"http://127.0.0.1:{port}/dayori/feeds/newsletter.atom", server)
         assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
