@@ -125,7 +125,8 @@ def test_issue_pages_mark_the_newsletter_tab_and_lists_take_the_width(built: Pro
     sidebars = tags.xpath("//div[contains(concat(' ', @class, ' '), ' md-sidebar ')]")
     assert len(sidebars) == 2 and all(s.get("hidden") is not None for s in sidebars)
     article = html_of(built, "newsletter/1/index.html")
-    assert any(s.get("hidden") is None for s in article.xpath("//div[contains(@class, 'md-sidebar--secondary')]"))
+    navigation, toc = article.xpath("//div[contains(concat(' ', @class, ' '), ' md-sidebar ')]")
+    assert navigation.get("hidden") is not None and toc.get("hidden") is None
 
 
 def test_home_page_title_names_the_site_once(built: Project) -> None:

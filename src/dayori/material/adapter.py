@@ -209,8 +209,14 @@ def _source_uri(page: Page) -> str:
 def _stub(page: Page) -> str:
     meta = {"title": page.title, "description": page.description, **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}}),
-            **({"hide": ["navigation", "toc"]} if page.listing else {})}
+            **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _hidden_columns(page: Page) -> list[str]:
+    """Pages under a tab need no navigation column beside it (it would list only their tab); lists need no
+    table of contents either. On narrow screens the navigation stays in the menu."""
+    return ["navigation", "toc"] if page.listing else ["navigation"]
 
 
 def _add(files: Files, file: File) -> None:
