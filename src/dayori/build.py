@@ -64,7 +64,7 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Pat
     if problems:
         raise ContentError(problems)
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
+    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings), seconds,
                  media.ffmpeg_runs, media.probes)
 
 

@@ -110,6 +110,8 @@ class Content:
     episodes: tuple[Episode, ...]
     today: dt.date
     preview: bool = False
+    warnings: tuple[str, ...] = ()
+    """Problems of drafts and scheduled items in a site build: reported, but they block nothing."""
 
     def issue(self, vol: int) -> Issue | None:
         return next((i for i in self.issues if i.vol == vol), None)
@@ -207,6 +209,10 @@ class Page:
     meta: dict[str, Any] = field(default_factory=dict)
     searchable: bool = True
     """Lists repeat the items' own titles and summaries; searching them would only bury the items."""
+    listing: bool = False
+    """A list of items (archive, tags, gallery): it takes the whole width, without side columns."""
+    section: str = ""
+    """The URL of the top-level list the page belongs to (`newsletter/` for an issue), for the active tab."""
 
 
 TAG_SLUG_CHARACTERS = 40

@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = config.settings_from_file(args.config_file)
-        content = load_content(settings)
+        # A test send is how an editor checks a draft or a scheduled issue before its day: it sees them all.
+        content = load_content(settings, preview=bool(args.test_to))
     except config.ConfigError as error:
         return _fail(str(error))
     except UnicodeDecodeError:
@@ -97,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(error.report())
     issue = content.issue(args.vol)
     if issue is None:
-        print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません）。",
-              file=sys.stderr)
+        print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません。"
+              "確認用に 1 通だけ送るには --test-to を使います）。", file=sys.stderr)
         return 2
     videos = process_episodes([e for e in content.episodes if e.slug in issue.videos], settings)
     if videos.problems:

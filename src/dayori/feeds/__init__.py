@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from importlib.resources import files
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -22,7 +21,6 @@ from dayori.config import Settings
 from dayori.feeds.items import (
     FEED_LIMIT,
     NEWSLETTER_TITLE,
-    STYLESHEET_DEST,
     TAG_FEED_LIMIT,
     VIDEOS_TITLE,
     Enclosure,
@@ -39,12 +37,12 @@ from dayori.feeds.rss_atom import _feed_entry, _render
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
 from dayori.sanitize import clean_text, for_feed
 
-__all__ = ["FEED_LIMIT", "STYLESHEET_DEST", "TAG_FEED_LIMIT", "build_feeds", "feed_links", "stylesheet"]
+__all__ = ["FEED_LIMIT", "TAG_FEED_LIMIT", "build_feeds", "feed_links"]
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
                 limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
-    """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
+    """All feeds; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
     issues = _newest_first(i for i in content.issues if is_published(i, content.today))
     episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
     main = [
@@ -61,7 +59,6 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Episod
         shown = spec.items if cap is None else spec.items[:cap]
         items = [entries.item(i) for i in shown]
         outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
-    outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
     return outputs
 
 
@@ -71,10 +68,6 @@ def feed_links(settings: Settings) -> list[dict[str, str]]:
              ("all", f"{settings.site_name}（すべての新着）"))
     return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
 
-
-def stylesheet() -> bytes:
-    """The XSL that turns a feed opened in a browser into a readable page."""
-    return files("dayori").joinpath("assets/feed.xsl").read_bytes()
 
 
 class _EntryCache:

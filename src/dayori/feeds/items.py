@@ -31,7 +31,6 @@ _EMPTY_FEED_DATE = dt.datetime(int(TAG_DATE), 1, 1, 9, tzinfo=TOKYO)
 NEWSLETTER_TITLE = "業務合理化便り"
 VIDEOS_TITLE = "DX日記"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-STYLESHEET_DEST = "feeds/feed.xsl"
 
 _FORMATS = (("rss", "xml", "application/rss+xml", "RSS"),
             ("atom", "atom", "application/atom+xml", "Atom"),

@@ -9,9 +9,10 @@ from __future__ import annotations
 import html
 import json
 import logging
+import mimetypes
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class _State:
     settings: Settings | None = None
     build: Build | None = None
     pages: dict[str, Page] | None = None
+    activated: list[Any] = field(default_factory=list)
 
 
 _state = _State()
@@ -64,8 +66,16 @@ def settings_from_config(config: MkDocsConfig) -> Settings:
     return replace(settings, site_url=config.site_url or settings.site_url)
 
 
+FEED_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
+"""Types the preview server must send with a charset: without one Chromium shows an Atom feed as Latin-1 text
+(mojibake). RSS (`.xml`) and JSON are read as UTF-8 already. The guide gives the same lines for the web server."""
+
+
 def on_startup(command: str, dirty: bool) -> None:
     _state.preview = command == "serve"
+    if _state.preview:
+        for suffix, content_type in FEED_TYPES.items():
+            mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -185,6 +195,24 @@ def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]
     return generate_with_terms
 
 
+def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsConfig, nav: Any) -> dict[str, Any]:
+    """Issues and episodes are outside the navigation, so Material would mark no tab: the tab of the list
+    they belong to is marked for the time of this page's rendering."""
+    generated = _generated(page)
+    if generated is not None and generated.section:
+        for item in nav.items:
+            if getattr(item, "url", None) == generated.section and not item.active:
+                item.active = True
+                _state.activated.append(item)
+    return context
+
+
+def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
+    while _state.activated:
+        _state.activated.pop().active = False
+    return output
+
+
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     """Editors' files live outside docs/: `mkdocs serve` rebuilds when they change too."""
     assert _state.settings is not None
@@ -206,8 +234,15 @@ def _stub(page: Page) -> str:
     """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
     search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
     meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
-            **({} if page.searchable else {"search": {"exclude": True}})}
+            **({} if page.searchable else {"search": {"exclude": True}}),
+            **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _hidden_columns(page: Page) -> list[str]:
+    """Pages under a tab need no navigation column beside it (it would list only their tab); lists need no
+    table of contents either. On narrow screens the navigation stays in the menu."""
+    return ["navigation", "toc"] if page.listing else ["navigation"]
 
 
 def _add(files: Files, file: File) -> None:
