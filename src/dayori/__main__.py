@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from dayori import scaffold
+from dayori.check import cli as check_cli
 from dayori.delivery import cli as delivery_cli
 
 
@@ -15,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scaffold.add_arguments(commands.add_parser("new-issue", help="次号の Markdown を作ります"))
     delivery_cli.add_arguments(commands.add_parser("send", help="号をメールで配信します"))
+    check_cli.add_arguments(commands.add_parser("check", help="号と動画の文章を校正します"))
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
 
