@@ -30,7 +30,7 @@ class Token:
 class Analyzer:
     """One tokenizer per check run (building one costs about 0.2 s); `loaded` tells whether it was needed."""
 
-    _lemma_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _lemma_types: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     _readings: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @cached_property
@@ -55,12 +55,13 @@ class Analyzer:
         return [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
                       m.begin(), m.end(), m.reading_form()) for m in self._tokenizer.tokenize(text)]
 
-    def verb_types(self, lemma: str) -> tuple[str, ...]:
-        """The conjugation types of the verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell ら抜き
-        (見れる) from a 五段 verb's potential (帰れる)."""
+    def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
+        """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
+        ら抜き (見れる) from a 五段 verb's potential (帰れる)."""
         if lemma not in self._lemma_types:
-            self._lemma_types[lemma] = tuple(m.part_of_speech()[4] for m in self._dictionary.lookup(lemma)
-                                             if m.part_of_speech()[0] == "動詞")
+            self._lemma_types[lemma] = tuple(
+                (m.reading_form(), m.part_of_speech()[4]) for m in self._dictionary.lookup(lemma)
+                if m.part_of_speech()[0] == "動詞" and not m.part_of_speech()[4].startswith("文語"))
         return self._lemma_types[lemma]
 
     def lemma_reading(self, token: Token) -> str:

@@ -111,7 +111,7 @@ def _chars(pattern: str) -> Callable[[Segment, list[Token], Context], Iterator[H
     return check
 
 
-_LONG_VOWEL = re.compile(f"(?<=[\u30a1-\u30fa])[－‐−―—\\-一](?=[\u30a1-\u30fa])")
+_LONG_VOWEL = re.compile(f"(?<=[\u30a1-\u30fa])(?:[－‐−―—\\-一](?=[\u30a1-\u30fa])|一(?=[をにがでへはも](?!つ)))")
 
 
 def _long_vowel(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
@@ -145,12 +145,18 @@ def _ranuki(segment: Segment, tokens: list[Token], context: Context) -> Iterator
     for token in tokens:
         if token.kind != "動詞" or not token.lemma.endswith("れる") or token.normalized == token.lemma:
             continue
-        base = token.lemma[:-2] + "る"
-        types = context.analyzer.verb_types(base)
-        if types and all(t.startswith(_ICHIDAN) for t in types) and token.surface.startswith(token.lemma[:-2] + "れ"):
-            stem = token.lemma[:-2]
-            fixed = stem + "られ" + token.surface[len(stem) + 1:]
-            yield Hit("ら抜き", token.begin, f"「{token.surface}」はら抜き言葉です。", fixed)
+        stem = token.lemma[:-2]
+        rest = token.surface[len(stem):]
+        if not token.surface.startswith(stem + "れ") or not token.reading.endswith(_katakana(rest)):
+            continue
+        reading = token.reading[:len(token.reading) - len(rest)] + "ル"
+        types = [kind for said, kind in context.analyzer.verb_types(stem + "る") if said == reading]
+        if stem + "る" == "来る" or (types and all(t.startswith(_ICHIDAN) for t in types)):
+            yield Hit("ら抜き", token.begin, f"「{token.surface}」はら抜き言葉です。", stem + "られ" + rest[1:])
+
+
+def _katakana(text: str) -> str:
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
 
 
 _REDUNDANT = re.compile(f"([{KANJI}{KATA}]*)することが(でき|可能)")
@@ -239,6 +245,8 @@ def _official(segment: Segment, tokens: list[Token], context: Context) -> Iterat
     previous: Token | None = None
     for token in tokens:
         fixed = _official_fix(token, previous, context)
+        if token.surface == "又" and segment.text.startswith("又は", token.begin):
+            fixed = ""
         if fixed:
             yield Hit("公用文表記", token.begin, f"「{token.surface}」は公用文では「{fixed}」と書きます。", fixed)
         previous = token
@@ -288,8 +296,8 @@ def _counter_words(segment: Segment, tokens: list[Token], context: Context) -> I
 
 
 _COUNTER = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
-_BIG_NUMBER = re.compile(rf"(?<![0-9,.．\w-])([0-9]{{4,}})(?![0-9,.])(?=\s?(?:{_COUNTER}))")
-_BAD_GROUPING = re.compile(r"(?<![0-9,.\w])[0-9]{1,3}(?:,[0-9]{3})*,(?:[0-9]{1,2}|[0-9]{4,})(?![0-9])")
+_BIG_NUMBER = re.compile(rf"(?<![0-9A-Za-z_,.．-])([0-9]{{4,}})(?![0-9,.])(?=\s?(?:{_COUNTER}))")
+_BAD_GROUPING = re.compile(r"(?<![0-9A-Za-z_,.])[0-9]{1,3}(?:,[0-9]{3})*,(?:[0-9]{1,2}|[0-9]{4,})(?![0-9])")
 
 
 def _thousands(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
@@ -362,21 +370,22 @@ _SEGMENT_RULES: tuple[Callable[[Segment, list[Token], Context], Iterator[Hit]], 
 )
 
 
-_PUNCTUATION = {"、": "，", "。": "．"}
+_WESTERN = {"，": "、", "．": "。"}
 _ASCII_PUNCTUATION = re.compile(f"(?<={JAPANESE})([,.])(?=\\s|$|{JAPANESE})")
 
 
 def _punctuation(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
-    """The document's own choice of 、。 or ，． wins; the other is a slip. Half-width ,. after Japanese always is."""
-    counts = Counter(c for segment, _ in analysed for c in segment.text if c in "、。，．")
-    for usual, other in _PUNCTUATION.items():
-        if not counts[usual] or not counts[other]:
-            continue
-        wrong, right = (other, usual) if counts[usual] >= counts[other] else (usual, other)
-        for segment, _ in analysed:
-            for index, char in enumerate(segment.text):
-                if char == wrong and not (char == "．" and _between_digits(segment.text, index)):
-                    yield segment, Hit("句読点", index, f"「{right}」と「{wrong}」が混じっています。", right)
+    """The document's own choice of 、。 or ，． wins; the other is a slip (公用文 allows ，． in 事務連絡,
+    never both). Half-width ,. right after Japanese always is."""
+    marks = [(segment, index, char) for segment, _ in analysed for index, char in enumerate(segment.text)
+             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))]
+    western = sum(1 for _, _, char in marks if char in _WESTERN)
+    if 0 < western < len(marks):
+        keep_western = western > len(marks) - western
+        for segment, index, char in marks:
+            if (char in _WESTERN) != keep_western:
+                right = {v: k for k, v in _WESTERN.items()}[char] if keep_western else _WESTERN[char]
+                yield segment, Hit("句読点", index, f"「、。」と「，．」が混じっています（「{char}」）。", right)
     for segment, _ in analysed:
         for match in _ASCII_PUNCTUATION.finditer(segment.text):
             right = "、" if match.group() == "," else "。"
