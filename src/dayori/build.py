@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dayori.check.stage import CheckResult, check_content
 from dayori.config import Settings
 from dayori.content import load_content
 from dayori.email import build_emails
@@ -29,6 +30,7 @@ class Build:
     seconds: dict[str, float] = field(default_factory=dict)
     ffmpeg_runs: int = 0
     probes: int = 0
+    check: CheckResult = field(default_factory=CheckResult)
 
 
 def prepare(settings: Settings, *, preview: bool = False) -> Build:
@@ -47,22 +49,24 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
 
     content = load_content(settings, preview=preview)
     lap("content")
+    check = check_content(content, settings)
+    lap("check")
     media = process_episodes(content.episodes, settings, keep_going=preview)
     lap("media")
     feeds = build_feeds(content, settings, media.media)
     lap("feeds")
     emails = build_emails(content, settings, media.media)
     lap("email")
-    site = build_pages(content, settings, media.media)
+    site = build_pages(content, settings, media.media, check.findings if preview else {})
     lap("pages")
-    problems = [*([] if preview else media.problems), *emails.problems]
+    problems = [*([] if preview else media.problems), *emails.problems, *check.problems]
     if problems:
         raise ContentError(problems)
     outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
-                 media.ffmpeg_runs, media.probes)
+    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings, *check.warnings), seconds,
+                 media.ffmpeg_runs, media.probes, check)
 
 
 def _asset_outputs(content: Content) -> list[Output]:
