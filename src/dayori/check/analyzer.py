@@ -35,13 +35,13 @@ class Analyzer:
 
     @cached_property
     def _dictionary(self) -> Any:
-        from sudachipy import Dictionary
+        from sudachipy import Dictionary  # type: ignore[import-untyped]
 
         return Dictionary(dict="core")
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from sudachipy import SplitMode
+        from sudachipy import SplitMode  # type: ignore[import-untyped]
 
         return self._dictionary.tokenizer(mode=SplitMode.C)
 

@@ -23,7 +23,7 @@ from dayori.check.tables import PROFILES
 from dayori.config import Settings
 from dayori.store import code_version, digest, read_json, write_atomic
 
-_LEVELS = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
+_LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
 _CAPTIONS = ("*.vtt", "*.srt")
 
@@ -134,7 +134,7 @@ def rule_levels(settings: Settings) -> dict[str, str | None]:
             raise SettingsError(f"extra.dayori.check.rules の {name} は オン・オフ・警告・エラー のどれかにしてください"
                                 f"（今は「{value}」）。")
         level = _LEVELS[value]
-        levels[name] = RULES[name].severity if level is None else (level or None)
+        levels[name] = RULES[name].severity if level is None else level if isinstance(level, str) else None
     return levels
 
 

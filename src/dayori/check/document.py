@@ -14,14 +14,29 @@ from typing import Any
 import yaml
 
 from dayori.check.analyzer import Analyzer, Token
-from dayori.check.rules import Analysed, Context, Hit, document_hits, raw_hits, segment_hits
+from dayori.check.rules import (
+    Analysed,
+    Context,
+    Hit,
+    document_hits,
+    raw_hits,
+    segment_hits,
+)
 from dayori.check.tables import STYLE_STOPWORDS
-from dayori.check.text import ALL_RULES, Extract, Segment, captions, field_segment, markdown
+from dayori.check.text import (
+    ALL_RULES,
+    Extract,
+    Segment,
+    captions,
+    field_segment,
+    markdown,
+)
 from dayori.errors import Problems
 from dayori.frontmatter import read_document
 from dayori.scaffold import TEMPLATE
 
 TEXT_FIELDS = ("title", "summary")
+HEADING_MESSAGE = "本文に「# 」の見出しは使えません（号のタイトルが「# 」の見出しになります）。"
 _KANJI = re.compile("[\u3005\u4e00-\u9fff]")
 _KATAKANA_WORD = re.compile("[\u30a1-\u30fa\u30fc]+")
 
@@ -69,8 +84,7 @@ def analyse(path: Path, context: Context) -> Record:
     _template_findings(record, document.data, document.key_lines, raw_lines, document.body_line)
     for line in extract.top_headings:
         if not _off(extract, line, "見出し"):
-            record.findings.append([line, 1, "見出し", "本文に「# 」の見出しは使えません（号のタイトルが「# 」の見出しに"
-                                    "なります）。", "「## 」から始める"])
+            record.findings.append([line, 1, "見出し", HEADING_MESSAGE, "「## 」から始める"])
     record.words = _words(analysed, context.analyzer)
     record.tags = _tags(document.data, document.key_lines, raw_lines, context.analyzer)
     record.images = [[image.source, image.line, image.column] for image in extract.images]

@@ -3,17 +3,31 @@ severity and a check. Rules look at one segment of prose, at a whole document, o
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dayori.check.analyzer import Analyzer, Token
 from dayori.check.findings import ERROR, WARNING
-from dayori.check.tables import (AUXILIARY_VERBS, CONJUNCTIONS, COUNTERS, FORMAL_AFTER_PREDICATE, JOYO_2010,
-                                 KANA_WORDS, KANJI_IN_KANA)
-from dayori.check.text import CAPTION, FIELD, HEADING, PARAGRAPH, PLACEHOLDER, TABLE, Segment
+from dayori.check.tables import (
+    AUXILIARY_VERBS,
+    CONJUNCTIONS,
+    COUNTERS,
+    FORMAL_AFTER_PREDICATE,
+    JOYO_2010,
+    KANA_WORDS,
+    KANJI_IN_KANA,
+)
+from dayori.check.text import (
+    FIELD,
+    HEADING,
+    PARAGRAPH,
+    PLACEHOLDER,
+    TABLE,
+    Segment,
+)
 
 HIRA = "\u3041-\u309f"
 KATA = "\u30a1-\u30fa\u30fc"
@@ -111,7 +125,7 @@ def _chars(pattern: str) -> Callable[[Segment, list[Token], Context], Iterator[H
     return check
 
 
-_LONG_VOWEL = re.compile(f"(?<=[\u30a1-\u30fa])(?:[－‐−―—\\-一](?=[\u30a1-\u30fa])|一(?=[をにがでへはも](?!つ)))")
+_LONG_VOWEL = re.compile("(?<=[\u30a1-\u30fa])(?:[－‐−―—\\-一](?=[\u30a1-\u30fa])|一(?=[をにがでへはも](?!つ)))")
 
 
 def _long_vowel(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
@@ -128,7 +142,7 @@ _PARTICLES = frozenset("をがにはへでとのも")
 
 
 def _doubled(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    for first, second in zip(tokens, tokens[1:]):
+    for first, second in itertools.pairwise(tokens):
         if first.surface != second.surface or first.end != second.begin:
             continue
         if first.kind == "助詞" and first.surface in _PARTICLES and second.kind == "助詞":

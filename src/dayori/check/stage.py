@@ -11,7 +11,7 @@ from dayori.check.archive import SettingsError, check_files
 from dayori.check.findings import Finding
 from dayori.config import Settings
 from dayori.errors import Problem
-from dayori.model import Content
+from dayori.model import Content, Episode, Issue
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def check_content(content: Content, settings: Settings) -> CheckResult:
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""
     if not settings.check.enabled:
         return CheckResult()
-    items = [*content.issues, *content.episodes]
+    items: list[Issue | Episode] = [*content.issues, *content.episodes]
     try:
         report = check_files(settings, [settings.root / item.source for item in items])
     except SettingsError as error:

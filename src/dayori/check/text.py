@@ -243,5 +243,5 @@ def field_segment(value: str, line: int, raw_line: str) -> Segment:
     """A front matter value; its column is where it stands on its line (or the line's start)."""
     found = raw_line.find(value)
     segment = Segment(FIELD)
-    segment.add(value, [(line, (found if found >= 0 else 0) + 1 + (i if found >= 0 else 0)) for i in range(len(value))])
+    segment.add(value, [(line, (max(found, 0)) + 1 + (i if found >= 0 else 0)) for i in range(len(value))])
     return segment
