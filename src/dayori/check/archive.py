@@ -8,7 +8,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         else:
             record = analyse(path, context)
             analysed += 1
-            write_atomic(cache / f"{key}.json", _json(asdict(record)))
+            write_atomic(cache / f"{key}.json", _json(record.as_dict()))
         items.append(_Item(path, _display(path, settings), record))
     wanted = {p.resolve() for p in report} if report is not None else None
     findings = [finding for item in items if wanted is None or item.path.resolve() in wanted
@@ -174,7 +174,7 @@ def _entry(pattern: str, expected: str, note: str, settings: Settings) -> Entry:
             return Entry(re.compile(pattern[1:-1]), re.sub(r"\$(\d)", r"\\\1", expected), note)
         except re.error as error:
             raise SettingsError(f"{settings.check.dictionary}: 「{pattern}」は正規表現として読めません（{error}）。") from error
-    return Entry(re.compile(re.escape(pattern)), expected, note)
+    return Entry(re.compile(re.escape(pattern)), expected, note, pattern)
 
 
 def _item_findings(item: _Item, settings: Settings, levels: dict[str, str | None]) -> list[Finding]:

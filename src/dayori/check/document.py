@@ -52,6 +52,9 @@ class Record:
     tags: list[list[Any]] = field(default_factory=list)
     images: list[list[Any]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, list[list[Any]]]:
+        return {"findings": self.findings, "words": self.words, "tags": self.tags, "images": self.images}
+
     def add(self, segment: Segment, hit: Hit) -> None:
         if not segment.turned_off(hit.rule):
             self.findings.append([*segment.place(hit.start), hit.rule, hit.message, hit.suggestion])

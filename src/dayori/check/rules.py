@@ -89,6 +89,8 @@ class Entry:
     pattern: re.Pattern[str]
     expected: str
     note: str = ""
+    literal: str = ""
+    """The pattern when it is plain text: a quick `in` test spares the regular expression."""
 
 
 @dataclass(frozen=True)
@@ -228,21 +230,25 @@ def _unclosed(text: str, index: int) -> Hit:
     return Hit("括弧", index, f"「{opener}」が閉じられていません。", f"「{_PAIRS[opener]}」を補う")
 
 
+_KANJI_IN_KANA = re.compile("|".join(sorted(KANJI_IN_KANA, key=len, reverse=True)))
+_HAS_HIRAGANA = re.compile(f"[{HIRA}]")
+_HAS_KANJI = re.compile(f"[{KANJI}]")
+_ALL_KANJI = re.compile(f"[{KANJI}]+")
+
+
 def _kanji(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     for token in tokens:
-        fixed = KANJI_IN_KANA.get(token.surface)
-        if fixed is None and re.search(f"[{HIRA}]", token.surface) and re.search(f"[{KANJI}]", token.surface):
-            missing = set(token.normalized) - set(token.surface)
-            if (re.fullmatch(f"[{KANJI}]+", token.normalized) and missing and missing <= JOYO_2010
-                    and len(token.normalized) < len(token.surface) + 1):
-                fixed = token.normalized
-        if fixed:
-            yield Hit("漢字表記", token.begin, f"「{token.surface}」は常用漢字で「{fixed}」と書けます。", fixed)
-    for wrong, fixed in KANJI_IN_KANA.items():
-        for match in re.finditer(wrong, segment.text):
-            if not any(t.begin <= match.start() < t.end and t.surface == wrong for t in tokens) and _word_edge(
-                    segment.text, match.start(), match.end(), tokens):
-                yield Hit("漢字表記", match.start(), f"「{wrong}」は常用漢字で「{fixed}」と書けます。", fixed)
+        if token.surface == token.normalized or token.surface in KANJI_IN_KANA:
+            continue
+        missing = set(token.normalized) - set(token.surface)
+        if (missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(token.normalized)
+                and _HAS_HIRAGANA.search(token.surface) and _HAS_KANJI.search(token.surface)):
+            yield Hit("漢字表記", token.begin, f"「{token.surface}」は常用漢字で「{token.normalized}」と書けます。",
+                      token.normalized)
+    for match in _KANJI_IN_KANA.finditer(segment.text):
+        if _word_edge(segment.text, match.start(), match.end(), tokens):
+            fixed = KANJI_IN_KANA[match.group()]
+            yield Hit("漢字表記", match.start(), f"「{match.group()}」は常用漢字で「{fixed}」と書けます。", fixed)
 
 
 def _word_edge(text: str, start: int, end: int, tokens: list[Token]) -> bool:
@@ -370,6 +376,8 @@ def _ime(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hi
 
 def _project_dictionary(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     for entry in context.dictionary:
+        if entry.literal and entry.literal not in segment.text:
+            continue
         for match in entry.pattern.finditer(segment.text):
             fixed = match.expand(entry.expected) if "\\" in entry.expected else entry.expected
             if segment.text.startswith(fixed, match.start()) or match.group() == fixed:
@@ -466,9 +474,14 @@ _INVISIBLE = {"\u200b": "ゼロ幅スペース", "\u200c": "ゼロ幅非接合�
               "\u2028": "行区切り文字", "\u2029": "段落区切り文字"}
 
 
+_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(_INVISIBLE) + "]")
+
+
 def raw_hits(line: str) -> Iterator[tuple[int, str, str, str]]:
     """(column, rule, message, suggestion) for characters no one can see or that look the same but are not:
     invisible and control characters, decomposed kana (NFD from a Mac) and compatibility kanji."""
+    if unicodedata.is_normalized("NFC", line) and not _SUSPECT.search(line):
+        return
     for index, char in enumerate(line):
         name = _INVISIBLE.get(char)
         if name is None and (unicodedata.category(char) == "Cc" and char != "\t"):
