@@ -8,7 +8,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from dayori.store import code_version, digest, read_json, write_atomic
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
 _CAPTIONS = ("*.vtt", "*.srt")
+ARCHIVE_FILE = "archive.json"
 
 
 class SettingsError(ValueError):
@@ -64,31 +65,46 @@ def content_files(settings: Settings) -> list[Path]:
 def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path] | None = None,
                 analyzer: Analyzer | None = None) -> Report:
     """Checks `files` together (the archive-wide rules count them all); reports findings for `report`
-    (default: all of them). Raises SettingsError for unusable settings."""
+    (default: all of them). Raises SettingsError for unusable settings.
+
+    Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
+    keys of all files and the settings, so an unchanged archive costs one hash per file and one read."""
     levels = rule_levels(settings)
     dictionary_text, entries = project_dictionary(settings)
     analyzer = analyzer or Analyzer()
-    context = Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries)
     version = _engine_version()
     cache = settings.cache_path / "check"
-    items: list[_Item] = []
+    keyed = [(path, _display(path, settings), digest(version, settings.check.profile,
+                                                      settings.check.max_sentence_chars, dictionary_text,
+                                                      _input_bytes(path))) for path in files]
+    whole = digest([(display, key) for _, display, key in keyed], levels)
+    summary = read_json(cache / ARCHIVE_FILE)
     analysed = 0
-    for path in files:
-        key = digest(version, settings.check.profile, settings.check.max_sentence_chars, dictionary_text,
-                     _input_bytes(path))
-        stored = read_json(cache / f"{key}.json")
-        if isinstance(stored, dict):
-            record = Record(**stored)
-        else:
-            record = analyse(path, context)
-            analysed += 1
-            write_atomic(cache / f"{key}.json", _json(record.as_dict()))
-        items.append(_Item(path, _display(path, settings), record))
-    wanted = {p.resolve() for p in report} if report is not None else None
-    findings = [finding for item in items if wanted is None or item.path.resolve() in wanted
-                for finding in _item_findings(item, settings, levels)]
-    findings += _archive_findings(items, levels, wanted)
-    return Report(tuple(ordered(findings)), analysed, len(items) - analysed, analyzer.loaded)
+    if isinstance(summary, dict) and summary.get("key") == whole:
+        rows, images = summary["findings"], summary["images"]
+    else:
+        context = Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries)
+        items = []
+        for path, display, key in keyed:
+            stored = read_json(cache / f"{key}.json")
+            if isinstance(stored, dict):
+                record = Record(**stored)
+            else:
+                record = analyse(path, context)
+                analysed += 1
+                write_atomic(cache / f"{key}.json", _json(record.as_dict()))
+            items.append(_Item(path, display, record))
+        found = [(item.display, f) for item in items for f in _item_findings(item, levels)]
+        found += _archive_findings(items, levels)
+        rows = [[display, *astuple(f)] for display, f in found]
+        images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
+        write_atomic(cache / ARCHIVE_FILE, _json({"key": whole, "findings": rows, "images": images}))
+    wanted = {_display(p, settings) for p in report} if report is not None else None
+    findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
+    findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
+                 if (finding := _image_finding(display, Path(path), source, line, column, settings,
+                                               levels.get("画像サイズ")))]
+    return Report(tuple(ordered(findings)), analysed, len(keyed) - analysed, analyzer.loaded)
 
 
 def _json(data: Any) -> bytes:
@@ -177,7 +193,7 @@ def _entry(pattern: str, expected: str, note: str, settings: Settings) -> Entry:
     return Entry(re.compile(re.escape(pattern)), expected, note, pattern)
 
 
-def _item_findings(item: _Item, settings: Settings, levels: dict[str, str | None]) -> list[Finding]:
+def _item_findings(item: _Item, levels: dict[str, str | None]) -> list[Finding]:
     findings = []
     folder = Path(item.display).parent
     for line, column, rule, message, suggestion, *where in item.record.findings:
@@ -185,18 +201,16 @@ def _item_findings(item: _Item, settings: Settings, levels: dict[str, str | None
         if level:
             path = str(folder / where[0]) if where else item.display
             findings.append(Finding(path, line, column, rule, level, message, suggestion))
-    for source, line, column in item.record.images:
-        finding = _image_finding(item, source, line, column, settings, levels.get("画像サイズ"))
-        if finding:
-            findings.append(finding)
     return findings
 
 
-def _image_finding(item: _Item, source: str, line: int, column: int, settings: Settings,
+def _image_finding(display: str, document: Path, source: str, line: int, column: int, settings: Settings,
                    level: str | None) -> Finding | None:
+    """Images are measured on every run (a file can be replaced under the same name); Pillow reads only
+    the header."""
     if not level or "://" in source or source.startswith(("/", "data:")):
         return None
-    image = item.path.parent / source.split("#")[0].split("?")[0]
+    image = document.parent / source.split("#")[0].split("?")[0]
     if image.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".webp") or not image.is_file():
         return None
     from PIL import Image, UnidentifiedImageError
@@ -209,18 +223,17 @@ def _image_finding(item: _Item, source: str, line: int, column: int, settings: S
     limit = settings.check.max_image_pixels
     if max(width, height) <= limit:
         return None
-    return Finding(item.display, line, column, "画像サイズ", level,
+    return Finding(display, line, column, "画像サイズ", level,
                    f"画像「{source}」は {width}×{height} ピクセルで、上限（長い辺 {limit} ピクセル）を超えています。",
                    f"長い辺を {limit} ピクセル以下に縮小する")
 
 
-def _archive_findings(items: list[_Item], levels: dict[str, str | None], wanted: set[Path] | None) -> list[Finding]:
-    reported = [i for i in items if wanted is None or i.path.resolve() in wanted]
-    findings: list[Finding] = []
+def _archive_findings(items: list[_Item], levels: dict[str, str | None]) -> list[tuple[str, Finding]]:
+    findings: list[tuple[str, Finding]] = []
     if levels.get("表記ゆれ"):
-        findings += _variants(items, reported, str(levels["表記ゆれ"]))
+        findings += _variants(items, str(levels["表記ゆれ"]))
     if levels.get("タグのゆれ"):
-        findings += _tag_variants(items, reported, str(levels["タグのゆれ"]))
+        findings += _tag_variants(items, str(levels["タグのゆれ"]))
     return findings
 
 
@@ -235,13 +248,13 @@ def _same_kind(spellings: Iterable[str]) -> bool:
     return len(kanji) == 1
 
 
-def _variants(items: list[_Item], reported: list[_Item], level: str) -> list[Finding]:
+def _variants(items: list[_Item], level: str) -> list[tuple[str, Finding]]:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
         for normalized, spelling, _, _ in item.record.words:
             counts[normalized][spelling] += 1
     findings = []
-    for item in reported:
+    for item in items:
         for normalized, spelling, line, column in item.record.words:
             spellings = counts[normalized]
             if len(spellings) < 2 or not _same_kind(spellings):
@@ -249,12 +262,12 @@ def _variants(items: list[_Item], reported: list[_Item], level: str) -> list[Fin
             best = _majority(spellings, normalized.split("/")[0])
             if spelling != best and spellings[spelling] < spellings[best]:
                 tally = "、".join(f"{s} {n} 回" for s, n in spellings.most_common())
-                findings.append(Finding(item.display, line, column, "表記ゆれ", level,
-                                        f"「{spelling}」と「{best}」の書き方が混じっています（{tally}）。", best))
+                findings.append((item.display, Finding(item.display, line, column, "表記ゆれ", level,
+                                        f"「{spelling}」と「{best}」の書き方が混じっています（{tally}）。", best)))
     return findings
 
 
-def _tag_variants(items: list[_Item], reported: list[_Item], level: str) -> list[Finding]:
+def _tag_variants(items: list[_Item], level: str) -> list[tuple[str, Finding]]:
     by_key: dict[str, Counter[str]] = defaultdict(Counter)
     first_seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -262,13 +275,13 @@ def _tag_variants(items: list[_Item], reported: list[_Item], level: str) -> list
             by_key[key][tag] += 1
             first_seen.setdefault(tag, index)
     findings = []
-    for item in reported:
+    for item in items:
         for tag, key, line, column in item.record.tags:
             tags = by_key[key]
             if len(tags) < 2:
                 continue
             best = max(tags, key=lambda t: (tags[t], -first_seen[t]))
             if tag != best:
-                findings.append(Finding(item.display, line, column, "タグのゆれ", level,
-                                        f"タグ「{tag}」は既にあるタグ「{best}」と書き方だけが違います。", best))
+                findings.append((item.display, Finding(item.display, line, column, "タグのゆれ", level,
+                                        f"タグ「{tag}」は既にあるタグ「{best}」と書き方だけが違います。", best)))
     return findings
