@@ -206,3 +206,15 @@ def test_invisible_and_decomposed_characters_are_errors(project: Project, text: 
     project.add_issue(1, "2026-11-20", "一", text)
     result = run_check(project)
     assert result.returncode == 1 and "newsletter/2026/1.md:9:" in result.stdout
+
+
+def test_command_runs_where_mkdocs_cannot_be_imported(project: Project) -> None:
+    from test_boundary import ENGINE_BUILD
+
+    project.add_issue(1, "2026-11-20", "一", "設定をを確認します。")
+    blocker = ENGINE_BUILD.split("sys.meta_path.insert(0, NoBuilder())")[0]
+    script = blocker + "sys.meta_path.insert(0, NoBuilder())\nfrom dayori.__main__ import main\nsys.exit(main(['check']))\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True,
+                            timeout=120, check=False, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr
+    assert "newsletter/2026/1.md:9:4: 助詞の重複" in result.stdout
