@@ -218,3 +218,10 @@ def test_command_runs_where_mkdocs_cannot_be_imported(project: Project) -> None:
                             timeout=120, check=False, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 1, result.stderr
     assert "newsletter/2026/1.md:9:4: 助詞の重複" in result.stdout
+
+
+def test_a_pasted_report_longer_than_sudachi_takes_is_checked_to_its_end(project: Project) -> None:
+    sentence = "業務の手順を確認します。" * 3000
+    project.add_issue(1, "2026-11-20", "長い号", sentence + "設定をを確認します。")
+    result = run_check(project)
+    assert result.returncode == 1 and "newsletter/2026/1.md:9:36004: 助詞の重複" in result.stdout

@@ -50,10 +50,18 @@ class Analyzer:
         return "_tokenizer" in self.__dict__
 
     def tokens(self, text: str) -> list[Token]:
-        if not text.strip():
-            return []
-        return [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
-                      m.begin(), m.end(), m.reading_form()) for m in self._tokenizer.tokenize(text)]
+        """Sudachi takes at most 49,149 bytes at once: a longer paragraph (a pasted report) is analysed in
+        pieces cut after a 。 or a line break where there is one."""
+        result: list[Token] = []
+        start = 0
+        while start < len(text):
+            end = _piece_end(text, start)
+            if text[start:end].strip():
+                result += [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
+                                 start + m.begin(), start + m.end(), m.reading_form())
+                           for m in self._tokenizer.tokenize(text[start:end])]
+            start = end
+        return result
 
     def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
         """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
@@ -74,3 +82,15 @@ class Analyzer:
             self._readings[key] = next((m.reading_form() for m in self._dictionary.lookup(token.lemma)
                                         if m.normalized_form() == token.normalized), "")
         return self._readings[key]
+
+
+MAX_PIECE = 12_000
+"""Characters per call: 4 bytes each at most in UTF-8, so always under Sudachi's limit."""
+
+
+def _piece_end(text: str, start: int) -> int:
+    end = start + MAX_PIECE
+    if end >= len(text):
+        return len(text)
+    cut = max(text.rfind("。", start, end), text.rfind("\n", start, end))
+    return cut + 1 if cut > start else end
