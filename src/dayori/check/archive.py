@@ -26,7 +26,6 @@ from dayori.store import code_version, digest, read_json, write_atomic
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
 _CAPTIONS = ("*.vtt", "*.srt")
-ARCHIVE_FILE = "archive.json"
 
 
 class SettingsError(ValueError):
@@ -68,7 +67,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
     (default: all of them). Raises SettingsError for unusable settings.
 
     Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
-    keys of all files and the settings, so an unchanged archive costs one hash per file and one read."""
+    keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
+    does not), so an unchanged archive costs one hash per file and one read."""
     levels = rule_levels(settings)
     dictionary_text, entries = project_dictionary(settings)
     analyzer = analyzer or Analyzer()
@@ -78,7 +78,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
                                                       settings.check.max_sentence_chars, dictionary_text,
                                                       _input_bytes(path))) for path in files]
     whole = digest([(display, key) for _, display, key in keyed], levels)
-    summary = read_json(cache / ARCHIVE_FILE)
+    archive = cache / f"archive-{digest([display for _, display, _ in keyed])[:16]}.json"
+    summary = read_json(archive)
     analysed = 0
     if isinstance(summary, dict) and summary.get("key") == whole:
         rows, images = summary["findings"], summary["images"]
@@ -98,7 +99,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         found += _archive_findings(items, levels)
         rows = [[display, *astuple(f)] for display, f in found]
         images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
-        write_atomic(cache / ARCHIVE_FILE, _json({"key": whole, "findings": rows, "images": images}))
+        write_atomic(archive, _json({"key": whole, "findings": rows, "images": images}))
     wanted = {_display(p, settings) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
     findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
