@@ -34,9 +34,6 @@ class Plan:
     """Answer 451 to this transaction's RCPT."""
     down_after: int | None = None
     """After this many delivered messages, drop every new connection (a server that went away)."""
-    hold_data: set[int] = field(default_factory=set)
-    """Keep this transaction's message but answer its DATA only after `Recorder.release()`: the sender stays
-    mid-send, waiting for the answer, for as long as the test needs (to start another send, to kill it)."""
 
 
 class Recorder:
@@ -47,11 +44,6 @@ class Recorder:
         self.received: list[Received] = []
         self.transactions = 0
         self._lock = threading.Lock()
-        self._released = threading.Event()
-
-    def release(self) -> None:
-        """Answers the held DATA commands, and every later one at once."""
-        self._released.set()
 
     @property
     def is_down(self) -> bool:
@@ -80,9 +72,6 @@ class Recorder:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self._lock:
             self.received.append(Received(list(envelope.rcpt_tos), message))
-        if getattr(envelope, "dayori_number", 0) in self.plan.hold_data:
-            while not self._released.is_set():
-                await asyncio.sleep(0.01)
         if getattr(envelope, "dayori_number", 0) in self.plan.drop_after_data:
             server.transport.abort()
             await asyncio.sleep(0)
@@ -132,5 +121,4 @@ class SmtpServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.recorder.release()
         self.controller.stop()

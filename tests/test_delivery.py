@@ -16,9 +16,8 @@ from smtp_server import Plan, SmtpServer
 
 from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
-from dayori.delivery.ledger import Ledger
-from dayori.delivery.subscribers import Recipient, parse_subscribers, read_subscribers
-from dayori.email.render import message_id, render_message
+from dayori.delivery.subscribers import parse_subscribers, read_subscribers
+from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -195,62 +194,20 @@ def test_sending_without_login_to_a_server_that_requires_it_fails_per_message(tm
     assert set(_ledger(tmp_path).values()) == {"failed"}
 
 
-def test_bad_addresses_stop_the_send_before_anything_is_frozen_or_sent(tmp_path, monkeypatch, capsys):
+def test_bad_and_duplicate_addresses_are_reported_by_line_and_skipped(tmp_path, monkeypatch, capsys):
     extra = "not-an-address,名無し\r\nＦｕｌｌ＠example.go.jp,全角\r\n\r\nSTAFF01@EXAMPLE.GO.JP,重複\r\nspace @example.go.jp\r\n"
     csv_path = _csv(tmp_path, _addresses(2), extra=extra)
     subscribers = read_subscribers(csv_path)
-    assert [str(p).split(": ")[0] for p in subscribers.problems] == [f"{csv_path}:{n}" for n in (4, 5, 8)]
-    assert "全角" in subscribers.problems[1].message
-    with SmtpServer() as server:
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 2
-    assert server.recorder.received == [] and server.recorder.transactions == 0
-    assert _ledger(tmp_path) == {}
-    err = capsys.readouterr().err
-    assert "3 行に問題" in err and f"{csv_path}:4:" in err and f"{csv_path}:8:" in err
-    assert "not-an-address" not in err and "名無し" not in err
-
-
-def test_duplicate_addresses_are_sent_once_and_reported_by_line(tmp_path, monkeypatch, capsys):
-    csv_path = _csv(tmp_path, _addresses(2), extra="STAFF01@EXAMPLE.GO.JP,重複\r\n")
-    assert read_subscribers(csv_path).duplicate_lines == [4]
+    assert [r.address for r in subscribers.recipients] == _addresses(2)
+    assert [p.split(": ")[0] for p in subscribers.problems] == [f"{csv_path}:{n}" for n in (4, 5, 8)]
+    assert "全角" in subscribers.problems[1]
+    assert subscribers.duplicate_lines == [7]
     with SmtpServer() as server:
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
     assert server.recorder.count_by_recipient() == {a: 1 for a in _addresses(2)}
     err = capsys.readouterr().err
-    assert "4 行目" in err and "STAFF01" not in err
-
-
-def test_a_bad_name_frozen_by_an_earlier_version_fails_alone(tmp_path, monkeypatch, capsys):
-    """Ledgers frozen before names were checked may hold a line break: that reader is recorded as failed,
-    the readers after them still get the issue."""
-    addresses = _addresses(3)
-    settings = _settings(tmp_path)
-    names = ["職員1", "佐藤\n花子", "職員3"]
-    with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
-        ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names)])
-    with SmtpServer() as server:
-        assert _run(tmp_path, monkeypatch, server.env()) == 1
-    assert server.recorder.count_by_recipient() == {addresses[0]: 1, addresses[2]: 1}
-    assert _ledger(tmp_path) == {addresses[0]: "sent", addresses[1]: "failed", addresses[2]: "sent"}
-    assert "失敗 1 件" in capsys.readouterr().out
-
-
-def test_a_send_leaves_one_self_contained_ledger_file(tmp_path, monkeypatch):
-    """No -wal, -shm or -journal beside it: the file alone is the backup."""
-    with SmtpServer() as server:
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(2)))) == 0
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ledger")) == ["ledger.sqlite3"]
-    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
-        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
-    db.close()
-
-
-def test_a_ledger_held_by_another_send_stops_this_one(tmp_path, monkeypatch, capsys):
-    csv_path = _csv(tmp_path, _addresses(2))
-    with SmtpServer() as server, Ledger.open(tmp_path / "ledger.sqlite3"):
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 2
-    assert server.recorder.received == []
-    assert "別の送信" in capsys.readouterr().err
+    assert f"{csv_path}:4:" in err and "7 行目" in err
+    assert "not-an-address" not in err and "STAFF01" not in err
 
 
 def test_csv_without_header_and_with_quoted_names():
@@ -294,5 +251,4 @@ def test_the_send_command_mails_a_published_issue_from_the_project_files(project
     assert "資料は一枚にまとめます。" in message.get_body(("plain",)).get_content()
     assert "staff01@example.go.jp" not in sent.stdout + sent.stderr
     assert early.returncode != 0 and "第4号" in early.stderr
-    assert (project.root / "state" / "ledger.sqlite3").exists()
-    assert not (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()
+    assert (project.root / ".cache" / "dayori" / "ledger.sqlite3").exists()

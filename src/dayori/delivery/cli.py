@@ -13,10 +13,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from dayori import config
 from dayori.config import Settings
-from dayori.delivery import ledger as ledgers
-from dayori.delivery.ledger import FAILED, PENDING, SENT, UNCERTAIN, Ledger, LedgerError
+from dayori.delivery.ledger import FAILED, PENDING, SENT, UNCERTAIN, Ledger
 from dayori.delivery.send import SendOptions, SendSummary, deliver, personalize
 from dayori.delivery.smtp import (
     AuthError,
@@ -35,39 +33,19 @@ from dayori.delivery.subscribers import (
 )
 from dayori.email.render import message_id, sender_address, site_host
 
-MAX_VOL = 9_999_999
-"""Far beyond any newsletter, far below what the ledger (SQLite integers) can hold."""
-
-
-def vol_number(text: str) -> int:
-    """`--vol`, refused by argparse (exit 2, no traceback) unless it is a plausible issue number."""
-    value = text.strip()
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_VOL:
-        raise argparse.ArgumentTypeError(f"号数は 1 から {MAX_VOL} までの整数で指定してください（今は「{text}」）")
-    return int(value)
-
-
-def rate_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"1 秒あたりの送信数は 0 以上の数で指定してください（今は「{text}」）")
-    return value
+LEDGER_NAME = "ledger.sqlite3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vol", type=vol_number, required=True, help="配信する号の番号")
-    parser.add_argument("--to", type=Path, metavar="FILE",
-                        help="購読者リスト（CSV か Excel の .xlsx。列: メールアドレス, 氏名。見出し行は任意）。"
-                             "初回の送信で配信先が固定されます")
+    parser.add_argument("--vol", type=int, required=True, help="配信する号の番号")
+    parser.add_argument("--to", type=Path, metavar="CSV",
+                        help="購読者リスト（列: address, name。見出し行は任意）。初回の送信で配信先が固定されます")
     parser.add_argument("-f", "--config-file", type=Path, default=Path("mkdocs.yml"), help="mkdocs.yml の場所")
     parser.add_argument("--ledger", type=Path, default=None,
-                        help="配信台帳（既定: state/ledger.sqlite3）。送信済みの宛先には二度と送りません")
+                        help="配信台帳（既定: .cache/dayori/ledger.sqlite3）。送信済みの宛先には二度と送りません")
     parser.add_argument("--dry-run", action="store_true", help="送信せず、送る予定の件数だけ表示します")
     parser.add_argument("--test-to", metavar="ADDRESS", help="この宛先に 1 通だけ試しに送ります（台帳に記録しません）")
-    parser.add_argument("--rate", type=rate_number, default=5.0, help="1 秒あたりの最大送信数（0 で制限なし。既定 5）")
+    parser.add_argument("--rate", type=float, default=5.0, help="1 秒あたりの最大送信数（0 で制限なし。既定 5）")
     parser.add_argument("--retry-uncertain", action="store_true",
                         help="送信中に接続が切れて届いたか分からない宛先にも送り直します（二重に届くことがあります）")
     parser.add_argument("--backoff", type=float, default=2.0, help=argparse.SUPPRESS)
@@ -79,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from dayori.email.render import render_message
     from dayori.errors import ContentError
     from dayori.media import process_episodes
+    from dayori.config import settings_from_file
 
     try:
-        settings = config.settings_from_file(args.config_file)
+        settings = settings_from_file(args.config_file)
         content = load_content(settings)
-    except config.ConfigError as error:
-        return _fail(str(error))
     except ContentError as error:
-        return _fail(error.report())
+        print(error.report(), file=sys.stderr)
+        return 2
     issue = content.issue(args.vol)
     if issue is None:
         print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません）。",
@@ -106,20 +84,16 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     options = SendOptions(rate=args.rate, retry_uncertain=args.retry_uncertain, backoff=args.backoff)
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
-    try:
-        ledger = open_ledger(args.ledger, settings)
-    except LedgerError as error:
-        return _fail(str(error))
-    with ledger:
-        ledger_path = ledger.path
+    ledger_path = args.ledger or settings.cache_path / LEDGER_NAME
+    with Ledger(ledger_path) as ledger:
         if not ledger.is_frozen(vol):
             if args.to is None:
-                return _fail("初回の送信では --to に購読者リスト（CSV か .xlsx）を指定してください")
+                return _fail("初回の送信では --to に購読者リスト（CSV）を指定してください")
             subscribers = _read(args.to)
             if subscribers is None:
                 return 2
             if not subscribers.recipients:
-                return _fail(f"{args.to}: 送信できる宛先がありません")
+                return _fail("送信できる宛先がありません")
             if args.dry_run:
                 print(f"第{vol}号: {len(subscribers.recipients)} 件に送る予定です（--dry-run のため送信していません）")
                 return 0
@@ -157,32 +131,14 @@ def _fail(message: str) -> int:
     return 2
 
 
-def open_ledger(path: Path | None, settings: Settings) -> Ledger:
-    """The ledger named by --ledger, or the default one in state/, taking over one that an earlier version
-    kept among the caches: starting a new ledger there would send the issue again to everyone."""
-    if path is not None:
-        return Ledger.open(path)
-    path = ledgers.default_path(settings)
-    legacy = ledgers.legacy_path(settings)
-    if ledgers.move_legacy(legacy, path):
-        print(f"配信台帳を {legacy} から {path} に移しました（キャッシュを消しても台帳が消えないように）。")
-    return Ledger.open(path)
-
-
 def _read(path: Path) -> SubscriberList | None:
-    """The list, or None after saying why nothing is sent: every bad row is shown, by its line, at once."""
     try:
         subscribers = read_subscribers(path)
     except SubscribersFileError as error:
         print(str(error), file=sys.stderr)
         return None
-    if subscribers.problems:
-        lines = sorted({problem.line or 0 for problem in subscribers.problems})
-        print(f"購読者リストの {len(lines)} 行に問題があります。直してから、もう一度実行してください"
-              "（まだ誰にも送っていません）。", file=sys.stderr)
-        for problem in subscribers.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return None
+    for problem in subscribers.problems:
+        print(problem, file=sys.stderr)
     if subscribers.duplicate_lines:
         lines = ", ".join(str(n) for n in subscribers.duplicate_lines)
         print(f"{path}: 重複した宛先 {len(subscribers.duplicate_lines)} 件を除きました（{lines} 行目）", file=sys.stderr)

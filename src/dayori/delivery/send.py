@@ -76,7 +76,6 @@ def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transpor
             options: SendOptions = SendOptions(), sleep: Callable[[float], None] = time.sleep) -> SendSummary:
     """Sends to every recipient of `vol` in the ledger who has not been sent the issue yet.
 
-    The ledger is held by this process alone (see Ledger.open), so its to-do list cannot change under us.
     Raises AuthError (nothing can be sent) and KeyboardInterrupt; the ledger is consistent either way.
     """
     summary = SendSummary(vol)
@@ -103,11 +102,7 @@ def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transpor
 
 def _send_one(message: EmailMessage, vol: int, row: Row, ledger: Ledger, transport: Transport, sender: str,
               options: SendOptions, sleep: Callable[[float], None]) -> str:
-    try:
-        data = personalize(message, row.recipient, row.message_id)
-    except ValueError:
-        ledger.mark(vol, row.recipient, FAILED, "氏名に改行などがあり、宛名にできません。購読者リストを直してください")
-        return FAILED
+    data = personalize(message, row.recipient, row.message_id)
     for attempt in range(1, options.max_attempts + 1):
         try:
             result = transport.send(sender, row.recipient.address, data,
