@@ -27,7 +27,9 @@ serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/ruff check src tests hooks scripts
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m dayori.bench

@@ -5,7 +5,9 @@ Where Chromium or npm is missing the tests skip with the reason, they never pass
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import hashlib
 import http.server
 import io
 import os
@@ -61,17 +63,38 @@ def serve(directory: Path) -> Iterator[str]:
 
 
 def axe_script() -> Path:
-    """axe.min.js at the version pinned in tests/package-lock.json, installed with `npm ci` on first use."""
-    if AXE.is_file():
-        return AXE
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm not installed: cannot install axe-core for the accessibility checks (apt-get install npm)")
-    result = subprocess.run([npm, "ci", "--prefix", str(TESTS), "--no-audit", "--no-fund"],
-                            capture_output=True, text=True, timeout=300)
-    if result.returncode != 0 or not AXE.is_file():
-        pytest.skip(f"npm ci --prefix tests could not install axe-core: {result.stderr.strip()[-500:]}")
+    """axe.min.js at the version pinned in tests/package-lock.json, installed with `npm ci` on first use.
+
+    `npm ci` deletes node_modules/ before it installs, so two workers running it would pull axe-core from under
+    each other's pages: the install runs once, under a lock, and is marked done only when it finished."""
+    lock = TESTS / "package-lock.json"
+    marker = TESTS / "node_modules" / ".dayori-installed"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    with exclusive(TESTS / ".npm-ci.lock"):
+        if AXE.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+            return AXE
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm not installed: cannot install axe-core for the accessibility checks "
+                        "(apt-get install npm)")
+        result = subprocess.run([npm, "ci", "--prefix", str(TESTS), "--no-audit", "--no-fund"],
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0 or not AXE.is_file():
+            pytest.skip(f"npm ci --prefix tests could not install axe-core: {result.stderr.strip()[-500:]}")
+        marker.write_text(wanted, encoding="utf-8")
     return AXE
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `path` (created if missing) for the block, across processes such as xdist's
+    workers; the kernel releases it if the holder dies."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import yaml
@@ -49,7 +51,7 @@ class Project:
     def add_issue(self, vol: int, date: str, title: str, body: str = "本文です。", **front: object) -> Path:
         return self.write(f"newsletter/{date[:4]}/{vol}.md", issue_text(vol, date, title, body, **front))
 
-    def build(self, *, command: str = "build", today: str = TODAY) -> None:
+    def build(self, *, command: Literal["build", "serve"] = "build", today: str = TODAY) -> None:
         """An in-process build, as `mkdocs build` runs it (startup event included)."""
         from mkdocs.commands.build import build
         from mkdocs.config import load_config
@@ -82,6 +84,13 @@ class Project:
             if path.is_file() and path.suffix in {".html", ".xml", ".json", ".txt", ".atom", ".eml", ".js", ".css"}:
                 parts.append(path.read_text(encoding="utf-8", errors="replace"))
         return "\n".join(parts)
+
+
+def body_text(message: EmailMessage, subtype: str) -> str:
+    """The message's text/<subtype> part, the one a mail client shows."""
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return str(part.get_content())
 
 
 def copy_project(destination: Path, *, with_content: bool) -> Project:

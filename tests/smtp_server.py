@@ -10,9 +10,11 @@ import asyncio
 import email
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -34,6 +36,9 @@ class Plan:
     """Answer 451 to this transaction's RCPT."""
     down_after: int | None = None
     """After this many delivered messages, drop every new connection (a server that went away)."""
+    hold_data: set[int] = field(default_factory=set)
+    """Keep this transaction's message but answer its DATA only after `Recorder.release()`: the sender stays
+    mid-send, waiting for the answer, for as long as the test needs (to start another send, to kill it)."""
 
 
 class Recorder:
@@ -44,18 +49,25 @@ class Recorder:
         self.received: list[Received] = []
         self.transactions = 0
         self._lock = threading.Lock()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """Answers the held DATA commands, and every later one at once."""
+        self._released.set()
 
     @property
     def is_down(self) -> bool:
         return self.plan.down_after is not None and len(self.received) >= self.plan.down_after
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd API)
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
         if self.is_down:
             server.transport.abort()
         session.host_name = hostname
         return responses
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
         with self._lock:
             self.transactions += 1
             number = self.transactions
@@ -68,10 +80,13 @@ class Recorder:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self._lock:
             self.received.append(Received(list(envelope.rcpt_tos), message))
+        if getattr(envelope, "dayori_number", 0) in self.plan.hold_data:
+            while not self._released.is_set():
+                await asyncio.sleep(0.01)
         if getattr(envelope, "dayori_number", 0) in self.plan.drop_after_data:
             server.transport.abort()
             await asyncio.sleep(0)
@@ -85,12 +100,13 @@ class _Controller(Controller):
     """Listens on an ephemeral port; aiosmtpd's own readiness check needs the real port number first."""
 
     def _trigger_server(self) -> None:
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
 
-def password_checker(user: str, password: str):
-    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+def password_checker(user: str, password: str) -> Callable[..., AuthResult]:
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
               and auth_data.password.decode() == password)
         return AuthResult(success=ok, handled=False)
@@ -102,7 +118,7 @@ class SmtpServer:
 
     def __init__(self, plan: Plan | None = None, *, user: str | None = None, password: str | None = None) -> None:
         self.recorder = Recorder(plan)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if user is not None:
             kwargs = {"authenticator": password_checker(user, password or ""), "auth_required": True,
                       "auth_require_tls": False}
@@ -121,4 +137,5 @@ class SmtpServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.recorder.release()
         self.controller.stop()

@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
 from browser import axe_script, chromium, serve
 from conftest import TODAY, copy_project
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 EPISODE = "videos/2026-10-02-teams-channel/"
@@ -50,8 +51,9 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The project's sample issues and episodes, built like `make site` (clips transcoded into the copy's cache).
 
-    Built once: every browser test is in this module and in one xdist group. Module scope rather than session,
-    because a process can drive only one sync Playwright at a time and test_search.py starts its own."""
+    Built once: every browser test is in this module, and `--dist loadfile` keeps a module on one worker. Module
+    scope rather than session, because a process can drive only one sync Playwright at a time and test_search.py
+    starts its own."""
     with chromium() as browser:
         project = copy_project(tmp_path_factory.mktemp("browser") / "project", with_content=True)
         project.build(today=TODAY)

@@ -10,9 +10,9 @@ import sys
 from dataclasses import replace
 
 import pytest
-from conftest import Project
 from PIL import Image
 
+from conftest import Project
 from dayori.check import check_files, content_files
 from dayori.config import settings_from_file
 

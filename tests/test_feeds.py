@@ -7,8 +7,8 @@ import datetime as dt
 import json
 import posixpath
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
 import feedparser
@@ -16,39 +16,21 @@ import lxml.html
 import pytest
 from lxml import etree
 
+from conftest import Project
 from dayori.config import Settings
 from dayori.feeds import (
     FEED_LIMIT,
     build_feeds,
     feed_links,
     sanitize_html,
-    tag_feed_links,
-    tag_slug,
 )
-from dayori.model import Body, Content, Episode, Issue, Output
+from dayori.model import Body, Content, Episode, EpisodeMedia, Issue, Output, Rendition, tag_slug
 
 SITE = "https://dx.example.go.jp/dayori/"
 TODAY = dt.date(2026, 3, 2)
 HOSTILE = '<script>alert(1)</script> & "引用" 🎉'
 NS = {"atom": "http://www.w3.org/2005/Atom", "media": "http://search.yahoo.com/mrss/",
       "content": "http://purl.org/rss/1.0/modules/content/"}
-
-
-@dataclass(frozen=True)
-class FakeRendition:
-    dest: str
-    bytes: int
-    mime: str
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class FakeMedia:
-    renditions: tuple[FakeRendition, ...]
-    poster: Output | None
-    still: Output | None
-    duration: float
 
 
 def body(html: str) -> Body:
@@ -73,13 +55,15 @@ def episode(slug: str, date: dt.date, title: str | None = None, tags: tuple[str,
                    body=body('<p>動画の説明。<a href="../../newsletter/3/">関連号</a></p>'))
 
 
-def media_for(slug: str, size: int = 1_234_567) -> FakeMedia:
-    return FakeMedia(
-        renditions=(FakeRendition(f"media/video/{slug}-720.mp4", size, "video/mp4", 1280, 720),
-                    FakeRendition(f"media/video/{slug}-360.mp4", size // 3, "video/mp4", 640, 360)),
+def media_for(slug: str, size: int = 1_234_567) -> EpisodeMedia:
+    """What the media stage reports for a clip; the files themselves are not read by the feed stage."""
+    return EpisodeMedia(
+        slug=slug,
+        renditions=(Rendition("720p", f"media/video/{slug}-720.mp4", Path("720.mp4"), 1280, 720, size),
+                    Rendition("360p", f"media/video/{slug}-360.mp4", Path("360.mp4"), 640, 360, size // 3)),
         poster=Output(dest=f"media/video/{slug}-poster.jpg", content=b"jpg"),
         still=Output(dest=f"media/video/{slug}-still.jpg", content=b"jpg"),
-        duration=2.5)
+        captions=None, duration=2.5, width=1280, height=720, has_audio=True)
 
 
 @pytest.fixture
@@ -87,7 +71,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(root=tmp_path, site_url=SITE)
 
 
-def sample_content(**changes: object) -> Content:
+def sample_content(**changes: Any) -> Content:
     issues = (issue(3, dt.date(2026, 2, 23), title=HOSTILE, tags=("業務改善", "AI")),
               issue(2, dt.date(2026, 2, 16), tags=("ＡＩ",)),
               issue(1, dt.date(2026, 2, 9)))
@@ -95,15 +79,15 @@ def sample_content(**changes: object) -> Content:
     return dataclasses.replace(Content(issues=issues, episodes=episodes, today=TODAY), **changes)
 
 
-def sample_media() -> dict[str, FakeMedia]:
+def sample_media() -> dict[str, EpisodeMedia]:
     return {"kickoff": media_for("kickoff", 987_654), "teams-tips": media_for("teams-tips", 555_555)}
 
 
-def build(settings: Settings, content: Content | None = None, **kwargs: object) -> dict[str, bytes]:
+def build(settings: Settings, content: Content | None = None, **kwargs: Any) -> dict[str, bytes]:
     outputs = build_feeds(content or sample_content(), settings, sample_media(), **kwargs)
     assert len({o.dest for o in outputs}) == len(outputs), "two outputs share a destination"
     assert all(o.content is not None and o.source is None for o in outputs)
-    return {o.dest: o.content for o in outputs}
+    return {o.dest: o.data() for o in outputs}
 
 
 def xml_feeds(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -146,7 +130,7 @@ def test_every_feed_parses_without_bozo_and_has_required_elements(settings: Sett
                 assert channel.findtext(name), (dest, name)
             for item in channel.iter("item"):
                 assert item.find("guid").get("isPermaLink") == "false"
-                assert item.findtext("pubDate") and item.findtext("{%s}encoded" % NS["content"])
+                assert item.findtext("pubDate") and item.findtext(f"{{{NS['content']}}}encoded")
         else:
             for name in ("id", "title", "updated", "author/atom:name"):
                 assert root.findtext(f"atom:{name}", namespaces=NS), (dest, name)
@@ -172,7 +156,7 @@ def urls_in(data: bytes) -> list[str]:
     urls = [v for el in root.iter() if isinstance(el.tag, str)
             for k, v in el.attrib.items() if k in ("href", "url", "src")]
     urls += [el.text for el in root.iter("link", "docs") if el.text]
-    for el in root.iter("{%s}encoded" % NS["content"], "{%s}content" % NS["atom"]):
+    for el in root.iter(f"{{{NS['content']}}}encoded", f"{{{NS['atom']}}}content"):
         fragment = lxml.html.fragment_fromstring(el.text, create_parent="div")
         urls += [v for node in fragment.iter() for k, v in node.attrib.items() if k in ("href", "src", "poster")]
     return urls
@@ -285,7 +269,7 @@ def test_video_entries_carry_the_720p_enclosure_and_media_rss(settings: Settings
         assert kickoff.media_thumbnail[0]["url"] == SITE + "media/video/kickoff-poster.jpg"
         root = etree.fromstring(files[dest])
         contents = root.findall(".//media:content", namespaces=NS)
-        main = [c for c in contents if c.get("url") == SITE + "media/video/kickoff-720.mp4"][0]
+        main = next(c for c in contents if c.get("url") == SITE + "media/video/kickoff-720.mp4")
         assert main.get("fileSize") == "987654" and main.get("duration") == "2"
         assert main.get("isDefault") == "true" and main.get("height") == "720"
     rss = etree.fromstring(files["feeds/videos.xml"])
@@ -320,9 +304,10 @@ def test_episode_without_media_still_has_an_entry(settings: Settings) -> None:
 
 
 def test_an_episode_whose_clip_failed_has_an_entry_without_video(settings: Settings) -> None:
-    failed = FakeMedia(renditions=(), poster=None, still=None, duration=0.0)
+    failed = EpisodeMedia(slug="kickoff", renditions=(), poster=None, still=None, captions=None, duration=0.0,
+                          width=0, height=0, has_audio=False, error="動画を変換できませんでした")
     outputs = build_feeds(sample_content(), settings, {**sample_media(), "kickoff": failed})
-    files = {o.dest: o.content for o in outputs}
+    files = {o.dest: o.data() for o in outputs}
     for dest in ("feeds/videos.xml", "feeds/videos.atom"):
         parsed = feedparser.parse(files[dest])
         assert not parsed.bozo
@@ -382,7 +367,7 @@ def test_tag_feeds_have_their_own_cap(settings: Settings) -> None:
 
 def test_an_empty_site_still_has_valid_feeds(settings: Settings) -> None:
     first = build_feeds(Content(issues=(), episodes=(), today=TODAY), settings)
-    files = {o.dest: o.content for o in first}
+    files = {o.dest: o.data() for o in first}
     assert sorted(files) == sorted([f"feeds/{s}.{e}" for s in ("newsletter", "videos", "all")
                                     for e in ("xml", "atom", "json")] + ["feeds/feed.xsl"])
     for dest, data in xml_feeds(files).items():
@@ -425,7 +410,7 @@ def test_feed_links_point_at_built_feeds(settings: Settings) -> None:
                                                    "feeds/newsletter.json"]
     assert {link["type"] for link in links} == {"application/rss+xml", "application/atom+xml",
                                                 "application/feed+json"}
-    for link in links + tag_feed_links(settings, "業務改善"):
+    for link in links:
         assert link["url"] == SITE + link["path"]
         assert unquote(link["path"]) in files
         assert re.search("[ぁ-んァ-ン一-龥]", link["title"]), link["title"]
@@ -457,3 +442,28 @@ def test_the_stylesheet_turns_every_feed_into_a_readable_page(settings: Settings
         assert re.search(r"2026年2月\d+日", text), dest
     videos = str(transform(etree.fromstring(files["feeds/videos.atom"])))
     assert f'src="{SITE}media/video/kickoff-poster.jpg"' in videos
+
+
+def test_each_tag_page_links_its_feeds_and_they_list_its_items(project: Project) -> None:
+    """Built like `make site`: from a tag page a reader follows RSS, Atom and JSON Feed to files that exist
+    and list that tag's issues (feedparser for RSS and Atom, json for JSON Feed)."""
+    project.add_issue(1, "2026-02-09", "Teams の使い分け", tags=["Teams", "テレワーク"])
+    project.add_issue(2, "2026-02-16", "在宅勤務の準備", tags=["テレワーク"])
+    project.build()
+    for tag, titles in {"テレワーク": {"在宅勤務の準備", "Teams の使い分け"}, "Teams": {"Teams の使い分け"}}.items():
+        page_url = f"tags/{tag_slug(tag)}/"
+        page = lxml.html.fromstring((project.site / page_url / "index.html").read_bytes())
+        links = page.xpath("//*[contains(@class, 'dayori-subscribe')]//a[@type]")
+        assert sorted(link.get("type") for link in links) == ["application/atom+xml", "application/feed+json",
+                                                             "application/rss+xml"], tag
+        for link in links:
+            target = project.site / unquote(posixpath.normpath(posixpath.join(page_url, link.get("href"))))
+            assert target.is_file(), (tag, link.get("href"))
+            if link.get("type") == "application/feed+json":  # feedparser reads XML feeds only
+                feed = json.loads(target.read_bytes())
+                assert feed["version"] == "https://jsonfeed.org/version/1.1"
+                assert {item["title"] for item in feed["items"]} == titles, tag
+                continue
+            parsed = feedparser.parse(target.read_bytes())
+            assert not parsed.bozo, (tag, link.get("href"), parsed.get("bozo_exception"))
+            assert {entry.title for entry in parsed.entries} == titles, (tag, link.get("href"))

@@ -13,17 +13,19 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import av
-import media_clips as mc
 import pytest
 
+import dayori
+import media_clips as mc
 from dayori.config import MediaSettings, Settings
+from dayori.errors import Problems
+from dayori.frontmatter import read_document
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
 from dayori.model import Body, Episode
-
-pytestmark = pytest.mark.xdist_group("media")
 
 
 def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions: str | None = "captions.vtt",
@@ -38,13 +40,17 @@ def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions
             (folder / captions).write_text("WEBVTT\n\n00:00.000 --> 00:01.500\nこんにちは。\n", encoding="utf-8")
     if poster_at is not None:
         lines.append(f"poster_at: {poster_at}")
-    (folder / "index.md").write_text("\n".join([*lines, "---", "", "本文"]) + "\n", encoding="utf-8")
+    index = folder / "index.md"
+    index.write_text("\n".join([*lines, "---", "", "本文"]) + "\n", encoding="utf-8")
+    document = read_document(index, index, Problems())
+    assert document is not None
     return Episode(slug=slug, date=dt.date(2026, 10, 2), title=slug, summary="", tags=(), draft=False,
                    clip=folder / clip_name, captions=folder / captions if captions else None, poster_at=poster_at,
-                   newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()))
+                   newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()),
+                   key_lines=tuple(document.key_lines.items()))
 
 
-def settings_for(root: Path, **media: object) -> Settings:
+def settings_for(root: Path, **media: Any) -> Settings:
     return Settings(root=root, site_url="http://localhost:8000/", media=replace(MediaSettings(), **media))
 
 
@@ -80,6 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, 
 
 def source_duration(path: Path) -> float:
     with av.open(str(path)) as container:
+        assert container.duration is not None
         return container.duration / 1_000_000
 
 
@@ -109,7 +116,7 @@ def check_playable(path: Path, width: int, height: int, duration: float, audio: 
         assert video.codec_context.name == "h264"
         assert video.profile == "High"
         assert video.codec_context.pix_fmt == "yuv420p"
-        assert abs(container.duration / 1_000_000 - duration) <= 0.1
+        assert container.duration is not None and abs(container.duration / 1_000_000 - duration) <= 0.1
         if audio:
             (sound,) = container.streams.audio
             assert sound.codec_context.name == "aac" and sound.profile == "LC"
@@ -119,7 +126,8 @@ def check_playable(path: Path, width: int, height: int, duration: float, audio: 
     frame = first_frame(path)
     assert (frame.width, frame.height) == (width, height)
     assert frame.rotation == 0
-    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())
+    # PyAV's side data yields the data when iterated, not the kinds
+    assert not any("DISPLAYMATRIX" in str(kind) for kind in frame.side_data.keys())  # noqa: SIM118
     atoms = top_level_atoms(path)
     assert atoms.index("moov") < atoms.index("mdat")
 
@@ -144,7 +152,7 @@ def test_small_clips_play_upright_at_their_own_size(site, name: str, size: tuple
 
 
 def test_large_clip_gets_both_renditions_largest_first(site) -> None:
-    _, episodes, report = site
+    _, _, report = site
     media = report.media["large"]
     assert [(r.label, r.width, r.height) for r in media.renditions] == [("720p", 1280, 720), ("360p", 640, 360)]
     for rendition in media.renditions:
@@ -157,8 +165,9 @@ def test_variable_frame_rate_becomes_constant(site) -> None:
     _, _, report = site
     with av.open(str(report.media["vfr"].renditions[0].source)) as container:
         stream = container.streams.video[0]
+        assert stream.time_base is not None
         times = [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None]
-    gaps = {round(b - a, 4) for a, b in zip(sorted(times), sorted(times)[1:])}
+    gaps = {round(b - a, 4) for a, b in zip(sorted(times), sorted(times)[1:], strict=False)}
     assert gaps == {round(1 / 30, 4)}
 
 
@@ -246,6 +255,46 @@ def test_warm_rebuild_runs_nothing_even_after_the_site_folder_is_deleted(site, t
     assert (warm.ffmpeg_runs, warm.probes, warm.hashed) == (0, 0, 0)
     assert {k: [o.dest for o in m.outputs()] for k, m in warm.media.items()} == \
         {k: [o.dest for o in m.outputs()] for k, m in cold.media.items()}
+
+
+MEDIA_RUN = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_media import make_episode, settings_for
+from dayori.media import process_episodes
+root = Path(sys.argv[1])
+report = process_episodes([make_episode(root, "recipe")], settings_for(root), progress=False)
+assert report.problems == [], report.problems
+print(report.ffmpeg_runs)
+"""
+
+
+def test_a_change_to_how_commands_are_built_makes_the_outputs_again(tmp_path: Path) -> None:
+    """The cache key covers the command-building code itself: a changed filter graph (here the audio sample
+    rate) needs no version number bumped by hand. Each run imports its own copy of the package."""
+    project = tmp_path / "project"
+    mc.clip(make_episode(project, "recipe").clip, seconds=0.5)
+    source = Path(dayori.__file__).parent
+    script = MEDIA_RUN.format(tests=str(Path(__file__).parent))
+
+    def runs(package: Path) -> int:
+        env = {**os.environ, "PYTHONPATH": str(package.parent)}
+        result = subprocess.run([sys.executable, "-c", script, str(project)], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.split()[-1])
+
+    original = shutil.copytree(source, tmp_path / "original" / "dayori", ignore=shutil.ignore_patterns("__pycache__"))
+    changed = shutil.copytree(source, tmp_path / "changed" / "dayori", ignore=shutil.ignore_patterns("__pycache__"))
+    commands = changed / "media" / "commands.py"
+    text = commands.read_text(encoding="utf-8")
+    assert '.filter("aresample", AUDIO_RATE)' in text
+    commands.write_text(text.replace('.filter("aresample", AUDIO_RATE)', '.filter("aresample", 44_100)'),
+                        encoding="utf-8")
+    assert runs(original) > 0
+    assert runs(original) == 0  # warm: the same code finds its outputs
+    assert runs(changed) > 0
 
 
 def test_changed_clip_is_made_again_under_a_new_folder(tmp_path: Path) -> None:
@@ -388,6 +437,7 @@ def test_shift_jis_captions_are_reported(tmp_path: Path) -> None:
 
 def test_broken_caption_file_stops_the_episode_with_its_line(tmp_path: Path) -> None:
     episode = make_episode(tmp_path, "badcaptions", captions="captions.vtt")
+    assert episode.captions is not None
     episode.captions.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nはい\n\n00:02.000 -> 00:03.000\nいいえ\n",
                                 encoding="utf-8")
     mc.clip(episode.clip, seconds=1.0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+
 from conftest import Project
 
 

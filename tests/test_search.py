@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+
 from browser import chromium, serve
 from conftest import Project, copy_project
-
 from dayori.material.search import encode, index_terms, rewrite_index
 
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
@@ -37,7 +38,7 @@ class Results:
 class Site:
     """The served site and one browser; `search` opens a fresh page per query, as a new reader would."""
 
-    def __init__(self, url: str, browser: object) -> None:
+    def __init__(self, url: str, browser: Any) -> None:
         self.url = url
         self.browser = browser
 
@@ -120,7 +121,7 @@ def test_a_word_without_japanese_still_searches_as_before(site: Site) -> None:
 
 
 def test_index_gets_bigram_fields_and_keeps_what_readers_see() -> None:
-    index = {"config": {"lang": ["ja"], "fields": {"title": {"boost": 1000.0}, "text": {"boost": 1.0},
+    index: dict[str, Any] = {"config": {"lang": ["ja"], "fields": {"title": {"boost": 1000.0}, "text": {"boost": 1.0},
                                                    "tags": {"boost": 1e6}}},
              "docs": [{"location": "newsletter/1/", "title": "第1号 撮り方",
                        "text": "<p>スマートフォンの手ぶれ補正機能</p>", "tags": ["動画"]}]}

@@ -8,11 +8,11 @@ import textwrap
 
 import av
 import pytest
-from conftest import Project
-from media_clips import clip, not_a_video
 
+from conftest import Project
 from dayori.build import prepare
 from dayori.config import settings_from_file
+from media_clips import clip, not_a_video
 
 VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
 
@@ -48,7 +48,9 @@ def with_episode(project: Project) -> Project:
 def test_episode_page_plays_both_renditions_with_captions(with_episode: Project) -> None:
     with_episode.build()
     page = (with_episode.site / "videos" / "2026-11-19-teams-channel" / "index.html").read_text(encoding="utf-8")
-    video = re.search(r"<video[^>]*>", page).group(0)
+    tag = re.search(r"<video[^>]*>", page)
+    assert tag is not None
+    video = tag.group(0)
     assert 'controls' in video and 'preload="metadata"' in video and "poster=" in video
     sources = re.findall(r'<source src="([^"]+)" type="video/mp4"', page)
     assert sources, page
@@ -59,7 +61,7 @@ def test_episode_page_plays_both_renditions_with_captions(with_episode: Project)
         with av.open(str((base / source).resolve())) as container:
             stream = container.streams.video[0]
             assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
-            assert abs(float(container.duration / av.time_base) - 2.0) < 0.15
+            assert container.duration is not None and abs(float(container.duration / av.time_base) - 2.0) < 0.15
     assert (base / track.group(1)).resolve().read_text(encoding="utf-8").startswith("WEBVTT")
     assert "画面右上の「…」からチャネルを追加します。" in page
     assert "第2号 Teams のチャネル" in page

@@ -249,7 +249,7 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
     try:
         config = SmtpConfig.from_env({"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(controller.port),
                                       "DAYORI_SMTP_SECURITY": "none"})
-        with Ledger(folder / "bench-ledger.sqlite3") as ledger:
+        with Ledger.open(folder / "bench-ledger.sqlite3") as ledger:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
             deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False))
@@ -266,6 +266,12 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
             "ledger_over_smtplib": ledgered / plain}
 
 
+def bench_sending_oauth(folder: Path, issues: int) -> dict[str, float]:
+    from dayori.delivery.bench import bench_oauth_sending
+
+    return bench_oauth_sending(folder / "oauth")
+
+
 def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
     from dayori.media.bench import bench_media
 
@@ -274,7 +280,7 @@ def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
 
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
     """Delivery to a local SMTP server, and media on generated clips."""
-    return {"sending": bench_sending, "media": bench_media_stage}
+    return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "media": bench_media_stage}
 
 
 def _print(results: dict[str, object]) -> None:

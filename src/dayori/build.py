@@ -15,7 +15,7 @@ from dayori.email import build_emails
 from dayori.errors import ContentError
 from dayori.feeds import build_feeds
 from dayori.media import process_episodes
-from dayori.model import Content, Output
+from dayori.model import Content, Episode, Issue, Output
 from dayori.pages import Site, build_pages
 
 STYLESHEET = "assets/dayori.css"
@@ -71,7 +71,8 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
 
 def _asset_outputs(content: Content) -> list[Output]:
     """Images the published bodies use; drafts' images are not among them."""
-    assets = {asset.dest: asset.source for item in [*content.issues, *content.episodes] for asset in item.body.assets}
+    items: list[Issue | Episode] = [*content.issues, *content.episodes]
+    assets = {asset.dest: asset.source for item in items for asset in item.body.assets}
     return [Output(dest, source=source) for dest, source in sorted(assets.items())]
 
 

@@ -17,6 +17,9 @@ import yaml
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
+IMAGE_MODES = ("inline", "linked")
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     sender: str = "業務合理化便り <dx-team@example.go.jp>"
@@ -24,6 +27,13 @@ class EmailSettings:
     unsubscribe_url: str = "mailto:dx-team@example.go.jp?subject=unsubscribe"
     footer: str = "デジタル推進室 DXチーム"
     max_bytes: int = 102_000
+    """The HTML part only: Gmail clips HTML beyond 102 KB; inline images do not count."""
+    unsubscribe_mailbox: str = ""
+    """The team mailbox offered as `mailto:` in List-Unsubscribe; empty: reply_to, else the sender."""
+    images: str = "inline"
+    """inline: pictures travel in the message (cid:), shown by Outlook at once; linked: loaded from the site."""
+    max_message_bytes: int = 10_000_000
+    """The whole message, images included, as the mail server counts it (Exchange Online's default is larger)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,21 @@ class MediaSettings:
     max_bytes: int = 2_000_000_000
     renditions: tuple[int, ...] = (720, 360)
     jobs: int = 0
+
+
+DEFAULT_ATTACHMENTS = ("png", "jpg", "jpeg", "gif", "webp", "pdf", "docx", "pptx")
+"""What a body may link or show besides other pages: pictures, and documents meant to be handed out. Not SVG
+(a script in it runs on the site when opened) and no lists or spreadsheets."""
+NEVER_PUBLISHED = frozenset({"csv", "tsv", "xlsx", "xlsm", "xlsb", "xls", "ods", "numbers", "db", "sqlite", "sqlite3",
+                             "mdb", "accdb", "bak", "old", "vcf", "pst", "msg", "eml"})
+"""Kinds that hold lists of people (a subscriber list, an address book, the send ledger and its backups):
+never published, not even when listed in `attachments`."""
+
+
+def never_published(suffix: str) -> bool:
+    """`suffix` without its dot, any case; SQLite's `-wal`/`-shm`/`-journal` companions count as databases."""
+    kind = suffix.lower().lstrip(".")
+    return kind in NEVER_PUBLISHED or kind.endswith(("-wal", "-shm", "-journal"))
 
 
 @dataclass(frozen=True)
@@ -56,9 +81,11 @@ class Settings:
     site_name: str = "業務合理化便り"
     newsletter_dir: str = "newsletter"
     videos_dir: str = "videos"
+    docs_dir: str = "docs"
     cache_dir: str = ".cache/dayori"
     strict: bool = False
     chars_per_minute: int = 500
+    attachments: tuple[str, ...] = DEFAULT_ATTACHMENTS
     email: EmailSettings = field(default_factory=EmailSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
@@ -72,6 +99,15 @@ class Settings:
     @property
     def videos_path(self) -> Path:
         return self.root / self.videos_dir
+
+    @property
+    def docs_path(self) -> Path:
+        return self.root / self.docs_dir
+
+    @property
+    def content_paths(self) -> tuple[Path, ...]:
+        """The only folders a body may link into: nothing else in the project is ever published from a link."""
+        return self.newsletter_path, self.videos_path, self.docs_path
 
     @property
     def cache_path(self) -> Path:
@@ -99,7 +135,7 @@ def settings_from_file(config_file: Path) -> Settings:
         raise ConfigError(f"{config_file} が見つかりません。プロジェクトのフォルダー（mkdocs.yml のある場所）で"
                           "実行するか、-f で mkdocs.yml の場所を指定してください。") from error
     try:
-        data = yaml.load(text, Loader=_config_loader(config_file.parent))  # noqa: S506 (the project's own file)
+        data = yaml.load(text, Loader=_config_loader(config_file.parent))
     except yaml.YAMLError as error:
         raise ConfigError(f"{config_file}: YAML として読めません（{error}）。") from error
     if not isinstance(data, dict):
@@ -109,6 +145,7 @@ def settings_from_file(config_file: Path) -> Settings:
         return settings_from_mapping(
             root=config_file.resolve().parent, site_url=str(data.get("site_url") or ""),
             site_name=str(data.get("site_name") or "業務合理化便り"),
+            docs_dir=str(data.get("docs_dir") or "docs"),
             section=(data.get("extra") or {}).get("dayori"),
             markdown_extensions=extensions, markdown_configs=configs)
     except ConfigError as error:
@@ -178,7 +215,8 @@ def _import(dotted: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "email", "media", "check", "markdown_extensions",
+_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "docs_dir", "email", "media", "check",
+                             "markdown_extensions",
                              "markdown_configs"})
 """Settings that come from mkdocs.yml's own keys or from sub-sections, not from `extra.dayori` directly."""
 _TYPE_WORDS = {bool: "true か false", int: "整数", float: "数値", str: "文字列"}
@@ -228,17 +266,35 @@ def _section(cls: type, data: Any, prefix: str) -> Any:
 
 def settings_from_mapping(root: Path, site_url: str, site_name: str, section: dict[str, Any] | None,
                           markdown_extensions: tuple[Any, ...] = (),
-                          markdown_configs: dict[str, dict[str, Any]] | None = None) -> Settings:
+                          markdown_configs: dict[str, dict[str, Any]] | None = None,
+                          docs_dir: str = "docs") -> Settings:
     """Builds settings from the plain data of the config file, checking every value's type."""
     if section is not None and not isinstance(section, dict):
         raise ConfigError("extra.dayori は「キー: 値」の並びで書いてください。")
     data = dict(section or {})
     email = EmailSettings(**_section(EmailSettings, data.pop("email", None), ".email"))
+    if email.images not in IMAGE_MODES:
+        raise ConfigError(f"email.images は inline（画像をメールに含める）か linked（サイトから読み込む）にしてください"
+                          f"（今は「{email.images}」）。")
     media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
     check = CheckSettings(**_section(CheckSettings, data.pop("check", None), ".check"))
+    values = _section(Settings, data, "")
+    if "attachments" in values:
+        values["attachments"] = _attachments(values["attachments"])
     return Settings(root=root, site_url=site_url or "http://localhost:8000/", site_name=site_name,
-                    **_section(Settings, data, ""), email=email, media=media, check=check,
+                    docs_dir=docs_dir, **values, email=email, media=media, check=check,
                     markdown_extensions=tuple(markdown_extensions), markdown_configs=dict(markdown_configs or {}))
+
+
+def _attachments(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """Extensions as editors write them (`PDF`, `.png`), compared case-insensitively; lists of people are
+    refused here, so that no setting can publish a subscriber list."""
+    normalised = tuple(dict.fromkeys(kind.strip().lower().lstrip(".") for kind in kinds))
+    refused = [kind for kind in normalised if never_published(kind)]
+    if refused:
+        raise ConfigError(f"extra.dayori の attachments に {', '.join(refused)} は書けません。名簿や表、データベース、"
+                          "バックアップのファイルは購読者の情報が漏れないよう公開しない決まりです。一覧から外してください。")
+    return normalised
 
 
 def today() -> dt.date:

@@ -6,25 +6,42 @@ round and nothing half-built can be published.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from dayori.config import Settings, today
+from dayori.config import Settings, never_published, today
 from dayori.errors import Problems
 from dayori.frontmatter import Document, read_document
 from dayori.model import Content, Episode, Issue, is_published, newest_first
-from dayori.render import Renderer
+from dayori.render import Containment, Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
 from dayori.store import BackgroundWrites
 
 BROKEN_LINK_MESSAGES = {
     "missing": "リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
                "（この Markdown ファイルのある場所からの相対パスで書きます）。",
-    "private": "「{url}」は名簿や表のファイルなので公開できません（購読者リストなどの流出を防ぐため）。"
-               "リンクを外し、必要な内容は本文に書いてください。",
+    "private": "「{url}」は名簿や表のファイルなので公開できません（表計算、データベース、バックアップも同じです。"
+               "購読者リストなどの流出を防ぐため）。リンクを外し、必要な内容は本文に書いてください。",
+    "type": "「{url}」は {suffix} のファイルなので公開できません。公開できるのは mkdocs.yml の "
+            "extra.dayori.attachments にある種類（{allowed}）だけです。PDF や画像にして置き直すか、"
+            "この種類が必要なら管理者に attachments への追加を相談してください。",
+    "absolute": "「{url}」は絶対パスや file: の書き方なので使えません（PC やサーバーの中のファイルは公開しません）。"
+                "この Markdown ファイルのある場所からの相対パスで書いてください（例: img/図.png）。",
+    "outside": "「{url}」は公開用のフォルダー（{roots}）の外を指しています（シンボリックリンクの先も含みます）。"
+               "載せる画像や資料はこれらのフォルダーの中に置き、そこへの相対パスで書いてください。",
+    "hidden": "「{url}」は「.」で始まる隠しフォルダーか隠しファイルなので公開できません（.git や .env などの"
+              "流出を防ぐため）。img/ などのふつうのフォルダーに置き直してください。",
+    "raw": "HTML の <{tag}> に書いた「{url}」はファイルとして公開されず、サイトでは表示されません。画像やファイルは "
+           "Markdown の書き方（![説明](img/図.png) や [名前](資料.pdf)）で指定してください。",
 }
+UNPUBLISHED_LINK_MESSAGE = ("リンク先「{url}」は{why}で、まだサイトにありません（このまま公開するとリンクが切れます）。"
+                            "リンク先を先に公開するか、公開されてからリンクを加えてください。")
+DOCS_SITE_FILES = frozenset({"md", "css", "js", "ico", "svg", "woff", "woff2"})
+"""What a hand-written docs/ page needs besides the attachments: its own pages, styles, scripts, icons, fonts."""
 ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
 EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
 
@@ -47,18 +64,19 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
     _check_episode_names(episodes, problems)
     _check_unique_vols(issues, problems)
 
-    pages = {read.document.path.resolve(): f"newsletter/{read.values['vol']}/" for read in issues}
-    pages |= {read.document.path.parent.resolve() / "index.md": f"videos/{read.document.path.parent.name}/"
-              for read in episodes}
+    pages = {_page_key(read): f"newsletter/{read.values['vol']}/" for read in issues}
+    pages |= {_page_key(read): f"videos/{read.document.path.parent.name}/" for read in episodes}
+    day = today()
+    hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
     with BackgroundWrites() as writes:
-        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, settings.cache_path / "bodies",
-                            writes)
-        built_issues = [_issue(read, renderer, pages, problems) for read in issues]
-        built_episodes = [_episode(read, renderer, pages, problems) for read in episodes]
+        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
+                            settings.cache_path / "bodies", writes)
+        links = _Links(renderer, pages, hidden, _shown_roots(settings), problems)
+        built_issues = [_issue(read, links) for read in issues]
+        built_episodes = [_episode(read, links) for read in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)
     problems.raise_if_any()
 
-    day = today()
     return Content(
         issues=tuple(newest_first(i for i in built_issues if preview or is_published(i, day))),
         episodes=tuple(newest_first(e for e in built_episodes if preview or is_published(e, day))),
@@ -66,6 +84,25 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
         preview=preview,
     )
 
+
+
+def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
+    """Why a file in docs/ stays off the site (for the build log), or None to publish it. MkDocs publishes
+    whatever lies in docs/, following symlinks, and its exclusion patterns match lower-case names only:
+    `Subscribers.CSV` or a `.bak` of a list would go out. So only pages, site files and the listed attachment
+    types are published, and only from inside the content folders."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    real = source.resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in settings.content_paths):
+        return (f"{settings.docs_dir}/{name} はシンボリックリンクで公開用のフォルダーの外を指しているので公開しません。"
+                "載せるファイルは docs/ の中に置いてください。")
+    if never_published(suffix):
+        return (f"{settings.docs_dir}/{name} は名簿や表、データベース、バックアップのファイルなので公開しません"
+                "（購読者リストなどの流出を防ぐため）。docs/ の外に移してください。")
+    if suffix not in DOCS_SITE_FILES and suffix not in settings.attachments:
+        return (f"{settings.docs_dir}/{name} は {suffix or '拡張子のない'} のファイルなので公開しません。公開するなら "
+                "mkdocs.yml の extra.dayori.attachments にこの種類を加えてください。")
+    return None
 
 
 def _issue_files(settings: Settings, problems: Problems) -> list[Path]:
@@ -137,23 +174,67 @@ def _check_unique_vols(issues: list[_Read], problems: Problems) -> None:
             first[vol] = read
 
 
-def _render(read: _Read, renderer: Renderer, pages: dict[Path, str], page_url: str, problems: Problems) -> Any:
+@dataclass(frozen=True)
+class _Links:
+    """What rendering a body needs to resolve and check its links; `hidden` holds the items that will not be
+    on the site this build (empty in preview, where drafts and scheduled items are shown)."""
+
+    renderer: Renderer
+    pages: dict[Path, str]
+    hidden: dict[Path, str]
+    roots: str
+    problems: Problems
+
+
+def _page_key(read: _Read) -> Path:
+    """The file a link to this item resolves to (an episode is linked through its index.md)."""
+    path = read.document.path
+    return path.parent.resolve() / "index.md" if path.name == "index.md" else path.resolve()
+
+
+def _not_yet_published(reads: list[_Read], day: dt.date) -> dict[Path, str]:
+    hidden = {}
+    for read in reads:
+        date = read.values["date"]
+        if read.values["draft"]:
+            hidden[_page_key(read)] = "下書き（draft: true）"
+        elif date > day:
+            hidden[_page_key(read)] = f"{date.year}年{date.month}月{date.day}日に公開予定"
+    return hidden
+
+
+def _shown_roots(settings: Settings) -> str:
+    return "、".join(f"{_display(path, settings)}/" for path in settings.content_paths)
+
+
+def _render(read: _Read, links: _Links, page_url: str) -> Any:
+    renderer = links.renderer
     rendered = renderer.render(read.document.body, source=read.document.path, page_url=page_url,
-                               link_for_file=lambda path: pages.get(path.resolve()))
+                               link_for_file=lambda path: links.pages.get(path.resolve()))
     for line, url, why in rendered.broken_links:
-        problems.add(read.display, read.document.body_line + line - 1, BROKEN_LINK_MESSAGES[why].format(url=url))
+        kind, _, tag = why.partition(":")
+        suffix = Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
+        message = BROKEN_LINK_MESSAGES[kind].format(url=url, tag=tag, suffix=suffix, roots=links.roots,
+                                                    allowed=", ".join(renderer.containment.attachments))
+        links.problems.add(read.display, read.document.body_line + line - 1, message)
+    if _page_key(read) not in links.hidden:
+        for line, url, linked in rendered.page_links:
+            why_hidden = links.hidden.get(Path(linked))
+            if why_hidden is not None:
+                links.problems.add(read.display, read.document.body_line + line - 1,
+                                   UNPUBLISHED_LINK_MESSAGE.format(url=url, why=why_hidden))
     return rendered.body
 
 
-def _issue(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: Problems) -> Issue:
+def _issue(read: _Read, links: _Links) -> Issue:
     v = read.values
     url = f"newsletter/{v['vol']}/"
     return Issue(vol=v["vol"], date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
                  authors=v["authors"], draft=v["draft"], videos=v["videos"], source=read.display,
-                 body=_render(read, renderer, pages, url, problems))
+                 body=_render(read, links, url))
 
 
-def _episode(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: Problems) -> Episode:
+def _episode(read: _Read, links: _Links) -> Episode:
     v = read.values
     folder = read.document.path.parent
     url = f"videos/{folder.name}/"
@@ -161,19 +242,20 @@ def _episode(read: _Read, renderer: Renderer, pages: dict[Path, str], problems: 
                    draft=v["draft"], clip=folder / v["clip"],
                    captions=folder / v["captions"] if v["captions"] else None,
                    poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display,
-                   body=_render(read, renderer, pages, url, problems))
+                   body=_render(read, links, url),
+                   key_lines=tuple(read.document.key_lines.items()))
 
 
 def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads: list[_Read],
                       episode_reads: list[_Read], problems: Problems) -> None:
     slugs = {e.slug for e in episodes}
     vols = {i.vol for i in issues}
-    for issue, read in zip(issues, issue_reads):
+    for issue, read in zip(issues, issue_reads, strict=True):
         for slug in issue.videos:
             if slug not in slugs:
                 problems.add(read.display, read.document.line_of("videos"),
                              f"videos の「{slug}」という動画のフォルダーが見つかりません。videos/ にあるフォルダー名を書いてください。")
-    for episode, read in zip(episodes, episode_reads):
+    for episode, read in zip(episodes, episode_reads, strict=True):
         if episode.newsletter is not None and episode.newsletter not in vols:
             problems.add(read.display, read.document.line_of("newsletter"),
                          f"newsletter の号数 {episode.newsletter} の号が見つかりません。存在する号数を書いてください。")

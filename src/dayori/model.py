@@ -85,10 +85,16 @@ class Episode:
     newsletter: int | None
     source: Path
     body: Body
+    key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+    """Each front-matter key's line in index.md, for messages about a value found wrong after loading
+    (a clip that cannot be decoded, a poster time past the end)."""
 
     @property
     def url(self) -> str:
         return f"videos/{self.slug}/"
+
+    def line_of(self, key: str) -> int | None:
+        return dict(self.key_lines).get(key)
 
     @property
     def key(self) -> str:
@@ -149,6 +155,47 @@ class Output:
             return self.content
         assert self.source is not None
         return self.source.read_bytes()
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One MP4 of an episode; `source` is the finished file in the cache, `dest` its site path."""
+
+    label: str
+    dest: str
+    source: Path
+    width: int
+    height: int
+    bytes: int
+    mime: str = "video/mp4"
+    remuxed: bool = False
+
+    def output(self) -> Output:
+        return Output(dest=self.dest, source=self.source)
+
+
+@dataclass(frozen=True)
+class EpisodeMedia:
+    """What the media stage made of one episode's clip, as the page, feed and email stages read it: renditions
+    largest first. With `keep_going`, a failed episode has `error` set (Japanese, for the preview page) and no
+    renditions, poster or still."""
+
+    slug: str
+    renditions: tuple[Rendition, ...]
+    poster: Output | None
+    still: Output | None
+    captions: Output | None
+    duration: float
+    width: int
+    height: int
+    has_audio: bool
+    error: str | None = None
+
+    def outputs(self) -> list[Output]:
+        """Every file to copy into the site."""
+        files = [r.output() for r in self.renditions]
+        files += [o for o in (self.poster, self.still, self.captions) if o is not None]
+        return files
 
 
 @dataclass(frozen=True)

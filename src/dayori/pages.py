@@ -5,34 +5,20 @@ Builder-independent: each page is HTML for the theme's content area plus a title
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 
 from dayori.config import Settings
-from dayori.model import Content, Episode, Issue, Page, newest_first, tag_slug
+from dayori.formats import duration_label, japanese_date, reading_minutes
+from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, newest_first, tag_slug
 from dayori.urls import relative
 
-WEEKDAYS = "月火水木金土日"
 LATEST_COUNT = 6
-
-
-class Media(Protocol):
-    """What pages need of an episode's transcoded media (see `dayori.media.EpisodeMedia`)."""
-
-    renditions: tuple[Any, ...]
-    poster: Any
-    captions: Any
-    duration: float
-    width: int
-    height: int
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -43,23 +29,8 @@ class Site:
     latest_html: str
 
 
-def japanese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
-
-
-def reading_minutes(text: str, chars_per_minute: int) -> int:
-    """Japanese is read in characters per minute, not words; spaces do not count."""
-    characters = sum(1 for c in text if not c.isspace())
-    return max(1, math.ceil(characters / chars_per_minute))
-
-
 def tag_url(tag: str) -> str:
     return f"tags/{tag_slug(tag)}/"
-
-
-def duration_label(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +46,7 @@ def _environment() -> jinja2.Environment:
 class _Renderer:
     """Templates with a `url()` helper that makes every link relative to the page being rendered."""
 
-    def __init__(self, settings: Settings, content: Content, media: Mapping[str, Media]) -> None:
+    def __init__(self, settings: Settings, content: Content, media: Mapping[str, EpisodeMedia]) -> None:
         self.env = _environment()
         self.settings = settings
         self.content = content
@@ -91,7 +62,7 @@ class _Renderer:
                     searchable=searchable)
 
 
-def build_pages(content: Content, settings: Settings, media: Mapping[str, Media] | None = None,
+def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
                 findings: Mapping[str, Sequence[Any]] | None = None) -> Site:
     """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
     render = _Renderer(settings, content, media or {})
@@ -140,7 +111,8 @@ def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
                          searchable=False, tags=tags)]
     pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          searchable=False, tag=tag, items=items) for tag, items in tags.items()]
+                          searchable=False, tag=tag, items=items, feeds=f"feeds/tags/{tag_slug(tag)}")
+              for tag, items in tags.items()]
     return pages
 
 

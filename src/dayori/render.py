@@ -2,6 +2,7 @@
 
 Links and images are resolved here, against the editor's files: a missing file is an editor error with its
 line, an image becomes a content-addressed asset, and a link to another issue's `.md` becomes its page URL.
+Only files inside the content folders, of a listed type, are ever published from a link (see `Containment`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
@@ -21,6 +24,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from dayori.config import Settings, never_published
 from dayori.errors import line_containing
 from dayori.model import Asset, Body, Heading
 from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
@@ -28,9 +32,40 @@ from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-PRIVATE_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xls", ".sqlite", ".sqlite3", ".db"})
-"""Lists and databases (a subscriber list, the send ledger) are never published, even when linked."""
 _LINKED_ATTRIBUTES = (("img", "src"), ("a", "href"), ("source", "src"), ("video", "poster"))
+_RAW_URL_ATTRIBUTES = frozenset({"src", "href", "poster", "srcset", "data", "action", "formaction", "background",
+                                 "xlink:href"})
+
+
+@dataclass(frozen=True)
+class Containment:
+    """Where a linked file may come from: inside the content folders (after symlinks are followed), in no
+    hidden folder (`.git`, `.env`) nor the cache, and of a listed type. Everything else in the project
+    (the send ledger, secrets, other people's files) can never be published by writing a link to it."""
+
+    roots: tuple[Path, ...]
+    excluded: tuple[Path, ...]
+    attachments: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Containment:
+        return cls(tuple(p.resolve() for p in settings.content_paths), (settings.cache_path.resolve(),),
+                   settings.attachments)
+
+    def refusal(self, path: Path) -> str | None:
+        """Why the resolved `path` may not be published (a key of the editor messages), or None."""
+        root = next((r for r in self.roots if path.is_relative_to(r)), None)
+        if root is None or any(path.is_relative_to(e) for e in self.excluded):
+            return "outside"
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            return "hidden"
+        if path.suffix.lower() == ".md":
+            return None
+        if never_published(path.suffix):
+            return "private"
+        if path.suffix.lower().lstrip(".") not in self.attachments:
+            return "type"
+        return None
 
 
 @dataclass
@@ -43,6 +78,7 @@ class _Target:
     link_for_file: Callable[[Path], str | None]
     assets: list[Asset] = field(default_factory=list)
     broken: list[tuple[int, str, str]] = field(default_factory=list)
+    links: list[tuple[int, str, str]] = field(default_factory=list)
     depends: list[list[Any]] = field(default_factory=list)
 
 
@@ -60,6 +96,33 @@ class _LinkResolver(Treeprocessor):
                 url = element.get(attribute)
                 if url is not None:
                     element.set(attribute, self.renderer.resolve(url, target))
+        for block in self.md.htmlStash.rawHtmlBlocks:
+            if isinstance(block, str):
+                _refuse_raw_paths(block, target)
+
+
+class _RawUrls(HTMLParser):
+    """URL attributes of the tags in a piece of raw HTML (comments and text are not tags)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [(tag, value) for name, value in attrs if name in _RAW_URL_ATTRIBUTES and value]
+
+
+def _refuse_raw_paths(block: str, target: _Target) -> None:
+    """Raw HTML is left as written, so a path in it would point at the server, not at the editor's file:
+    a file is published only through Markdown's own link and image syntax, which is checked above."""
+    parser = _RawUrls()
+    parser.feed(block)
+    parser.close()
+    for tag, url in parser.found:
+        parts = urlsplit(url.strip())
+        if (parts.scheme.lower() == "file" or not (parts.scheme or parts.netloc)) and not url.startswith("#"):
+            line = line_containing(target.markdown, f'"{url}"') or line_containing(target.markdown, url) or 1
+            target.broken.append((line, url, f"raw:{tag}"))
 
 
 class _LinkExtension(Extension):
@@ -75,7 +138,11 @@ class _LinkExtension(Extension):
 class Rendered:
     body: Body
     broken_links: tuple[tuple[int, str, str], ...]
-    """(line, url, why): `missing` (no such file) or `private` (a kind of file that is never published)."""
+    """(line, url, why): `missing` (no such file), `absolute`, `outside`, `hidden`, `private`, `type` (see
+    `Containment`) or `raw:<tag>` (a path in raw HTML)."""
+    page_links: tuple[tuple[int, str, str], ...] = ()
+    """(line, url, linked file): every link to another issue or episode, for checks that need to know
+    which of them are published."""
 
 
 class Renderer:
@@ -86,13 +153,16 @@ class Renderer:
     and time, files that were missing) and is reused only while all of that still holds.
     """
 
-    def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]],
+    def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]], containment: Containment,
                  cache: Path | None = None, writes: BackgroundWrites | None = None) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
+        self.containment = containment
         self.cache = cache
         self.writes = writes
-        self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs))
+        self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs),
+                                  [str(r) for r in containment.roots], [str(e) for e in containment.excluded],
+                                  containment.attachments)
 
     def render(self, text: str, *, source: Path, page_url: str,
                link_for_file: Callable[[Path], str | None]) -> Rendered:
@@ -110,7 +180,7 @@ class Renderer:
         finally:
             self.current = None
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
-        rendered = Rendered(body, tuple(target.broken))
+        rendered = Rendered(body, tuple(target.broken), tuple(target.links))
         if record_path is not None:
             record = json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode()
             if self.writes is not None:
@@ -121,29 +191,37 @@ class Renderer:
 
     def resolve(self, url: str, target: _Target) -> str:
         parts = urlsplit(url)
-        if parts.scheme or parts.netloc or url.startswith(("#", "/")) or not parts.path:
+        if parts.scheme.lower() == "file" or (not parts.scheme and not parts.netloc and url.startswith("/")):
+            return self._refuse(url, target, "absolute")
+        if parts.scheme or parts.netloc or url.startswith("#") or not parts.path:
             return url
-        path = (target.source.parent / unquote(parts.path)).resolve()
-        if path.suffix.lower() in PRIVATE_SUFFIXES:
-            target.broken.append((_line_of(target.markdown, url), url, "private"))
-            return url
+        written = target.source.parent / unquote(parts.path)
+        path = written.resolve()
+        target.depends.append(["link", str(written), str(path)])
+        why = self.containment.refusal(path)
+        if why is not None:
+            return self._refuse(url, target, why)
         if not path.is_file():
             target.depends.append(["missing", str(path), None])
-            target.broken.append((_line_of(target.markdown, url), url, "missing"))
-            return url
+            return self._refuse(url, target, "missing")
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         page = target.link_for_file(path)
         if page is not None or path.suffix.lower() == ".md":
             target.depends.append(["page", str(path), page])
         if page is not None:
+            target.links.append((_line_of(target.markdown, url), url, str(path)))
             return relative(page, target.page_url) + fragment
         if path.suffix.lower() == ".md":
-            target.broken.append((_line_of(target.markdown, url), url, "missing"))
-            return url
+            return self._refuse(url, target, "missing")
         target.depends.append(["file", str(path), _stamp(path)])
         asset = Asset(path, asset_dest(path))
         target.assets.append(asset)
         return relative(asset.dest, target.page_url)
+
+    @staticmethod
+    def _refuse(url: str, target: _Target, why: str) -> str:
+        target.broken.append((_line_of(target.markdown, url), url, why))
+        return url
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -158,22 +236,29 @@ def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
     body = rendered.body
     return {"html": body.html, "text": body.text, "toc": [_heading_json(h) for h in body.toc],
             "assets": [[str(a.source), a.dest] for a in body.assets], "broken": rendered.broken_links,
-            "depends": depends}
+            "links": rendered.page_links, "depends": depends}
 
 
 def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Rendered | None:
-    if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "depends"}:
+    if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "links", "depends"}:
         return None
-    for kind, name, value in record["depends"]:
-        path = Path(name)
-        holds = {"missing": lambda: not path.is_file(),
-                 "page": lambda: path.is_file() and link_for_file(path) == value,
-                 "file": lambda: _stamp(path) == value}[kind]()
-        if not holds:
-            return None
+    if not all(_holds(kind, Path(name), value, link_for_file) for kind, name, value in record["depends"]):
+        return None
     body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
                 assets=tuple(Asset(Path(source), dest) for source, dest in record["assets"]))
-    return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]))
+    return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]),
+                    tuple((line, url, linked) for line, url, linked in record["links"]))
+
+
+def _holds(kind: str, path: Path, value: Any, link_for_file: Callable[[Path], str | None]) -> bool:
+    """Whether one thing a cached rendering looked at is still as it was."""
+    if kind == "link":
+        return str(path.resolve()) == value
+    if kind == "missing":
+        return not path.is_file()
+    if kind == "page":
+        return path.is_file() and link_for_file(path) == value
+    return _stamp(path) == value
 
 
 def _heading_json(heading: Heading) -> list[Any]:
@@ -221,5 +306,10 @@ def _heading(token: dict[str, Any]) -> Heading:
                    tuple(_heading(child) for child in token.get("children", [])))
 
 
-def _line_of(text: str, needle: str) -> int:
-    return line_containing(text, needle) or 1
+def _line_of(text: str, url: str) -> int:
+    """Where the URL is written as a link target first: `img/a.png` is also inside `../img/a.png`."""
+    for needle in (f"]({url}", f"<{url}>", f'"{url}"', f"'{url}'", f"]: {url}", url):
+        line = line_containing(text, needle)
+        if line is not None:
+            return line
+    return 1

@@ -41,7 +41,7 @@ class Analyzer:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from sudachipy import SplitMode  # type: ignore[import-untyped]
+        from sudachipy import SplitMode
 
         return self._dictionary.tokenizer(mode=SplitMode.C)
 

@@ -188,7 +188,7 @@ def _redundant(segment: Segment, tokens: list[Token], context: Context) -> Itera
 
 
 def _perform(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    for noun, particle, verb in zip(tokens, tokens[1:], tokens[2:]):
+    for noun, particle, verb in zip(tokens, tokens[1:], tokens[2:], strict=False):
         if (noun.pos[:3] == ("名詞", "普通名詞", "サ変可能") and particle.surface == "を"
                 and verb.normalized == "行う" and verb.kind == "動詞"):
             yield Hit("を行う", noun.begin, f"「{noun.surface}を{verb.surface}」は「{noun.surface}する」と書けます。",
@@ -461,7 +461,7 @@ def _ending(tokens: list[Token]) -> tuple[str, int, str]:
         if tail.endswith(copula):
             begin = next(t.begin for t in reversed(words) if t.begin <= last.end - len(copula))
             return "plain", begin, copula
-    if last.pos[5].startswith("終止形") and last.kind in ("動詞", "形容詞") or (
+    if (last.pos[5].startswith("終止形") and last.kind in ("動詞", "形容詞")) or (
             last.kind == "助動詞" and last.pos[5].startswith("終止形") and last.normalized in ("ない", "た", "ぬ")):
         start = next((t for t in reversed(words[:-1]) if t.kind in ("名詞", "助詞")), None)
         begin = start.end if start is not None else words[0].begin

@@ -43,10 +43,12 @@ class SendSummary:
     sent_now: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     aborted: str | None = None
+    suppressed: int = 0
+    """Frozen recipients skipped because they unsubscribed or bounced since."""
 
     @property
     def complete(self) -> bool:
-        return self.aborted is None and self.counts[SENT] == sum(self.counts.values())
+        return self.aborted is None and self.counts[SENT] + self.suppressed == sum(self.counts.values())
 
 
 def personalize(message: EmailMessage, recipient: Recipient, message_id: str) -> bytes:
@@ -73,13 +75,17 @@ class _Pace:
 
 
 def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transport, sender: str,
-            options: SendOptions = SendOptions(), sleep: Callable[[float], None] = time.sleep) -> SendSummary:
+            options: SendOptions = SendOptions(), sleep: Callable[[float], None] = time.sleep,
+            suppressed: frozenset[str] = frozenset()) -> SendSummary:
     """Sends to every recipient of `vol` in the ledger who has not been sent the issue yet.
 
+    The ledger is held by this process alone (see Ledger.open), so its to-do list cannot change under us.
     Raises AuthError (nothing can be sent) and KeyboardInterrupt; the ledger is consistent either way.
     """
     summary = SendSummary(vol)
     todo = ledger.todo(vol, retry_uncertain=options.retry_uncertain)
+    summary.suppressed = sum(row.recipient.key in suppressed for row in todo)
+    todo = [row for row in todo if row.recipient.key not in suppressed]
     show = options.progress if options.progress is not None else sys.stderr.isatty()
     pace = _Pace(options.rate, sleep)
     log.info("第%d号: %d 件に送信します", vol, len(todo))
@@ -102,7 +108,11 @@ def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transpor
 
 def _send_one(message: EmailMessage, vol: int, row: Row, ledger: Ledger, transport: Transport, sender: str,
               options: SendOptions, sleep: Callable[[float], None]) -> str:
-    data = personalize(message, row.recipient, row.message_id)
+    try:
+        data = personalize(message, row.recipient, row.message_id)
+    except ValueError:
+        ledger.mark(vol, row.recipient, FAILED, "氏名に改行などがあり、宛名にできません。購読者リストを直してください")
+        return FAILED
     for attempt in range(1, options.max_attempts + 1):
         try:
             result = transport.send(sender, row.recipient.address, data,

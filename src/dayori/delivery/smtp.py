@@ -9,9 +9,21 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from dayori.delivery.oauth import (
+    OAuthConfig,
+    OAuthConfigError,
+    TokenError,
+    TokenSource,
+    xoauth2,
+)
 
 SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+AUTH_METHODS = ("basic", "oauth2")
+_AUTH_REFUSED = (530, 535)
+"""Answers to MAIL that mean the session is not (or no longer) logged in, e.g. Exchange's 5.7.57 or an expired
+token: with OAuth, worth one new token and one new connection."""
 
 
 class ConfigError(Exception):
@@ -19,7 +31,11 @@ class ConfigError(Exception):
 
 
 class AuthError(Exception):
-    """The server refused the user name or password; nothing can be sent."""
+    """The server refused the login (password or token); nothing can be sent."""
+
+
+class _TokenRefused(AuthError):
+    """The mail server refused the access token: worth one new token, unlike a failure to get one."""
 
 
 class ConnectError(Exception):
@@ -32,8 +48,10 @@ class SmtpConfig:
     port: int
     security: str
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     timeout: float = 30.0
+    auth: str = "basic"
+    oauth: OAuthConfig | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpConfig:
@@ -48,11 +66,21 @@ class SmtpConfig:
         port_text = env.get("DAYORI_SMTP_PORT", "").strip()
         if port_text and not port_text.isdigit():
             raise ConfigError("DAYORI_SMTP_PORT は数字で指定してください")
+        port = int(port_text) if port_text else SECURITY_PORTS[security]
+        auth = env.get("DAYORI_SMTP_AUTH", "basic").strip().lower() or "basic"
+        if auth not in AUTH_METHODS:
+            raise ConfigError("DAYORI_SMTP_AUTH は basic（ユーザー名とパスワード）か oauth2（Microsoft 365）にしてください")
         user = env.get("DAYORI_SMTP_USER", "")
+        if auth == "oauth2":
+            try:
+                oauth = OAuthConfig.from_env(env)
+            except OAuthConfigError as error:
+                raise ConfigError(str(error)) from error
+            return cls(host, port, security, user, auth=auth, oauth=oauth)
         password = env.get("DAYORI_SMTP_PASSWORD", "")
         if user and not password:
             raise ConfigError("DAYORI_SMTP_USER を設定したときは DAYORI_SMTP_PASSWORD も設定してください")
-        return cls(host, int(port_text) if port_text else SECURITY_PORTS[security], security, user, password)
+        return cls(host, port, security, user, password)
 
 
 class Kind(enum.Enum):
@@ -101,10 +129,14 @@ def _classify(code: int, reply: bytes, step: str) -> Result:
 
 
 class Transport:
-    """One SMTP connection, opened on demand and reopened after the server drops it."""
+    """One SMTP connection, opened on demand and reopened after the server drops it.
 
-    def __init__(self, config: SmtpConfig) -> None:
+    With OAuth, a login the server refuses (at AUTH, or later at MAIL) gets one new token and one new
+    connection before the refusal counts: the token may have expired or been revoked mid-send."""
+
+    def __init__(self, config: SmtpConfig, tokens: TokenSource | None = None) -> None:
         self.config = config
+        self.tokens = tokens if tokens is not None or config.oauth is None else TokenSource(config.oauth)
         self._client: _Client | None = None
 
     def close(self) -> None:
@@ -115,7 +147,16 @@ class Transport:
                 self._client.close()
             self._client = None
 
-    def _connect(self) -> _Client:
+    def _connect(self, sender: str) -> _Client:
+        if self.tokens is None:
+            return self._open(sender)
+        try:
+            return self._open(sender)
+        except _TokenRefused:
+            self.tokens.invalidate()
+            return self._open(sender)
+
+    def _open(self, sender: str) -> _Client:
         config = self.config
         context = ssl.create_default_context()
         try:
@@ -126,9 +167,17 @@ class Transport:
                 if config.security == "starttls":
                     client.starttls(context=context)
             client.ehlo_or_helo_if_needed()
-            if config.user:
+            if self.tokens is not None:
+                _login_oauth(client, config.user or sender, self.tokens)
+            elif config.user:
                 client.login(config.user, config.password)
+        except TokenError as error:
+            raise AuthError(str(error)) from error
         except smtplib.SMTPAuthenticationError as error:
+            if self.tokens is not None:
+                raise _TokenRefused(f"SMTP サーバーがアクセス トークンを受け付けませんでした（{error.smtp_code}）。"
+                                    "アプリに SMTP.SendAsApp の権限と管理者の同意があるか、Exchange Online にサービス"
+                                    "プリンシパルと送信元メールボックスの権限を登録したかを確かめてください") from error
             raise AuthError(f"SMTP サーバーがユーザー名またはパスワードを受け付けませんでした（{error.smtp_code}）。"
                             "DAYORI_SMTP_USER と DAYORI_SMTP_PASSWORD を確かめてください") from error
         except smtplib.SMTPNotSupportedError as error:
@@ -141,11 +190,16 @@ class Transport:
     def send(self, sender: str, recipient: str, data: bytes, before_payload: Callable[[], None]) -> Result:
         """Sends one message; raises ConnectError when no connection can be made, AuthError on a refused login."""
         if self._client is None:
-            self._client = self._connect()
+            self._client = self._connect(sender)
         client = self._client
         client.payload_sent = False
         try:
             code, reply = client.mail(sender)
+            if code in _AUTH_REFUSED and self.tokens is not None:
+                self._drop()
+                self.tokens.invalidate()
+                self._client = client = self._connect(sender)
+                code, reply = client.mail(sender)
             if code != 250:
                 return self._refused(code, reply, "MAIL")
             code, reply = client.rcpt(recipient)
@@ -164,7 +218,7 @@ class Transport:
 
     def _refused(self, code: int, reply: bytes, step: str) -> Result:
         """After a refusal the transaction is reset; a 421 means the server is closing, so reconnect."""
-        if code == 421 or code == -1:
+        if code in (421, -1) or self._client is None:
             self._drop()
         else:
             try:
@@ -177,3 +231,14 @@ class Transport:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _login_oauth(client: smtplib.SMTP, user: str, tokens: TokenSource) -> None:
+    """AUTH XOAUTH2. On a bad token the server sends a 334 with an error report first; the client answers with
+    an empty line and then gets the 535 that smtplib raises as SMTPAuthenticationError."""
+    initial = xoauth2(user, tokens.token())
+
+    def respond(challenge: bytes | None = None) -> str:
+        return initial if challenge is None else ""
+
+    client.auth("XOAUTH2", respond, initial_response_ok=True)

@@ -1,6 +1,10 @@
-"""The subscribers CSV as staff keep it in Excel: `address` and an optional `name`, with or without a header.
+"""The subscriber list as staff keep it in Excel: a CSV (UTF-8 with or without BOM, or Shift_JIS/CP932 as
+Japanese Excel saves it) or an `.xlsx` workbook, with an address column and an optional name column, with or
+without a header row in Japanese or English.
 
-Mistakes are reported by line number only: addresses are personal data and never go to logs.
+Every row is checked before anything is frozen or sent, because a name that cannot go into a mail header
+would otherwise stop a send half-way. Mistakes are reported by line (row) number only: addresses and names
+are personal data and never go to logs or the terminal.
 """
 
 from __future__ import annotations
@@ -8,14 +12,27 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_HEADER_ADDRESS = {"address", "email", "e-mail", "mail", "メールアドレス", "アドレス", "メール"}
-_HEADER_NAME = {"name", "氏名", "名前", "お名前"}
+from dayori.errors import Problem
+
+Rows = Iterable[tuple[int, list[str]]]
+"""(line or row number as the editor sees it, cells)."""
+
+_HEADER_ADDRESS = {"address", "email", "e-mail", "mail", "mailaddress", "emailaddress", "e-mailaddress",
+                   "メールアドレス", "アドレス", "メール", "eメール", "eメールアドレス", "電子メール"}
+_HEADER_NAME = {"name", "fullname", "氏名", "名前", "お名前", "なまえ"}
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDRESS = re.compile(rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})+$")
+_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SAVE_AS = "Excel の「名前を付けて保存」で「Excel ブック（.xlsx）」か「CSV UTF-8（コンマ区切り）」を選んで保存し直してください"
 
 
 @dataclass(frozen=True)
@@ -32,12 +49,13 @@ class Recipient:
 @dataclass
 class SubscriberList:
     recipients: list[Recipient] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Rows that cannot be sent to as written: while there are any, nothing is frozen or sent."""
     duplicate_lines: list[int] = field(default_factory=list)
 
 
 class SubscribersFileError(Exception):
-    """The file cannot be read at all (missing, or not UTF-8)."""
+    """The file cannot be read at all (missing, an unknown encoding, an old or damaged workbook)."""
 
 
 def address_problem(address: str) -> str | None:
@@ -47,7 +65,9 @@ def address_problem(address: str) -> str | None:
     if not address.isascii():
         return "全角文字が含まれています。半角英数字で書いてください"
     if any(c.isspace() for c in address):
-        return "空白が含まれています"
+        return "空白か改行が含まれています"
+    if not address.isprintable():
+        return "制御文字が含まれています。メールアドレスを打ち直してください"
     if address.count("@") != 1:
         return "@ がないか、2 つ以上あります"
     if not _ADDRESS.match(address):
@@ -55,41 +75,62 @@ def address_problem(address: str) -> str | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why a name cannot go into the To header: a line break (Excel's Alt+Enter) or an invisible control
+    character (pasted from Word) would be refused by the mail library mid-send."""
+    if any(c in _LINE_BREAKS for c in name):
+        return "氏名のセルに改行があります（Excel の Alt+Enter）。改行を消して 1 行にしてください"
+    control = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if control is not None:
+        return f"氏名に見えない制御文字（U+{ord(control):04X}）が含まれています。氏名を打ち直してください"
+    return None
+
+
 def read_subscribers(path: Path) -> SubscriberList:
-    """Valid, de-duplicated recipients in file order, and the lines that had to be skipped."""
+    """Valid, de-duplicated recipients in file order, and every row that has to be fixed first."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError as error:
         raise SubscribersFileError(f"{path}: 購読者リストが見つかりません") from error
-    except UnicodeDecodeError as error:
-        raise SubscribersFileError(
-            f"{path}: UTF-8 で読めません。Excel では「CSV UTF-8（コンマ区切り）」で保存してください") from error
-    return parse_subscribers(text, str(path))
+    except OSError as error:
+        raise SubscribersFileError(f"{path}: 購読者リストを読めません（{error.strerror}）") from error
+    if data.startswith(_OLE_MAGIC):
+        raise SubscribersFileError(f"{path}: 古い Excel 形式（.xls）かパスワード付きのブックは読めません。"
+                                   f"パスワードを外し、{_SAVE_AS}")
+    if data.startswith(_ZIP_MAGIC):
+        return check_rows(_workbook_rows(path, data), path)
+    return check_rows(_csv_rows(path, _decode(path, data)), path)
 
 
 def parse_subscribers(text: str, label: str) -> SubscriberList:
+    """A CSV already decoded; `label` names it in messages."""
+    path = Path(label)
+    return check_rows(_csv_rows(path, text), path)
+
+
+def check_rows(rows: Rows, path: Path) -> SubscriberList:
     result = SubscriberList()
     seen: set[str] = set()
-    reader = csv.reader(io.StringIO(text, newline=""))
-    address_column, name_column = 0, 1
-    first = True
-    for row in reader:
-        line = reader.line_num
-        cells = [cell.strip() for cell in row]
+    columns: tuple[int, int] | None = None
+    for line, raw in rows:
+        cells = [cell.strip() for cell in raw]
         if not any(cells):
             continue
-        if first:
-            first = False
-            header = [cell.lower() for cell in cells]
-            if "@" not in cells[0] and (set(header) & _HEADER_ADDRESS):
-                address_column = next(i for i, cell in enumerate(header) if cell in _HEADER_ADDRESS)
-                name_column = next((i for i, cell in enumerate(header) if cell in _HEADER_NAME), -1)
+        if columns is None:
+            columns = _header(cells)
+            if columns is not None:
                 continue
+            columns = (0, 1)
+            if not any("@" in cell for cell in cells):
+                result.problems.append(Problem(path, line, "見出しの行として読めません。メールアドレスの列の見出しを"
+                                               "「メールアドレス」か「email」に、氏名の列を「氏名」か「name」にしてください"))
+                return result
+        address_column, name_column = columns
         address = cells[address_column] if address_column < len(cells) else ""
         name = cells[name_column] if 0 <= name_column < len(cells) else ""
-        problem = address_problem(address)
-        if problem is not None:
-            result.problems.append(f"{label}:{line}: {problem}。この行は送りません")
+        problems = [p for p in (address_problem(address), name_problem(name)) if p is not None]
+        result.problems += [Problem(path, line, problem) for problem in problems]
+        if problems:
             continue
         recipient = Recipient(address, name)
         if recipient.key in seen:
@@ -98,3 +139,61 @@ def parse_subscribers(text: str, label: str) -> SubscriberList:
         seen.add(recipient.key)
         result.recipients.append(recipient)
     return result
+
+
+def _header(cells: list[str]) -> tuple[int, int] | None:
+    """(address column, name column or -1) when `cells` is a header row, in either language; full-width
+    letters and spaces, as Japanese input leaves them, count as the plain ones."""
+    if any("@" in cell for cell in cells):
+        return None
+    names = ["".join(unicodedata.normalize("NFKC", cell).casefold().split()) for cell in cells]
+    address = next((i for i, name in enumerate(names) if name in _HEADER_ADDRESS), None)
+    if address is None:
+        return None
+    return address, next((i for i, name in enumerate(names) if name in _HEADER_NAME), -1)
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 (Excel's "CSV UTF-8" adds a BOM), else CP932, the "CSV (コンマ区切り)" of Japanese Excel.
+    Strict UTF-8 first: Japanese CP932 text is practically never valid UTF-8, the other way round often is."""
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SubscribersFileError(f"{path}: 文字コードが UTF-8 でも Shift_JIS でもないため読めません。{_SAVE_AS}")
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Rows numbered by the line they start on: a quoted cell with a line break spans several lines."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    try:
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise SubscribersFileError(f"{path}:{start}: CSV として読めません（{error}）。{_SAVE_AS}") from error
+
+
+def _workbook_rows(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
+    """The first sheet's rows, numbered as Excel shows them; formulas as Excel last calculated them."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
+        raise SubscribersFileError(f"{path}: Excel ブック（.xlsx）として読めません。{_SAVE_AS}") from error
+    try:
+        if not workbook.worksheets:
+            raise SubscribersFileError(f"{path}: ブックにシートがありません。1 枚目のシートに購読者を書いてください")
+        sheet = workbook.worksheets[0]
+        return [(number, [_cell_text(value) for value in values])
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    return "" if value is None else str(value)

@@ -10,14 +10,13 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
-from dayori.model import Content, Issue, Output
-from dayori.pages import japanese_date
+from dayori.formats import japanese_date
+from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.store import BackgroundWrites, code_version, digest, read_json
 
 PREVIEW_DEST = "email/index.html"
@@ -36,7 +35,7 @@ class EmailReport:
             raise ContentError(self.problems)
 
 
-def build_emails(content: Content, settings: Settings, media: Mapping[str, Any] | None = None) -> EmailReport:
+def build_emails(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None) -> EmailReport:
     """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
 
     Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
@@ -83,7 +82,7 @@ class _Built:
 HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.json"
 
 
-def _cached(issue: Issue, content: Content, media: Mapping[str, Any] | None, renderer: EmailRenderer,
+def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
             cache: Path, writes: BackgroundWrites) -> _Built:
     folder = cache / _key(issue, content, media, renderer.settings)
     record = read_json(folder / RECORD)
@@ -100,15 +99,15 @@ def _cached(issue: Issue, content: Content, media: Mapping[str, Any] | None, ren
     return built
 
 
-def _key(issue: Issue, content: Content, media: Mapping[str, Any] | None, settings: Settings) -> str:
+def _key(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, settings: Settings) -> str:
     """Everything an issue's email is made from; the images' content is in their content-addressed dests."""
     videos = []
     for slug in issue.videos:
         episode = content.episode(slug)
         clip = (media or {}).get(slug)
-        still = getattr(clip, "still", None)
+        still = clip.still if clip is not None else None
         videos.append([slug, episode and [episode.title, episode.summary, episode.url],
-                       getattr(still, "dest", None), getattr(clip, "duration", None)])
+                       still.dest if still is not None else None, clip.duration if clip is not None else None])
     return digest(_code_version(), settings.site_url, settings.site_name, asdict(settings.email), issue.vol,
                   issue.date.isoformat(), issue.title, issue.summary, issue.body.html,
                   [asset.dest for asset in issue.body.assets], videos)
@@ -119,7 +118,7 @@ def _code_version() -> str:
     """The email code and template, so that changing how emails are made invalidates every cached one."""
     package = Path(str(resources.files("dayori")))
     return code_version([*(package / "email").iterdir(), *(package / "templates" / "email").iterdir()],
-                        ("css-inline", "lxml"))
+                        ("css-inline", "lxml", "pillow"))
 
 
 def _problems(email: _Built) -> list[Problem]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.header import Header
@@ -28,10 +29,11 @@ from markupsafe import Markup
 from dayori.config import TOKYO, Settings
 from dayori.email import rules
 from dayori.email.images import image_size, image_size_of
+from dayori.email.inline import InlineImage, inline_image, inline_images
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
-from dayori.model import Content, Issue
-from dayori.pages import duration_label, japanese_date
+from dayori.formats import duration_label, japanese_date
+from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.urls import relative
 
 LAYOUT_WIDTH = 600
@@ -71,14 +73,24 @@ def send_date(issue: Issue) -> dt.datetime:
 def unsubscribe_headers(settings: Settings) -> dict[str, str]:
     """RFC 2369 List-Unsubscribe, with RFC 8058 one-click only where an HTTPS address exists."""
     url = settings.email.unsubscribe_url
-    sender = parseaddr(settings.email.sender)[1]
+    mailbox = unsubscribe_mailbox(settings)
     targets = [url]
-    if not url.startswith("mailto:") and sender:
-        targets.append(f"mailto:{sender}?subject=unsubscribe")
+    if not url.startswith("mailto:") and mailbox:
+        targets.append(f"mailto:{mailbox}?subject=unsubscribe")
     headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
     if any(target.startswith("https:") for target in targets):
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
+
+
+def unsubscribe_mailbox(settings: Settings) -> str:
+    """The team mailbox that takes unsubscribe requests: its own setting, else Reply-To, else the sender."""
+    email = settings.email
+    for value in (email.unsubscribe_mailbox, email.reply_to, email.sender):
+        address = parseaddr(value)[1]
+        if address:
+            return address
+    return ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,8 @@ class RenderedEmail:
     hosted_html: str
     text: str
     notices: tuple[Notice, ...] = ()
+    images: tuple[InlineImage, ...] = ()
+    """Pictures carried in the message; `html` refers to them as cid: (the hosted copy keeps site URLs)."""
 
 
 @lru_cache(maxsize=1)
@@ -112,8 +126,9 @@ class EmailRenderer:
 
     settings: Settings
     sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
+    inlined: dict[Path, InlineImage | None] = field(default_factory=dict)
 
-    def render(self, issue: Issue, content: Content, media: Mapping[str, Any] | None = None) -> RenderedEmail:
+    def render(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None = None) -> RenderedEmail:
         settings = self.settings
         page_url = settings.absolute(issue.url)
         body = email_body(issue.body.html, page_url, self._asset_sizes(issue), self._asset_names(issue))
@@ -138,7 +153,46 @@ class EmailRenderer:
             notices.append((f"メールの HTML が {size / 1000:.0f} KB あります。{settings.email.max_bytes / 1000:.0f} KB を"
                             "超えると Gmail では途中で切れて「メッセージの一部が表示されていません」となります。"
                             "本文や表を短くしてください", None))
-        return RenderedEmail(issue, subject, html, hosted, text, tuple(dict.fromkeys(notices)))
+        images: tuple[InlineImage, ...] = ()
+        if settings.email.images == "inline":
+            html, images, missing = inline_images(html, self._image_sources(issue, content, media))
+            names = self._asset_names(issue)
+            notices += [(f"画像 {names.get(url, url.rsplit('/', 1)[-1])} はメールに含められない形式のため、サイトから"
+                         "読み込みます（Outlook では「画像をダウンロード」を押すまで表示されません）。PNG か JPEG に"
+                         "してください", names.get(url)) for url in missing]
+        rendered = RenderedEmail(issue, subject, html, hosted, text, (), images)
+        problem = oversize(self, rendered)
+        if problem is not None:
+            notices.append((problem, None))
+        return RenderedEmail(issue, subject, html, hosted, text, tuple(dict.fromkeys(notices)), images)
+
+    def _image_sources(self, issue: Issue, content: Content,
+                       media: Mapping[str, Any] | None) -> dict[str, Callable[[], InlineImage | None]]:
+        """Absolute image URL -> how to make its part, for the body's images and the videos' stills."""
+        domain = site_host(self.settings)
+        sources: dict[str, Callable[[], InlineImage | None]] = {}
+        for asset in issue.body.assets:
+            sources[self.settings.absolute(asset.dest)] = functools.partial(self._inline, asset.source, domain)
+        for slug in issue.videos:
+            still = getattr((media or {}).get(slug), "still", None)
+            if still is None or content.episode(slug) is None:
+                continue
+            if getattr(still, "content", None):
+                sources[self.settings.absolute(still.dest)] = functools.partial(inline_image, still.content,
+                                                                                "still.jpg", domain)
+            elif getattr(still, "source", None) is not None:
+                sources[self.settings.absolute(still.dest)] = functools.partial(self._inline, still.source, domain)
+        return sources
+
+    def _inline(self, source: Path, domain: str) -> InlineImage | None:
+        if source not in self.inlined:
+            try:
+                data = source.read_bytes()
+            except OSError:
+                self.inlined[source] = None
+            else:
+                self.inlined[source] = inline_image(data, source.name, domain)
+        return self.inlined[source]
 
     def message(self, rendered: RenderedEmail) -> EmailMessage:
         """The MIME message as a reader receives it, without a recipient (delivery adds To per address)."""
@@ -160,10 +214,18 @@ class EmailRenderer:
         headers["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
         lines = [f"{name}: {value}" for name, value in headers.items()]
         lines.append("")
-        for subtype, part in (("plain", rendered.text), ("html", rendered.html)):
-            lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
-                      "Content-Transfer-Encoding: base64", "",
-                      base64.encodebytes(part.encode("utf-8")).decode("ascii").rstrip("\n")]
+        lines += [f"--{boundary}", *_text_part("plain", rendered.text), f"--{boundary}"]
+        if rendered.images:
+            related = f"==dayori-{rendered.issue.vol}-{digest}-related=="
+            lines += [f'Content-Type: multipart/related; type="text/html"; boundary="{related}"', "",
+                      f"--{related}", *_text_part("html", rendered.html)]
+            for image in rendered.images:
+                lines += [f"--{related}", f"Content-Type: image/{image.subtype}", "Content-Transfer-Encoding: base64",
+                          f"Content-ID: <{image.cid}>", f'Content-Disposition: inline; filename="{image.filename}"',
+                          "", base64.encodebytes(image.data).decode("ascii").rstrip("\n")]
+            lines += [f"--{related}--", ""]
+        else:
+            lines += _text_part("html", rendered.html)
         lines += [f"--{boundary}--", ""]
         return "\r\n".join(lines).replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode("ascii")
 
@@ -180,15 +242,15 @@ class EmailRenderer:
     def _asset_names(self, issue: Issue) -> dict[str, str]:
         return {self.settings.absolute(asset.dest): asset.source.name for asset in issue.body.assets}
 
-    def _videos(self, issue: Issue, content: Content, media: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    def _videos(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None) -> list[dict[str, Any]]:
         cards = []
         for slug in issue.videos:
             episode = content.episode(slug)
             if episode is None:
                 continue
             result = media.get(slug) if media is not None else None
-            still = getattr(result, "still", None) if result is not None else None
-            duration = getattr(result, "duration", None) if result is not None else None
+            still = result.still if result is not None else None
+            duration = result.duration if result is not None else None
             card: dict[str, Any] = {"title": episode.title, "summary": episode.summary,
                                     "url": self.settings.absolute(episode.url),
                                     "duration": duration_label(duration) if duration else "",
@@ -199,11 +261,11 @@ class EmailRenderer:
             cards.append(card)
         return cards
 
-    def _still_height(self, still: Any) -> int:
+    def _still_height(self, still: Output) -> int:
         size = None
-        if getattr(still, "content", None):
+        if still.content:
             size = image_size_of(still.content)
-        elif getattr(still, "source", None) is not None:
+        elif still.source is not None:
             if still.source not in self.sizes:
                 self.sizes[still.source] = image_size(still.source)
             size = self.sizes[still.source]
@@ -233,6 +295,38 @@ class EmailRenderer:
         return tidy("\n".join(parts)) + "\n"
 
 
+def _text_part(subtype: str, text: str) -> list[str]:
+    return [f'Content-Type: text/{subtype}; charset="utf-8"', "Content-Transfer-Encoding: base64", "",
+            base64.encodebytes(text.encode("utf-8")).decode("ascii").rstrip("\n")]
+
+
+def oversize(renderer: EmailRenderer, rendered: RenderedEmail) -> str | None:
+    """Why the whole message (pictures included) is too big for `email.max_message_bytes`, naming the issue.
+
+    Without pictures the message is text and is estimated instead of built, to keep the build fast."""
+    limit = renderer.settings.email.max_message_bytes
+    if rendered.images:
+        size = len(renderer.mime(rendered))
+    else:
+        size = round(1.4 * len((rendered.text + rendered.html).encode("utf-8"))) + 2000
+        if size > limit:
+            size = len(renderer.mime(rendered))
+    return _too_big(rendered.issue.vol, size, limit)
+
+
+def message_problem(message: EmailMessage, vol: int, settings: Settings) -> str | None:
+    """The same check on a finished message, before `send` hands it to the mail server."""
+    return _too_big(vol, len(message.as_bytes(policy=policy.SMTP)), settings.email.max_message_bytes)
+
+
+def _too_big(vol: int, size: int, limit: int) -> str | None:
+    if size <= limit:
+        return None
+    return (f"第{vol}号のメールは画像を含めて {size / 1_000_000:.1f} MB あり、上限 {limit / 1_000_000:.1f} MB"
+            "（email.max_message_bytes）を超えます。メールサーバーに断られることがあるため、画像の数を減らすか"
+            "小さくしてください")
+
+
 def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     """The email as a web page: without the link to itself, and kept out of search engines (the issue's
     page on the site is the one to find). Cut from the inlined email instead of rendered twice, for speed.
@@ -260,7 +354,7 @@ def _address(value: str) -> str:
 
 
 def render_message(issue: Issue, content: Content, settings: Settings,
-                   media: Mapping[str, Any] | None = None) -> EmailMessage:
+                   media: Mapping[str, EpisodeMedia] | None = None) -> EmailMessage:
     """The issue's email, for the .eml file and for delivery."""
     renderer = EmailRenderer(settings)
     return renderer.message(renderer.render(issue, content, media))

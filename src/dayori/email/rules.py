@@ -179,6 +179,19 @@ def violations(html: str) -> list[str]:
     return violations_in(lxml_html.document_fromstring(html))
 
 
+def _element_violations(tree: HtmlElement, rule: ElementRule) -> list[str]:
+    found = []
+    for element in tree.iter(None if rule.tag == "*" else rule.tag):
+        if not isinstance(element.tag, str):
+            continue
+        if rule.attribute is not None and element.get(rule.attribute) is None:
+            continue
+        name = f"<{element.tag} {rule.attribute}>" if rule.attribute else f"<{element.tag}>"
+        cite = f"。{CANIEMAIL.format(slug=rule.slug)}" if rule.slug else ""
+        found.append(f"{name} はメールで使えません（{rule.why}{cite}）")
+    return found
+
+
 def violations_in(tree: HtmlElement) -> list[str]:
     """`violations` of an already parsed tree."""
     found: list[str] = []
@@ -190,13 +203,6 @@ def violations_in(tree: HtmlElement) -> list[str]:
         if rule is not None:
             found.append(f"CSS「{prop}: {value}」は Outlook（Windows）で使えません（{rule.why}。"
                          f"{CANIEMAIL.format(slug=rule.slug)}）")
-    for rule in FORBIDDEN_ELEMENTS:
-        for element in tree.iter(None if rule.tag == "*" else rule.tag):
-            if not isinstance(element.tag, str):
-                continue
-            if rule.attribute is not None and element.get(rule.attribute) is None:
-                continue
-            name = f"<{element.tag} {rule.attribute}>" if rule.attribute else f"<{element.tag}>"
-            cite = f"。{CANIEMAIL.format(slug=rule.slug)}" if rule.slug else ""
-            found.append(f"{name} はメールで使えません（{rule.why}{cite}）")
+    for element_rule in FORBIDDEN_ELEMENTS:
+        found += _element_violations(tree, element_rule)
     return list(dict.fromkeys(found))

@@ -106,7 +106,7 @@ class TextWriter:
         if not href or href == "#":
             return label
         url = urljoin(self.page_url, href)
-        if not label or label == url or label == href:
+        if not label or label in (url, href):
             return f" {url} "
         return f"{label}[{self.footnotes.number(url)}]"
 

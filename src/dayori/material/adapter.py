@@ -20,10 +20,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
-from mkdocs.structure.toc import get_toc
+from mkdocs.structure.toc import _TocToken, get_toc
 
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import ConfigError, Settings, settings_from_file
+from dayori.content import left_out_of_docs
 from dayori.errors import ContentError
 from dayori.feeds import feed_links
 from dayori.material.search import rewrite_index, search_outputs
@@ -91,6 +92,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     assert _state.build is not None and _state.pages is not None
+    _leave_out_unpublishable(files, config)
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
         _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
@@ -104,6 +106,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     return files
+
+
+def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
+    """docs/ files of a kind that is never published (see `left_out_of_docs`); the theme's are its own."""
+    assert _state.settings is not None
+    for file in list(files):
+        if file.src_dir != config.docs_dir:
+            continue
+        why = left_out_of_docs(file.src_uri, Path(file.abs_src_path or ""), _state.settings)
+        if why is not None:
+            files.remove(file)
+            log.warning(why)
 
 
 def _theme_outputs() -> list[Output]:
@@ -191,6 +205,6 @@ def _add(files: Files, file: File) -> None:
     files.append(file)
 
 
-def _toc_token(heading: Heading) -> dict[str, Any]:
+def _toc_token(heading: Heading) -> _TocToken:
     return {"level": heading.level, "id": heading.id, "name": heading.text,
             "children": [_toc_token(child) for child in heading.children]}

@@ -16,8 +16,9 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dayori.media.probe import Probe
 from dayori.store import temporary_beside, write_atomic

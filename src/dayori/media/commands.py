@@ -11,6 +11,7 @@ Choices a reader of the site notices, and why:
   keeps its video bytes (`-c:v copy` + faststart); its sound is still re-encoded, because loudness
   normalisation (EBU R128, -16 LUFS, so episodes play equally loud) needs decoding and AAC costs little.
 - Source metadata (phone GPS position, device names) is dropped from every output.
+- ffmpeg reads a clip as the probe did: a local file in a listed container, never a playlist or an address.
 - The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact space, and portrait clips
   are pillarboxed on black rather than cropped, so nothing the presenter shows is cut away. Small clips are
   enlarged for it with lanczos; that is the one place we enlarge, because e-mail needs the fixed width.
@@ -18,17 +19,18 @@ Choices a reader of the site notices, and why:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ffmpeg
 
-from dayori.media.probe import Probe
+from dayori.media.probe import OPEN_OPTIONS, Probe
+from dayori.store import code_version
 
-# Bumped whenever anything below changes what ffmpeg writes, so cached outputs are made again.
-RECIPE_VERSION = 2
 MAX_FRAME_RATE = Fraction(30)
 FALLBACK_FRAME_RATE = Fraction(30)
 BITS_PER_PIXEL = 0.1
@@ -42,6 +44,13 @@ JPEG_QUALITY = 3
 THUMBNAIL_BATCH = 50
 H264_REMUXABLE = {"Baseline", "Constrained Baseline", "Main", "High"}
 BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")
+
+
+@functools.lru_cache(maxsize=1)
+def recipe_version() -> str:
+    """This module's bytes and ffmpeg-python's version, in every output's cache key: any change to how the
+    commands are built (a filter, an option) makes the outputs again, with no number to bump by hand."""
+    return code_version([Path(__file__)], ("ffmpeg-python",))
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class RenditionPlan:
 
     def recipe(self) -> dict[str, Any]:
         """Everything that decides the output bytes, for the cache key."""
-        return {"kind": "rendition", "version": RECIPE_VERSION, "crf": CRF, "preset": PRESET,
+        return {"kind": "rendition", "version": recipe_version(), "crf": CRF, "preset": PRESET,
                 "loudness": LOUDNESS, "bpp": BITS_PER_PIXEL, **asdict(self)}
 
 
@@ -77,7 +86,7 @@ class ImagePlan:
     fit_height: int
 
     def recipe(self) -> dict[str, Any]:
-        return {"kind": "images", "version": RECIPE_VERSION, "still": STILL_SIZE, "q": JPEG_QUALITY,
+        return {"kind": "images", "version": recipe_version(), "still": STILL_SIZE, "q": JPEG_QUALITY,
                 "batch": THUMBNAIL_BATCH, **asdict(self)}
 
 
@@ -117,7 +126,7 @@ def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[Rendition
     `dest`s are temporary names; the format is given explicitly because their suffix is not `.mp4`."""
     plans = [plan for plan, _ in outputs]
     first = plans[0]
-    clip = ffmpeg.input(str(source), **({"r": first.frame_rate} if first.still else {}))
+    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, **({"r": first.frame_rate} if first.still else {}))
     pictures = iter(_shared(clip["v:0"], "split", sum(not plan.remux for plan in plans)))
     sound = clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE) if first.audio else None
     sounds = iter(_shared(sound, "asplit", len(plans)) if sound is not None else ())
@@ -132,7 +141,7 @@ def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[Rendition
 
 def images_command(exe: str, source: Path, poster: Path, still: Path, plan: ImagePlan) -> list[str]:
     """One decode for both pictures; the still is the poster fitted into 16:9 on black."""
-    clip = ffmpeg.input(str(source), ss=f"{plan.at:.3f}")
+    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, ss=f"{plan.at:.3f}")
     frame = clip["v:0"]
     if plan.representative:
         frame = frame.filter("thumbnail", n=THUMBNAIL_BATCH)

@@ -13,17 +13,17 @@ the jobs not yet started; finished outputs of other episodes stay in the cache e
 from __future__ import annotations
 
 import os
-import re
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import imageio_ffmpeg
 
 from dayori.config import Settings
 from dayori.errors import Problem
+from dayori.formats import duration_words
 from dayori.media.cache import MediaCache
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import (
@@ -34,9 +34,9 @@ from dayori.media.commands import (
     renditions_command,
 )
 from dayori.media.probe import Probe, ProbeError, probe
-from dayori.media.results import EpisodeMedia, MediaReport, Rendition
+from dayori.media.results import MediaReport
 from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
-from dayori.model import Episode, Output
+from dayori.model import Episode, EpisodeMedia, Output, Rendition
 from dayori.store import digest
 
 _JIS_WARNING = ("字幕がありません。録画した動画には字幕を付けてください（JIS X 8341-3 達成基準 1.2.2）。"
@@ -106,7 +106,7 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
     def fail(episode: Episode, key: str | None, message: str, path: Path | None = None,
              line: int | None = None) -> None:
         shown = _shown(path, settings) if path else episode.source
-        problem = Problem(shown, line if path else _line_of(_index_file(episode, settings), key), message)
+        problem = Problem(shown, line if path else (episode.line_of(key) if key else None), message)
         if problem not in problems:
             problems.append(problem)
             errors.setdefault(episode.slug, []).append(message)
@@ -202,8 +202,8 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, versio
     or an added rendition size makes only what changed."""
     episode, clip = item.checked.episode, item.probe
     if clip.duration > settings.media.max_duration:
-        fail(episode, "clip", f"動画が長すぎます（{_minutes(clip.duration)}、上限 "
-                              f"{_minutes(settings.media.max_duration)}）。分けて別のエピソードにしてください。")
+        fail(episode, "clip", f"動画が長すぎます（{duration_words(clip.duration)}、上限 "
+                              f"{duration_words(settings.media.max_duration)}）。分けて別のエピソードにしてください。")
         return None
     if episode.poster_at is not None and not 0 <= episode.poster_at < clip.duration:
         fail(episode, "poster_at", f"poster_at: {episode.poster_at:g} が動画の範囲（0〜{clip.duration:.1f} 秒）の"
@@ -212,9 +212,9 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, versio
     renditions = plan_renditions(clip, tuple(settings.media.renditions))
     images = plan_images(clip, episode.poster_at, renditions[0])
     keys = [digest(item.sha, version, plan.recipe()) for plan in renditions]
-    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys))
+    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys, strict=True))
     jobs: list[_Job] = []
-    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals) if not final.is_file()]
+    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals, strict=True) if not final.is_file()]
     if missing:
         jobs.append(_renditions_job(exe, episode, clip.duration, missing, cache))
     image_key = digest(item.sha, version, images.recipe())
@@ -238,7 +238,7 @@ def _renditions_job(exe: str, episode: Episode, duration: float,
                 label=" ".join([episode.slug, *(plan.label for plan in plans)]),
                 finals=tuple(final for _, _, final in missing),
                 temps=temps,
-                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps)))),
+                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps, strict=True)))),
                 duration=duration,
                 check_duration=True,
                 remuxed=sum(plan.remux for plan in plans),
@@ -293,7 +293,7 @@ def _execute(job: _Job, progress: bool | None) -> int:
         if job.check_duration:
             for temp in temps:
                 _check_length(temp, job.duration)
-        for temp, final in zip(temps, job.finals):
+        for temp, final in zip(temps, job.finals, strict=True):
             os.replace(temp, final)
     finally:
         for temp in temps:
@@ -360,29 +360,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def _line_of(source: Path, key: str | None) -> int | None:
-    """The front-matter line of `key`, so the editor's tool jumps to it; None if it cannot be found."""
-    if key is None:
-        return None
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip() == "---":
-            return None
-        if pattern.match(line):
-            return number
-    return None
-
-
 def _megabytes(size: int) -> str:
     if size < 10_000_000:
         return f"{size / 1_000_000:.2f} MB"
     return f"{size / 1_000_000:,.0f} MB"
-
-
-def _minutes(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}分{rest:02d}秒"

@@ -7,8 +7,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-# Bumped when the meaning of a field changes, so that cached probes of an older layout are not trusted.
-PROBE_VERSION = 2
+# Bumped when the meaning of a field changes, so that cached probes of an older layout are not trusted
+# (3: clips must be in a listed container; a playlist probed before that must be refused now).
+PROBE_VERSION = 3
+
+CONTAINERS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "mpegts", "asf")
+"""Files that hold their own pictures and sound: what phones, cameras, screen recorders and PCs write.
+Playlists (HLS `.m3u8`), ffconcat lists and other demuxers that open further files or addresses are not
+among them: a clip must never pull in a video from outside its episode folder or from another host."""
+OPEN_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ",".join(CONTAINERS)}
+"""For FFmpeg whenever it reads a clip (this probe and the transcode): local files, listed containers only."""
+_PLAYLIST_STARTS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"<ASX", b"<asx", b"http://", b"https://")
 
 _ATTACHED_PIC = 0x400
 
@@ -58,10 +67,16 @@ def probe(path: Path) -> Probe:
     import av  # PyAV takes a tenth of a second to import; a build whose clips are all cached never needs it
 
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), options=dict(OPEN_OPTIONS))
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        if _is_playlist(path):
+            raise ProbeError("動画そのものではなく、ほかのファイルやアドレスの動画を指す再生リスト（.m3u8 など）です。"
+                             "MP4 などの動画ファイルに書き出して置いてください") from error
         raise ProbeError(f"動画として読み取れません（中身が動画ではないか、壊れています: {_reason(error)}）") from error
     with container:
+        if not set(container.format.name.split(",")) & set(CONTAINERS):
+            raise ProbeError(f"この形式（{container.format.name}）の動画は使えません。MP4 などの動画ファイルに"
+                             "書き出して置いてください")
         if not container.streams.video:
             raise ProbeError("映像が入っていません（音声だけのファイルか、動画ではありません）")
         video = container.streams.video[0]
@@ -71,7 +86,7 @@ def probe(path: Path) -> Probe:
         coded_width, coded_height = video.codec_context.width, video.codec_context.height
         sar = video.sample_aspect_ratio
         square = not sar or sar == 1
-        shown_width = round(coded_width * sar) if not square else coded_width
+        shown_width = coded_width if not sar or square else round(coded_width * sar)
         width, height = (coded_height, shown_width) if rotation in (90, 270) else (shown_width, coded_height)
         attached = bool(video.disposition & _ATTACHED_PIC)
         still = attached or video.frames == 1 or packets <= 1
@@ -102,6 +117,16 @@ def probe(path: Path) -> Probe:
         )
 
 
+def _is_playlist(path: Path) -> bool:
+    """A text file naming other media, which FFmpeg would follow: told apart to give the editor a useful reason."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        return False
+    return path.suffix.lower() in {".m3u8", ".m3u", ".pls", ".asx", ".ffconcat"} or start.startswith(_PLAYLIST_STARTS)
+
+
 def _first_frame(container: Any, video: Any) -> tuple[Any, int]:
     """Decodes up to the first picture and counts (at most two) packets, which tells a still from a video
     even when the container does not say how many frames it has."""
@@ -128,7 +153,7 @@ def _first_frame(container: Any, video: Any) -> tuple[Any, int]:
 def _rotation(frame: Any) -> int:
     """The display matrix's angle snapped to a quarter turn; phones only ever write those."""
     angle = float(getattr(frame, "rotation", 0) or 0)
-    return int(round(angle / 90.0)) * 90 % 360
+    return round(angle / 90.0) * 90 % 360
 
 
 def _rate(value: Fraction | None) -> float:

@@ -6,9 +6,7 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
-from dataclasses import dataclass
 
 from tqdm import tqdm
 
@@ -24,19 +22,10 @@ class FfmpegFailed(Exception):
         super().__init__(f"ffmpeg exited with {returncode}: {last_line}")
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """One finished ffmpeg run; callers add these up instead of counting in shared state."""
-
-    seconds: float
-    warnings: tuple[str, ...] = ()
-
-
-def run_ffmpeg(cmd: list[str], *, label: str, duration: float, progress: bool | None = None) -> RunResult:
+def run_ffmpeg(cmd: list[str], *, label: str, duration: float, progress: bool | None = None) -> None:
     """Runs a command built with `-progress pipe:1`; the bar is shown only when stderr is a terminal,
     so CI logs and `mkdocs serve` stay quiet."""
     show = sys.stderr.isatty() if progress is None else progress
-    started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                text=True, encoding="utf-8", errors="replace")
     errors: deque[str] = deque(maxlen=20)
@@ -53,7 +42,6 @@ def run_ffmpeg(cmd: list[str], *, label: str, duration: float, progress: bool | 
     reader.join()
     if returncode != 0:
         raise FfmpegFailed(returncode, _last_line(errors))
-    return RunResult(seconds=time.perf_counter() - started, warnings=tuple(errors))
 
 
 def _collect(stream: object, sink: deque[str]) -> None:

@@ -1,0 +1,79 @@
+"""Delivery rate with OAuth (a local HTTPS token endpoint and an XOAUTH2 SMTP server, the tests' own servers)
+against the same send with no login: what Microsoft 365's sign-in costs a send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+REPEATS = 3
+
+
+def bench_oauth_sending(folder: Path, count: int = 300) -> dict[str, float]:
+    """Best of REPEATS sends of `count` messages each way, through the ledger as `send` does."""
+    tests = Path(__file__).resolve().parents[3] / "tests"
+    if not (tests / "oauth_servers.py").is_file():
+        return {}
+    sys.path.insert(0, str(tests))
+    try:
+        return _measure(folder, count)
+    finally:
+        sys.path.remove(str(tests))
+
+
+def _measure(folder: Path, count: int) -> dict[str, float]:
+    import logging
+    import warnings
+
+    from dayori.config import Settings
+    from dayori.delivery.ledger import Ledger
+    from dayori.delivery.send import SendOptions, deliver
+    from dayori.delivery.smtp import SmtpConfig, Transport
+    from dayori.delivery.subscribers import Recipient
+    from dayori.email import message_id, render_message
+    from dayori.model import Body, Content, Issue
+    from oauth_servers import OAuthSmtpServer, TokenServer, make_pki
+    from smtp_server import SmtpServer
+
+    warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings(root=folder, site_url="https://dx.example.go.jp/dayori/")
+    body = Body(html="<p>" + "業務の効率化についてのお知らせです。" * 60 + "</p>", text="", toc=())
+    issue = Issue(vol=1, date=dt.date(2026, 11, 20), title="ベンチマーク号", summary="送信速度の測定",
+                  tags=(), authors=(), draft=False, videos=(), source=Path("bench.md"), body=body)
+    message = render_message(issue, Content((issue,), (), dt.date(2026, 11, 26)), settings)
+    recipients = [Recipient(f"staff{n:04d}@example.go.jp") for n in range(count)]
+    pki = make_pki(folder / "pki")
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(pki.ca_file)
+    runs = 0
+
+    def send(env: dict[str, str]) -> float:
+        nonlocal runs
+        runs += 1
+        with Ledger(folder / f"oauth-bench-{runs}.sqlite3") as ledger:
+            ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
+            start = time.perf_counter()
+            deliver(message, 1, ledger, Transport(SmtpConfig.from_env(env)), "dx@example.go.jp",
+                    SendOptions(rate=0, progress=False))
+            return time.perf_counter() - start
+
+    try:
+        plain, oauth = [], []
+        with TokenServer(pki) as tokens, OAuthSmtpServer(tokens.log) as smtp, SmtpServer() as basic:
+            for _ in range(REPEATS):
+                plain.append(send(basic.env()))
+                oauth.append(send({**smtp.env(), **tokens.env()}))
+            token_requests = len(tokens.log.token_requests)
+    finally:
+        if previous is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous
+    return {"messages": count, "plain_sends_per_second": count / min(plain),
+            "oauth_sends_per_second": count / min(oauth), "oauth_over_plain_seconds": min(oauth) / min(plain),
+            "token_requests_per_send": token_requests / REPEATS}

@@ -1,0 +1,103 @@
+"""Who must not get mail any more: readers who unsubscribed and addresses that bounce for good.
+
+Kept in the ledger's SQLite file (its own table), so that every `send` against that ledger honours it and a backup
+of the ledger keeps it. Addresses are personal data: commands print counts, and masked addresses unless asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dayori.delivery.ledger import Ledger
+from dayori.delivery.subscribers import Recipient
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS suppressions (
+    address_key TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+"""
+MANUAL, BOUNCE = "manual", "bounce"
+REASON_LABELS = {MANUAL: "配信停止の申し出など（手動）", BOUNCE: "宛先不明などの恒久的な不達"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    address: str
+    reason: str
+    added_at: str
+
+
+class Suppressions:
+    """The suppression table of one ledger file; each change is committed at once."""
+
+    def __init__(self, ledger_path: Path) -> None:
+        ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(ledger_path, isolation_level=None, timeout=30)
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Suppressions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, addresses: Iterable[str], reason: str) -> int:
+        """Adds addresses (case-insensitively); returns how many were not suppressed before."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        before = self.count()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT OR IGNORE INTO suppressions (address_key, address, reason, added_at)"
+                                 " VALUES (?, ?, ?, ?)", [(a.lower(), a, reason, now) for a in addresses])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return self.count() - before
+
+    def remove(self, addresses: Iterable[str]) -> int:
+        before = self.count()
+        self._db.executemany("DELETE FROM suppressions WHERE address_key = ?", [(a.lower(),) for a in addresses])
+        return before - self.count()
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM suppressions").fetchone()[0])
+
+    def entries(self) -> list[Entry]:
+        rows = self._db.execute("SELECT address, reason, added_at FROM suppressions ORDER BY added_at, address_key")
+        return [Entry(*row) for row in rows.fetchall()]
+
+    def reasons(self) -> Counter[str]:
+        return Counter(dict(self._db.execute("SELECT reason, COUNT(*) FROM suppressions GROUP BY reason").fetchall()))
+
+
+def suppressed_keys(ledger: Ledger) -> frozenset[str]:
+    """The suppressed addresses (lower case) of the ledger a send holds; none before the first `suppress`."""
+    try:
+        rows = ledger.query("SELECT address_key FROM suppressions")
+    except sqlite3.OperationalError:
+        return frozenset()
+    return frozenset(str(key) for (key,) in rows)
+
+
+def without_suppressed(recipients: list[Recipient], keys: frozenset[str]) -> tuple[list[Recipient], int]:
+    """The recipients still to be mailed, and how many were left out."""
+    kept = [r for r in recipients if r.key not in keys]
+    return kept, len(recipients) - len(kept)
+
+
+def mask(address: str) -> str:
+    """Enough to recognise an address one knows (first letter, domain), not enough to collect it."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"

@@ -1,0 +1,139 @@
+"""The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for 業務合理化便り, DX日記, both together and each tag.
+
+Feeds are read by programs we do not control, so everything that goes in is made safe and absolute here:
+bodies are reduced to an allow-list of HTML with absolute http(s) URLs, strings lose characters XML forbids,
+and nothing depends on the clock, so two builds of the same content give the same bytes.
+
+Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
+keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
+Unicode and its URL the percent-encoded UTF-8 form; the tag's page links them. Tags that fold to the same
+slug (`AI`, `ａｉ`) share one feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from importlib.resources import files
+from typing import Any
+
+from feedgen.entry import FeedEntry
+
+from dayori.config import Settings
+from dayori.feeds.items import (
+    FEED_LIMIT,
+    NEWSLETTER_TITLE,
+    STYLESHEET_DEST,
+    TAG_FEED_LIMIT,
+    VIDEOS_TITLE,
+    Enclosure,
+    FeedItem,
+    FeedSpec,
+    _links,
+    _newest_first,
+    _published,
+    _tag_specs,
+    _tag_uri,
+    _uri,
+)
+from dayori.feeds.rss_atom import _feed_entry, _render
+from dayori.feeds.sanitize import clean_text, sanitize_html
+from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
+
+__all__ = ["FEED_LIMIT", "STYLESHEET_DEST", "TAG_FEED_LIMIT", "build_feeds", "clean_text", "feed_links",
+           "sanitize_html", "stylesheet"]
+
+
+def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
+                limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
+    """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
+    issues = _newest_first(i for i in content.issues if is_published(i, content.today))
+    episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
+    main = [
+        FeedSpec("newsletter", NEWSLETTER_TITLE, f"{NEWSLETTER_TITLE}の最新号", "newsletter/", issues),
+        FeedSpec("videos", VIDEOS_TITLE, f"{VIDEOS_TITLE}の新着動画", "videos/", episodes),
+        FeedSpec("all", f"{settings.site_name}（すべての新着）", f"{NEWSLETTER_TITLE}と{VIDEOS_TITLE}の新着",
+                 "", _newest_first([*issues, *episodes])),
+    ]
+    specs = [(spec, limit) for spec in main] + [(spec, tag_limit)
+                                                for spec in _tag_specs(settings, [*issues, *episodes])]
+    entries = _EntryCache(settings, media or {})
+    outputs: list[Output] = []
+    for spec, cap in specs:
+        shown = spec.items if cap is None else spec.items[:cap]
+        items = [entries.item(i) for i in shown]
+        outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
+    outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
+    return outputs
+
+
+def feed_links(settings: Settings) -> list[dict[str, str]]:
+    """The main feeds for `<link rel="alternate">` and the visible subscribe links, newsletter first."""
+    names = (("newsletter", NEWSLETTER_TITLE), ("videos", VIDEOS_TITLE),
+             ("all", f"{settings.site_name}（すべての新着）"))
+    return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
+
+
+def stylesheet() -> bytes:
+    """The XSL that turns a feed opened in a browser into a readable page."""
+    return files("dayori").joinpath("assets/feed.xsl").read_bytes()
+
+
+class _EntryCache:
+    """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed."""
+
+    def __init__(self, settings: Settings, media: Mapping[str, EpisodeMedia]) -> None:
+        self._settings = settings
+        self._media = media
+        self._items: dict[str, FeedItem] = {}
+        self._entries: dict[str, FeedEntry] = {}
+
+    def item(self, source: Issue | Episode) -> FeedItem:
+        return self._once(self._items, source, self._make_item)
+
+    def feed_entry(self, source: Issue | Episode) -> FeedEntry:
+        return self._once(self._entries, source, lambda s: _feed_entry(self.item(s)))
+
+    @staticmethod
+    def _once(cache: dict[str, Any], source: Issue | Episode, make: Callable[[Any], Any]) -> Any:
+        if source.key not in cache:
+            cache[source.key] = make(source)
+        return cache[source.key]
+
+    def _make_item(self, source: Issue | Episode) -> FeedItem:
+        settings = self._settings
+        page = _uri(settings.absolute(source.url))
+        summary = clean_text(source.summary).strip() or _excerpt(clean_text(source.body.text))
+        item = FeedItem(
+            id=_tag_uri(settings, source.url.strip("/")),
+            url=page,
+            title=clean_text(source.title).strip() or source.url,
+            published=_published(source.date),
+            summary=summary,
+            html=sanitize_html(source.body.html, page),
+            tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
+            authors=(),
+        )
+        if isinstance(source, Issue):
+            return replace(item, authors=tuple(a for a in (clean_text(a).strip() for a in source.authors) if a))
+        result = self._media.get(source.slug)
+        if result is None:
+            return item
+        poster = result.poster
+        return replace(item, enclosures=tuple(_enclosures(result, settings)),
+                       image=_uri(settings.absolute(poster.dest)) if poster is not None else None,
+                       duration=float(result.duration) if result.renditions else None)
+
+
+def _enclosures(result: EpisodeMedia, settings: Settings) -> list[Enclosure]:
+    """All renditions, the 720p MP4 first (the one RSS's single enclosure carries), then largest first."""
+    renditions = [Enclosure(_uri(settings.absolute(r.dest)), int(r.bytes), r.mime, int(r.width), int(r.height))
+                  for r in result.renditions]
+    main = next((r for r in renditions if r.mime == "video/mp4" and min(r.width, r.height) == 720),
+                next((r for r in renditions if r.mime == "video/mp4"), renditions[0] if renditions else None))
+    return [] if main is None else [main, *(r for r in renditions if r is not main)]
+
+
+def _excerpt(text: str, length: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[:length].rstrip() + "…"

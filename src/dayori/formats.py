@@ -1,0 +1,31 @@
+"""How dates, lengths and reading times read in Japanese, the same on the site, in feeds and in email."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+WEEKDAYS = "月火水木金土日"
+
+
+def japanese_date(day: dt.date) -> str:
+    """`2026年11月26日（木）`: readers here expect the weekday beside the date."""
+    return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
+
+
+def duration_label(seconds: float) -> str:
+    """`1:23`, as video players show a length."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def duration_words(seconds: float) -> str:
+    """`1分23秒`, for a length inside a sentence."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}分{rest:02d}秒"
+
+
+def reading_minutes(text: str, chars_per_minute: int) -> int:
+    """Japanese is read in characters per minute, not words; spaces do not count."""
+    characters = sum(1 for c in text if not c.isspace())
+    return max(1, math.ceil(characters / chars_per_minute))

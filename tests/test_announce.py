@@ -1,0 +1,193 @@
+"""`python -m dayori announce` against a real local HTTP server playing Teams' Workflows webhook: the card it gets,
+retries on 429/5xx, never two posts for one item, and the webhook URL never printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import Project
+from media_clips import clip
+from test_video_pages import add_episode
+
+SECRET_PATH = "/workflows/7c1e5d2a9b/triggers/manual/paths/invoke?api-version=1&sig=Zx9SeCrEt"
+
+
+@dataclass
+class Webhook:
+    """Answers each POST with the next planned reply (status, headers); 'drop' closes without answering."""
+
+    plan: list[tuple[int | str, dict[str, str]]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    delay: float = 0.0
+    """Seconds before answering: a slow Teams, so that two runs overlap."""
+
+    def __post_init__(self) -> None:
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                hook.paths.append(self.path)
+                hook.bodies.append(body)
+                status, headers = hook.plan.pop(0) if hook.plan else (202, {})
+                time.sleep(hook.delay)
+                if status == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.send_response(int(status))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
+
+    def cards(self) -> list[dict]:
+        return [json.loads(body)["attachments"][0]["content"] for body in self.bodies]
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+def _announce(project: Project, webhook: Webhook, *options: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url,
+           "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    return subprocess.run([sys.executable, "-m", "dayori", "announce", *options, "--backoff", "0"],
+                          cwd=project.root, env=env, capture_output=True, text=True, timeout=120)
+
+
+TITLE = "<b>会議</b>を **半分** に"
+
+
+def test_announce_twice_posts_once_after_riding_out_429_and_500(project, webhook):
+    project.add_issue(3, "2026-11-20", TITLE, "本文です。", summary="[ここ](https://evil.example/) を読む")
+    webhook.plan = [(429, {"Retry-After": "1"}), (500, {}), (202, {})]
+    first = _announce(project, webhook, "--vol", "3")
+    second = _announce(project, webhook, "--vol", "3")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0 and "投稿済み" in second.stdout
+    assert len(webhook.bodies) == 3 and len(set(webhook.bodies)) == 1
+    message = json.loads(webhook.bodies[-1])
+    assert message["type"] == "message"
+    assert message["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = message["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and float(card["version"]) <= 1.5
+    assert len(webhook.bodies[-1]) <= 28 * 1024
+    runs = [inline for block in card["body"] if block["type"] == "RichTextBlock" for inline in block["inlines"]]
+    assert {"type": "TextRun", "text": TITLE, "weight": "Bolder", "size": "Large"} in runs
+    assert any(run["text"] == "[ここ](https://evil.example/) を読む" for run in runs)
+    assert any("2026年11月20日" in run["text"] for run in runs)
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "サイトで読む",
+                                "url": "https://dx.example.go.jp/dayori/newsletter/3/"}]
+    for result in (first, second):
+        assert "sig=" not in result.stdout + result.stderr and "7c1e5d2a9b" not in result.stdout + result.stderr
+
+
+def test_the_card_shows_the_first_picture_and_stays_under_28_kb(project, webhook):
+    project.add_issue(3, "2026-11-20", "図の号", "手順の図です。\n\n![手順](steps.png)\n")
+    project.write("newsletter/2026/steps.png", png_bytes())
+    shown = _announce(project, webhook, "--vol", "3", "--dry-run")
+    assert shown.returncode == 0, shown.stderr
+    [image] = [b for b in json.loads(shown.stdout)["attachments"][0]["content"]["body"] if b["type"] == "Image"]
+    assert re.fullmatch(r"https://dx\.example\.go\.jp/dayori/media/files/[0-9a-f]{16}\.png", image["url"])
+    project.add_issue(4, "2026-11-20", "長い号", summary="とても長い要約です。" * 3000)
+    long = _announce(project, webhook, "--vol", "4")
+    assert long.returncode == 2 and "28 KB" in long.stderr and "要約" in long.stderr
+    assert webhook.bodies == []
+
+
+def png_bytes() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (64, 32), (0, 90, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_drafts_and_future_items_are_refused_and_nothing_is_posted(project, webhook):
+    project.add_issue(4, "2026-12-04", "来週の号")
+    project.add_issue(5, "2026-11-20", "下書きの号", draft=True)
+    for vol in ("4", "5", "99"):
+        result = _announce(project, webhook, "--vol", vol)
+        assert result.returncode == 2 and f"第{vol}号" in result.stderr and "公開" in result.stderr
+    assert webhook.bodies == []
+
+
+def test_a_refusal_is_explained_and_a_later_run_may_post(project, webhook):
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.plan = [(400, {})]
+    refused = _announce(project, webhook, "--vol", "3")
+    assert refused.returncode == 1 and "HTTP 400" in refused.stderr and "ワークフロー" in refused.stderr
+    assert "sig=" not in refused.stderr
+    assert _announce(project, webhook, "--vol", "3").returncode == 0
+    assert len(webhook.bodies) == 2
+
+
+def test_a_post_that_may_have_arrived_is_not_repeated_unless_asked(project, webhook):
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.plan = [("drop", {})]
+    dropped = _announce(project, webhook, "--vol", "3")
+    assert dropped.returncode == 1 and "分かりません" in dropped.stderr
+    again = _announce(project, webhook, "--vol", "3")
+    assert again.returncode == 1 and "--retry-uncertain" in again.stderr
+    assert len(webhook.bodies) == 1
+    assert _announce(project, webhook, "--vol", "3", "--retry-uncertain").returncode == 0
+    assert len(webhook.bodies) == 2
+    assert "投稿済み" in _announce(project, webhook, "--vol", "3").stdout
+
+
+def test_dry_run_prints_the_card_of_an_episode_with_its_still(project, webhook):
+    add_episode(project, "2026-11-19-teams-channel")
+    clip(project.root / "videos" / "2026-11-19-teams-channel" / "clip.mp4", size="160x90", seconds=1.0,
+         audio=False)
+    result = _announce(project, webhook, "--episode", "2026-11-19-teams-channel", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    message = json.loads(result.stdout)
+    card = message["attachments"][0]["content"]
+    image = next(block for block in card["body"] if block["type"] == "Image")
+    assert image["url"].startswith("https://dx.example.go.jp/dayori/media/video/") and image["url"].endswith(".jpg")
+    assert card["actions"][0]["url"] == "https://dx.example.go.jp/dayori/videos/2026-11-19-teams-channel/"
+    assert webhook.bodies == []
+    missing = _announce(project, webhook, "--episode", "2026-11-19-nothing")
+    assert missing.returncode == 2 and "見つからない" in missing.stderr
+
+
+def test_two_runs_at_once_post_once(project, webhook):
+    """Two editors run announce at the same moment against a slow Teams: one posts, the other does not."""
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.delay = 3.0
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url, "NO_PROXY": "127.0.0.1"}
+    command = [sys.executable, "-m", "dayori", "announce", "--vol", "3", "--backoff", "0"]
+    runs = [subprocess.Popen(command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert len(webhook.bodies) == 1
+    assert sorted(code for code, _, _ in results) == [0, 1]
+    loser = next(err for code, _, err in results if code == 1)
+    assert "分かりません" in loser and "sig=" not in loser

@@ -1,0 +1,151 @@
+"""Unsubscribes and bounces: `python -m dayori suppress` and `bounces` as an operator runs them, and a real SMTP
+server that shows who actually got the issue. Addresses never appear in output unless asked for."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import mailbox
+import os
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from smtp_server import Plan, SmtpServer
+
+from dayori.config import EmailSettings, Settings
+from dayori.delivery import cli
+from dayori.email.render import render_message
+from dayori.model import Body, Content, Issue
+
+SITE = "https://dx.example.go.jp/dayori/"
+ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]
+
+
+def _settings(tmp_path: Path, **email: str) -> Settings:
+    return Settings(root=tmp_path, site_url=SITE, email=EmailSettings(
+        unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe", **email))
+
+
+def _send(tmp_path: Path, monkeypatch, env: dict[str, str], settings: Settings | None = None) -> int:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DAYORI_SMTP_USER", raising=False)
+    csv_path = tmp_path / "subscribers.csv"
+    csv_path.write_text("address,name\n" + "".join(f"{a},職員\n" for a in ADDRESSES), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--vol", "7", "--ledger", str(tmp_path / "ledger.sqlite3"), "--rate", "0",
+                              "--backoff", "0", "--to", str(csv_path)])
+    settings = settings or _settings(tmp_path)
+    body = Body(html="<p>本文です。</p>", text="本文です。", toc=())
+    issue = Issue(vol=7, date=dt.date(2026, 11, 26), title="配信停止の号", summary="", tags=(), authors=(),
+                  draft=False, videos=(), source=Path("newsletter/2026/7.md"), body=body)
+    message = render_message(issue, Content(issues=(issue,), episodes=(), today=dt.date(2026, 11, 26)), settings)
+    return cli.execute(args, message, 7, settings)
+
+
+def _dayori(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dayori", *arguments, "--ledger", str(tmp_path / "ledger.sqlite3")],
+                          cwd=tmp_path, capture_output=True, text=True, env={**os.environ}, timeout=60)
+
+
+def test_suppressed_readers_are_skipped_and_only_counted(tmp_path, monkeypatch, capsys):
+    added = _dayori(tmp_path, "suppress", "add", "STAFF02@example.go.jp", ADDRESSES[4])
+    assert added.returncode == 0, added.stderr
+    assert "2 件を追加" in added.stdout
+    with SmtpServer() as server:
+        assert _send(tmp_path, monkeypatch, server.env()) == 0
+    assert server.recorder.count_by_recipient() == {a: 1 for a in ADDRESSES if a not in (ADDRESSES[1], ADDRESSES[4])}
+    output = capsys.readouterr()
+    assert "配信停止中の宛先 2 件を除きました" in output.out
+    for result in (added, output):
+        assert not any(a.lower() in (result.out if hasattr(result, "out") else result.stdout).lower()
+                       for a in ADDRESSES)
+
+    listed = _dayori(tmp_path, "suppress", "list")
+    assert "配信停止 2 件" in listed.stdout and "s***@example.go.jp" in listed.stdout
+    assert "staff02" not in listed.stdout.lower()
+    shown = _dayori(tmp_path, "suppress", "list", "--show-addresses")
+    assert "STAFF02@example.go.jp" in shown.stdout and ADDRESSES[4] in shown.stdout
+    removed = _dayori(tmp_path, "suppress", "remove", "staff02@EXAMPLE.go.jp")
+    assert "1 件取り消しました" in removed.stdout
+    assert "配信停止 1 件" in _dayori(tmp_path, "suppress", "list").stdout
+
+
+def test_an_unsubscribe_during_a_send_is_honoured_by_the_rerun(tmp_path, monkeypatch, capsys):
+    with SmtpServer(Plan(down_after=2)) as server:
+        assert _send(tmp_path, monkeypatch, server.env()) == 1
+    assert _dayori(tmp_path, "suppress", "add", ADDRESSES[3]).returncode == 0
+    with SmtpServer() as rerun:
+        assert _send(tmp_path, monkeypatch, rerun.env()) == 0
+    assert set(rerun.recorder.count_by_recipient()) == {ADDRESSES[2], ADDRESSES[4], ADDRESSES[5]}
+    assert "配信停止中の宛先 1 件には送っていません" in capsys.readouterr().out
+
+
+def test_a_bad_address_changes_nothing(tmp_path):
+    result = _dayori(tmp_path, "suppress", "add", ADDRESSES[0], "ｓｔａｆｆ@example.go.jp")
+    assert result.returncode == 2 and "2 番目の宛先" in result.stderr and "全角" in result.stderr
+    assert "ありません" in _dayori(tmp_path, "suppress", "list").stdout
+
+
+def _dsn(recipient: str, action: str, status: str, *, original: bool = False, kind: str = "delivery-status") -> bytes:
+    """A delivery status notification as Exchange Online sends one (RFC 3464 multipart/report; RFC 6533's
+    global-delivery-status for servers that speak SMTPUTF8)."""
+    field = "Original-Recipient" if original else "Final-Recipient"
+    return (
+        "From: Microsoft Outlook <postmaster@example.go.jp>\r\n"
+        "To: dx-team@example.go.jp\r\n"
+        "Subject: =?utf-8?b?6YWN5L+h5LiN6IO9?=\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"\r\n\r\n'
+        "--ndr\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDelivery has failed.\r\n"
+        f"--ndr\r\nContent-Type: message/{kind}\r\n\r\n"
+        "Reporting-MTA: dns;TY0PR01MB0000.jpnprd01.prod.outlook.com\r\n\r\n"
+        f"{field}: rfc822;{recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+        "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n\r\n"
+        "--ndr--\r\n").encode()
+
+
+def test_bounces_suppress_permanent_failures_only(tmp_path, monkeypatch, capsys):
+    box_path = tmp_path / "Bounces.mbox"
+    box = mailbox.mbox(box_path)
+    box.add(_dsn(ADDRESSES[0], "failed", "5.1.1"))
+    box.add(_dsn(ADDRESSES[1], "delayed", "4.4.7"))
+    box.add(_dsn(ADDRESSES[5], "failed", "5.2.1", kind="global-delivery-status"))
+    plain = EmailMessage()
+    plain["Subject"] = "Re: 配信希望"
+    plain.set_content("よろしくお願いします")
+    box.add(plain)
+    box.close()
+    eml = tmp_path / "ndr.eml"
+    eml.write_bytes(_dsn(ADDRESSES[2].upper(), "failed", "5.1.10", original=True))
+
+    result = _dayori(tmp_path, "bounces", str(box_path), str(eml))
+    assert result.returncode == 0, result.stderr
+    assert "メール 5 通" in result.stdout and "恒久的な不達 3 件（新たに配信停止 3 件）" in result.stdout
+    assert "一時的な不達 1 件" in result.stdout and "ではないメール 1 通" in result.stdout
+    assert not any(a in result.stdout.lower() for a in ADDRESSES)
+    again = _dayori(tmp_path, "bounces", str(eml))
+    assert "新たに配信停止 0 件" in again.stdout
+
+    with SmtpServer() as server:
+        assert _send(tmp_path, monkeypatch, server.env()) == 0
+    assert set(server.recorder.count_by_recipient()) == set(ADDRESSES) - {ADDRESSES[0], ADDRESSES[2], ADDRESSES[5]}
+
+    missing = _dayori(tmp_path, "bounces", str(tmp_path / "nothing.eml"))
+    assert missing.returncode == 2 and "nothing.eml" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(("email", "mailbox_address"), [
+    ({"reply_to": "DXチーム <dx-box@example.go.jp>"}, "dx-box@example.go.jp"),
+    ({"reply_to": "dx-box@example.go.jp", "unsubscribe_mailbox": "teisi@example.go.jp"}, "teisi@example.go.jp"),
+])
+def test_list_unsubscribe_offers_the_team_mailbox_beside_the_page(tmp_path, monkeypatch, email, mailbox_address):
+    with SmtpServer() as server:
+        _send(tmp_path, monkeypatch, server.env(), _settings(tmp_path, **email))
+    header = server.recorder.received[0].message["List-Unsubscribe"]
+    assert header == (f"<https://dx.example.go.jp/dayori/subscribe/#unsubscribe>, "
+                      f"<mailto:{mailbox_address}?subject=unsubscribe>")
