@@ -263,8 +263,8 @@ _PREDICATES = ("動詞", "形容詞", "助動詞")
 
 def _official(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     previous: Token | None = None
-    for token in tokens:
-        fixed = _official_fix(token, previous, context)
+    for index, token in enumerate(tokens):
+        fixed = _official_fix(token, previous, context, honorific=index > 1 and tokens[index - 2].kind == "接頭辞")
         if token.surface == "又" and segment.text.startswith("又は", token.begin):
             fixed = ""
         if fixed:
@@ -273,7 +273,9 @@ def _official(segment: Segment, tokens: list[Token], context: Context) -> Iterat
     yield from _conjunctions(segment, tokens, context)
 
 
-def _official_fix(token: Token, previous: Token | None, context: Context) -> str:
+def _official_fix(token: Token, previous: Token | None, context: Context, *, honorific: bool = False) -> str:
+    """The kana a word takes in 公用文, or "". `honorific`: the word before `previous` is お・ご, as in
+    「お問い合わせ下さい」, where 下さい helps the verb and is written in kana."""
     if token.surface in FORMAL_AFTER_PREDICATE and token.kind == "名詞" and previous is not None \
             and previous.kind in _PREDICATES and previous.end == token.begin:
         return FORMAL_AFTER_PREDICATE[token.surface]
@@ -287,7 +289,8 @@ def _official_fix(token: Token, previous: Token | None, context: Context) -> str
     if spelling and token.surface.startswith(spelling[0]) and token.kind in ("動詞", "形容詞"):
         helper = token.normalized in ("出来る", "有る", "無い") or (
             previous is not None and previous.end == token.begin and (
-                previous.surface in ("て", "で") or previous.pos[2] == "サ変可能" or previous.surface == "ご覧"))
+                previous.surface in ("て", "で") or previous.pos[2] == "サ変可能" or previous.surface == "ご覧"
+                or (honorific and previous.kind in ("名詞", "動詞"))))
         if helper:
             return spelling[1] + token.surface[len(spelling[0]):]
     return ""
