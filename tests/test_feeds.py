@@ -22,9 +22,9 @@ from dayori.feeds import (
     FEED_LIMIT,
     build_feeds,
     feed_links,
-    sanitize_html,
 )
 from dayori.model import Body, Content, Episode, EpisodeMedia, Issue, Output, Rendition, tag_slug
+from dayori.sanitize import for_feed
 
 SITE = "https://dx.example.go.jp/dayori/"
 TODAY = dt.date(2026, 3, 2)
@@ -383,7 +383,7 @@ def test_an_empty_site_still_has_valid_feeds(settings: Settings) -> None:
                                   "a%20b.png", "a:b", ""])
 def test_body_links_resolve_like_urljoin(link: str) -> None:
     page = SITE + "newsletter/3/"
-    html = sanitize_html(f'<a href="{link}">x</a>', page)
+    html = for_feed(f'<a href="{link}">x</a>', page)
     href = lxml.html.fragment_fromstring(html).get("href")
     expected = urljoin(page, link)
     if expected.startswith("a:"):

@@ -107,12 +107,12 @@ def _archive(content: Content, render: _Renderer) -> Page:
 
 
 def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
-    tags = content.tags()
+    groups = content.tags()
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
-                         searchable=False, tags=tags)]
-    pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          searchable=False, tag=tag, items=items, feeds=f"feeds/tags/{tag_slug(tag)}")
-              for tag, items in tags.items()]
+                         searchable=False, groups=groups)]
+    pages += [render.page(group.url, f"タグ: {group.label}", "tag.html", description=f"「{group.label}」の記事と動画",
+                          searchable=False, tag=group.label, items=group.items, feeds=f"feeds/tags/{group.slug}")
+              for group in groups]
     return pages
 
 

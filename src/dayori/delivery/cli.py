@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dayori import config
 from dayori.config import Settings
-from dayori.delivery import ledger as ledgers
+from dayori.delivery import commands
 from dayori.delivery.ledger import FAILED, PENDING, SENT, UNCERTAIN, Ledger, LedgerError
 from dayori.delivery.send import SendOptions, SendSummary, deliver, personalize
 from dayori.delivery.smtp import (
@@ -118,7 +118,7 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
     try:
-        ledger = open_ledger(args.ledger, settings)
+        ledger = Ledger.open(commands.ledger_path(args, settings))
     except LedgerError as error:
         return _fail(str(error))
     try:
@@ -179,18 +179,6 @@ def _send_from(ledger: Ledger, args: argparse.Namespace, message: EmailMessage, 
 def _fail(message: str) -> int:
     print(message, file=sys.stderr)
     return 2
-
-
-def open_ledger(path: Path | None, settings: Settings) -> Ledger:
-    """The ledger named by --ledger, or the default one in state/, taking over one that an earlier version
-    kept among the caches: starting a new ledger there would send the issue again to everyone."""
-    if path is not None:
-        return Ledger.open(path)
-    path = ledgers.default_path(settings)
-    legacy = ledgers.legacy_path(settings)
-    if ledgers.move_legacy(legacy, path):
-        print(f"配信台帳を {legacy} から {path} に移しました（キャッシュを消しても台帳が消えないように）。")
-    return Ledger.open(path)
 
 
 def _read(path: Path) -> SubscriberList | None:

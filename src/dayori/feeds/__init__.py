@@ -1,13 +1,12 @@
 """The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for 業務合理化便り, DX日記, both together and each tag.
 
 Feeds are read by programs we do not control, so everything that goes in is made safe and absolute here:
-bodies are reduced to an allow-list of HTML with absolute http(s) URLs, strings lose characters XML forbids,
+bodies are narrowed by `dayori.sanitize.for_feed` with absolute http(s) URLs, strings lose characters XML forbids,
 and nothing depends on the clock, so two builds of the same content give the same bytes.
 
-Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
-keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
-Unicode and its URL the percent-encoded UTF-8 form; the tag's page links them. Tags that fold to the same
-slug (`AI`, `ａｉ`) share one feed.
+Tag feeds live at `feeds/tags/<slug>.<ext>`, one per tag page (`model.tag_groups`, `model.tag_slug`): tags
+with other letters (Japanese) keep their letters, so the file name is Unicode and its URL the percent-encoded
+UTF-8 form; the tag's page links them. Tags that fold alike (`AI`, `ａｉ`, `Excel`, `EXCEL`) share one feed.
 """
 
 from __future__ import annotations
@@ -37,11 +36,10 @@ from dayori.feeds.items import (
     _uri,
 )
 from dayori.feeds.rss_atom import _feed_entry, _render
-from dayori.feeds.sanitize import clean_text, sanitize_html
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
+from dayori.sanitize import clean_text, for_feed
 
-__all__ = ["FEED_LIMIT", "STYLESHEET_DEST", "TAG_FEED_LIMIT", "build_feeds", "clean_text", "feed_links",
-           "sanitize_html", "stylesheet"]
+__all__ = ["FEED_LIMIT", "STYLESHEET_DEST", "TAG_FEED_LIMIT", "build_feeds", "feed_links", "stylesheet"]
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
@@ -110,7 +108,7 @@ class _EntryCache:
             title=clean_text(source.title).strip() or source.url,
             published=_published(source.date),
             summary=summary,
-            html=sanitize_html(source.body.html, page),
+            html=for_feed(source.body.html, page),
             tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
             authors=(),
         )

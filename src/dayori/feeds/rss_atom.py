@@ -3,6 +3,7 @@ opened in a browser readable."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +15,8 @@ from feedgen.feed import FeedGenerator
 from dayori.config import Settings
 from dayori.feeds.items import _EMPTY_FEED_DATE, _FORMATS, Enclosure, FeedItem, FeedSpec, _tag_uri, _uri
 from dayori.feeds.json_feed import _json_feed
-from dayori.feeds.sanitize import clean_text
 from dayori.model import Output
+from dayori.sanitize import clean_text
 
 
 class _FeedEntry(FeedEntry):
@@ -40,7 +41,8 @@ def _feed_entry(item: FeedItem) -> FeedEntry:
     entry.link(href=item.url, rel="alternate", type="text/html")
     entry.published(item.published)
     entry.updated(item.published)
-    entry.summary(item.summary)
+    # RSS descriptions are HTML: as type="html" the summary's text reaches readers of both formats as text.
+    entry.summary(html.escape(item.summary, quote=False), type="html")
     if item.html:
         entry.content(item.html, type="html")
     for author in item.authors:

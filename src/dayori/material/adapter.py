@@ -6,8 +6,10 @@ builder replaces.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -18,7 +20,7 @@ import yaml
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import _TocToken, get_toc
 
@@ -80,7 +82,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
     assert _state.settings is not None
     try:
-        build = prepare(_state.settings, preview=_state.preview)
+        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config))
     except ContentError as error:
         raise PluginError(error.report()) from error
     for warning in build.warnings:
@@ -88,6 +90,14 @@ def on_pre_build(config: MkDocsConfig) -> None:
     log.info("dayori: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in build.seconds.items()))
     _state.build = build
     _state.pages = {_source_uri(page): page for page in build.site.pages}
+
+
+def _docs_outputs(config: MkDocsConfig) -> dict[str, Path]:
+    """Where MkDocs will write each hand-written file of docs/, for the engine to check against its own
+    pages before anything is written; paths as the editor finds them in the project."""
+    project = Path(config.config_file_path).parent
+    return {file.dest_uri: Path(os.path.relpath(file.abs_src_path, project)) for file in get_files(config)
+            if file.inclusion.is_included() and file.abs_src_path is not None}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -193,7 +203,9 @@ def _source_uri(page: Page) -> str:
 
 
 def _stub(page: Page) -> str:
-    meta = {"title": page.title, "description": page.description, **page.meta,
+    """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
+    search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
+    meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
 
@@ -206,5 +218,5 @@ def _add(files: Files, file: File) -> None:
 
 
 def _toc_token(heading: Heading) -> _TocToken:
-    return {"level": heading.level, "id": heading.id, "name": heading.text,
+    return {"level": heading.level, "id": heading.id, "name": html.escape(heading.text),
             "children": [_toc_token(child) for child in heading.children]}
