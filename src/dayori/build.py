@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dayori.check.stage import CheckResult, check_content
 from dayori.config import Settings
 from dayori.content import load_content
 from dayori.email import build_emails
@@ -30,6 +31,7 @@ class Build:
     seconds: dict[str, float] = field(default_factory=dict)
     ffmpeg_runs: int = 0
     probes: int = 0
+    check: CheckResult = field(default_factory=CheckResult)
 
 
 def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Path] | None = None) -> Build:
@@ -50,22 +52,25 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Pat
 
     content = load_content(settings, preview=preview)
     lap("content")
+    check = check_content(content, settings)
+    lap("check")
     media = process_episodes(content.episodes, settings, keep_going=preview)
     lap("media")
     feeds = build_feeds(content, settings, media.media)
     lap("feeds")
     emails = build_emails(content, settings, media.media)
     lap("email")
-    site = build_pages(content, settings, media.media)
+    site = build_pages(content, settings, media.media, check.findings if preview else {})
     lap("pages")
     outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
-    problems = [*([] if preview else media.problems), *emails.problems, *_collisions(site, outputs, docs or {})]
+    problems = [*([] if preview else media.problems), *emails.problems, *check.problems,
+                *_collisions(site, outputs, docs or {})]
     if problems:
         raise ContentError(problems)
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings), seconds,
-                 media.ffmpeg_runs, media.probes)
+    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings,
+                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, check)
 
 
 def _collisions(site: Site, outputs: list[Output], docs: Mapping[str, Path]) -> list[Problem]:

@@ -5,7 +5,7 @@ Builder-independent: each page is HTML for the theme's content area plus a title
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
@@ -72,9 +72,12 @@ class _Renderer:
         return f"【{'下書き' if item.draft else '公開前'}】{title}"
 
 
-def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None) -> Site:
+def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
+                findings: Mapping[str, Sequence[Any]] | None = None) -> Site:
+    """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
     render = _Renderer(settings, content, media or {})
-    pages = [*_issue_pages(content, settings, render), *_episode_pages(content, render),
+    found = findings if content.preview and findings else {}
+    pages = [*_issue_pages(content, settings, render, found), *_episode_pages(content, render, found),
              _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
              _feeds(settings, render)]
     latest = render.env.get_template("latest.html").render(
@@ -83,7 +86,8 @@ def build_pages(content: Content, settings: Settings, media: Mapping[str, Episod
     return Site(tuple(pages), latest)
 
 
-def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
+def _issue_pages(content: Content, settings: Settings, render: _Renderer,
+                 findings: Mapping[str, Sequence[Any]]) -> list[Page]:
     ordered = sorted(content.issues, key=lambda i: i.vol)
     pages = []
     for index, issue in enumerate(ordered):
@@ -95,15 +99,17 @@ def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> lis
             description=issue.summary, toc=issue.body.toc, section="newsletter/",
             meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
             issue=issue, previous=previous, following=following, episodes=episodes,
+            findings=findings.get(str(issue.source), ()),
             minutes=reading_minutes(issue.body.text, settings.chars_per_minute)))
     return pages
 
 
-def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
+def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
     return [render.page(episode.url, render.item_title(episode, episode.title), "episode.html",
-                        description=episode.summary, toc=episode.body.toc, section="videos/", meta={"date": episode.date.isoformat(), "draft": episode.draft},
+                        description=episode.summary, toc=episode.body.toc, section="videos/",
+                        meta={"date": episode.date.isoformat(), "draft": episode.draft},
                         episode=episode, issue=content.issue(episode.newsletter) if episode.newsletter else None,
-                        clip=render.media.get(episode.slug))
+                        clip=render.media.get(episode.slug), findings=findings.get(str(episode.source), ()))
             for episode in content.episodes]
 
 
