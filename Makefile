@@ -12,7 +12,7 @@ export SOURCE_DATE_EPOCH
 endif
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test bench new-issue clean
+.PHONY: site serve test bench check new-issue clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m dayori.bench
+
+check: $(STAMP)
+	$(BIN)/python -m dayori check
 
 new-issue: $(STAMP)
 	$(BIN)/python -m dayori new-issue

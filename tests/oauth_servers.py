@@ -14,9 +14,11 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 from aiosmtpd.smtp import AuthResult
@@ -24,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
 from smtp_server import Plan, Recorder, _Controller
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -114,7 +117,7 @@ class TokenServer:
         self.log = TokenLog()
         self.expires_in = expires_in
         self.client_secret = client_secret
-        self.assertion_check = None
+        self.assertion_check: Callable[[dict[str, str]], bool] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -197,25 +200,25 @@ class OAuthRecorder(Recorder):
         self.revoke_at_rcpt: set[int] = set()
         """Revoke every token when this transaction's RCPT arrives (with Plan.drop_at_rcpt: revoked while away)."""
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         if self.transactions + 1 in self.revoke_at_rcpt:
             self.tokens.revoke_all()
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         """Exchange checks the session's token again; one that has expired since AUTH gets 5.7.57."""
         if not self.tokens.valid(getattr(session, "dayori_token", "")):
             return "530 5.7.57 Client not authenticated to send mail"
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         answer = await super().handle_DATA(server, session, envelope)
         if getattr(envelope, "dayori_number", 0) in self.revoke_after_data:
             self.tokens.revoke_all()
         return answer
 
-    async def auth_XOAUTH2(self, server, args):
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
         blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
         fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
         user, bearer = fields.get("user", ""), fields.get("auth", "")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from conftest import Project
 from media_clips import clip
 from test_video_pages import add_episode
@@ -38,7 +39,7 @@ class Webhook:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 hook.paths.append(self.path)
                 hook.bodies.append(body)
@@ -179,7 +180,8 @@ def test_dry_run_prints_the_card_of_an_episode_with_its_still(project, webhook):
 
 
 def test_two_runs_at_once_post_once(project, webhook):
-    """Two editors run announce at the same moment against a slow Teams: one posts, the other does not."""
+    """Two editors run announce at the same moment against a slow Teams: one posts, the other finds the ledger
+    held and stops before posting."""
     project.add_issue(3, "2026-11-20", "会議の号")
     webhook.delay = 3.0
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url, "NO_PROXY": "127.0.0.1"}
@@ -188,6 +190,7 @@ def test_two_runs_at_once_post_once(project, webhook):
                              text=True) for _ in range(2)]
     results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
     assert len(webhook.bodies) == 1
-    assert sorted(code for code, _, _ in results) == [0, 1]
-    loser = next(err for code, _, err in results if code == 1)
-    assert "分かりません" in loser and "sig=" not in loser
+    assert sorted(code for code, _, _ in results) == [0, 2]
+    loser = next(err for code, _, err in results if code == 2)
+    assert "使っています" in loser and "もう一度実行" in loser
+    assert "sig=" not in loser and "Traceback" not in loser

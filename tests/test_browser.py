@@ -27,6 +27,9 @@ PAGES = {
     "gallery": "videos/",
     "episode": EPISODE,
     "subscribe": "subscribe/",
+    "feeds": "feeds/",
+    "tags": "tags/",
+    "guide": "guide/",
     "email": "email/2/index.html",
 }
 WIDTHS = (1280, 375)
@@ -226,3 +229,36 @@ def test_on_a_phone_the_menu_opens_from_the_keyboard_and_hidden_links_take_no_fo
     page.wait_for_timeout(400)
     assert page.evaluate("document.getElementById('__drawer').checked") is False
     assert page.evaluate("document.activeElement.getAttribute('for')") == "__drawer"
+
+
+def test_japanese_text_breaks_strictly_and_never_slants(site: Site, opened: list[Any]) -> None:
+    """Small kana and ー never start a line, headings break between phrases where Chromium can, and emphasis
+    is upright (Japanese fonts have no italic; the browser would slant the glyphs)."""
+    page = open_page(site, opened, PAGES["issue"])
+    page.wait_for_load_state("load")
+    styles = page.evaluate("""() => {
+        const article = document.querySelector("article")
+        const emphasis = article.appendChild(document.createElement("em"))
+        emphasis.textContent = "強調"
+        const style = element => getComputedStyle(element)
+        return {paragraph: style(article.querySelector("p")).lineBreak,
+                heading: style(article.querySelector("h1")).wordBreak,
+                emphasis: style(emphasis).fontStyle}
+    }""")
+    assert styles["paragraph"] == "strict", styles
+    assert styles["heading"] == "auto-phrase", styles
+    assert styles["emphasis"] == "normal", styles
+
+
+@pytest.mark.parametrize("feed", ["feeds/newsletter.atom", "feeds/newsletter.xml"])
+def test_a_feed_opened_in_chromium_is_readable_japanese_without_xslt(site: Site, opened: list[Any], feed: str) -> None:
+    """A reader who clicks a feed link sees its Japanese titles (no mojibake), and Chromium is never asked to
+    run an XSLT stylesheet, which it is removing."""
+    page = site.new_page()
+    opened.append(page)
+    response = page.goto(site.url + feed)
+    assert response is not None and response.status == 200
+    assert "xml" in response.headers["content-type"]
+    assert b"<?xml-stylesheet" not in response.body()
+    shown = page.evaluate("document.documentElement.innerText")  # Chromium's XML tree view
+    assert "業務合理化便り" in shown and "Teams のチャネルとチャットを使い分ける" in shown, shown[:300]

@@ -9,10 +9,10 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import media_clips as mc
 import pytest
-from conftest import Project
 
+import media_clips as mc
+from conftest import Project
 from dayori.config import ConfigError, settings_from_file
 from dayori.media.commands import (
     images_command,

@@ -87,7 +87,7 @@ def test_full_send_reaches_each_subscriber_once_with_their_own_headers(tmp_path,
         assert len(item.recipients) == 1
         assert message["To"].addresses[0].addr_spec == item.recipients[0]
         assert len(message["To"].addresses) == 1 and message["Cc"] is None and message["Bcc"] is None
-        assert message["Subject"] == f"【業務合理化便り Vol.7】{TITLE}"
+        assert message["Subject"] == f"【業務合理化便り 第7号】{TITLE}"
         assert message["To"].addresses[0].display_name.startswith("職員")
         assert message["List-Unsubscribe"] and message["X-Unsent"] is None
         assert body_text(message, "plain").count("資料のコツ") == 1
@@ -228,7 +228,7 @@ def test_a_bad_name_frozen_by_an_earlier_version_fails_alone(tmp_path, monkeypat
     settings = _settings(tmp_path)
     names = ["職員1", "佐藤\n花子", "職員3"]
     with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
-        ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names)])
+        ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names, strict=True)])
     with SmtpServer() as server:
         assert _run(tmp_path, monkeypatch, server.env()) == 1
     assert server.recorder.count_by_recipient() == {addresses[0]: 1, addresses[2]: 1}
@@ -314,3 +314,23 @@ def test_a_full_width_vol_is_the_same_vol():
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     assert parser.parse_args(["--vol", "１２"]).vol == 12
+
+
+def test_a_draft_or_scheduled_issue_can_be_test_sent_marked_as_a_test_but_never_sent(project, tmp_path):
+    """Editors check the email of a draft before its day with --test-to; the real send still refuses it."""
+    project.add_issue(3, "2026-11-20", TITLE)
+    project.add_issue(4, "2026-11-27", "来週の号", "まだ公開前です。")
+    project.add_issue(5, "2026-11-25", "書きかけの号", "下書きです。", draft=True)
+    with SmtpServer() as server:
+        env = {**os.environ, **server.env(), "DAYORI_TODAY": "2026-11-26"}
+        command = [sys.executable, "-m", "dayori", "send", "--rate", "0"]
+        runs = [subprocess.run([*command, "--vol", vol, "--test-to", "editor@example.go.jp"], cwd=project.root,
+                               env=env, capture_output=True, text=True) for vol in ("4", "5")]
+        real = subprocess.run([*command, "--vol", "5", "--to", str(_csv(tmp_path, _addresses(2)))],
+                              cwd=project.root, env=env, capture_output=True, text=True)
+    assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
+    subjects = [str(item.message["Subject"]) for item in server.recorder.received]
+    assert subjects == ["[テスト] 【業務合理化便り 第4号】来週の号", "[テスト] 【業務合理化便り 第5号】書きかけの号"]
+    assert {r for item in server.recorder.received for r in item.recipients} == {"editor@example.go.jp"}
+    assert real.returncode != 0 and "--test-to" in real.stderr
+    assert not (project.root / "state" / "ledger.sqlite3").exists()

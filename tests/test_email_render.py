@@ -136,7 +136,7 @@ def test_outputs_for_each_issue_and_the_editors_list(project):
 def test_eml_parses_to_the_same_text_and_html(project):
     outputs = _outputs(*project)
     message = _eml(outputs)
-    assert message["Subject"] == f"【業務合理化便り Vol.12】{TITLE}"
+    assert message["Subject"] == f"【業務合理化便り 第12号】{TITLE}"
     assert "=?utf-8?" in outputs["email/12/message.eml"].split(b"\r\n\r\n")[0].decode("ascii")
     assert message["X-Unsent"] == "1"
     assert message["From"].addresses[0].display_name == "業務合理化便り"
@@ -178,7 +178,7 @@ def test_html_layout_for_outlook_gmail_and_phones(project):
     assert layout_tables and all(t.get("role") == "presentation" for t in layout_tables)
     preheader = tree.xpath("//div[contains(@class,'preheader')]")[0]
     assert preheader.text_content().startswith("資料づくりの時間を半分にします。") and "display: none" in preheader.get("style")
-    assert "2026年11月26日" in tree.text_content() and "Vol.12" in tree.text_content()
+    assert "2026年11月26日" in tree.text_content() and "第12号" in tree.text_content() and "Vol." not in tree.text_content()
     assert tree.xpath("//a[.='配信停止']/@href") == ["https://dx.example.go.jp/dayori/subscribe/#unsubscribe"]
     assert "デジタル推進室 DXチーム（内線 1234）" in tree.text_content()
     sizes = [int(px) for style in tree.xpath("//@style") for px in re.findall(r"font-size:\s*(\d+)px", style)]

@@ -10,10 +10,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from conftest import Project
 from lxml import html as lxml_html
 from PIL import Image
 
+from conftest import Project, body_text
 from dayori.config import ConfigError, settings_from_file
 from dayori.email.inline import for_email
 
@@ -49,7 +49,7 @@ def _eml(project: Project, vol: int) -> EmailMessage:
 
 
 def _images(message: EmailMessage) -> dict[str, tuple[str, Image.Image, bytes]]:
-    found = {}
+    found: dict[str, tuple[str, Image.Image, bytes]] = {}
     for part in message.walk():
         if part.get_content_maintype() == "image":
             data = part.get_content()
@@ -67,7 +67,7 @@ def test_the_mailed_issue_carries_its_pictures_resized_and_follows_a_changed_pic
     message = _eml(project, 3)
     assert message.get_content_type() == "multipart/alternative"
     related = next(part for part in message.walk() if part.get_content_type() == "multipart/related")
-    html = message.get_body(("html",)).get_content()
+    html = body_text(message, "html")
     tree = lxml_html.fromstring(html)
     sources = tree.xpath("//img/@src")
     assert sources and all(src.startswith("cid:") for src in sources), sources
@@ -100,7 +100,7 @@ def test_linked_pictures_stay_on_the_site(project: Project):
     project.build()
     message = _eml(project, 3)
     assert not any(part.get_content_maintype() == "image" for part in message.walk())
-    sources = lxml_html.fromstring(message.get_body(("html",)).get_content()).xpath("//img/@src")
+    sources = lxml_html.fromstring(body_text(message, "html")).xpath("//img/@src")
     assert sources and all(src.startswith("https://dx.example.go.jp/dayori/media/files/") for src in sources)
 
 
@@ -121,7 +121,7 @@ def test_an_unknown_image_mode_is_a_japanese_configuration_error(project: Projec
     config = project.root / "mkdocs.yml"
     config.write_text(config.read_text(encoding="utf-8").replace(
         "      footer:", "      images: embed\n      footer:", 1), encoding="utf-8")
-    with pytest.raises(ConfigError, match="email.images は inline"):
+    with pytest.raises(ConfigError, match=r"email\.images は inline"):
         settings_from_file(config)
 
 
@@ -131,6 +131,8 @@ def test_a_sideways_phone_photo_is_turned_upright_for_email():
     exif[0x0112] = 6
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
-    data, subtype = for_email(out.getvalue())
+    resized = for_email(out.getvalue())
+    assert resized is not None
+    data, subtype = resized
     assert subtype == "jpeg" and Image.open(io.BytesIO(data)).size == (100, 400)
     assert for_email(b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None

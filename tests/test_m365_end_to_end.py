@@ -10,10 +10,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Project
 from lxml import html as lxml_html
-from oauth_servers import CLIENT_SECRET, OAuthSmtpServer, TokenServer, make_pki
 from PIL import Image
+
+from conftest import Project, body_text
+from oauth_servers import CLIENT_SECRET, OAuthSmtpServer, TokenServer, make_pki
 from test_inline_images import photo
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -52,7 +53,7 @@ def test_send_with_oauth_inline_pictures_and_a_suppressed_reader(project: Projec
 
     for item in smtp.recorder.received:
         message = item.message
-        html = message.get_body(("html",)).get_content()
+        html = body_text(message, "html")
         sources = lxml_html.fromstring(html).xpath("//img/@src")
         parts = {str(p["Content-ID"]).strip("<>"): p for p in message.walk() if p.get_content_maintype() == "image"}
         assert sources and {s.removeprefix("cid:") for s in sources} == set(parts)

@@ -13,6 +13,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+
+from dayori.config import EmailSettings, Settings
+from dayori.delivery import cli
+from dayori.delivery.oauth import OAuthConfig, TokenSource
+from dayori.delivery.smtp import SmtpConfig, Transport
+from dayori.email.render import render_message
+from dayori.model import Body, Content, Issue
 from oauth_servers import (
     CLIENT_SECRET,
     OAuthSmtpServer,
@@ -21,13 +28,6 @@ from oauth_servers import (
     make_pki,
 )
 from smtp_server import Plan
-
-from dayori.config import EmailSettings, Settings
-from dayori.delivery import cli
-from dayori.delivery.oauth import OAuthConfig, TokenSource
-from dayori.delivery.smtp import SmtpConfig, Transport
-from dayori.email.render import render_message
-from dayori.model import Body, Content, Issue
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS",
                                         "ignore:auth_required == True")

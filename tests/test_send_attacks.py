@@ -11,10 +11,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
 from smtp_server import Plan, SmtpServer
 
 TODAY = "2026-11-26"
@@ -132,7 +133,7 @@ def test_a_line_break_in_a_name_is_refused_by_line_before_anything_is_sent(issue
     assert server.recorder.count_by_recipient() == {address: 1 for address in addresses}
 
 
-def _xlsx(path: Path, rows: list[list[str | None]]) -> Path:
+def _xlsx(path: Path, rows: Sequence[Sequence[str | None]]) -> Path:
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -147,17 +148,16 @@ def _xlsx(path: Path, rows: list[list[str | None]]) -> Path:
 @pytest.mark.parametrize("kind", ["cp932-csv", "xlsx"])
 def test_lists_saved_by_japanese_excel_deliver(issue, tmp_path, kind):
     addresses = _addresses(4)
+    people = [[n, a] for n, a in zip(NAMES, addresses, strict=True)]
     if kind == "cp932-csv":
-        rows = [["　お名前　", " メールアドレス "]] + [[n, a] for n, a in zip(NAMES, addresses)]
-        subscribers = _csv(tmp_path / "購読者.csv", rows, encoding="cp932")
+        subscribers = _csv(tmp_path / "購読者.csv", [["　お名前　", " メールアドレス "], *people], encoding="cp932")
     else:
-        rows = [["氏名", "Ｅ－ｍａｉｌ"], [None, None]] + [[n, a] for n, a in zip(NAMES, addresses)]
-        subscribers = _xlsx(tmp_path / "購読者.xlsx", rows)
+        subscribers = _xlsx(tmp_path / "購読者.xlsx", [["氏名", "Ｅ－ｍａｉｌ"], [None, None], *people])
     with SmtpServer() as server:
         result = _send(issue.root, server, "--vol", "3", "--to", subscribers)
     assert result.returncode == 0, result.stderr
     received = {item.recipients[0]: item.message["To"].addresses[0].display_name for item in server.recorder.received}
-    assert received == dict(zip(addresses, NAMES))
+    assert received == dict(zip(addresses, NAMES, strict=True))
 
 
 def test_an_alt_enter_in_a_workbook_cell_is_refused_with_its_row(issue, tmp_path):

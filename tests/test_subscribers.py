@@ -51,7 +51,7 @@ def test_columns_are_found_by_header_in_any_order(tmp_path):
 
 
 def test_xlsx_first_sheet_with_japanese_headers(tmp_path):
-    rows: list[list[object]] = [["氏名", "メールアドレス", "入庁年"]] + [[n, a, 2020] for a, n in PEOPLE]
+    rows: list[list[object]] = [["氏名", "メールアドレス", "入庁年"], *([n, a, 2020] for a, n in PEOPLE)]
     assert _pairs(_xlsx(tmp_path / "list.xlsx", rows)) == PEOPLE
 
 
@@ -77,7 +77,7 @@ def test_rows_are_reported_by_the_line_or_row_the_editor_sees(tmp_path):
 
 
 def test_an_unknown_header_is_explained_instead_of_reported_as_a_bad_address(tmp_path):
-    subscribers = read_subscribers(_csv(tmp_path / "list.csv", ["宛先,名"] + ["a@example.go.jp,山田"], "utf-8"))
+    subscribers = read_subscribers(_csv(tmp_path / "list.csv", ["宛先,名", "a@example.go.jp,山田"], "utf-8"))
     assert [p.line for p in subscribers.problems] == [1]
     assert "見出し" in subscribers.problems[0].message and subscribers.recipients == []
 

@@ -7,26 +7,36 @@ import argparse
 import datetime as dt
 import mailbox
 import os
+import sqlite3
 import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from smtp_server import Plan, SmtpServer
 
+from conftest import Project
 from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
+from smtp_server import Plan, SmtpServer
+from test_announce import Webhook
+from test_send_attacks import _addresses
+from test_send_attacks import _env as attack_env
+from test_send_attacks import _list as subscriber_list
+from test_send_attacks import _send as send_command
+from test_send_attacks import _start as start_send
+from test_send_attacks import _wait_for as wait_for
 
 SITE = "https://dx.example.go.jp/dayori/"
 ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]
 
 
-def _settings(tmp_path: Path, **email: str) -> Settings:
+def _settings(tmp_path: Path, reply_to: str = "", unsubscribe_mailbox: str = "") -> Settings:
     return Settings(root=tmp_path, site_url=SITE, email=EmailSettings(
-        unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe", **email))
+        unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe", reply_to=reply_to,
+        unsubscribe_mailbox=unsubscribe_mailbox))
 
 
 def _send(tmp_path: Path, monkeypatch, env: dict[str, str], settings: Settings | None = None) -> int:
@@ -149,3 +159,97 @@ def test_list_unsubscribe_offers_the_team_mailbox_beside_the_page(tmp_path, monk
     header = server.recorder.received[0].message["List-Unsubscribe"]
     assert header == (f"<https://dx.example.go.jp/dayori/subscribe/#unsubscribe>, "
                       f"<mailto:{mailbox_address}?subject=unsubscribe>")
+
+
+def _in_project(project: Project, *arguments: str, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """A command as an operator types it in the project folder: no --ledger unless given."""
+    return subprocess.run([sys.executable, "-m", "dayori", *arguments], cwd=project.root, capture_output=True,
+                          text=True, env=env or attack_env(None), timeout=120)
+
+
+def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after_it(project, tmp_path):
+    """A reader unsubscribes while the operator's send waits on the server: the command says the ledger is busy
+    (at once, without a traceback), changes nothing and posts nothing; after the send it works, and the rerun
+    that finishes the issue skips that reader."""
+    project.add_issue(3, "2026-11-20", "配信停止の号")
+    addresses = _addresses(4)
+    subscribers = subscriber_list(tmp_path, addresses)
+    hook = Webhook()
+    env = {**attack_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
+    try:
+        with SmtpServer(Plan(hold_data={2}, down_after=2)) as server:
+            send = start_send(project.root, server, "--vol", "3", "--to", subscribers, "--backoff", "0")
+            wait_for(lambda: len(server.recorder.received) == 2)
+            busy = [_in_project(project, "suppress", "add", addresses[3], env=env),
+                    _in_project(project, "announce", "--vol", "3", "--backoff", "0", env=env),
+                    _in_project(project, "suppress", "list", env=env)]
+            server.recorder.release()
+            _, err = send.communicate(timeout=120)
+        assert send.returncode == 1, err
+        for result in busy:
+            assert result.returncode == 2, result.stdout + result.stderr
+            assert "使っています" in result.stderr and "もう一度実行" in result.stderr
+            assert "Traceback" not in result.stderr and "locked" not in result.stderr
+        assert hook.bodies == []
+
+        added = _in_project(project, "suppress", "add", addresses[3])
+        assert added.returncode == 0 and "1 件を追加" in added.stdout, added.stderr
+        with SmtpServer() as rerun:
+            finished = send_command(project.root, rerun, "--vol", "3", "--to", subscribers)
+        assert finished.returncode == 0, finished.stderr
+        assert rerun.recorder.count_by_recipient() == {addresses[2]: 1}
+        assert "配信停止中の宛先 1 件には送っていません" in finished.stdout
+        announced = _in_project(project, "announce", "--vol", "3", "--backoff", "0", env=env)
+        assert announced.returncode == 0 and len(hook.bodies) == 1, announced.stderr
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+
+
+def test_suppress_bounces_and_announce_use_the_ledger_of_send_unless_told(project, tmp_path):
+    project.add_issue(3, "2026-11-20", "配信停止の号")
+    addresses = _addresses(3)
+    legacy = project.root / ".cache" / "dayori" / "ledger.sqlite3"
+    assert _in_project(project, "suppress", "add", addresses[0], "--ledger", str(legacy)).returncode == 0
+    taken_over = _in_project(project, "suppress", "list")
+    assert "移しました" in taken_over.stdout and "配信停止 1 件" in taken_over.stdout, taken_over.stderr
+    other = tmp_path / "other.sqlite3"
+    assert _in_project(project, "suppress", "add", addresses[1], "--ledger", str(other)).returncode == 0
+    eml = tmp_path / "ndr.eml"
+    eml.write_bytes(_dsn(addresses[2], "failed", "5.1.1"))
+    assert "新たに配信停止 1 件" in _in_project(project, "bounces", str(eml), "--ledger", str(other)).stdout
+    assert "配信停止 1 件" in _in_project(project, "suppress", "list").stdout
+    assert "配信停止 2 件" in _in_project(project, "suppress", "list", "--ledger", str(other)).stdout
+
+    with SmtpServer() as server:
+        sent = send_command(project.root, server, "--vol", "3", "--to", subscriber_list(tmp_path, addresses))
+    assert sent.returncode == 0, sent.stderr
+    assert server.recorder.count_by_recipient() == {addresses[1]: 1, addresses[2]: 1}
+    hook = Webhook()
+    env = {**attack_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
+    try:
+        for ledger in ((), (), ("--ledger", str(other)), ("--ledger", str(other))):
+            assert _in_project(project, "announce", "--vol", "3", "--backoff", "0", *ledger, env=env).returncode == 0
+        assert len(hook.bodies) == 2
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+    assert not legacy.exists()
+    assert sorted(path.name for path in (project.root / "state").iterdir()) == ["ledger.sqlite3"]
+    with sqlite3.connect(project.root / "state" / "ledger.sqlite3") as db:
+        assert db.execute("SELECT kind, item, state FROM announcements").fetchall() == [("issue", "3", "posted")]
+        assert db.execute("SELECT address FROM suppressions").fetchall() == [(addresses[0],)]
+
+
+@pytest.mark.parametrize("content", [b"", b"address,name\n", b"SQLite format 3\x00" + b"\x00" * 200])
+def test_a_damaged_ledger_is_explained_and_left_alone(project, tmp_path, content):
+    ledger = tmp_path / "ledger.sqlite3"
+    ledger.write_bytes(content)
+    eml = tmp_path / "ndr.eml"
+    eml.write_bytes(_dsn(ADDRESSES[0], "failed", "5.1.1"))
+    for command in (("suppress", "add", ADDRESSES[0]), ("suppress", "list"), ("bounces", str(eml))):
+        result = _in_project(project, *command, "--ledger", str(ledger))
+        assert result.returncode == 2 and str(ledger) in result.stderr, result.stderr
+        assert "台帳" in result.stderr and "Traceback" not in result.stderr
+    assert ledger.read_bytes() == content

@@ -142,6 +142,33 @@ def stage_seconds(project: Path, runs: int, *, cold: bool) -> dict[str, float]:
     return {stage: statistics.median(lap[stage] for lap in laps) for stage in laps[0]}
 
 
+def check_seconds(project: Path, runs: int) -> dict[str, float]:
+    """`python -m dayori check` over the whole corpus in-process: cold (no check cache: Sudachi loads and
+    every body is analysed) and warm (every body cached: the dictionary is never loaded); CPU seconds, as the
+    build's user CPU, so the ratios do not swing with the disk."""
+    from dayori.check import check_files, content_files
+    from dayori.check.analyzer import Analyzer
+    from dayori.config import settings_from_file
+
+    settings = settings_from_file(project / "mkdocs.yml")
+    files = content_files(settings)
+    cold, warm, loads = [], [], []
+    for _ in range(runs):
+        shutil.rmtree(settings.cache_path / "check", ignore_errors=True)
+        start = time.process_time()
+        report = check_files(settings, files)
+        cold.append(time.process_time() - start)
+        start = time.process_time()
+        again = check_files(settings, files)
+        warm.append(time.process_time() - start)
+        assert report.dictionary_loaded and not again.dictionary_loaded and again.analysed == 0
+        start = time.perf_counter()
+        Analyzer().tokens("辞書")
+        loads.append(time.perf_counter() - start)
+    return {"check_cold_cpu_seconds": statistics.median(cold), "check_warm_cpu_seconds": statistics.median(warm),
+            "sudachi_load_seconds": statistics.median(loads)}
+
+
 def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     """`make site` as editors run it (cache kept), the first build on a machine (no cache), and plain MkDocs."""
     dayori, plain = make_corpus(folder / f"corpus-{issues}", issues)
@@ -152,7 +179,10 @@ def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     warm, baseline, cold = warm_run.seconds, plain_run.seconds, cold_run.seconds
     cold_stages = stage_seconds(dayori, runs, cold=True)
     warm_stages = stage_seconds(dayori, runs, cold=False)
-    return {"issues": issues, "warm_seconds": warm, "cold_seconds": cold, "plain_seconds": baseline,
+    check = check_seconds(dayori, runs)
+    return {**check,
+            "check_cold_over_cold_build": check["check_cold_cpu_seconds"] / cold_run.user_seconds,
+            "check_warm_over_warm_build": check["check_warm_cpu_seconds"] / warm_run.user_seconds,"issues": issues, "warm_seconds": warm, "cold_seconds": cold, "plain_seconds": baseline,
             "warm_over_plain": warm / baseline, "cold_over_plain": cold / baseline, "warm_over_cold": warm / cold,
             "warm_user_over_plain": warm_run.user_seconds / plain_run.user_seconds,
             "cold_user_over_plain": cold_run.user_seconds / plain_run.user_seconds,
@@ -326,6 +356,10 @@ def _print(results: dict[str, object]) -> None:
     print(f"  feeds                 {100 * site['feeds_share_of_build']:.1f} % of the cold build")
     print(f"  email                 {site['email_ms_per_issue_cold']:.2f} ms per issue cold (render + inline + .eml), "
           f"{site['email_ms_per_issue_warm']:.2f} ms warm")
+    print(f"  check (校正)          cold {site['check_cold_cpu_seconds']:.2f} s CPU = "
+          f"{100 * site['check_cold_over_cold_build']:.1f} % of the cold build; warm {site['check_warm_cpu_seconds']:.3f} s"
+          f" = {100 * site['check_warm_over_warm_build']:.1f} % of the warm build; Sudachi loads in "
+          f"{site['sudachi_load_seconds']:.2f} s, only when a body is not cached")
     for kind in ("cold", "warm"):
         prefix = f"{kind}_stage_"
         print(f"  {kind} stages (s)      " + ", ".join(f"{k[len(prefix):-8]} {v:.3f}" for k, v in site.items()

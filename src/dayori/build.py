@@ -4,14 +4,16 @@ builder write, so a build that fails leaves nothing half-done to publish."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dayori.check.stage import CheckResult, check_content
 from dayori.config import Settings
 from dayori.content import load_content
 from dayori.email import build_emails
-from dayori.errors import ContentError
+from dayori.errors import ContentError, Problem
 from dayori.feeds import build_feeds
 from dayori.media import process_episodes
 from dayori.model import Content, Episode, Issue, Output
@@ -29,12 +31,15 @@ class Build:
     seconds: dict[str, float] = field(default_factory=dict)
     ffmpeg_runs: int = 0
     probes: int = 0
+    check: CheckResult = field(default_factory=CheckResult)
 
 
-def prepare(settings: Settings, *, preview: bool = False) -> Build:
+def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Path] | None = None) -> Build:
     """Runs every stage; raises ContentError listing every problem before anything is written.
 
-    In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page instead.
+    `docs` maps each site path the hand-written pages will occupy (`newsletter/12/index.html`) to its source
+    file (`docs/newsletter/12.md`), so that a collision with a generated page is reported here, not halfway
+    through writing. In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -47,22 +52,33 @@ def prepare(settings: Settings, *, preview: bool = False) -> Build:
 
     content = load_content(settings, preview=preview)
     lap("content")
+    check = check_content(content, settings)
+    lap("check")
     media = process_episodes(content.episodes, settings, keep_going=preview)
     lap("media")
     feeds = build_feeds(content, settings, media.media)
     lap("feeds")
     emails = build_emails(content, settings, media.media)
     lap("email")
-    site = build_pages(content, settings, media.media)
+    site = build_pages(content, settings, media.media, check.findings if preview else {})
     lap("pages")
-    problems = [*([] if preview else media.problems), *emails.problems]
-    if problems:
-        raise ContentError(problems)
     outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
+    problems = [*([] if preview else media.problems), *emails.problems, *check.problems,
+                *_collisions(site, outputs, docs or {})]
+    if problems:
+        raise ContentError(problems)
     _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*media.warnings, *emails.warnings), seconds,
-                 media.ffmpeg_runs, media.probes)
+    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings,
+                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, check)
+
+
+def _collisions(site: Site, outputs: list[Output], docs: Mapping[str, Path]) -> list[Problem]:
+    generated = {f"{page.url}index.html": f"{page.title}（{page.url}）" for page in site.pages}
+    generated |= {output.dest: output.dest for output in outputs}
+    return [Problem(source, None, f"このファイルは自動で作られる「{generated[dest]}」と同じ場所（site/{dest}）に出力されます。"
+                                  "このファイルを docs/ の別の場所に移すか、名前を変えてください。")
+            for dest, source in sorted(docs.items()) if dest in generated]
 
 
 def _asset_outputs(content: Content) -> list[Output]:

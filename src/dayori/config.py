@@ -60,6 +60,19 @@ def never_published(suffix: str) -> bool:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """The proofreading check (`python -m dayori check`, and every build): which rules, how strict, which
+    house style. `rules` maps a rule's name to オン/オフ/警告/エラー (see docs/guide.md)."""
+
+    enabled: bool = True
+    profile: str = "広報"
+    max_sentence_chars: int = 100
+    max_image_pixels: int = 2000
+    dictionary: str = "docs/表記ルール.yml"
+    rules: dict[str, str | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where content lives and how strictly it is checked. Paths are relative to mkdocs.yml's folder."""
 
@@ -75,6 +88,7 @@ class Settings:
     attachments: tuple[str, ...] = DEFAULT_ATTACHMENTS
     email: EmailSettings = field(default_factory=EmailSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
     markdown_extensions: tuple[Any, ...] = ()
     markdown_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -201,7 +215,8 @@ def _import(dotted: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "docs_dir", "email", "media", "markdown_extensions",
+_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "docs_dir", "email", "media", "check",
+                             "markdown_extensions",
                              "markdown_configs"})
 """Settings that come from mkdocs.yml's own keys or from sub-sections, not from `extra.dayori` directly."""
 _TYPE_WORDS = {bool: "true か false", int: "整数", float: "数値", str: "文字列"}
@@ -214,11 +229,24 @@ def _checked(name: str, value: Any, kind: Any) -> Any:
         if not isinstance(value, list | tuple) or not value:
             raise ConfigError(f"{name} は一覧（例: [720, 360]）で書いてください。")
         return tuple(_checked(name, v, item) for v in value)
+    if typing.get_origin(kind) is dict:
+        return _checked_mapping(name, value, kind)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind in _TYPE_WORDS and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
         raise ConfigError(f"extra.dayori の {name} は{_TYPE_WORDS[kind]}で書いてください（今は「{value}」）。")
     return value
+
+
+def _checked_mapping(name: str, value: Any, kind: Any) -> dict[str, Any]:
+    """A per-name mapping (`check.rules`): names are text, values one of the declared types."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"extra.dayori の {name} は「名前: 値」の並びで書いてください。")
+    allowed = typing.get_args(typing.get_args(kind)[1]) or (typing.get_args(kind)[1],)
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, allowed):
+            raise ConfigError(f"extra.dayori の {name} の「{key}」の値「{item}」を読めません。")
+    return dict(value)
 
 
 def _section(cls: type, data: Any, prefix: str) -> Any:
@@ -249,11 +277,12 @@ def settings_from_mapping(root: Path, site_url: str, site_name: str, section: di
         raise ConfigError(f"email.images は inline（画像をメールに含める）か linked（サイトから読み込む）にしてください"
                           f"（今は「{email.images}」）。")
     media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
+    check = CheckSettings(**_section(CheckSettings, data.pop("check", None), ".check"))
     values = _section(Settings, data, "")
     if "attachments" in values:
         values["attachments"] = _attachments(values["attachments"])
     return Settings(root=root, site_url=site_url or "http://localhost:8000/", site_name=site_name,
-                    docs_dir=docs_dir, **values, email=email, media=media,
+                    docs_dir=docs_dir, **values, email=email, media=media, check=check,
                     markdown_extensions=tuple(markdown_extensions), markdown_configs=dict(markdown_configs or {}))
 
 

@@ -7,7 +7,9 @@ round and nothing half-built can be published.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from dayori.config import Settings, never_published, today
 from dayori.errors import Problems
 from dayori.frontmatter import Document, read_document
-from dayori.model import Content, Episode, Issue, is_published, newest_first
+from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
 from dayori.render import Containment, Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
 from dayori.store import BackgroundWrites
@@ -37,6 +39,16 @@ BROKEN_LINK_MESSAGES = {
               "流出を防ぐため）。img/ などのふつうのフォルダーに置き直してください。",
     "raw": "HTML の <{tag}> に書いた「{url}」はファイルとして公開されず、サイトでは表示されません。画像やファイルは "
            "Markdown の書き方（![説明](img/図.png) や [名前](資料.pdf)）で指定してください。",
+    "script": "<script> は本文に使えません（読者のブラウザーでプログラムが動いてしまうため）。"
+              "この行の <script> から </script> までを消してください。",
+    "element": "<{url}> は本文に使えません（ほかのサイトの画面やプログラムを読み込むため）。"
+               "このタグを消し、必要なら普通のリンク [説明](https://…) にしてください。",
+    "event": "{url} 属性は本文に使えません（クリックや読み込みのときにプログラムが動くため）。この属性を消してください。",
+    "scheme": "「{url}」は使えない URL です（javascript: や data: はプログラムや偽の画面を開けるため）。"
+              "https:// で始まる URL か、ファイルへの相対パスにしてください。",
+    "remote": "「{url}」はほかのサイトから読み込む指定です。このサイトはほかのサイトから何も読み込みません。"
+              "画像などはファイルを Markdown の隣に置いて相対パスで書いてください（ほかのサイトへのリンクはかまいません）。",
+    "control": "Word から貼り付けた見えない制御文字（{url}）があります。その行を打ち直してください。",
 }
 UNPUBLISHED_LINK_MESSAGE = ("リンク先「{url}」は{why}で、まだサイトにありません（このまま公開するとリンクが切れます）。"
                             "リンク先を先に公開するか、公開されてからリンクを加えてください。")
@@ -44,37 +56,59 @@ DOCS_SITE_FILES = frozenset({"md", "css", "js", "ico", "svg", "woff", "woff2"})
 """What a hand-written docs/ page needs besides the attachments: its own pages, styles, scripts, icons, fonts."""
 ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
 EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
+_DRAFT_LINE = re.compile(r"^draft\s*[:：]\s*(?:true|yes|on)\s*$", re.MULTILINE | re.IGNORECASE)
+_DATE_LINE = re.compile(r"^date\s*[:：]\s*[\"']?(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class _Read:
-    """A validated front matter and its document, before the body is rendered."""
+    """A read document: validated front matter (`values`), or None when it could not be used (reported)."""
 
     document: Document
     display: Path
-    values: dict[str, Any]
+    values: dict[str, Any] | None
+    url: str
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The validated values, for reads known to have them."""
+        assert self.values is not None
+        return self.values
 
 
 def load_content(settings: Settings, *, preview: bool = False) -> Content:
-    """The published content (with drafts and scheduled items too when `preview`), or ContentError."""
+    """The published content (with drafts and scheduled items too when `preview`), or ContentError.
+
+    Drafts and scheduled items are checked too: under preview their problems are errors like any other; in a
+    site build they are warnings naming the file, so that they never block the published issues and are still
+    known before their publication day."""
     problems = Problems()
-    issues = _read_all(_issue_files(settings, problems), ISSUE_KEYS, settings, problems)
-    episodes = _read_all(_episode_files(settings, problems), EPISODE_KEYS, settings, problems)
+    day = today()
+    issue_reads = _read_all(_issue_files(settings, problems), ISSUE_KEYS, settings, problems, _issue_url)
+    episode_reads = _read_all(_episode_files(settings, problems), EPISODE_KEYS, settings, problems, _episode_url)
+    issues = [read for read in issue_reads if read.values is not None]
+    episodes = [read for read in episode_reads if read.values is not None]
+    unpublished = {read.display for read in [*issue_reads, *episode_reads] if not _will_publish(read, day)}
     _check_issue_names(issues, problems)
     _check_episode_names(episodes, problems)
-    _check_unique_vols(issues, problems)
+    _check_unique_vols(sorted(issues, key=lambda read: read.display in unpublished), problems)
+    _check_episode_files(episodes, problems)
 
-    pages = {_page_key(read): f"newsletter/{read.values['vol']}/" for read in issues}
-    pages |= {_page_key(read): f"videos/{read.document.path.parent.name}/" for read in episodes}
-    day = today()
+    pages = {_page_key(read): read.url for read in [*issues, *episodes]}
     hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
     with BackgroundWrites() as writes:
         renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
                             settings.cache_path / "bodies", writes)
         links = _Links(renderer, pages, hidden, _shown_roots(settings), problems)
-        built_issues = [_issue(read, links) for read in issues]
-        built_episodes = [_episode(read, links) for read in episodes]
+        bodies = {read.display: _render(read, links) for read in [*issue_reads, *episode_reads]}
+        built_issues = [_issue(read, bodies[read.display]) for read in issues]
+        built_episodes = [_episode(read, bodies[read.display]) for read in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)
+    warnings: list[str] = []
+    if not preview:
+        warnings = [f"下書き・公開日前のため今回は公開しませんが、公開前に直してください: {problem}"
+                    for problem in problems.items if problem.path in unpublished]
+        problems.items = [problem for problem in problems.items if problem.path not in unpublished]
     problems.raise_if_any()
 
     return Content(
@@ -82,8 +116,34 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
         episodes=tuple(newest_first(e for e in built_episodes if preview or is_published(e, day))),
         today=day,
         preview=preview,
+        warnings=tuple(warnings),
     )
 
+
+def _issue_url(path: Path) -> str:
+    match = ISSUE_FILE.match(path.name)
+    return f"newsletter/{int(match.group(1)) if match else 0}/"
+
+
+def _episode_url(path: Path) -> str:
+    return f"videos/{path.parent.name}/"
+
+
+def _will_publish(read: _Read, day: dt.date) -> bool:
+    """Whether the item would be published today; from what could be read when the front matter is broken
+    (a line `draft: true`, a `date:` in the future), and published when unsure, so its errors still block."""
+    data = read.values if read.values is not None else read.document.data
+    draft = data.get("draft")
+    date = data.get("date")
+    if not isinstance(draft, bool):
+        draft = bool(_DRAFT_LINE.search(read.document.header))
+    if not isinstance(date, dt.date):
+        match = _DATE_LINE.search(read.document.header)
+        try:
+            date = dt.date.fromisoformat(match.group(1)) if match else None
+        except ValueError:
+            date = None
+    return not draft and not (isinstance(date, dt.date) and date > day)
 
 
 def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
@@ -134,39 +194,39 @@ def _episode_files(settings: Settings, problems: Problems) -> list[Path]:
     return files
 
 
-def _read_all(paths: list[Path], keys: Any, settings: Settings, problems: Problems) -> list[_Read]:
+def _read_all(paths: list[Path], keys: Any, settings: Settings, problems: Problems,
+              url: Callable[[Path], str]) -> list[_Read]:
     result = []
     for path in paths:
         display = _display(path, settings)
         document = read_document(path, display, problems)
         if document is None:
             continue
-        values = validate(document, keys, display, problems)
-        if values is not None:
-            result.append(_Read(document, display, values))
+        values = None if document.broken else validate(document, keys, display, problems)
+        result.append(_Read(document, display, values, url(path)))
     return result
 
 
 def _check_issue_names(issues: list[_Read], problems: Problems) -> None:
     for read in issues:
         match = ISSUE_FILE.match(read.document.path.name)
-        if match and int(match.group(1)) != read.values["vol"]:
+        if match and int(match.group(1)) != read.fields["vol"]:
             problems.add(read.display, read.document.line_of("vol"),
-                         f"ファイル名の号数（{int(match.group(1))}）と vol（{read.values['vol']}）が違います。どちらかを直してください。")
+                         f"ファイル名の号数（{int(match.group(1))}）と vol（{read.fields['vol']}）が違います。どちらかを直してください。")
 
 
 def _check_episode_names(episodes: list[_Read], problems: Problems) -> None:
     for read in episodes:
         match = EPISODE_FOLDER.match(read.document.path.parent.name)
-        if match and match.group(1) != read.values["date"].isoformat():
+        if match and match.group(1) != read.fields["date"].isoformat():
             problems.add(read.display, read.document.line_of("date"),
-                         f"フォルダー名の日付（{match.group(1)}）と date（{read.values['date']}）が違います。どちらかを直してください。")
+                         f"フォルダー名の日付（{match.group(1)}）と date（{read.fields['date']}）が違います。どちらかを直してください。")
 
 
 def _check_unique_vols(issues: list[_Read], problems: Problems) -> None:
     first: dict[int, _Read] = {}
     for read in issues:
-        vol = read.values["vol"]
+        vol = read.fields["vol"]
         if vol in first:
             problems.add(read.display, read.document.line_of("vol"),
                          f"vol {vol} は {first[vol].display} でも使われています。号数は重複しないようにしてください。")
@@ -195,8 +255,8 @@ def _page_key(read: _Read) -> Path:
 def _not_yet_published(reads: list[_Read], day: dt.date) -> dict[Path, str]:
     hidden = {}
     for read in reads:
-        date = read.values["date"]
-        if read.values["draft"]:
+        date = read.fields["date"]
+        if read.fields["draft"]:
             hidden[_page_key(read)] = "下書き（draft: true）"
         elif date > day:
             hidden[_page_key(read)] = f"{date.year}年{date.month}月{date.day}日に公開予定"
@@ -207,15 +267,17 @@ def _shown_roots(settings: Settings) -> str:
     return "、".join(f"{_display(path, settings)}/" for path in settings.content_paths)
 
 
-def _render(read: _Read, links: _Links, page_url: str) -> Any:
+def _render(read: _Read, links: _Links) -> Body:
     renderer = links.renderer
-    rendered = renderer.render(read.document.body, source=read.document.path, page_url=page_url,
+    rendered = renderer.render(read.document.body, source=read.document.path, page_url=read.url,
                                link_for_file=lambda path: links.pages.get(path.resolve()))
     for line, url, why in rendered.broken_links:
         kind, _, tag = why.partition(":")
         suffix = Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
         message = BROKEN_LINK_MESSAGES[kind].format(url=url, tag=tag, suffix=suffix, roots=links.roots,
                                                     allowed=", ".join(renderer.containment.attachments))
+        if kind == "missing":
+            message += _did_you_mean_file(read.document.path.parent, url)
         links.problems.add(read.display, read.document.body_line + line - 1, message)
     if _page_key(read) not in links.hidden:
         for line, url, linked in rendered.page_links:
@@ -226,23 +288,56 @@ def _render(read: _Read, links: _Links, page_url: str) -> Any:
     return rendered.body
 
 
-def _issue(read: _Read, links: _Links) -> Issue:
-    v = read.values
-    url = f"newsletter/{v['vol']}/"
+def _did_you_mean_file(folder: Path, url: str) -> str:
+    """A near name among the files where the link points (`smartphone-vidoe.png` → `smartphone-video.png`)."""
+    path = unquote(urlsplit(url).path)
+    directory, _, name = path.rpartition("/")
+    guess = _near_file(folder / directory, name)
+    return f"「{directory + '/' if directory else ''}{guess}」の書き間違いではありませんか？" if guess else ""
+
+
+def _near_file(folder: Path, name: str) -> str | None:
+    if not name or Path(name).stem.isdigit():
+        return None  # `9.md` vs `1.md`: a number is not misspelt, it is another issue
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    except OSError:
+        return None
+    folded = {n.lower(): n for n in names}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    guess = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.75)
+    return folded[guess[0]] if guess else None
+
+
+def _check_episode_files(episodes: list[_Read], problems: Problems) -> None:
+    """The clip and captions exist, checked with the front matter: a scheduled episode's misspelt clip is
+    found today, not on its publication day."""
+    for read in episodes:
+        folder = read.document.path.parent
+        for key in ("clip", "captions"):
+            name = read.fields[key]
+            if name and not (folder / name).is_file():
+                guess = _near_file(folder, name)
+                hint = f"「{guess}」の書き間違いではありませんか？" if guess else \
+                    "フォルダー内のファイル名（大文字・小文字や拡張子も）と同じか確かめてください。"
+                problems.add(read.display, read.document.line_of(key),
+                             f"{key} に書いたファイル「{name}」がこのフォルダーにありません。{hint}")
+
+
+def _issue(read: _Read, body: Body) -> Issue:
+    v = read.fields
     return Issue(vol=v["vol"], date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
-                 authors=v["authors"], draft=v["draft"], videos=v["videos"], source=read.display,
-                 body=_render(read, links, url))
+                 authors=v["authors"], draft=v["draft"], videos=v["videos"], source=read.display, body=body)
 
 
-def _episode(read: _Read, links: _Links) -> Episode:
-    v = read.values
+def _episode(read: _Read, body: Body) -> Episode:
+    v = read.fields
     folder = read.document.path.parent
-    url = f"videos/{folder.name}/"
     return Episode(slug=folder.name, date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
                    draft=v["draft"], clip=folder / v["clip"],
                    captions=folder / v["captions"] if v["captions"] else None,
-                   poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display,
-                   body=_render(read, links, url),
+                   poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display, body=body,
                    key_lines=tuple(read.document.key_lines.items()))
 
 
@@ -253,8 +348,10 @@ def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads:
     for issue, read in zip(issues, issue_reads, strict=True):
         for slug in issue.videos:
             if slug not in slugs:
+                guess = difflib.get_close_matches(slug, slugs, n=1, cutoff=0.6)
+                hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else "videos/ にあるフォルダー名を書いてください。"
                 problems.add(read.display, read.document.line_of("videos"),
-                             f"videos の「{slug}」という動画のフォルダーが見つかりません。videos/ にあるフォルダー名を書いてください。")
+                             f"videos の「{slug}」という動画のフォルダーが見つかりません。{hint}")
     for episode, read in zip(episodes, episode_reads, strict=True):
         if episode.newsletter is not None and episode.newsletter not in vols:
             problems.add(read.display, read.document.line_of("newsletter"),

@@ -21,8 +21,9 @@ class Problem:
 
 def line_containing(text: str, needle: str) -> int | None:
     """The first line naming `needle`: where an editor looks when a tool has lost the line numbers
-    (Markdown's tree, rendered HTML)."""
-    return next((number for number, line in enumerate(text.splitlines(), start=1) if needle in line), None)
+    (Markdown's tree, rendered HTML). Lines end at `\n` only, as editors count them: Word's vertical tab or a
+    form feed pasted into a line does not start a new one."""
+    return next((number for number, line in enumerate(text.split("\n"), start=1) if needle in line), None)
 
 
 class ContentError(Exception):

@@ -110,6 +110,8 @@ class Content:
     episodes: tuple[Episode, ...]
     today: dt.date
     preview: bool = False
+    warnings: tuple[str, ...] = ()
+    """Problems of drafts and scheduled items in a site build: reported, but they block nothing."""
 
     def issue(self, vol: int) -> Issue | None:
         return next((i for i in self.issues if i.vol == vol), None)
@@ -117,13 +119,9 @@ class Content:
     def episode(self, slug: str) -> Episode | None:
         return next((e for e in self.episodes if e.slug == slug), None)
 
-    def tags(self) -> dict[str, list[Issue | Episode]]:
-        """Tag -> items, newest first, tags in first-seen order of the newest items."""
-        result: dict[str, list[Issue | Episode]] = {}
-        for item in newest_first([*self.issues, *self.episodes]):
-            for tag in item.tags:
-                result.setdefault(tag, []).append(item)
-        return result
+    def tags(self) -> list[TagGroup]:
+        """Every tag of the items in this build (see `tag_groups`)."""
+        return tag_groups([*self.issues, *self.episodes])
 
 
 def is_published(item: Issue | Episode, day: dt.date) -> bool:
@@ -211,12 +209,63 @@ class Page:
     meta: dict[str, Any] = field(default_factory=dict)
     searchable: bool = True
     """Lists repeat the items' own titles and summaries; searching them would only bury the items."""
+    listing: bool = False
+    """A list of items (archive, tags, gallery): it takes the whole width, without side columns."""
+    section: str = ""
+    """The URL of the top-level list the page belongs to (`newsletter/` for an issue), for the active tab."""
+
+
+TAG_SLUG_CHARACTERS = 40
+TAG_SLUG_BYTES = 80
+"""A slug longer than this (characters, or UTF-8 bytes for Japanese) is cut and given a hash: file systems
+refuse names over 255 bytes, and a tag page's URL should stay short enough to share."""
+
+
+def tag_key(tag: str) -> str:
+    """What makes two spellings one tag: NFKC (full-width ＡＩ is AI) and case folding (Excel is excel)."""
+    return unicodedata.normalize("NFKC", tag).strip().casefold()
 
 
 def tag_slug(tag: str) -> str:
-    """A tag's URL part, shared by its page and its feeds: NFKC-folded and lower-cased; ASCII tags keep
-    `a-z0-9` joined by `-`, Japanese tags keep their letters; tags that fold alike (`AI`, `ＡＩ`) are one."""
-    folded = unicodedata.normalize("NFKC", tag).strip().lower()
+    """A tag's URL part, shared by its page and its feeds. ASCII tags keep `a-z0-9` joined by `-`, Japanese
+    tags keep their letters; tags with the same `tag_key` get the same slug, and a long tag a short, stable one."""
+    folded = tag_key(tag)
     pattern = r"[^a-z0-9]+" if folded.isascii() else r"[\W_]+"
     slug = re.sub(pattern, "-", folded).strip("-")
-    return slug or "tag-" + hashlib.sha1(folded.encode()).hexdigest()[:8]
+    hashed = hashlib.sha1(folded.encode()).hexdigest()
+    if not slug:
+        return "tag-" + hashed[:8]
+    if len(slug) <= TAG_SLUG_CHARACTERS and len(slug.encode()) <= TAG_SLUG_BYTES:
+        return slug
+    cut = slug[:TAG_SLUG_CHARACTERS]
+    while len(cut.encode()) > TAG_SLUG_BYTES:
+        cut = cut[:-1]
+    return f"{cut.rstrip('-')}-{hashed[:10]}"
+
+
+@dataclass(frozen=True)
+class TagGroup:
+    """One tag as readers see it: every spelling that folds alike, one page, one feed, one label."""
+
+    slug: str
+    label: str
+    items: tuple[Any, ...]
+
+    @property
+    def url(self) -> str:
+        return f"tags/{self.slug}/"
+
+
+def tag_groups(items: Iterable[Issue | Episode]) -> list[TagGroup]:
+    """Tags of `items`, grouped by slug, in first-seen order of the newest items; each group's items newest
+    first, and its label the spelling most items use (on a tie, the one the newest item uses)."""
+    spellings: dict[str, dict[str, int]] = {}
+    members: dict[str, dict[str, Issue | Episode]] = {}
+    for item in newest_first(items):
+        for tag in item.tags:
+            slug = tag_slug(tag)
+            counts = spellings.setdefault(slug, {})
+            counts[tag] = counts.get(tag, 0) + 1
+            members.setdefault(slug, {})[item.key] = item
+    return [TagGroup(slug, max(counts, key=counts.__getitem__), tuple(members[slug].values()))
+            for slug, counts in spellings.items()]

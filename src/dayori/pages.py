@@ -5,7 +5,7 @@ Builder-independent: each page is HTML for the theme's content area plus a title
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
@@ -14,11 +14,14 @@ from typing import Any
 import jinja2
 
 from dayori.config import Settings
+from dayori.feeds import feed_links
 from dayori.formats import duration_label, japanese_date, reading_minutes
-from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, newest_first, tag_slug
+from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, is_published, newest_first, tag_slug
+from dayori.reading import by_reading
 from dayori.urls import relative
 
 LATEST_COUNT = 6
+FEEDS_URL = "feeds/"
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,38 @@ class _Renderer:
         self.media = media
 
     def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple = (),
-             meta: dict[str, Any] | None = None, searchable: bool = True, **context: Any) -> Page:
+             meta: dict[str, Any] | None = None, searchable: bool = True, listing: bool = False,
+             section: str = "", **context: Any) -> Page:
         html = self.env.get_template(template).render(
             url=lambda target: relative(target, url), tag_url=tag_url, media=self.media,
             content=self.content, settings=self.settings, preview=self.content.preview, today=self.content.today,
             **context)
         return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
-                    searchable=searchable)
+                    searchable=searchable, listing=listing, section=section)
+
+    def item_title(self, item: Issue | Episode, title: str) -> str:
+        """In preview, an unpublished item's title says so: it is what a search hit and a browser tab show."""
+        if not self.content.preview or is_published(item, self.content.today):
+            return title
+        return f"【{'下書き' if item.draft else '公開前'}】{title}"
 
 
-def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None) -> Site:
+def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
+                findings: Mapping[str, Sequence[Any]] | None = None) -> Site:
+    """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
     render = _Renderer(settings, content, media or {})
-    pages = [*_issue_pages(content, settings, render), *_episode_pages(content, render),
-             _archive(content, render), *_tag_pages(content, render), _gallery(content, render)]
+    found = findings if content.preview and findings else {}
+    pages = [*_issue_pages(content, settings, render, found), *_episode_pages(content, render, found),
+             _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
+             _feeds(settings, render)]
     latest = render.env.get_template("latest.html").render(
         url=lambda target: relative(target, ""), content=content, media=render.media, latest_items=_latest(content),
         preview=content.preview, today=content.today)
     return Site(tuple(pages), latest)
 
 
-def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
+def _issue_pages(content: Content, settings: Settings, render: _Renderer,
+                 findings: Mapping[str, Sequence[Any]]) -> list[Page]:
     ordered = sorted(content.issues, key=lambda i: i.vol)
     pages = []
     for index, issue in enumerate(ordered):
@@ -80,40 +95,53 @@ def _issue_pages(content: Content, settings: Settings, render: _Renderer) -> lis
         following = ordered[index + 1] if index + 1 < len(ordered) else None
         episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
         pages.append(render.page(
-            issue.url, f"第{issue.vol}号 {issue.title}", "issue.html", description=issue.summary, toc=issue.body.toc,
+            issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
+            description=issue.summary, toc=issue.body.toc, section="newsletter/",
             meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
             issue=issue, previous=previous, following=following, episodes=episodes,
+            findings=findings.get(str(issue.source), ()),
             minutes=reading_minutes(issue.body.text, settings.chars_per_minute)))
     return pages
 
 
-def _episode_pages(content: Content, render: _Renderer) -> list[Page]:
-    return [render.page(episode.url, episode.title, "episode.html", description=episode.summary,
-                        toc=episode.body.toc, meta={"date": episode.date.isoformat(), "draft": episode.draft},
+def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
+    return [render.page(episode.url, render.item_title(episode, episode.title), "episode.html",
+                        description=episode.summary, toc=episode.body.toc, section="videos/",
+                        meta={"date": episode.date.isoformat(), "draft": episode.draft},
                         episode=episode, issue=content.issue(episode.newsletter) if episode.newsletter else None,
-                        clip=render.media.get(episode.slug))
+                        clip=render.media.get(episode.slug), findings=findings.get(str(episode.source), ()))
             for episode in content.episodes]
 
 
 def _archive(content: Content, render: _Renderer) -> Page:
     years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
     return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
-                       description="業務合理化便りの全号の一覧です。", searchable=False, years=years)
+                       description="業務合理化便りの全号の一覧です。", searchable=False, listing=True,
+                       section="newsletter/", years=years)
 
 
-def _tag_pages(content: Content, render: _Renderer) -> list[Page]:
-    tags = content.tags()
+def _tag_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
+    groups = content.tags()
+    order = {label: index for index, label in enumerate(by_reading([g.label for g in groups], settings.cache_path))}
+    ordered = sorted(groups, key=lambda group: order[group.label])
     pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
-                         searchable=False, tags=tags)]
-    pages += [render.page(tag_url(tag), f"タグ: {tag}", "tag.html", description=f"「{tag}」の記事と動画",
-                          searchable=False, tag=tag, items=items, feeds=f"feeds/tags/{tag_slug(tag)}")
-              for tag, items in tags.items()]
+                         searchable=False, listing=True, section="tags/", groups=ordered)]
+    pages += [render.page(group.url, f"タグ: {group.label}", "tag.html", description=f"「{group.label}」の記事と動画",
+                          searchable=False, listing=True, section="tags/", tag=group.label, items=group.items,
+                          feeds=f"feeds/tags/{group.slug}")
+              for group in groups]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
     return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
-                       searchable=False, episodes=content.episodes)
+                       searchable=False, listing=True, section="videos/", episodes=content.episodes)
+
+
+def _feeds(settings: Settings, render: _Renderer) -> Page:
+    return render.page(FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
+                       description="業務合理化便りと DX日記のフィード（RSS・Atom・JSON Feed）の一覧と、Outlook や"
+                                   "フィードリーダーへの登録方法です。", feeds=feed_links(settings))
 
 
 def _latest(content: Content) -> list[Issue | Episode]:

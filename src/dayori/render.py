@@ -24,6 +24,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from dayori import sanitize
 from dayori.config import Settings, never_published
 from dayori.errors import line_containing
 from dayori.model import Asset, Body, Heading
@@ -139,7 +140,8 @@ class Rendered:
     body: Body
     broken_links: tuple[tuple[int, str, str], ...]
     """(line, url, why): `missing` (no such file), `absolute`, `outside`, `hidden`, `private`, `type` (see
-    `Containment`) or `raw:<tag>` (a path in raw HTML)."""
+    `Containment`) or `raw:<tag>` (a path in raw HTML); or what `dayori.sanitize.findings` reports (`script`,
+    `remote`, `control`…), with the offending text."""
     page_links: tuple[tuple[int, str, str], ...] = ()
     """(line, url, linked file): every link to another issue or episode, for checks that need to know
     which of them are published."""
@@ -179,8 +181,10 @@ class Renderer:
             target = self.current
         finally:
             self.current = None
+        unsafe = sanitize.findings(html_text, text)
+        html_text = sanitize.clean(html_text)
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
-        rendered = Rendered(body, tuple(target.broken), tuple(target.links))
+        rendered = Rendered(body, (*target.broken, *unsafe), tuple(target.links))
         if record_path is not None:
             record = json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode()
             if self.writes is not None:
@@ -285,8 +289,9 @@ def _stable(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
-    """This module and the Markdown packages: upgrading any of them renders every body again."""
-    return code_version([Path(__file__)], ("markdown", "pymdown-extensions", "pygments"))
+    """This module, the sanitiser and the packages they use: changing any of them renders every body again."""
+    return code_version([Path(__file__), Path(sanitize.__file__)],
+                        ("markdown", "pymdown-extensions", "pygments", "nh3", "lxml"))
 
 
 def asset_dest(path: Path) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dayori.errors import Problems
-from dayori.frontmatter import Document
+from dayori.frontmatter import INVALID, Document
 
 Convert = Callable[[Any], Any]
 
@@ -20,9 +21,18 @@ class Invalid(ValueError):
     """A value that cannot be used; the message says in Japanese what to write instead."""
 
 
+MAX_NUMBER = 999_999
+"""Issue numbers are weekly; anything longer than six digits is a typo, and would break file names and mail."""
+
+
 def as_int(value: Any) -> int:
+    if isinstance(value, str) and unicodedata.normalize("NFKC", value).strip().isdecimal():
+        raise Invalid(f"数字は半角で書いてください（例: {unicodedata.normalize('NFKC', value).strip()}）。"
+                      "全角の数字は使えません。")
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise Invalid("1 以上の整数で書いてください（例: 12）。")
+        raise Invalid("1 以上の整数を半角数字で書いてください（例: 12）。")
+    if value > MAX_NUMBER:
+        raise Invalid(f"号数が大きすぎます（{MAX_NUMBER} まで）。桁を打ち間違えていないか確かめてください。")
     return value
 
 
@@ -114,10 +124,19 @@ def validate(document: Document, keys: tuple[Key, ...], display: Path, problems:
             problems.add(display, document.line_of(name), f"「{name}」は不明なキーです。{hint}")
     values: dict[str, Any] = {}
     for key in keys:
-        if key.name not in document.data or document.data[key.name] is None:
+        value = document.data.get(key.name)
+        if value is INVALID:
+            values[key.name] = key.default
+            continue
+        if key.name in document.data and _empty(value):
             if key.required:
-                problems.add(display, document.line_of(key.name) if key.name in document.data else 2,
-                             f"必須のキー「{key.name}」（{key.meaning}）がありません。front matter に追加してください。")
+                problems.add(display, document.line_of(key.name),
+                             f"「{key.name}」（{key.meaning}）の値が空です。「{key.name}:」の後に半角スペースと値を書いてください。")
+            values[key.name] = key.default
+            continue
+        if key.name not in document.data:
+            if key.required:
+                problems.add(display, 2, f"必須のキー「{key.name}」（{key.meaning}）がありません。front matter に追加してください。")
             values[key.name] = key.default
             continue
         try:
@@ -125,3 +144,7 @@ def validate(document: Document, keys: tuple[Key, ...], display: Path, problems:
         except Invalid as error:
             problems.add(display, document.line_of(key.name), f"「{key.name}」（{key.meaning}）の値が正しくありません。{error}")
     return values if len(problems.items) == found else None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []

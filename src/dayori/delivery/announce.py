@@ -13,19 +13,18 @@ import email.utils
 import http.client
 import json
 import os
-import sqlite3
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from dayori.config import ConfigError, Settings, settings_from_file
 from dayori.delivery.commands import add_common, ledger_path
+from dayori.delivery.ledger import Ledger, LedgerError
 from dayori.model import Content, Episode, Issue
 from dayori.pages import japanese_date
 
@@ -43,7 +42,7 @@ CREATE TABLE IF NOT EXISTS announcements (
     detail TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL,
     PRIMARY KEY (kind, item)
-);
+)
 """
 POSTING, POSTED = "posting", "posted"
 
@@ -110,36 +109,33 @@ def _now() -> str:
 
 
 class Record:
-    """The announcements table in the ledger file: a claim before posting, `posted` after the 2xx answer."""
+    """The announcements table in an open ledger: a committed claim before posting, `posted` after the 2xx answer.
+    The ledger stays held while the post goes out, so no other run can post the same item meanwhile."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        with ledger.transaction() as db:
+            db.execute(_SCHEMA)
 
     def claim(self, kind: str, item: str) -> tuple[str, str] | None:
         """Takes the post for this run, or returns the (state, time) of an earlier claim."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._db.execute("SELECT state, updated_at FROM announcements WHERE kind = ? AND item = ?",
-                                   (kind, item)).fetchone()
+        with self._ledger.transaction() as db:
+            row = db.execute("SELECT state, updated_at FROM announcements WHERE kind = ? AND item = ?",
+                             (kind, item)).fetchone()
             if row is None:
-                self._db.execute("INSERT INTO announcements (kind, item, state, updated_at) VALUES (?, ?, ?, ?)",
-                                 (kind, item, POSTING, _now()))
-        finally:
-            self._db.execute("COMMIT")
+                db.execute("INSERT INTO announcements (kind, item, state, updated_at) VALUES (?, ?, ?, ?)",
+                           (kind, item, POSTING, _now()))
         return None if row is None else (row[0], row[1])
 
     def posted(self, kind: str, item: str, detail: str) -> None:
-        self._db.execute("UPDATE announcements SET state = ?, detail = ?, updated_at = ? WHERE kind = ? AND item = ?",
-                         (POSTED, detail, _now(), kind, item))
+        with self._ledger.transaction() as db:
+            db.execute("UPDATE announcements SET state = ?, detail = ?, updated_at = ? WHERE kind = ? AND item = ?",
+                       (POSTED, detail, _now(), kind, item))
 
     def release(self, kind: str, item: str) -> None:
         """Nothing reached Teams: the next run may try again."""
-        self._db.execute("DELETE FROM announcements WHERE kind = ? AND item = ?", (kind, item))
+        with self._ledger.transaction() as db:
+            db.execute("DELETE FROM announcements WHERE kind = ? AND item = ?", (kind, item))
 
 
 class _Uncertain(AnnounceError):
@@ -209,8 +205,8 @@ def announce(announcement: Announcement, record: Record, url: str, *, retry_unce
         if state == POSTED:
             return f"{announcement.label}は {when} に Teams へ投稿済みです。二重に投稿しないよう、今回は送っていません。"
         if not retry_uncertain:
-            raise AnnounceError(f"{announcement.label}の投稿は {when} に始まったまま、届いたか分かりません（別の実行が投稿中か、"
-                                "途中で止まりました）。チャネルに投稿がないと確かめたら --retry-uncertain を付けて実行してください")
+            raise AnnounceError(f"{announcement.label}の投稿は {when} に始まったまま、届いたか分かりません（前回の実行が"
+                                "途中で止まったか、接続が切れました）。チャネルに投稿がないと確かめたら --retry-uncertain を付けて実行してください")
     try:
         status = post(url, data, backoff=backoff, sleep=sleep)
     except _Uncertain as error:
@@ -257,17 +253,18 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(json.loads(data), ensure_ascii=False, indent=2))
         return 0
-    path = ledger_path(args)
-    if path is None:
-        return 2
-    record = Record(path)
     try:
-        print(announce(built, record, webhook_from_env(), retry_uncertain=args.retry_uncertain, backoff=args.backoff))
-    except AnnounceError as error:
+        url = webhook_from_env()
+        ledger = Ledger.open(ledger_path(args, settings))
+    except (AnnounceError, LedgerError) as error:
         print(str(error), file=sys.stderr)
-        return 1
-    finally:
-        record.close()
+        return 2
+    with ledger:
+        try:
+            print(announce(built, Record(ledger), url, retry_uncertain=args.retry_uncertain, backoff=args.backoff))
+        except AnnounceError as error:
+            print(str(error), file=sys.stderr)
+            return 1
     return 0
 
 

@@ -55,7 +55,7 @@ def _measure(folder: Path, count: int) -> dict[str, float]:
     def send(env: dict[str, str]) -> float:
         nonlocal runs
         runs += 1
-        with Ledger(folder / f"oauth-bench-{runs}.sqlite3") as ledger:
+        with Ledger.open(folder / f"oauth-bench-{runs}.sqlite3") as ledger:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
             deliver(message, 1, ledger, Transport(SmtpConfig.from_env(env)), "dx@example.go.jp",

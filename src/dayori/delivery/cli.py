@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dayori import config
 from dayori.config import Settings
-from dayori.delivery import ledger as ledgers
+from dayori.delivery import commands
 from dayori.delivery.ledger import FAILED, PENDING, SENT, UNCERTAIN, Ledger, LedgerError
 from dayori.delivery.send import SendOptions, SendSummary, deliver, personalize
 from dayori.delivery.smtp import (
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = config.settings_from_file(args.config_file)
-        content = load_content(settings)
+        # A test send is how an editor checks a draft or a scheduled issue before its day: it sees them all.
+        content = load_content(settings, preview=bool(args.test_to))
     except config.ConfigError as error:
         return _fail(str(error))
     except UnicodeDecodeError:
@@ -97,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(error.report())
     issue = content.issue(args.vol)
     if issue is None:
-        print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません）。",
-              file=sys.stderr)
+        print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません。"
+              "確認用に 1 通だけ送るには --test-to を使います）。", file=sys.stderr)
         return 2
     videos = process_episodes([e for e in content.episodes if e.slug in issue.videos], settings)
     if videos.problems:
@@ -118,7 +119,7 @@ def execute(args: argparse.Namespace, message: EmailMessage, vol: int, settings:
     if args.test_to:
         return _test_send(args.test_to, message, sender, settings)
     try:
-        ledger = open_ledger(args.ledger, settings)
+        ledger = Ledger.open(commands.ledger_path(args, settings))
     except LedgerError as error:
         return _fail(str(error))
     try:
@@ -179,18 +180,6 @@ def _send_from(ledger: Ledger, args: argparse.Namespace, message: EmailMessage, 
 def _fail(message: str) -> int:
     print(message, file=sys.stderr)
     return 2
-
-
-def open_ledger(path: Path | None, settings: Settings) -> Ledger:
-    """The ledger named by --ledger, or the default one in state/, taking over one that an earlier version
-    kept among the caches: starting a new ledger there would send the issue again to everyone."""
-    if path is not None:
-        return Ledger.open(path)
-    path = ledgers.default_path(settings)
-    legacy = ledgers.legacy_path(settings)
-    if ledgers.move_legacy(legacy, path):
-        print(f"配信台帳を {legacy} から {path} に移しました（キャッシュを消しても台帳が消えないように）。")
-    return Ledger.open(path)
 
 
 def _read(path: Path) -> SubscriberList | None:

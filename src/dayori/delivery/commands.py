@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from dayori.config import ConfigError, Settings, settings_from_file
+from dayori.delivery import ledger as ledgers
 from dayori.delivery.bounces import BounceFileError, read_bounces
+from dayori.delivery.ledger import Ledger, LedgerError
 from dayori.delivery.subscribers import address_problem
 from dayori.delivery.suppress import BOUNCE, MANUAL, REASON_LABELS, Suppressions, mask
 
@@ -18,22 +20,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger", type=Path, default=None, help="配信台帳（既定: send と同じ場所）")
 
 
-def ledger_path(args: argparse.Namespace) -> Path | None:
-    """The ledger `send` uses for this project, or `--ledger`; None (with a message) when mkdocs.yml is unusable."""
+def ledger_path(args: argparse.Namespace, settings: Settings | None = None) -> Path:
+    """`--ledger`, or the ledger `send` uses for this project: every command works on the same file.
+    Raises ConfigError when mkdocs.yml is unusable, LedgerError when an old ledger cannot be taken over."""
     if args.ledger is not None:
         return Path(args.ledger)
-    from dayori.delivery.cli import LEDGER_NAME
-
-    settings = _settings(args.config_file)
-    return None if settings is None else settings.cache_path / LEDGER_NAME
-
-
-def _settings(config_file: Path) -> Settings | None:
-    try:
-        return settings_from_file(config_file)
-    except ConfigError as error:
-        print(str(error), file=sys.stderr)
-        return None
+    return ledgers.default_location(settings or settings_from_file(args.config_file))
 
 
 def add_suppress_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,43 +42,48 @@ def add_suppress_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_suppress(args: argparse.Namespace) -> int:
-    path = ledger_path(args)
-    if path is None:
-        return 2
-    if args.action == "list":
-        return _list(path, args.show_addresses)
+    """Stops (exit 2) rather than waits while another command holds the ledger: a send can take an hour."""
     addresses = []
-    for number, address in enumerate(args.addresses, start=1):
+    for number, address in enumerate(getattr(args, "addresses", ()), start=1):
         problem = address_problem(address.strip())
         if problem is not None:
             print(f"{number} 番目の宛先: {problem}。何も変更していません", file=sys.stderr)
             return 2
         addresses.append(address.strip())
-    with Suppressions(path) as suppressions:
-        if args.action == "add":
-            changed = suppressions.add(addresses, MANUAL)
-            print(f"配信停止に {changed} 件を追加しました（既に停止中 {len({a.lower() for a in addresses}) - changed}"
-                  f" 件）。配信停止は全部で {suppressions.count()} 件です。")
-        else:
-            changed = suppressions.remove(addresses)
-            print(f"配信停止を {changed} 件取り消しました（停止していなかった宛先 "
-                  f"{len({a.lower() for a in addresses}) - changed} 件）。配信停止は全部で {suppressions.count()} 件です。")
+    try:
+        path = ledger_path(args)
+        if args.action == "list" and not path.exists():
+            print("配信停止の宛先はありません（台帳がまだありません）。")
+            return 0
+        with Ledger.open(path) as ledger:
+            _suppress(args, Suppressions(ledger), addresses)
+    except (ConfigError, LedgerError) as error:
+        print(str(error), file=sys.stderr)
+        return 2
     return 0
 
 
-def _list(path: Path, show: bool) -> int:
-    if not path.exists():
-        print("配信停止の宛先はありません（台帳がまだありません）。")
-        return 0
-    with Suppressions(path) as suppressions:
-        entries = suppressions.entries()
-        reasons = suppressions.reasons()
-    print(f"配信停止 {len(entries)} 件: "
-          + "、".join(f"{REASON_LABELS.get(reason, reason)} {count} 件" for reason, count in sorted(reasons.items())))
+def _suppress(args: argparse.Namespace, suppressions: Suppressions, addresses: list[str]) -> None:
+    distinct = len({a.lower() for a in addresses})
+    if args.action == "add":
+        changed = suppressions.add(addresses, MANUAL)
+        print(f"配信停止に {changed} 件を追加しました（既に停止中 {distinct - changed} 件）。"
+              f"配信停止は全部で {suppressions.count()} 件です。")
+    elif args.action == "remove":
+        changed = suppressions.remove(addresses)
+        print(f"配信停止を {changed} 件取り消しました（停止していなかった宛先 {distinct - changed} 件）。"
+              f"配信停止は全部で {suppressions.count()} 件です。")
+    else:
+        _list(suppressions, args.show_addresses)
+
+
+def _list(suppressions: Suppressions, show: bool) -> None:
+    entries = suppressions.entries()
+    print(f"配信停止 {len(entries)} 件: " + "、".join(
+        f"{REASON_LABELS.get(reason, reason)} {count} 件" for reason, count in sorted(suppressions.reasons().items())))
     for entry in entries:
         print(f"  {entry.address if show else mask(entry.address)}\t{REASON_LABELS.get(entry.reason, entry.reason)}"
               f"\t{entry.added_at}")
-    return 0
 
 
 def add_bounces_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,13 +100,14 @@ def run_bounces(args: argparse.Namespace) -> int:
     except BounceFileError as error:
         print(f"{error}。何も変更していません", file=sys.stderr)
         return 2
-    path = ledger_path(args)
-    if path is None:
-        return 2
     added = 0
     if report.permanent and not args.dry_run:
-        with Suppressions(path) as suppressions:
-            added = suppressions.add(sorted(report.permanent), BOUNCE)
+        try:
+            with Ledger.open(ledger_path(args)) as ledger:
+                added = Suppressions(ledger).add(sorted(report.permanent), BOUNCE)
+        except (ConfigError, LedgerError) as error:
+            print(str(error), file=sys.stderr)
+            return 2
     note = "（--dry-run のため変更していません）" if args.dry_run else f"（新たに配信停止 {added} 件）"
     print(f"メール {report.messages} 通を読みました。恒久的な不達 {len(report.permanent)} 件{note}、"
           f"一時的な不達 {len(report.temporary)} 件（配信停止にはしていません）。")

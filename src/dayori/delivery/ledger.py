@@ -199,6 +199,15 @@ class Ledger:
         return Counter(dict(rows.fetchall()))
 
 
+def default_location(settings: Settings) -> Path:
+    """The default ledger of the project, taking over one that an earlier version kept among the caches: starting
+    a new ledger there would send the issue again to everyone. Raises LedgerError/LedgerBusy for the old file."""
+    path, legacy = default_path(settings), legacy_path(settings)
+    if move_legacy(legacy, path):
+        print(f"配信台帳を {legacy} から {path} に移しました（キャッシュを消しても台帳が消えないように）。")
+    return path
+
+
 def move_legacy(old: Path, new: Path) -> bool:
     """Moves a ledger from the old default place to the new one, unless one is already there.
 
@@ -296,7 +305,7 @@ def _error(path: Path, error: sqlite3.Error) -> LedgerError:
         return _cannot_write(path, str(error))
     if code in _BUSY:
         return LedgerBusy(
-            f"{path}: 別の送信（python -m dayori send）がこの台帳を使っています。同じ人に二重に届かないよう、"
-            "ここで止めました。先の送信が終わるのを待ってから、同じコマンドをもう一度実行してください"
-            "（まだ送っていない宛先にだけ送ります）。")
+            f"{path}: 別の送信（python -m dayori send）など、ほかの dayori のコマンドがこの台帳を使っています。"
+            "二重に届いたり記録が食い違ったりしないよう、何も変更せずに止めました。先のコマンドが終わってから、"
+            "同じコマンドをもう一度実行してください（send なら、まだ送っていない宛先にだけ送ります）。")
     return LedgerError(f"{path}: 配信台帳が壊れていて読めません（{error}）。{_RESTORE}")

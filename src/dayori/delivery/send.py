@@ -90,7 +90,7 @@ def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transpor
     pace = _Pace(options.rate, sleep)
     log.info("第%d号: %d 件に送信します", vol, len(todo))
     try:
-        with tqdm(total=len(todo), unit="通", desc=f"Vol.{vol}", disable=not show, file=sys.stderr) as bar:
+        with tqdm(total=len(todo), unit="通", desc=f"第{vol}号", disable=not show, file=sys.stderr) as bar:
             for row in todo:
                 pace.wait()
                 summary.attempted += 1

@@ -11,7 +11,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import cast
 
 from dayori.delivery.ledger import Ledger
 from dayori.delivery.subscribers import Recipient
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS suppressions (
     address TEXT NOT NULL,
     reason TEXT NOT NULL,
     added_at TEXT NOT NULL
-);
+)
 """
 MANUAL, BOUNCE = "manual", "bounce"
 REASON_LABELS = {MANUAL: "配信停止の申し出など（手動）", BOUNCE: "宛先不明などの恒久的な不達"}
@@ -36,50 +36,35 @@ class Entry:
 
 
 class Suppressions:
-    """The suppression table of one ledger file; each change is committed at once."""
+    """The suppression table of an open ledger; each change is one committed transaction."""
 
-    def __init__(self, ledger_path: Path) -> None:
-        ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(ledger_path, isolation_level=None, timeout=30)
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Suppressions:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        with ledger.transaction() as db:
+            db.execute(_SCHEMA)
 
     def add(self, addresses: Iterable[str], reason: str) -> int:
         """Adds addresses (case-insensitively); returns how many were not suppressed before."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        before = self.count()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.executemany("INSERT OR IGNORE INTO suppressions (address_key, address, reason, added_at)"
-                                 " VALUES (?, ?, ?, ?)", [(a.lower(), a, reason, now) for a in addresses])
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-        return self.count() - before
+        with self._ledger.transaction() as db:
+            return sum(db.execute("INSERT OR IGNORE INTO suppressions (address_key, address, reason, added_at)"
+                                  " VALUES (?, ?, ?, ?)", (a.lower(), a, reason, now)).rowcount for a in addresses)
 
     def remove(self, addresses: Iterable[str]) -> int:
-        before = self.count()
-        self._db.executemany("DELETE FROM suppressions WHERE address_key = ?", [(a.lower(),) for a in addresses])
-        return before - self.count()
+        with self._ledger.transaction() as db:
+            return sum(db.execute("DELETE FROM suppressions WHERE address_key = ?", (a.lower(),)).rowcount
+                       for a in addresses)
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM suppressions").fetchone()[0])
+        return cast(int, self._ledger.query("SELECT COUNT(*) FROM suppressions")[0][0])
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute("SELECT address, reason, added_at FROM suppressions ORDER BY added_at, address_key")
-        return [Entry(*row) for row in rows.fetchall()]
+        rows = self._ledger.query("SELECT address, reason, added_at FROM suppressions ORDER BY added_at, address_key")
+        return [Entry(str(address), str(reason), str(added_at)) for address, reason, added_at in rows]
 
     def reasons(self) -> Counter[str]:
-        return Counter(dict(self._db.execute("SELECT reason, COUNT(*) FROM suppressions GROUP BY reason").fetchall()))
+        rows = self._ledger.query("SELECT reason, COUNT(*) FROM suppressions GROUP BY reason")
+        return Counter({str(reason): cast(int, count) for reason, count in rows})
 
 
 def suppressed_keys(ledger: Ledger) -> frozenset[str]:

@@ -144,7 +144,7 @@ def preview_page(rendered: list[_Built], settings: Settings) -> str:
         over = size * 1000 > settings.email.max_bytes
         notices = "".join(f"<li>{escape(message)}</li>" for message, _ in email.notices)
         rows.append(
-            f'<tr><td>Vol.{vol}</td><td>{escape(japanese_date(email.issue.date))}</td>'
+            f'<tr><td>第{vol}号</td><td>{escape(japanese_date(email.issue.date))}</td>'
             f'<td>{escape(email.subject)}</td>'
             f'<td><a href="{vol}/index.html">HTML</a> ・ <a href="{vol}/message.txt">テキスト</a> ・ '
             f'<a href="{vol}/message.eml" download>.eml（Outlook で開く）</a></td>'

@@ -50,7 +50,7 @@ def hosted_dest(vol: int) -> str:
 
 
 def subject_of(issue: Issue, settings: Settings) -> str:
-    return f"【{settings.site_name} Vol.{issue.vol}】{issue.title}"
+    return f"【{settings.site_name} 第{issue.vol}号】{issue.title}"
 
 
 def site_host(settings: Settings) -> str:
@@ -277,7 +277,7 @@ class EmailRenderer:
         settings = self.settings
         footnotes = Footnotes()
         writer = TextWriter(page_url, footnotes)
-        parts = [f"{settings.site_name} Vol.{issue.vol}　{japanese_date(issue.date)}",
+        parts = [f"{settings.site_name} 第{issue.vol}号　{japanese_date(issue.date)}",
                  f"ブラウザで表示: {browser_url}", RULE, issue.title, ""]
         if issue.summary:
             parts += [issue.summary, ""]

@@ -33,7 +33,7 @@ BOX_ALIASES = {"summary": "abstract", "tldr": "abstract", "todo": "info", "hint"
 BOX_TITLES = {"note": "メモ", "abstract": "要約", "info": "情報", "tip": "ヒント", "success": "成功",
               "question": "質問", "warning": "注意", "failure": "失敗", "danger": "危険", "bug": "不具合",
               "example": "例", "quote": "引用"}
-_UNSUPPORTED = ("video", "audio", "iframe", "embed", "object", "script", "form", "svg", "picture",
+_UNSUPPORTED = ("video", "audio", "iframe", "embed", "object", "form", "svg", "picture",
                 "select", "textarea", "button", "dialog")
 _CONTAINERS = ("section", "article", "header", "footer", "nav", "aside", "main")
 
@@ -53,7 +53,8 @@ class EmailBody:
 
 def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
                names: Mapping[str, str]) -> EmailBody:
-    """`html` is the body as rendered for the site (page-relative links); `page_url` the page's absolute URL.
+    """`html` is the body as rendered and sanitised for the site (`dayori.sanitize.clean`, page-relative links);
+    `page_url` the page's absolute URL. What remains to drop here is what mail clients cannot show.
 
     `sizes` maps absolute image URLs to (width, height) read from the image files, `names` to the file
     names editors wrote.

@@ -1,20 +1,18 @@
 """The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for 業務合理化便り, DX日記, both together and each tag.
 
 Feeds are read by programs we do not control, so everything that goes in is made safe and absolute here:
-bodies are reduced to an allow-list of HTML with absolute http(s) URLs, strings lose characters XML forbids,
+bodies are narrowed by `dayori.sanitize.for_feed` with absolute http(s) URLs, strings lose characters XML forbids,
 and nothing depends on the clock, so two builds of the same content give the same bytes.
 
-Tag feeds live at `feeds/tags/<slug>.<ext>`. A slug is the tag folded with NFKC and lower-cased; ASCII tags
-keep only `a-z0-9` joined by `-`; tags with other letters (Japanese) keep their letters, so the file name is
-Unicode and its URL the percent-encoded UTF-8 form; the tag's page links them. Tags that fold to the same
-slug (`AI`, `ａｉ`) share one feed.
+Tag feeds live at `feeds/tags/<slug>.<ext>`, one per tag page (`model.tag_groups`, `model.tag_slug`): tags
+with other letters (Japanese) keep their letters, so the file name is Unicode and its URL the percent-encoded
+UTF-8 form; the tag's page links them. Tags that fold alike (`AI`, `ａｉ`, `Excel`, `EXCEL`) share one feed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from importlib.resources import files
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -23,7 +21,6 @@ from dayori.config import Settings
 from dayori.feeds.items import (
     FEED_LIMIT,
     NEWSLETTER_TITLE,
-    STYLESHEET_DEST,
     TAG_FEED_LIMIT,
     VIDEOS_TITLE,
     Enclosure,
@@ -37,16 +34,15 @@ from dayori.feeds.items import (
     _uri,
 )
 from dayori.feeds.rss_atom import _feed_entry, _render
-from dayori.feeds.sanitize import clean_text, sanitize_html
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
+from dayori.sanitize import clean_text, for_feed
 
-__all__ = ["FEED_LIMIT", "STYLESHEET_DEST", "TAG_FEED_LIMIT", "build_feeds", "clean_text", "feed_links",
-           "sanitize_html", "stylesheet"]
+__all__ = ["FEED_LIMIT", "TAG_FEED_LIMIT", "build_feeds", "feed_links"]
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
                 limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
-    """All feeds and their stylesheet; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
+    """All feeds; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
     issues = _newest_first(i for i in content.issues if is_published(i, content.today))
     episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
     main = [
@@ -63,7 +59,6 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Episod
         shown = spec.items if cap is None else spec.items[:cap]
         items = [entries.item(i) for i in shown]
         outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
-    outputs.append(Output(dest=STYLESHEET_DEST, content=stylesheet()))
     return outputs
 
 
@@ -73,10 +68,6 @@ def feed_links(settings: Settings) -> list[dict[str, str]]:
              ("all", f"{settings.site_name}（すべての新着）"))
     return [link for stem, title in names for link in _links(settings, f"feeds/{stem}", title)]
 
-
-def stylesheet() -> bytes:
-    """The XSL that turns a feed opened in a browser into a readable page."""
-    return files("dayori").joinpath("assets/feed.xsl").read_bytes()
 
 
 class _EntryCache:
@@ -110,7 +101,7 @@ class _EntryCache:
             title=clean_text(source.title).strip() or source.url,
             published=_published(source.date),
             summary=summary,
-            html=sanitize_html(source.body.html, page),
+            html=for_feed(source.body.html, page),
             tags=tuple(dict.fromkeys(t for t in (clean_text(t).strip() for t in source.tags) if t)),
             authors=(),
         )

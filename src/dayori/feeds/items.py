@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from dayori.config import TOKYO, Settings
-from dayori.feeds.sanitize import clean_text
-from dayori.model import Episode, Issue, newest_first, tag_slug
+from dayori.model import Episode, Issue, newest_first, tag_groups
+from dayori.sanitize import clean_text
 
 FEED_LIMIT = 50
 """Entries per main feed: subscribers need the recent ones, the archive is on the site."""
@@ -31,7 +31,6 @@ _EMPTY_FEED_DATE = dt.datetime(int(TAG_DATE), 1, 1, 9, tzinfo=TOKYO)
 NEWSLETTER_TITLE = "業務合理化便り"
 VIDEOS_TITLE = "DX日記"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-STYLESHEET_DEST = "feeds/feed.xsl"
 
 _FORMATS = (("rss", "xml", "application/rss+xml", "RSS"),
             ("atom", "atom", "application/atom+xml", "Atom"),
@@ -80,22 +79,12 @@ def _newest_first(items: Iterable[Issue | Episode]) -> tuple[Any, ...]:
 
 
 def _tag_specs(settings: Settings, items: Sequence[Issue | Episode]) -> list[FeedSpec]:
-    by_slug: dict[str, dict[str, None]] = {}
-    members: dict[str, list[Issue | Episode]] = {}
-    for item in _newest_first(items):
-        for tag in dict.fromkeys(clean_text(t).strip() for t in item.tags):
-            if not tag:
-                continue
-            slug = tag_slug(tag)
-            by_slug.setdefault(slug, {})[tag] = None
-            if not members.get(slug) or members[slug][-1] is not item:
-                members.setdefault(slug, []).append(item)
+    """One feed per tag page (`model.tag_groups`): spellings that fold alike share it."""
     specs = []
-    for slug in sorted(by_slug):
-        label = "・".join(sorted(by_slug[slug]))
-        specs.append(FeedSpec(f"tags/{slug}", f"{settings.site_name}：{label}",
-                              f"タグ「{label}」の付いた{NEWSLETTER_TITLE}と{VIDEOS_TITLE}", "",
-                              tuple(members[slug])))
+    for group in sorted(tag_groups(items), key=lambda g: g.slug):
+        label = clean_text(group.label).strip()
+        specs.append(FeedSpec(f"tags/{group.slug}", f"{settings.site_name}：{label}",
+                              f"タグ「{label}」の付いた{NEWSLETTER_TITLE}と{VIDEOS_TITLE}", "", group.items))
     return specs
 
 

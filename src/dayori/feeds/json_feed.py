@@ -8,7 +8,7 @@ from typing import Any
 
 from dayori.config import Settings
 from dayori.feeds.items import JSON_FEED_VERSION, Enclosure, FeedItem, FeedSpec
-from dayori.feeds.sanitize import clean_text
+from dayori.sanitize import clean_text
 
 
 def _json_feed(spec: FeedSpec, items: Sequence[FeedItem], home: str, feed_url: str, settings: Settings) -> bytes:

@@ -1,8 +1,9 @@
-"""RSS 2.0 and Atom 1.0 with feedgen, Media RSS for the video renditions, and the stylesheet that makes a feed
-opened in a browser readable."""
+"""RSS 2.0 and Atom 1.0 with feedgen, and Media RSS for the video renditions. No XSLT stylesheet: browsers are
+dropping XSLT, and the human page about the feeds is `feeds/` on the site."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +15,8 @@ from feedgen.feed import FeedGenerator
 from dayori.config import Settings
 from dayori.feeds.items import _EMPTY_FEED_DATE, _FORMATS, Enclosure, FeedItem, FeedSpec, _tag_uri, _uri
 from dayori.feeds.json_feed import _json_feed
-from dayori.feeds.sanitize import clean_text
 from dayori.model import Output
+from dayori.sanitize import clean_text
 
 
 class _FeedEntry(FeedEntry):
@@ -40,7 +41,8 @@ def _feed_entry(item: FeedItem) -> FeedEntry:
     entry.link(href=item.url, rel="alternate", type="text/html")
     entry.published(item.published)
     entry.updated(item.published)
-    entry.summary(item.summary)
+    # RSS descriptions are HTML: as type="html" the summary's text reaches readers of both formats as text.
+    entry.summary(html.escape(item.summary, quote=False), type="html")
     if item.html:
         entry.content(item.html, type="html")
     for author in item.authors:
@@ -93,22 +95,15 @@ def _render(spec: FeedSpec, items: Sequence[FeedItem], entries: Sequence[FeedEnt
     generator.lastBuildDate(newest)
     for entry in entries:
         generator.add_entry(entry, order="append")
-    depth = "../" * spec.stem.count("/")
     outputs = []
     for fmt, ext, mime, _label in _FORMATS[:2]:
         # feedgen takes RSS's channel link from the last link given, so the home page goes last
         generator.link([{"href": _uri(settings.absolute(f"{dest}.{ext}")), "rel": "self", "type": mime},
                         {"href": home, "rel": "alternate", "type": "text/html"}], replace=True)
         xml = generator.rss_str() if fmt == "rss" else generator.atom_str()
-        outputs.append(Output(dest=f"{dest}.{ext}", content=_with_stylesheet(xml, f"{depth}feed.xsl")))
+        outputs.append(Output(dest=f"{dest}.{ext}", content=xml))
     outputs.append(Output(dest=f"{dest}.json",
                           content=_json_feed(spec, items, home, _uri(settings.absolute(f"{dest}.json")),
                                              settings)))
     return outputs
 
-
-def _with_stylesheet(xml: bytes, href: str) -> bytes:
-    """The feed with a processing instruction after the XML declaration; relative, so it stays same-origin."""
-    declaration, _, rest = xml.partition(b"\n")
-    instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
-    return declaration + b"\n" + instruction + b"\n" + rest

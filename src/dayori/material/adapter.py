@@ -6,12 +6,15 @@ builder replaces.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import mimetypes
+import os
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import yaml
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import BuildError, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
-from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import _TocToken, get_toc
 from mkdocs.utils import CountHandler
@@ -53,6 +56,7 @@ class _State:
     site: _SiteSwap | None = None
     failure: list[Problem] | list[str] | None = None
     error: Exception | None = None
+    activated: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,17 @@ def settings_from_config(config: MkDocsConfig) -> Settings:
     return replace(settings, site_url=config.site_url or settings.site_url)
 
 
+FEED_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
+"""Types the preview server must send with a charset: without one Chromium shows an Atom feed as Latin-1 text
+(mojibake). RSS (`.xml`) and JSON are read as UTF-8 already. The guide gives the same lines for the web server."""
+
+
 def on_startup(command: str, dirty: bool) -> None:
     _state.preview = command == "serve"
     _state.dirty = dirty
+    if _state.preview:
+        for suffix, content_type in FEED_TYPES.items():
+            mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -118,7 +130,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
     assert _state.settings is not None
     try:
-        build = prepare(_state.settings, preview=_state.preview)
+        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config))
     except ContentError as error:
         if not _state.preview:
             raise PluginError(error.report()) from error
@@ -139,6 +151,14 @@ def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
     _state.failure = error.problems
     _state.build = _state.pages = None
     config.nav = []
+
+
+def _docs_outputs(config: MkDocsConfig) -> dict[str, Path]:
+    """Where MkDocs will write each hand-written file of docs/, for the engine to check against its own
+    pages before anything is written; paths as the editor finds them in the project."""
+    project = Path(config.config_file_path).parent
+    return {file.dest_uri: Path(os.path.relpath(file.abs_src_path, project)) for file in get_files(config)
+            if file.inclusion.is_included() and file.abs_src_path is not None}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -284,6 +304,24 @@ def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]
     return generate_with_terms
 
 
+def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsConfig, nav: Any) -> dict[str, Any]:
+    """Issues and episodes are outside the navigation, so Material would mark no tab: the tab of the list
+    they belong to is marked for the time of this page's rendering."""
+    generated = _generated(page)
+    if generated is not None and generated.section:
+        for item in nav.items:
+            if getattr(item, "url", None) == generated.section and not item.active:
+                item.active = True
+                _state.activated.append(item)
+    return context
+
+
+def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
+    while _state.activated:
+        _state.activated.pop().active = False
+    return output
+
+
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     """Editors' files live outside docs/: `mkdocs serve` rebuilds when they change too."""
     assert _state.settings is not None
@@ -327,9 +365,18 @@ def _source_uri(page: Page) -> str:
 
 
 def _stub(page: Page) -> str:
-    meta = {"title": page.title, "description": page.description, **page.meta,
-            **({} if page.searchable else {"search": {"exclude": True}})}
+    """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
+    search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
+    meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
+            **({} if page.searchable else {"search": {"exclude": True}}),
+            **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _hidden_columns(page: Page) -> list[str]:
+    """Pages under a tab need no navigation column beside it (it would list only their tab); lists need no
+    table of contents either. On narrow screens the navigation stays in the menu."""
+    return ["navigation", "toc"] if page.listing else ["navigation"]
 
 
 def _add(files: Files, file: File) -> None:
@@ -340,5 +387,5 @@ def _add(files: Files, file: File) -> None:
 
 
 def _toc_token(heading: Heading) -> _TocToken:
-    return {"level": heading.level, "id": heading.id, "name": heading.text,
+    return {"level": heading.level, "id": heading.id, "name": html.escape(heading.text),
             "children": [_toc_token(child) for child in heading.children]}

@@ -1,0 +1,96 @@
+"""SudachiPy behind a small interface: tokens with offsets, normalised forms and conjugation types.
+
+The dictionary is loaded on first use only, so a build whose bodies are all cached never loads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Token:
+    """One morpheme: `begin`/`end` index the analysed text; `pos` is Sudachi's six-part part of speech."""
+
+    surface: str
+    normalized: str
+    lemma: str
+    pos: tuple[str, ...]
+    begin: int
+    end: int
+    reading: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.pos[0]
+
+
+@dataclass
+class Analyzer:
+    """One tokenizer per check run (building one costs about 0.2 s); `loaded` tells whether it was needed."""
+
+    _lemma_types: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    _readings: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @cached_property
+    def _dictionary(self) -> Any:
+        from sudachipy import Dictionary  # type: ignore[import-untyped]
+
+        return Dictionary(dict="core")
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from sudachipy import SplitMode
+
+        return self._dictionary.tokenizer(mode=SplitMode.C)
+
+    @property
+    def loaded(self) -> bool:
+        return "_tokenizer" in self.__dict__
+
+    def tokens(self, text: str) -> list[Token]:
+        """Sudachi takes at most 49,149 bytes at once: a longer paragraph (a pasted report) is analysed in
+        pieces cut after a 。 or a line break where there is one."""
+        result: list[Token] = []
+        start = 0
+        while start < len(text):
+            end = _piece_end(text, start)
+            if text[start:end].strip():
+                result += [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
+                                 start + m.begin(), start + m.end(), m.reading_form())
+                           for m in self._tokenizer.tokenize(text[start:end])]
+            start = end
+        return result
+
+    def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
+        """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
+        ら抜き (見れる) from a 五段 verb's potential (帰れる)."""
+        if lemma not in self._lemma_types:
+            self._lemma_types[lemma] = tuple(
+                (m.reading_form(), m.part_of_speech()[4]) for m in self._dictionary.lookup(lemma)
+                if m.part_of_speech()[0] == "動詞" and not m.part_of_speech()[4].startswith("文語"))
+        return self._lemma_types[lemma]
+
+    def lemma_reading(self, token: Token) -> str:
+        """The reading of a word's dictionary form: 問い合わせる and 問合せる read alike, but 使える (ツカエル)
+        is not a spelling of 使う (ツカウ), though Sudachi normalises both to 使う."""
+        if token.surface == token.lemma:
+            return token.reading
+        key = (token.lemma, token.normalized)
+        if key not in self._readings:
+            self._readings[key] = next((m.reading_form() for m in self._dictionary.lookup(token.lemma)
+                                        if m.normalized_form() == token.normalized), "")
+        return self._readings[key]
+
+
+MAX_PIECE = 12_000
+"""Characters per call: 4 bytes each at most in UTF-8, so always under Sudachi's limit."""
+
+
+def _piece_end(text: str, start: int) -> int:
+    end = start + MAX_PIECE
+    if end >= len(text):
+        return len(text)
+    cut = max(text.rfind("。", start, end), text.rfind("\n", start, end))
+    return cut + 1 if cut > start else end

@@ -1,0 +1,288 @@
+"""The check over the whole archive: each file analysed once per content (cached), then the rules that need
+every file at once (表記ゆれ, タグのゆれ) and the editors' settings (which rules, how strict)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dayori.check.analyzer import Analyzer
+from dayori.check.document import Record, analyse
+from dayori.check.findings import ERROR, WARNING, Finding, ordered
+from dayori.check.rules import RULES, Context, Entry
+from dayori.check.tables import PROFILES
+from dayori.config import Settings
+from dayori.store import code_version, digest, read_json, write_atomic
+
+_LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
+           "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
+_CAPTIONS = ("*.vtt", "*.srt")
+
+
+class SettingsError(ValueError):
+    """`extra.dayori.check` or the project dictionary cannot be used; the message says what to write."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Findings in report order, and how much work it took (files analysed, whether Sudachi was loaded)."""
+
+    findings: tuple[Finding, ...]
+    analysed: int = 0
+    cached: int = 0
+    dictionary_loaded: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+
+@dataclass
+class _Item:
+    path: Path
+    display: str
+    record: Record = field(default_factory=Record)
+
+
+def content_files(settings: Settings) -> list[Path]:
+    """Every issue and episode file, drafts included: an editor checks before publishing."""
+    issues = sorted(settings.newsletter_path.rglob("*.md")) if settings.newsletter_path.is_dir() else []
+    episodes = sorted(p / "index.md" for p in settings.videos_path.iterdir()
+                      if (p / "index.md").is_file()) if settings.videos_path.is_dir() else []
+    return [*issues, *episodes]
+
+
+def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path] | None = None,
+                analyzer: Analyzer | None = None) -> Report:
+    """Checks `files` together (the archive-wide rules count them all); reports findings for `report`
+    (default: all of them). Raises SettingsError for unusable settings.
+
+    Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
+    keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
+    does not), so an unchanged archive costs one hash per file and one read."""
+    levels = rule_levels(settings)
+    dictionary_text, entries = project_dictionary(settings)
+    analyzer = analyzer or Analyzer()
+    version = _engine_version()
+    cache = settings.cache_path / "check"
+    keyed = [(path, _display(path, settings), digest(version, settings.check.profile,
+                                                      settings.check.max_sentence_chars, dictionary_text,
+                                                      _input_bytes(path))) for path in files]
+    whole = digest([(display, key) for _, display, key in keyed], levels)
+    archive = cache / f"archive-{digest([display for _, display, _ in keyed])[:16]}.json"
+    summary = read_json(archive)
+    analysed = 0
+    if isinstance(summary, dict) and summary.get("key") == whole:
+        rows, images = summary["findings"], summary["images"]
+    else:
+        context = Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries)
+        items = []
+        for path, display, key in keyed:
+            stored = read_json(cache / f"{key}.json")
+            if isinstance(stored, dict):
+                record = Record(**stored)
+            else:
+                record = analyse(path, context)
+                analysed += 1
+                write_atomic(cache / f"{key}.json", _json(record.as_dict()))
+            items.append(_Item(path, display, record))
+        found = [(item.display, f) for item in items for f in _item_findings(item, levels)]
+        found += _archive_findings(items, levels)
+        rows = [[display, *astuple(f)] for display, f in found]
+        images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
+        write_atomic(archive, _json({"key": whole, "findings": rows, "images": images}))
+    wanted = {_display(p, settings) for p in report} if report is not None else None
+    findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
+    findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
+                 if (finding := _image_finding(display, Path(path), source, line, column, settings,
+                                               levels.get("画像サイズ")))]
+    return Report(tuple(ordered(findings)), analysed, len(keyed) - analysed, analyzer.loaded)
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _engine_version() -> str:
+    return code_version(Path(__file__).parent.glob("*.py"), ["sudachipy", "sudachidict-core"]) + \
+        digest(str(Path(__file__).parents[1] / "scaffold.py"))
+
+
+def _input_bytes(path: Path) -> list[str]:
+    """A file's bytes and its folder's captions (an episode's captions are checked with it)."""
+    try:
+        parts = [hashlib.sha256(path.read_bytes()).hexdigest()]
+    except OSError:
+        return []
+    if path.name == "index.md":
+        parts += [c.name + hashlib.sha256(c.read_bytes()).hexdigest() for pattern in _CAPTIONS for c in sorted(path.parent.glob(pattern))]
+    return parts
+
+
+def _display(path: Path, settings: Settings) -> str:
+    try:
+        return str(path.resolve().relative_to(settings.root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def rule_levels(settings: Settings) -> dict[str, str | None]:
+    """Each rule's severity, or None when it is off: defaults, then `extra.dayori.check.rules`."""
+    if settings.check.profile not in PROFILES:
+        raise SettingsError(f"extra.dayori.check.profile は「{'」か「'.join(PROFILES)}」にしてください"
+                            f"（今は「{settings.check.profile}」）。")
+    levels: dict[str, str | None] = {name: rule.severity if rule.enabled else None for name, rule in RULES.items()}
+    levels["ファイル"] = ERROR
+    for name, value in settings.check.rules.items():
+        if name not in RULES:
+            raise SettingsError(f"extra.dayori.check.rules の「{name}」という規則はありません。"
+                                f"使える規則: {'、'.join(RULES)}。")
+        if value not in _LEVELS:
+            raise SettingsError(f"extra.dayori.check.rules の {name} は オン・オフ・警告・エラー のどれかにしてください"
+                                f"（今は「{value}」）。")
+        level = _LEVELS[value]
+        levels[name] = RULES[name].severity if level is None else level if isinstance(level, str) else None
+    return levels
+
+
+def project_dictionary(settings: Settings) -> tuple[str, tuple[Entry, ...]]:
+    """docs/表記ルール.yml (or `check.dictionary`): `誤: 正` pairs, or prh's `rules:` list of
+    `expected` with `pattern`/`patterns` (`/…/` is a regular expression)."""
+    path = settings.root / settings.check.dictionary
+    if not path.is_file():
+        return "", ()
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{settings.check.dictionary}: YAML として読めません（{error}）。") from error
+    if not isinstance(data, dict):
+        raise SettingsError(f"{settings.check.dictionary}: 「誤った書き方: 正しい書き方」の並びで書いてください。")
+    entries: list[Entry] = []
+    for wrong, right in data.items():
+        if wrong in ("version", "rules", "imports"):
+            continue
+        entries.append(_entry(str(wrong), str(right), "", settings))
+    rules = data.get("rules") or []
+    if not isinstance(rules, list):
+        raise SettingsError(f"{settings.check.dictionary}: rules は一覧で書いてください。")
+    for rule in rules:
+        if not isinstance(rule, dict) or "expected" not in rule:
+            raise SettingsError(f"{settings.check.dictionary}: rules の各項目には expected（正しい書き方）を書いてください。")
+        patterns = rule.get("patterns", rule.get("pattern", [])) or []
+        for pattern in patterns if isinstance(patterns, list) else [patterns]:
+            entries.append(_entry(str(pattern), str(rule["expected"]), str(rule.get("prh", "")), settings))
+    return text, tuple(entries)
+
+
+def _entry(pattern: str, expected: str, note: str, settings: Settings) -> Entry:
+    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+        try:
+            return Entry(re.compile(pattern[1:-1]), re.sub(r"\$(\d)", r"\\\1", expected), note)
+        except re.error as error:
+            raise SettingsError(f"{settings.check.dictionary}: 「{pattern}」は正規表現として読めません（{error}）。") from error
+    return Entry(re.compile(re.escape(pattern)), expected, note, pattern)
+
+
+def _item_findings(item: _Item, levels: dict[str, str | None]) -> list[Finding]:
+    findings = []
+    folder = Path(item.display).parent
+    for line, column, rule, message, suggestion, *where in item.record.findings:
+        level = levels.get(rule)
+        if level:
+            path = str(folder / where[0]) if where else item.display
+            findings.append(Finding(path, line, column, rule, level, message, suggestion))
+    return findings
+
+
+def _image_finding(display: str, document: Path, source: str, line: int, column: int, settings: Settings,
+                   level: str | None) -> Finding | None:
+    """Images are measured on every run (a file can be replaced under the same name); Pillow reads only
+    the header."""
+    if not level or "://" in source or source.startswith(("/", "data:")):
+        return None
+    image = document.parent / source.split("#")[0].split("?")[0]
+    if image.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".webp") or not image.is_file():
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as opened:
+            width, height = opened.size
+    except (OSError, UnidentifiedImageError):
+        return None
+    limit = settings.check.max_image_pixels
+    if max(width, height) <= limit:
+        return None
+    return Finding(display, line, column, "画像サイズ", level,
+                   f"画像「{source}」は {width}×{height} ピクセルで、上限（長い辺 {limit} ピクセル）を超えています。",
+                   f"長い辺を {limit} ピクセル以下に縮小する")
+
+
+def _archive_findings(items: list[_Item], levels: dict[str, str | None]) -> list[tuple[str, Finding]]:
+    findings: list[tuple[str, Finding]] = []
+    if levels.get("表記ゆれ"):
+        findings += _variants(items, str(levels["表記ゆれ"]))
+    if levels.get("タグのゆれ"):
+        findings += _tag_variants(items, str(levels["タグのゆれ"]))
+    return findings
+
+
+def _majority(counts: Counter[str], standard: str) -> str:
+    """The most used spelling; on a tie, the dictionary's standard one, then the first in Japanese order."""
+    return max(counts, key=lambda spelling: (counts[spelling], spelling == standard, [-ord(c) for c in spelling]))
+
+
+def _same_kind(spellings: Iterable[str]) -> bool:
+    """Variants worth a warning differ in okurigana or long vowels, not in their kanji (見る／観る)."""
+    kanji = {frozenset(c for c in s if "\u4e00" <= c <= "\u9fff") for s in spellings}
+    return len(kanji) == 1
+
+
+def _variants(items: list[_Item], level: str) -> list[tuple[str, Finding]]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in items:
+        for normalized, spelling, _, _ in item.record.words:
+            counts[normalized][spelling] += 1
+    findings = []
+    for item in items:
+        for normalized, spelling, line, column in item.record.words:
+            spellings = counts[normalized]
+            if len(spellings) < 2 or not _same_kind(spellings):
+                continue
+            best = _majority(spellings, normalized.split("/")[0])
+            if spelling != best and spellings[spelling] < spellings[best]:
+                tally = "、".join(f"{s} {n} 回" for s, n in spellings.most_common())
+                findings.append((item.display, Finding(item.display, line, column, "表記ゆれ", level,
+                                        f"「{spelling}」と「{best}」の書き方が混じっています（{tally}）。", best)))
+    return findings
+
+
+def _tag_variants(items: list[_Item], level: str) -> list[tuple[str, Finding]]:
+    by_key: dict[str, Counter[str]] = defaultdict(Counter)
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        for tag, key, _, _ in item.record.tags:
+            by_key[key][tag] += 1
+            first_seen.setdefault(tag, index)
+    findings = []
+    for item in items:
+        for tag, key, line, column in item.record.tags:
+            tags = by_key[key]
+            if len(tags) < 2:
+                continue
+            best = max(tags, key=lambda t: (tags[t], -first_seen[t]))
+            if tag != best:
+                findings.append((item.display, Finding(item.display, line, column, "タグのゆれ", level,
+                                        f"タグ「{tag}」は既にあるタグ「{best}」と書き方だけが違います。", best)))
+    return findings

@@ -1,0 +1,222 @@
+"""One file's analysis (an issue, or an episode with its captions): what the cache keeps per body.
+
+Findings are kept with every rule on; which rules count and how strongly is decided at report time, so
+changing a rule's setting does not analyse anything again."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dayori.check.analyzer import Analyzer, Token
+from dayori.check.rules import (
+    Analysed,
+    Context,
+    Hit,
+    document_hits,
+    raw_hits,
+    segment_hits,
+)
+from dayori.check.tables import STYLE_STOPWORDS
+from dayori.check.text import (
+    ALL_RULES,
+    Extract,
+    Segment,
+    captions,
+    field_segment,
+    markdown,
+)
+from dayori.errors import Problems
+from dayori.frontmatter import read_document
+from dayori.scaffold import TEMPLATE
+
+TEXT_FIELDS = ("title", "summary")
+HEADING_MESSAGE = "本文に「# 」の見出しは使えません（号のタイトルが「# 」の見出しになります）。"
+_KANJI = re.compile("[\u3005\u4e00-\u9fff]")
+_KATAKANA_WORD = re.compile("[\u30a1-\u30fa\u30fc]+")
+
+
+@dataclass
+class Record:
+    """What one file yields, as JSON-able lists: findings `[line, column, rule, message, suggestion]`,
+    words `[normalised, spelling, line, column]` for 表記ゆれ, tags `[tag, key, line, column]` and images
+    `[source, line, column]`. A caption's finding has a sixth item, its file's name (beside index.md)."""
+
+    findings: list[list[Any]] = field(default_factory=list)
+    words: list[list[Any]] = field(default_factory=list)
+    tags: list[list[Any]] = field(default_factory=list)
+    images: list[list[Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[list[Any]]]:
+        return {"findings": self.findings, "words": self.words, "tags": self.tags, "images": self.images}
+
+    def add(self, segment: Segment, hit: Hit) -> None:
+        if not segment.turned_off(hit.rule):
+            self.findings.append([*segment.place(hit.start), hit.rule, hit.message, hit.suggestion])
+
+
+def analyse(path: Path, context: Context) -> Record:
+    """Reads and checks one Markdown file; a file that cannot be read yields one finding saying why."""
+    record = Record()
+    problems = Problems()
+    document = read_document(path, path, problems)
+    if document is None:
+        for problem in problems.items:
+            record.findings.append([problem.line or 1, 1, "ファイル", problem.message, ""])
+        return record
+    raw = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    raw_lines = raw.split("\n")
+    extract = markdown(document.body, document.body_line)
+    segments = [*_fields(document.data, document.key_lines, raw_lines), *extract.segments]
+    captions_file = _captions_file(path, document.data)
+    caption_segments = list(captions(captions_file.read_text(encoding="utf-8-sig", errors="replace"))) \
+        if captions_file else []
+    analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in segments]
+    caption_analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in caption_segments]
+    for segment, tokens in analysed:
+        for hit in segment_hits(segment, tokens, context):
+            record.add(segment, hit)
+    for segment, hit in document_hits(analysed, context):
+        record.add(segment, hit)
+    _raw_findings(record, raw_lines, extract)
+    _template_findings(record, document.data, document.key_lines, raw_lines, document.body_line)
+    for line in extract.top_headings:
+        if not _off(extract, line, "見出し"):
+            record.findings.append([line, 1, "見出し", HEADING_MESSAGE, "「## 」から始める"])
+    record.words = _words(analysed, context.analyzer)
+    record.tags = _tags(document.data, document.key_lines, raw_lines, context.analyzer)
+    record.images = [[image.source, image.line, image.column] for image in extract.images]
+    if captions_file is not None:
+        record.findings += [[*f, captions_file.name] for f in _caption_findings(captions_file, caption_analysed, context)]
+    return record
+
+
+def _off(extract: Extract, line: int, rule: str) -> bool:
+    off = extract.off_lines.get(line, frozenset())
+    return ALL_RULES in off or rule in off
+
+
+def _fields(data: dict[str, Any], key_lines: dict[str, int], raw_lines: list[str]) -> list[Segment]:
+    segments = []
+    for name in TEXT_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str) and name in key_lines:
+            line = key_lines[name]
+            segments.append(field_segment(value, line, raw_lines[line - 1] if line <= len(raw_lines) else ""))
+    return segments
+
+
+def _captions_file(path: Path, data: dict[str, Any]) -> Path | None:
+    name = data.get("captions")
+    if not isinstance(name, str) or not name:
+        return None
+    candidate = path.parent / name
+    return candidate if candidate.is_file() and candidate.suffix.lower() in (".vtt", ".srt") else None
+
+
+def _caption_findings(captions_file: Path, analysed: list[Analysed], context: Context) -> list[list[Any]]:
+    """Caption findings carry their own file's name: they are reported against the .vtt/.srt, not index.md."""
+    record = Record()
+    for segment, tokens in analysed:
+        for hit in segment_hits(segment, tokens, context):
+            record.add(segment, hit)
+    for number, line in enumerate(captions_file.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
+        for column, rule, message, suggestion in raw_hits(line.lstrip("\ufeff") if number == 1 else line):
+            record.findings.append([number, column, rule, message, suggestion])
+    return record.findings
+
+
+def _raw_findings(record: Record, raw_lines: list[str], extract: Extract) -> None:
+    for number, line in enumerate(raw_lines, start=1):
+        for column, rule, message, suggestion in raw_hits(line):
+            if not _off(extract, number, rule):
+                record.findings.append([number, column, rule, message, suggestion])
+
+
+def _template() -> tuple[dict[str, Any], list[str]]:
+    """What `make new-issue` writes and an editor must replace: its front matter values and body sentences."""
+    _, header, body = TEMPLATE.split("---", 2)
+    values = yaml.safe_load(header.format(vol=1, date="2000-01-01"))
+    phrases = []
+    for line in body.split("\n"):
+        text = re.sub(r"^\s*(?:\d+\.|[-*])\s+", "", line).strip()
+        if not text or text.startswith(("#", "<!--", "| ---")):
+            continue
+        for part in re.split(r"(?<=。)|\|", text):
+            part = part.strip()
+            if len(part) >= 5 and "`" not in part:
+                phrases.append(part)
+    return values, phrases
+
+
+_TEMPLATE_VALUES, _TEMPLATE_PHRASES = _template()
+_PLACEHOLDER_TAG = re.compile(r"^(?:タグ|tag|TAG)\s*[0-9０-９]+$")
+
+
+def _template_findings(record: Record, data: dict[str, Any], key_lines: dict[str, int], raw_lines: list[str],
+                       body_line: int) -> None:
+    def add(line: int, needle: str, message: str, suggestion: str) -> None:
+        raw = raw_lines[line - 1] if 0 < line <= len(raw_lines) else ""
+        record.findings.append([line, max(raw.find(needle), 0) + 1, "ひな形", message, suggestion])
+
+    for name in ("title", "summary"):
+        if name in key_lines and data.get(name) == _TEMPLATE_VALUES[name]:
+            add(key_lines[name], str(data[name]), f"{name} がひな形の文のままです。", "この号の内容に書き換える")
+    for name in ("tags", "authors"):
+        values = data.get(name) if isinstance(data.get(name), list) else []
+        for value in values or []:
+            if isinstance(value, str) and (value in _TEMPLATE_VALUES[name] or _PLACEHOLDER_TAG.match(value)):
+                add(key_lines.get(name, 1), value, f"{name} の「{value}」はひな形の仮の値です。",
+                    "タグ一覧から選ぶ" if name == "tags" else "執筆者の名前を書く")
+    for number, line in enumerate(raw_lines[body_line - 1:], start=body_line):
+        for phrase in _TEMPLATE_PHRASES:
+            if phrase in line and not line.lstrip().startswith("<!--"):
+                add(number, phrase, f"ひな形の文「{phrase}」が残っています。", "本文に書き換えるか消す")
+
+
+def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
+    """Nouns and verbs whose spelling may vary (サーバ／サーバー, 問合せ／問い合わせ), for the archive's count;
+    a word is its normalised form and its reading, so 使える is not counted as a spelling of 使う."""
+    words = []
+    for segment, tokens in analysed:
+        if segment.turned_off("表記ゆれ"):
+            continue
+        for token in tokens:
+            if _variable(token):
+                reading = analyzer.lemma_reading(token) if token.kind == "動詞" else ""
+                if token.kind == "動詞" and not reading:
+                    continue
+                words.append([f"{token.normalized}/{reading}", token.lemma, *segment.place(token.begin)])
+    return words
+
+
+def _variable(token: Token) -> bool:
+    if token.kind not in ("名詞", "動詞") or token.pos[1] == "数詞" or len(token.lemma) < 2:
+        return False
+    if token.normalized in STYLE_STOPWORDS or token.lemma.isascii() or not token.lemma.isprintable():
+        return False
+    if unicodedata.normalize("NFKC", token.lemma) != token.lemma:
+        return False
+    return bool(_KANJI.search(token.lemma)) or bool(_KATAKANA_WORD.fullmatch(token.lemma))
+
+
+def tag_key(tag: str, analyzer: Analyzer) -> str:
+    """Tags that differ only in width, case, long vowels or okurigana share a key (テレワーク／テレワ－ク)."""
+    folded = unicodedata.normalize("NFKC", tag).lower()
+    folded = re.sub(r"(?<=[\u30a1-\u30fa])[-‐−―—一](?=[\u30a1-\u30fa])", "ー", folded)
+    key = "".join(t.normalized for t in analyzer.tokens(folded)) if not folded.isascii() else folded
+    return re.sub(r"[\s・\-_ー]", "", key)
+
+
+def _tags(data: dict[str, Any], key_lines: dict[str, int], raw_lines: list[str], analyzer: Analyzer) -> list[list[Any]]:
+    tags = data.get("tags")
+    if not isinstance(tags, list) or "tags" not in key_lines:
+        return []
+    line = key_lines["tags"]
+    raw = raw_lines[line - 1] if line <= len(raw_lines) else ""
+    return [[tag, tag_key(tag, analyzer), line, max(raw.find(tag), 0) + 1] for tag in tags if isinstance(tag, str)]

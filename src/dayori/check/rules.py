@@ -1,0 +1,500 @@
+"""The proofreading rules: each has a name editors use (in settings, in 校正オフ, in reports), a default
+severity and a check. Rules look at one segment of prose, at a whole document, or at raw lines."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from dayori.check.analyzer import Analyzer, Token
+from dayori.check.findings import ERROR, WARNING
+from dayori.check.tables import (
+    AUXILIARY_VERBS,
+    CONJUNCTIONS,
+    COUNTERS,
+    FORMAL_AFTER_PREDICATE,
+    JOYO_2010,
+    KANA_WORDS,
+    KANJI_IN_KANA,
+)
+from dayori.check.text import (
+    FIELD,
+    HEADING,
+    PARAGRAPH,
+    PLACEHOLDER,
+    TABLE,
+    Segment,
+)
+
+HIRA = "\u3041-\u309f"
+KATA = "\u30a1-\u30fa\u30fc"
+KANJI = "\u3005\u4e00-\u9fff"
+JAPANESE = f"[{HIRA}{KATA}{KANJI}]"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: str
+    summary: str
+    enabled: bool = True
+
+
+RULES = {rule.name: rule for rule in (
+    Rule("全角英数", WARNING, "全角の英字・数字（Ｗｅｂ、１２）は半角で書きます。"),
+    Rule("半角カナ", ERROR, "半角カタカナ（ｻｰﾊﾞｰ）は全角で書きます。"),
+    Rule("長音符", ERROR, "カタカナの伸ばす音に「－」「一」などが入っています（テレワ－ク）。"),
+    Rule("句読点", WARNING, "「、。」と「，．」が混じっている、または半角の「,.」が日本語の後にあります。"),
+    Rule("助詞の重複", ERROR, "同じ助詞が続いています（資料をを）。"),
+    Rule("語の重複", ERROR, "同じ語が続いています（クリッククリック）。"),
+    Rule("ら抜き", WARNING, "ら抜き言葉（見れる、来れる）です。"),
+    Rule("冗長表現", WARNING, "「することができる」は「できる」で足ります。"),
+    Rule("を行う", WARNING, "「確認を行う」は「確認する」と短く書けます（初期設定はオフ）。", enabled=False),
+    Rule("括弧", ERROR, "かっこやかぎかっこが閉じていません。"),
+    Rule("漢字表記", WARNING, "常用漢字で書ける語が交ぜ書きになっています（進ちょく→進捗）。"),
+    Rule("公用文表記", WARNING, "形式名詞・補助動詞・接続詞などの書き方が公用文と違います（事→こと、但し→ただし）。"),
+    Rule("か所・か月", WARNING, "「3ヶ月」「5箇所」は「3か月」「5か所」と書きます。"),
+    Rule("桁区切り", WARNING, "4 桁以上の数は 3 桁ごとにコンマで区切ります（1000円→1,000円）。"),
+    Rule("文の長さ", WARNING, "文が長すぎます。"),
+    Rule("文体", WARNING, "です・ます体の文章に、である体（だ・である・〜する。）の文が混じっています。"),
+    Rule("不可視文字", ERROR, "目に見えない文字（ゼロ幅スペース、制御文字）が入っています。"),
+    Rule("結合文字", ERROR, "濁点が別の文字になっている（NFD）か、互換漢字が入っています。"),
+    Rule("誤入力", ERROR, "日本語の中に英字が 1〜2 文字だけ入っています（確認sします）。"),
+    Rule("表記ゆれ", WARNING, "同じ語の書き方がバックナンバーの中でそろっていません（サーバ／サーバー）。"),
+    Rule("表記ルール", WARNING, "docs/表記ルール.yml で決めた書き方と違います。"),
+    Rule("ひな形", ERROR, "make new-issue のひな形の文やタグ（タグ1）が残っています。"),
+    Rule("タグのゆれ", WARNING, "既にあるタグと書き方だけが違うタグです（テレワーク／テレワ－ク）。"),
+    Rule("見出し", ERROR, "本文に「# 」の見出しがあります。本文の見出しは「## 」からです。"),
+    Rule("画像サイズ", WARNING, "画像の縦か横が上限のピクセル数を超えています。"),
+)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule's finding inside one segment, at character `start` of its text."""
+
+    rule: str
+    start: int
+    message: str
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the project dictionary (docs/表記ルール.yml): a wrong spelling and the right one."""
+
+    pattern: re.Pattern[str]
+    expected: str
+    note: str = ""
+    literal: str = ""
+    """The pattern when it is plain text: a quick `in` test spares the regular expression."""
+
+
+@dataclass(frozen=True)
+class Context:
+    profile: str
+    max_sentence_chars: int
+    analyzer: Analyzer
+    dictionary: tuple[Entry, ...] = ()
+
+
+Analysed = tuple[Segment, list[Token]]
+
+
+def segment_hits(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for check in _SEGMENT_RULES:
+        yield from check(segment, tokens, context)
+
+
+def document_hits(analysed: list[Analysed], context: Context) -> Iterator[tuple[Segment, Hit]]:
+    yield from _punctuation(analysed)
+    yield from _style(analysed)
+
+
+def _chars(pattern: str) -> Callable[[Segment, list[Token], Context], Iterator[Hit]]:
+    """A rule that is a pattern of characters, fixed by NFKC (全角英数, 半角カナ)."""
+    compiled = re.compile(pattern)
+
+    def check(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+        for match in compiled.finditer(segment.text):
+            fixed = unicodedata.normalize("NFKC", match.group())
+            kind = "全角の英数字" if match.group()[0] > "\uff00" and match.group()[0] < "\uff5f" else "半角カタカナ"
+            yield Hit("全角英数" if kind == "全角の英数字" else "半角カナ", match.start(),
+                      f"「{match.group()}」は{kind}です。", fixed)
+    return check
+
+
+_LONG_VOWEL = re.compile("(?<=[\u30a1-\u30fa])(?:[－‐−―—\\-一](?=[\u30a1-\u30fa])|一(?=[をにがでへはも](?!つ)))")
+
+
+def _long_vowel(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for match in _LONG_VOWEL.finditer(segment.text):
+        word = re.search(f"[{KATA}－‐−―—\\-一]*$", segment.text[:match.start()])
+        tail = re.match(f"[{KATA}]*", segment.text[match.end():])
+        assert word is not None and tail is not None
+        wrong = word.group() + match.group() + tail.group()
+        yield Hit("長音符", match.start(), f"「{wrong}」の「{match.group()}」は長音記号「ー」ではありません。",
+                  wrong.replace(match.group(), "ー"))
+
+
+_PARTICLES = frozenset("をがにはへでとのも")
+
+
+def _doubled(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for first, second in itertools.pairwise(tokens):
+        if first.surface != second.surface or first.end != second.begin:
+            continue
+        if first.kind == "助詞" and first.surface in _PARTICLES and second.kind == "助詞":
+            yield Hit("助詞の重複", second.begin, f"助詞「{first.surface}」が続いています。", first.surface)
+        elif (len(first.surface) >= 2 and first.kind in ("名詞", "動詞", "形容詞") and first.pos[1] != "数詞"
+              and PLACEHOLDER not in first.surface and not first.surface.isascii()):
+            yield Hit("語の重複", second.begin, f"「{first.surface}」が 2 回続いています。", first.surface)
+
+
+_ICHIDAN = ("上一段", "下一段", "カ行変格")
+
+
+def _ranuki(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for token in tokens:
+        if token.kind != "動詞" or not token.lemma.endswith("れる") or token.normalized == token.lemma:
+            continue
+        stem = token.lemma[:-2]
+        rest = token.surface[len(stem):]
+        if not token.surface.startswith(stem + "れ") or not token.reading.endswith(_katakana(rest)):
+            continue
+        reading = token.reading[:len(token.reading) - len(rest)] + "ル"
+        types = [kind for said, kind in context.analyzer.verb_types(stem + "る") if said == reading]
+        if stem + "る" == "来る" or (types and all(t.startswith(_ICHIDAN) for t in types)):
+            yield Hit("ら抜き", token.begin, f"「{token.surface}」はら抜き言葉です。", stem + "られ" + rest[1:])
+
+
+def _katakana(text: str) -> str:
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+
+
+_REDUNDANT = re.compile(f"([{KANJI}{KATA}]*)することが(でき|可能)")
+
+
+def _redundant(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for match in _REDUNDANT.finditer(segment.text):
+        word = match.group(1)
+        rest = segment.text[match.end():match.end() + 3]
+        ending = re.match(r"[るまなたてれ][すいせ]?", rest) if match.group(2) == "でき" else None
+        fixed = f"{word}でき{ending.group() if ending else 'る'}" if word else "できる"
+        yield Hit("冗長表現", match.start(), f"「{match.group()}…」は「{word}できる」で足ります。", fixed)
+
+
+def _perform(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for noun, particle, verb in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if (noun.pos[:3] == ("名詞", "普通名詞", "サ変可能") and particle.surface == "を"
+                and verb.normalized == "行う" and verb.kind == "動詞"):
+            yield Hit("を行う", noun.begin, f"「{noun.surface}を{verb.surface}」は「{noun.surface}する」と書けます。",
+                      f"{noun.surface}する")
+
+
+_PAIRS = {"（": "）", "「": "」", "『": "』", "【": "】", "〔": "〕", "［": "］", "｛": "｝", "〈": "〉", "《": "》",
+          "(": ")", "[": "]"}
+_CLOSERS = {closer: opener for opener, closer in _PAIRS.items()}
+_NUMBERING = re.compile(r"^\s*(?:[0-9０-９]{1,3}|[a-zA-Zａ-ｚ]|[ア-ン]|[①-⑳])[)）]")
+
+
+def _brackets(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    text = segment.text
+    numbering = _NUMBERING.match(text)
+    stack: list[int] = []
+    for index, char in enumerate(text):
+        if numbering and index < numbering.end():
+            continue
+        if char in _PAIRS:
+            stack.append(index)
+        elif char in _CLOSERS:
+            opener = _CLOSERS[char]
+            if stack and text[stack[-1]] == opener:
+                stack.pop()
+            elif any(text[i] == opener for i in stack):
+                while text[stack[-1]] != opener:
+                    unclosed = stack.pop()
+                    yield _unclosed(text, unclosed)
+                stack.pop()
+            elif char not in ")]" or index == 0 or not re.match(r"[:;]", text[index - 1]):
+                yield Hit("括弧", index, f"「{char}」に対応する「{opener}」がありません。", f"「{opener}」を補うか「{char}」を消す")
+    for unclosed in stack:
+        yield _unclosed(text, unclosed)
+
+
+def _unclosed(text: str, index: int) -> Hit:
+    opener = text[index]
+    return Hit("括弧", index, f"「{opener}」が閉じられていません。", f"「{_PAIRS[opener]}」を補う")
+
+
+_KANJI_IN_KANA = re.compile("|".join(sorted(KANJI_IN_KANA, key=len, reverse=True)))
+_HAS_HIRAGANA = re.compile(f"[{HIRA}]")
+_HAS_KANJI = re.compile(f"[{KANJI}]")
+_ALL_KANJI = re.compile(f"[{KANJI}]+")
+
+
+def _kanji(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for token in tokens:
+        if token.surface == token.normalized or token.surface in KANJI_IN_KANA:
+            continue
+        missing = set(token.normalized) - set(token.surface)
+        if (missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(token.normalized)
+                and _HAS_HIRAGANA.search(token.surface) and _HAS_KANJI.search(token.surface)):
+            yield Hit("漢字表記", token.begin, f"「{token.surface}」は常用漢字で「{token.normalized}」と書けます。",
+                      token.normalized)
+    for match in _KANJI_IN_KANA.finditer(segment.text):
+        if _word_edge(segment.text, match.start(), match.end(), tokens):
+            fixed = KANJI_IN_KANA[match.group()]
+            yield Hit("漢字表記", match.start(), f"「{match.group()}」は常用漢字で「{fixed}」と書けます。", fixed)
+
+
+def _word_edge(text: str, start: int, end: int, tokens: list[Token]) -> bool:
+    """Whether a match starts and ends on token boundaries (き損 inside 書き損じ is not the word き損)."""
+    begins = {t.begin for t in tokens}
+    ends = {t.end for t in tokens}
+    return start in begins and end in ends
+
+
+_PREDICATES = ("動詞", "形容詞", "助動詞")
+
+
+def _official(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    previous: Token | None = None
+    for index, token in enumerate(tokens):
+        fixed = _official_fix(token, previous, context, honorific=index > 1 and tokens[index - 2].kind == "接頭辞")
+        if token.surface == "又" and segment.text.startswith("又は", token.begin):
+            fixed = ""
+        if fixed:
+            yield Hit("公用文表記", token.begin, f"「{token.surface}」は公用文では「{fixed}」と書きます。", fixed)
+        previous = token
+    yield from _conjunctions(segment, tokens, context)
+
+
+def _official_fix(token: Token, previous: Token | None, context: Context, *, honorific: bool = False) -> str:
+    """The kana a word takes in 公用文, or "". `honorific`: the word before `previous` is お・ご, as in
+    「お問い合わせ下さい」, where 下さい helps the verb and is written in kana."""
+    if token.surface in FORMAL_AFTER_PREDICATE and token.kind == "名詞" and previous is not None \
+            and previous.kind in _PREDICATES and previous.end == token.begin:
+        return FORMAL_AFTER_PREDICATE[token.surface]
+    if token.surface == "様" and token.pos[1] == "助動詞語幹":
+        return "よう"
+    if token.surface in KANA_WORDS and token.kind in ("接続詞", "副詞", "形状詞", "名詞", "形容詞"):
+        return KANA_WORDS[token.surface]
+    if token.surface == "又" and token.kind == "接続詞":
+        return "また"
+    spelling = AUXILIARY_VERBS.get(token.normalized)
+    if spelling and token.surface.startswith(spelling[0]) and token.kind in ("動詞", "形容詞"):
+        helper = token.normalized in ("出来る", "有る", "無い") or (
+            previous is not None and previous.end == token.begin and (
+                previous.surface in ("て", "で") or previous.pos[2] == "サ変可能" or previous.surface == "ご覧"
+                or (honorific and previous.kind in ("名詞", "動詞"))))
+        if helper:
+            return spelling[1] + token.surface[len(spelling[0]):]
+    return ""
+
+
+def _conjunctions(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    """及び・並びに・又は・若しくは: kanji for 通知, kana for 広報 (the profile setting)."""
+    table = CONJUNCTIONS if context.profile == "広報" else {kana: kanji for kanji, kana in CONJUNCTIONS.items()}
+    starts = {t.begin for t in tokens}
+    for wrong, fixed in table.items():
+        for match in re.finditer(wrong + ("(?![まみむめもさしすせそ])" if wrong == "および" else ""), segment.text):
+            if match.start() in starts:
+                yield Hit("公用文表記", match.start(),
+                          f"「{wrong}」は{context.profile}では「{fixed}」と書きます（設定 check.profile）。", fixed)
+
+
+_COUNTER_WORD = re.compile(r"(?<=[0-9０-９一二三四五六七八九十百千数何])([ヶヵケカ箇個])(?=[所月国])")
+
+
+def _counter_words(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for match in _COUNTER_WORD.finditer(segment.text):
+        if match.group() == "個" and segment.text[match.end()] != "所":
+            continue
+        word = match.group() + segment.text[match.end()]
+        yield Hit("か所・か月", match.start(), f"「{word}」は「か{word[1]}」と書きます。", "か" + word[1])
+
+
+_COUNTER = "|".join(sorted(map(re.escape, COUNTERS), key=len, reverse=True))
+_BIG_NUMBER = re.compile(rf"(?<![0-9A-Za-z_,.．-])([0-9]{{4,}})(?![0-9,.])(?=\s?(?:{_COUNTER}))")
+_BAD_GROUPING = re.compile(r"(?<![0-9A-Za-z_,.])[0-9]{1,3}(?:,[0-9]{3})*,(?:[0-9]{1,2}|[0-9]{4,})(?![0-9])")
+
+
+def _thousands(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for match in _BIG_NUMBER.finditer(segment.text):
+        number = match.group(1)
+        if number.startswith("0"):
+            continue
+        yield Hit("桁区切り", match.start(), f"「{number}」は 3 桁ごとにコンマで区切ります。", f"{int(number):,}")
+    for match in _BAD_GROUPING.finditer(segment.text):
+        digits = match.group().replace(",", "")
+        yield Hit("桁区切り", match.start(), f"「{match.group()}」のコンマの位置が 3 桁ごとになっていません。",
+                  f"{int(digits):,}")
+
+
+_SENTENCE_END = re.compile(r"[^。！？!?]+[。！？!?]*")
+
+
+def sentences(text: str) -> Iterator[tuple[int, str]]:
+    """Sentences of a segment with their start: split at 。！？ outside brackets (a quoted sentence in 「」
+    belongs to the sentence around it)."""
+    depth = 0
+    start = 0
+    for index, char in enumerate(text):
+        if char in "「『（(":
+            depth += 1
+        elif char in "」』）)":
+            depth = max(0, depth - 1)
+        elif char in "。！？!?" and depth == 0 and (index + 1 == len(text) or text[index + 1] not in "。！？!?」』）"):
+            yield start, text[start:index + 1]
+            start = index + 1
+    if text[start:].strip():
+        yield start, text[start:]
+
+
+def _length(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    if segment.kind in (HEADING, TABLE):
+        return
+    for start, sentence in sentences(segment.text):
+        count = sum(1 for c in sentence if not c.isspace())
+        if count > context.max_sentence_chars:
+            lead = len(sentence) - len(sentence.lstrip())
+            yield Hit("文の長さ", start + lead, f"この文は {count} 字あります（目安は {context.max_sentence_chars} 字以内）。",
+                      "「〜ので、」「〜が、」などの所で 2 つ以上の文に分ける")
+
+
+_IME = re.compile(f"(?<=[{HIRA}{KANJI}{KATA}])([a-z]{{1,2}})(?=[{HIRA}、。]|$)")
+
+
+def _ime(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for match in _IME.finditer(segment.text):
+        before = segment.text[max(0, match.start() - 4):match.start()].split("\n")[-1]
+        after = segment.text[match.end():match.end() + 3].split("\n")[0]
+        yield Hit("誤入力", match.start(), f"「{before}{match.group()}{after}」に英字「{match.group()}」が紛れ込んでいます。",
+                  before + after)
+
+
+def _project_dictionary(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    for entry in context.dictionary:
+        if entry.literal and entry.literal not in segment.text:
+            continue
+        for match in entry.pattern.finditer(segment.text):
+            fixed = match.expand(entry.expected) if "\\" in entry.expected else entry.expected
+            if segment.text.startswith(fixed, match.start()) or match.group() == fixed:
+                continue
+            note = f"（{entry.note}）" if entry.note else ""
+            yield Hit("表記ルール", match.start(), f"「{match.group()}」は「{fixed}」と書く決まりです{note}。", fixed)
+
+
+_SEGMENT_RULES: tuple[Callable[[Segment, list[Token], Context], Iterator[Hit]], ...] = (
+    _chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), _long_vowel, _doubled, _ranuki, _redundant, _perform,
+    _brackets, _kanji, _official, _counter_words, _thousands, _length, _ime, _project_dictionary,
+)
+
+
+_WESTERN = {"，": "、", "．": "。"}
+_ASCII_PUNCTUATION = re.compile(f"(?<={JAPANESE})([,.])(?=\\s|$|{JAPANESE})")
+
+
+def _punctuation(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
+    """The document's own choice of 、。 or ，． wins; the other is a slip (公用文 allows ，． in 事務連絡,
+    never both). Half-width ,. right after Japanese always is."""
+    marks = [(segment, index, char) for segment, _ in analysed for index, char in enumerate(segment.text)
+             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))]
+    western = sum(1 for _, _, char in marks if char in _WESTERN)
+    if 0 < western < len(marks):
+        keep_western = western > len(marks) - western
+        for segment, index, char in marks:
+            if (char in _WESTERN) != keep_western:
+                right = {v: k for k, v in _WESTERN.items()}[char] if keep_western else _WESTERN[char]
+                yield segment, Hit("句読点", index, f"「、。」と「，．」が混じっています（「{char}」）。", right)
+    for segment, _ in analysed:
+        for match in _ASCII_PUNCTUATION.finditer(segment.text):
+            right = "、" if match.group() == "," else "。"
+            yield segment, Hit("句読点", match.start(), f"日本語の後に半角の「{match.group()}」があります。", right)
+
+
+def _between_digits(text: str, index: int) -> bool:
+    return 0 < index < len(text) - 1 and text[index - 1].isdigit() and text[index + 1].isdigit()
+
+
+_POLITE = frozenset({"です", "ます"})
+_PLAIN_FIX = {"である": "です", "であった": "でした", "だ": "です", "だった": "でした", "ではない": "ではありません",
+              "であろう": "でしょう", "だろう": "でしょう"}
+
+
+def _style(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
+    """In a document written in です・ます, a paragraph sentence ending in だ・である or a bare verb stands out.
+    Lists, tables, headings and captions may be in plain style (公用文作成の考え方: 箇条書き)."""
+    endings: list[tuple[Segment, int, str, str]] = []
+    for segment, tokens in analysed:
+        if segment.kind not in (PARAGRAPH, FIELD):
+            continue
+        for start, sentence in sentences(segment.text):
+            end = start + len(sentence.rstrip())
+            if not sentence.rstrip().endswith("。"):
+                continue
+            inside = [t for t in tokens if start <= t.begin and t.end <= end - 1]
+            kind, at, words = _ending(inside)
+            endings.append((segment, at, kind, words))
+    polite = sum(1 for e in endings if e[2] == "polite")
+    plain = [e for e in endings if e[2] == "plain"]
+    if polite < 2 or len(plain) >= polite:
+        return
+    for segment, at, _, words in plain:
+        fixed = _PLAIN_FIX.get(words, "です・ます体（例：「〜する」→「〜します」）")
+        yield segment, Hit("文体", at, f"です・ます体の文章に「{words}。」で終わる文が混じっています。", fixed)
+
+
+def _ending(tokens: list[Token]) -> tuple[str, int, str]:
+    """How a sentence ends: polite (です・ます), plain (だ・である・終止形) or neither (体言止め, ください)."""
+    words = [t for t in tokens if t.kind not in ("補助記号", "空白") and t.pos[1] != "終助詞"]
+    if not words:
+        return "neither", 0, ""
+    last = words[-1]
+    if any(t.normalized in _POLITE for t in words[-3:]):
+        return "polite", last.begin, ""
+    if "」" in tokens[-1].surface or "）" in tokens[-1].surface:
+        return "neither", last.begin, ""
+    tail = "".join(t.surface for t in words[-3:])
+    for copula in sorted(_PLAIN_FIX, key=len, reverse=True):
+        if tail.endswith(copula):
+            begin = next(t.begin for t in reversed(words) if t.begin <= last.end - len(copula))
+            return "plain", begin, copula
+    if (last.pos[5].startswith("終止形") and last.kind in ("動詞", "形容詞")) or (
+            last.kind == "助動詞" and last.pos[5].startswith("終止形") and last.normalized in ("ない", "た", "ぬ")):
+        start = next((t for t in reversed(words[:-1]) if t.kind in ("名詞", "助詞")), None)
+        begin = start.end if start is not None else words[0].begin
+        return "plain", begin, "".join(t.surface for t in words if t.begin >= begin)
+    return "neither", last.begin, ""
+
+
+_INVISIBLE = {"\u200b": "ゼロ幅スペース", "\u200c": "ゼロ幅非接合子", "\u200d": "ゼロ幅接合子", "\u2060": "単語結合子",
+              "\ufeff": "ゼロ幅ノーブレークスペース（BOM）", "\u00ad": "ソフトハイフン", "\u180e": "モンゴル語母音区切り",
+              "\u2028": "行区切り文字", "\u2029": "段落区切り文字"}
+
+
+_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(_INVISIBLE) + "]")
+
+
+def raw_hits(line: str) -> Iterator[tuple[int, str, str, str]]:
+    """(column, rule, message, suggestion) for characters no one can see or that look the same but are not:
+    invisible and control characters, decomposed kana (NFD from a Mac) and compatibility kanji."""
+    if unicodedata.is_normalized("NFC", line) and not _SUSPECT.search(line):
+        return
+    for index, char in enumerate(line):
+        name = _INVISIBLE.get(char)
+        if name is None and (unicodedata.category(char) == "Cc" and char != "\t"):
+            name = f"制御文字 U+{ord(char):04X}"
+        if name is not None:
+            yield index + 1, "不可視文字", f"目に見えない文字（{name}）が入っています。", "この文字を消す"
+        elif unicodedata.combining(char) and index > 0:
+            composed = unicodedata.normalize("NFC", line[index - 1:index + 1])
+            if len(composed) == 1:
+                yield index, "結合文字", f"「{line[index - 1]}」と濁点・半濁点が別々の文字になっています（NFD）。", composed
+        elif "\uf900" <= char <= "\ufaff" and unicodedata.normalize("NFC", char) != char:
+            yield index + 1, "結合文字", f"「{char}」は互換漢字（U+{ord(char):04X}）です。検索や読み上げで別の字になります。", \
+                unicodedata.normalize("NFC", char)

@@ -1,0 +1,64 @@
+"""Japanese collation for lists readers scan by eye (the tags page): by reading, as in a Japanese index.
+
+A kanji tag (`会議`) is sorted by its reading (カイギ) from SudachiPy's dictionary. Loading the dictionary takes
+most of a second, so readings are remembered in the cache and the dictionary is opened only for a new kanji tag;
+kana and Latin tags need no dictionary at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dayori.store import read_json, write_atomic
+
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆ヶ]")
+_HIRAGANA = re.compile(r"[\u3041-\u3096]")
+READINGS_FILE = "tag-readings.json"
+
+
+def by_reading(words: Iterable[str], cache: Path | None = None) -> list[str]:
+    """`words` in Japanese index order: Latin letters and digits first (A–Z), then kana order (ア–ン) of
+    each word's reading; ties by the word itself, so the order is the same in every build."""
+    words = list(words)
+    readings = _readings(words, cache)
+    return sorted(words, key=lambda word: _collation_key(word, readings.get(word) or word))
+
+
+def _collation_key(word: str, reading: str) -> tuple[int, str, str]:
+    folded = unicodedata.normalize("NFKC", reading).casefold()
+    katakana = _HIRAGANA.sub(lambda m: chr(ord(m.group()) + 0x60), folded)
+    return (0 if katakana[:1].isascii() else 1, katakana, word)
+
+
+def _readings(words: list[str], cache: Path | None) -> dict[str, str]:
+    needed = sorted({word for word in words if _KANJI.search(word)})
+    if not needed:
+        return {}
+    path = cache / READINGS_FILE if cache is not None else None
+    stored = read_json(path) if path is not None else None
+    known: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    missing = [word for word in needed if not isinstance(known.get(word), str)]
+    if missing:
+        known |= {word: _read(word) for word in missing}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(known, ensure_ascii=False, sort_keys=True).encode())
+    return {word: known[word] for word in needed}
+
+
+def _read(word: str) -> str:
+    return "".join(m.reading_form() if _KANJI.search(m.surface()) else m.surface()
+                   for m in _tokenizer().tokenize(unicodedata.normalize("NFKC", word)))
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    from sudachipy import Dictionary, SplitMode  # type: ignore[import-untyped]
+
+    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
