@@ -127,6 +127,13 @@ def test_a_mistake_shows_an_error_page_everywhere_and_the_fix_brings_the_page_ba
         assert "docs/newsletter/index.md" in error_list(page)
         hand_written.unlink()
         page.wait_for_function("document.title.includes('直した号')", timeout=WAIT_MS)
+
+        config = project.root / "mkdocs.yml"
+        good_config = config.read_text(encoding="utf-8")
+        config.write_text(good_config + "\nnav: [\n", encoding="utf-8")
+        assert "mkdocs.yml" in error_list(page)
+        config.write_text(good_config, encoding="utf-8")
+        page.wait_for_function("document.title.includes('直した号')", timeout=WAIT_MS)
     assert "Traceback" not in preview.output()
 
 

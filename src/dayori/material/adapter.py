@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import BuildError, PluginError
+from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
@@ -342,7 +342,7 @@ def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[
         except Exception as error:
             message = str(_state.error or error)
             log.error(message + "\nプレビューには、このエラーをエラーページとして表示しています。直して保存すると自動で更新されます。",
-                      exc_info=not isinstance(_state.error or error, BuildError))
+                      exc_info=not isinstance(_state.error or error, MkDocsException))
             _clear(Path(config.site_dir))
             _write_error_site(config, [message])
     return rebuild
