@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from smtp_server import Plan, Recorder, _Controller
+from smtp_server import Plan, Recorder, SmtpServer, _Controller
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -233,25 +233,10 @@ class OAuthRecorder(Recorder):
         return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
 
 
-class OAuthSmtpServer:
+class OAuthSmtpServer(SmtpServer):
     """`with OAuthSmtpServer(token_log) as smtp:` — only AUTH XOAUTH2 is offered, and it is required."""
 
     def __init__(self, tokens: TokenLog, plan: Plan | None = None, *, user: str | None = None) -> None:
-        self.recorder = OAuthRecorder(tokens, plan, user=user)
+        self.recorder: OAuthRecorder = OAuthRecorder(tokens, plan, user=user)
         self.controller = _Controller(self.recorder, hostname="127.0.0.1", port=0, auth_required=True,
                                       auth_require_tls=False, auth_exclude_mechanism=["LOGIN", "PLAIN"])
-
-    @property
-    def port(self) -> int:
-        return self.controller.port
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(self.port),
-                "DAYORI_SMTP_SECURITY": "none", **extra}
-
-    def __enter__(self) -> OAuthSmtpServer:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -132,7 +132,7 @@ class SmtpServer:
         return {"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(self.port),
                 "DAYORI_SMTP_SECURITY": "none", **extra}
 
-    def __enter__(self) -> SmtpServer:
+    def __enter__(self) -> Self:
         self.controller.start()
         return self
 

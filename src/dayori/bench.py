@@ -227,20 +227,13 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
 
-    from dayori.config import Settings
+    from dayori.delivery.bench import sample_send
     from dayori.delivery.ledger import Ledger
     from dayori.delivery.send import SendOptions, deliver, personalize
     from dayori.delivery.smtp import SmtpConfig, Transport
-    from dayori.delivery.subscribers import Recipient
-    from dayori.email import message_id, render_message
-    from dayori.model import Body, Content, Issue
+    from dayori.email import message_id
 
-    settings = Settings(root=folder, site_url="https://dx.example.go.jp/dayori/")
-    body = Body(html="<p>" + "業務の効率化についてのお知らせです。" * 60 + "</p>", text="", toc=())
-    issue = Issue(vol=1, date=dt.date(2026, 11, 20), title="ベンチマーク号", summary="送信速度の測定",
-                  tags=(), authors=(), draft=False, videos=(), source=Path("bench.md"), body=body)
-    message = render_message(issue, Content((issue,), (), dt.date(2026, 11, 26)), settings)
-    recipients = [Recipient(f"staff{n:04d}@example.go.jp") for n in range(count)]
+    settings, message, recipients = sample_send(folder, count)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

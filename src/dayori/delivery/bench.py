@@ -7,9 +7,25 @@ import datetime as dt
 import os
 import sys
 import time
+from email.message import EmailMessage
 from pathlib import Path
 
+from dayori.config import Settings
+from dayori.delivery.subscribers import Recipient
+from dayori.email import render_message
+from dayori.model import Body, Content, Issue
+
 REPEATS = 3
+
+
+def sample_send(folder: Path, count: int) -> tuple[Settings, EmailMessage, list[Recipient]]:
+    """An issue's message of a usual size and `count` recipients: what every delivery benchmark sends."""
+    settings = Settings(root=folder, site_url="https://dx.example.go.jp/dayori/")
+    body = Body(html="<p>" + "業務の効率化についてのお知らせです。" * 60 + "</p>", text="", toc=())
+    issue = Issue(vol=1, date=dt.date(2026, 11, 20), title="ベンチマーク号", summary="送信速度の測定",
+                  tags=(), authors=(), draft=False, videos=(), source=Path("bench.md"), body=body)
+    message = render_message(issue, Content((issue,), (), dt.date(2026, 11, 26)), settings)
+    return settings, message, [Recipient(f"staff{n:04d}@example.go.jp") for n in range(count)]
 
 
 def bench_oauth_sending(folder: Path, count: int = 300) -> dict[str, float]:
@@ -28,25 +44,17 @@ def _measure(folder: Path, count: int) -> dict[str, float]:
     import logging
     import warnings
 
-    from dayori.config import Settings
     from dayori.delivery.ledger import Ledger
     from dayori.delivery.send import SendOptions, deliver
     from dayori.delivery.smtp import SmtpConfig, Transport
-    from dayori.delivery.subscribers import Recipient
-    from dayori.email import message_id, render_message
-    from dayori.model import Body, Content, Issue
+    from dayori.email import message_id
     from oauth_servers import OAuthSmtpServer, TokenServer, make_pki
     from smtp_server import SmtpServer
 
     warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     folder.mkdir(parents=True, exist_ok=True)
-    settings = Settings(root=folder, site_url="https://dx.example.go.jp/dayori/")
-    body = Body(html="<p>" + "業務の効率化についてのお知らせです。" * 60 + "</p>", text="", toc=())
-    issue = Issue(vol=1, date=dt.date(2026, 11, 20), title="ベンチマーク号", summary="送信速度の測定",
-                  tags=(), authors=(), draft=False, videos=(), source=Path("bench.md"), body=body)
-    message = render_message(issue, Content((issue,), (), dt.date(2026, 11, 26)), settings)
-    recipients = [Recipient(f"staff{n:04d}@example.go.jp") for n in range(count)]
+    settings, message, recipients = sample_send(folder, count)
     pki = make_pki(folder / "pki")
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = str(pki.ca_file)
