@@ -99,3 +99,14 @@ def test_saving_an_issue_updates_its_listings_and_search_and_leaves_other_pages_
         assert "改めた題" in fetch(url + neighbour), f"{neighbour} still links to the old title"
     assert fetch(url + "newsletter/4/") == other_page
     assert other.stat().st_mtime_ns == before, "an issue that did not change was written again"
+
+
+def test_a_new_navigation_title_reaches_every_page(project: Project, served: tuple[str, Path]) -> None:
+    url, site = served
+    config = project.root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  - このサイトについて: about.md\n" in text
+    save(config, text.replace("  - このサイトについて: about.md\n", "  - 私たちのこと: about.md\n"))
+    wait_until_served(url + "about/", "私たちのこと")
+    for page in ("newsletter/4/", "newsletter/", "subscribe/"):
+        assert "私たちのこと" in fetch(url + page), f"{page} shows the old navigation"
