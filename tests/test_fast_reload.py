@@ -102,7 +102,7 @@ def test_saving_an_issue_updates_its_listings_and_search_and_leaves_other_pages_
 
 
 def test_a_new_navigation_title_reaches_every_page(project: Project, served: tuple[str, Path]) -> None:
-    url, site = served
+    url, _site = served
     config = project.root / "mkdocs.yml"
     text = config.read_text(encoding="utf-8")
     assert "  - このサイトについて: about.md\n" in text

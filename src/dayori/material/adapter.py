@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from jinja2.bccache import Bucket, BytecodeCache
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
@@ -59,10 +60,28 @@ class _Reload:
     nav: Any = None
     pages: dict[str, bool] = field(default_factory=dict)
     search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    common: str = ""
+    stubs: dict[str, str] = field(default_factory=dict)
+    templates: _CompiledTemplates = field(default_factory=lambda: _CompiledTemplates())
 
     def forget(self) -> None:
         self.rendered, self.pending, self.unchanged, self.search = {}, {}, set(), {}
-        self.writing = False
+        self.writing, self.common = False, ""
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory between rebuilds (MkDocs makes a new environment every
+    time); Jinja checks each template's source against the checksum it was compiled from."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 @dataclass
@@ -204,7 +223,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _leave_out_unpublishable(files, config)
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
-        _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
+        _add(files, File.generated(config, uri, content=_reused_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
     assert _state.settings is not None
     cache = _state.settings.cache_path.resolve()
     for output in [*_state.build.outputs, *_theme_outputs()]:
@@ -244,6 +263,7 @@ def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
     """Between reading the pages and writing them: decide what this `make serve` rebuild writes."""
     if _reloading() and _state.failure is None:
         _plan_rewrites(files, config)
+        env.bytecode_cache = _state.reload.templates
     return env
 
 
@@ -254,6 +274,9 @@ def _plan_rewrites(files: Files, config: MkDocsConfig) -> None:
     reload = _state.reload
     common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(reload.nav.items),
                     _templates_signature(config))
+    if common == reload.common and (Path(config.site_dir) / "404.html").is_file():
+        config.theme.static_templates.discard("404.html")  # shows only the navigation and mkdocs.yml
+    reload.common = common
     reload.pending = {file.src_uri: (_made_from(file, common), file.abs_dest_path)
                       for file in files if _watched(file)}
     for uri in reload.rendered.keys() - reload.pending.keys():
@@ -495,6 +518,17 @@ def _generated(page: MkDocsPage) -> Page | None:
 
 def _source_uri(page: Page) -> str:
     return f"{page.url}index.md"
+
+
+def _reused_stub(page: Page) -> str:
+    """`make serve` makes each stub once per front matter (YAML writing is a tenth of a rebuild)."""
+    if not _reloading():
+        return _stub(page)
+    key = digest(page.title, page.description, page.meta, page.searchable, page.listing, page.section)
+    stubs = _state.reload.stubs
+    if key not in stubs:
+        stubs[key] = _stub(page)
+    return stubs[key]
 
 
 def _stub(page: Page) -> str:
