@@ -62,6 +62,7 @@ class _Reload:
     search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     common: str = ""
     stubs: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, dict[str, str]] = field(default_factory=dict)
     templates: _CompiledTemplates = field(default_factory=lambda: _CompiledTemplates())
 
     def forget(self) -> None:
@@ -455,7 +456,9 @@ def _end_site_swap() -> _SiteSwap | None:
 
 def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
     def generate_with_terms(previous: Any) -> str:
-        return json.dumps(rewrite_index(json.loads(generate(previous))), ensure_ascii=False, separators=(",", ":"))
+        known = _state.reload.terms if _reloading() else None
+        return json.dumps(rewrite_index(json.loads(generate(previous)), known), ensure_ascii=False,
+                          separators=(",", ":"))
     return generate_with_terms
 
 
