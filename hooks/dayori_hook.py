@@ -3,7 +3,9 @@
 from dayori.material.adapter import (  # noqa: F401  (MkDocs looks these names up on this module)
     on_build_error,
     on_config,
+    on_env,
     on_files,
+    on_nav,
     on_page_content,
     on_page_context,
     on_page_markdown,

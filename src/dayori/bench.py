@@ -203,10 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issues", type=int, default=520)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--only", choices=sorted(_extra_benchmarks()), help="run this measurement alone and print it")
     args = parser.parse_args(argv)
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="dayori-bench-") as tmp:
         folder = Path(tmp)
+        if args.only:
+            print(json.dumps(_extra_benchmarks()[args.only](folder, args.issues), indent=2))
+            return 0
         small = bench_site(folder, max(1, args.issues // 10), 1)
         large = bench_site(folder, args.issues, args.runs)
         results["site"] = large
@@ -276,8 +280,9 @@ def bench_edit_to_served(folder: Path, issues: int, edits: int = 3) -> dict[str,
     page (watcher delay included), for Dayori and for plain MkDocs serving the same Markdown."""
     dayori, plain = make_corpus(folder / f"serve-{issues}", issues)
     vol = max(1, issues // 2)
-    dayori_seconds = _edits_served(dayori, vol, f"newsletter/{vol}/", edits)
-    plain_seconds = _edits_served(plain, vol, f"newsletter/{_year_of(plain, vol)}/{vol}/", edits)
+    dayori_seconds = _edits_served(dayori, vol, f"newsletter/{vol}/", edits, ["-m", "dayori.material.serve", "--port", "{port}"])
+    plain_seconds = _edits_served(plain, vol, f"newsletter/{_year_of(plain, vol)}/{vol}/", edits,
+                                  ["-m", "mkdocs", "serve", "-a", "127.0.0.1:{port}"])
     return {"dayori_edit_to_served_seconds": dayori_seconds, "plain_edit_to_served_seconds": plain_seconds,
             "edit_to_served_over_plain": dayori_seconds / plain_seconds}
 
@@ -286,7 +291,8 @@ def _year_of(project: Path, vol: int) -> str:
     return next((project / "docs" / "newsletter").glob(f"*/{vol}.md")).parent.name
 
 
-def _edits_served(project: Path, vol: int, url_path: str, edits: int) -> float:
+def _edits_served(project: Path, vol: int, url_path: str, edits: int, command: list[str]) -> float:
+    """`command` names the port `{port}`: Dayori runs as `make serve` does, plain MkDocs as `mkdocs serve`."""
     import urllib.request
 
     source = next(project.glob(f"**/newsletter/*/{vol}.md"))
@@ -294,7 +300,7 @@ def _edits_served(project: Path, vol: int, url_path: str, edits: int) -> float:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DAYORI_TODAY": "2026-11-26"}
-    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-q", "-a", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([sys.executable, *(part.format(port=port) for part in command), "-q"],
                               cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/dayori/{url_path}"
 

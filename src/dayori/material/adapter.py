@@ -6,6 +6,7 @@ builder replaces.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from jinja2.bccache import Bucket, BytecodeCache
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
@@ -38,10 +40,49 @@ from dayori.material.search import rewrite_index, search_outputs
 from dayori.model import Heading, Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, link_or_copy
+from dayori.store import copy_file, digest, link_or_copy
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
+
+
+@dataclass
+class _Reload:
+    """`make serve` (MkDocs' `--dirty`) rewrites only what changed since the last good build of this server:
+    `rendered` is what each written file was made from, `unchanged` the files this build leaves as they are,
+    `search` every page's search entries (Material indexes only the pages it renders). Emptied after any
+    failure, so that the next good build writes everything."""
+
+    rendered: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pending: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
+    writing: bool = False
+    nav: Any = None
+    pages: dict[str, bool] = field(default_factory=dict)
+    search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    common: str = ""
+    stubs: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, dict[str, str]] = field(default_factory=dict)
+    templates: _CompiledTemplates = field(default_factory=lambda: _CompiledTemplates())
+
+    def forget(self) -> None:
+        self.rendered, self.pending, self.unchanged, self.search = {}, {}, set(), {}
+        self.writing, self.common = False, ""
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory between rebuilds (MkDocs makes a new environment every
+    time); Jinja checks each template's source against the checksum it was compiled from."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 @dataclass
@@ -57,6 +98,7 @@ class _State:
     failure: list[Problem] | list[str] | None = None
     error: Exception | None = None
     activated: list[Any] = field(default_factory=list)
+    reload: _Reload = field(default_factory=_Reload)
 
 
 @dataclass(frozen=True)
@@ -96,10 +138,23 @@ def on_startup(command: str, dirty: bool) -> None:
     if _state.preview:
         for suffix, content_type in FEED_TYPES.items():
             mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
+    if _reloading():
+        logging.getLogger("mkdocs.commands.build").addFilter(_without_dirty_warning)
+
+
+def _reloading() -> bool:
+    return _state.preview and _state.dirty
+
+
+def _without_dirty_warning(record: logging.LogRecord) -> bool:
+    """MkDocs warns about stale navigation at every `--dirty` rebuild; the adapter rebuilds every page
+    whenever the navigation changes, so the warning would only worry editors."""
+    return not str(record.msg).startswith("A 'dirty' build")
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.failure = _state.error = None
+    _state.reload.writing = False
     _state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
     for stylesheet in (STYLESHEET, MATERIAL_CSS):
@@ -150,6 +205,7 @@ def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
     log.error(error.report() + "\nプレビューには、この一覧をエラーページとして表示しています。直して保存すると自動で更新されます。")
     _state.failure = error.problems
     _state.build = _state.pages = None
+    _state.reload.forget()
     config.nav = []
 
 
@@ -168,7 +224,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _leave_out_unpublishable(files, config)
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
-        _add(files, File.generated(config, uri, content=_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
+        _add(files, File.generated(config, uri, content=_reused_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
     assert _state.settings is not None
     cache = _state.settings.cache_path.resolve()
     for output in [*_state.build.outputs, *_theme_outputs()]:
@@ -178,7 +234,78 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             _add(files, _CachedFile.generated(config, output.dest, abs_src_path=str(output.source)))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
+    if _reloading():
+        for file in files:
+            if _watched(file):
+                file.is_modified = _is_modified(file)  # type: ignore[method-assign]
     return files
+
+
+def _watched(file: File) -> bool:
+    """Pages, and the engine's outputs given as bytes (feeds, emails); copied files keep MkDocs' own test of
+    modification times."""
+    return file.is_documentation_page() or bool(file.generated_by and file.abs_src_path is None)
+
+
+def _is_modified(file: File) -> Callable[[], bool]:
+    """Every page is read (titles, tables of contents and anchors of all pages stay known to the rest);
+    only what `_plan_rewrites` found changed is rendered and written."""
+    def is_modified() -> bool:
+        return not _state.reload.writing or file.src_uri not in _state.reload.unchanged
+    return is_modified
+
+
+def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
+    _state.reload.nav = nav
+    return nav
+
+
+def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
+    """Between reading the pages and writing them: decide what this `make serve` rebuild writes."""
+    if _reloading() and _state.failure is None:
+        _plan_rewrites(files, config)
+        env.bytecode_cache = _state.reload.templates
+    return env
+
+
+def _plan_rewrites(files: Files, config: MkDocsConfig) -> None:
+    """A file is left as the last good build wrote it when what it is made from is the same: its own
+    source (a page's Markdown, or the engine's page and stub), and, for pages, everything every page shows
+    (mkdocs.yml, the navigation with its titles, the templates)."""
+    reload = _state.reload
+    common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(reload.nav.items),
+                    _templates_signature(config))
+    if common == reload.common and (Path(config.site_dir) / "404.html").is_file():
+        config.theme.static_templates.discard("404.html")  # shows only the navigation and mkdocs.yml
+    reload.common = common
+    reload.pending = {file.src_uri: (_made_from(file, common), file.abs_dest_path)
+                      for file in files if _watched(file)}
+    for uri in reload.rendered.keys() - reload.pending.keys():
+        Path(reload.rendered[uri][1]).unlink(missing_ok=True)
+    reload.unchanged = {uri for uri, made in reload.pending.items()
+                        if reload.rendered.get(uri) == made and Path(made[1]).is_file()}
+    reload.pages = {file.url: file.src_uri in reload.unchanged for file in files.documentation_pages()}
+    reload.writing = True
+
+
+def _made_from(file: File, common: str) -> str:
+    if not file.is_documentation_page():
+        return hashlib.sha256(file.content_bytes).hexdigest()
+    generated = (_state.pages or {}).get(file.src_uri) if file.generated_by else None
+    text = file.content_string
+    shown = generated.html if generated is not None else text
+    latest = _state.build.site.latest_html if _state.build is not None and LATEST_MARKER in shown else ""
+    return digest(common, text, repr(generated), latest)
+
+
+def _nav_signature(items: list[Any]) -> list[Any]:
+    return [[getattr(item, "title", None), getattr(item, "url", None),
+             _nav_signature(getattr(item, "children", None) or [])] for item in items]
+
+
+def _templates_signature(config: MkDocsConfig) -> list[tuple[str, int]]:
+    return [(str(path), path.stat().st_mtime_ns) for folder in config.theme.dirs
+            for path in sorted(Path(folder).rglob("*.html"))]
 
 
 def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
@@ -207,13 +334,22 @@ class _CachedFile(File):
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
         source, destination = Path(self.abs_src_path), Path(self.abs_dest_path)
-        if _state.preview and not _state.dirty:
-            # `mkdocs serve`'s own temporary folder, emptied before every rebuild and deleted at the end:
-            # nobody edits it, and linking keeps a rebuild from writing every email again.
-            link_or_copy(source, destination)
+        if _state.preview:
+            # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
+            # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
+            if not _same_file(source, destination):
+                destination.unlink(missing_ok=True)
+                link_or_copy(source, destination)
         else:
             previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
             copy_file(source, destination, previous)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
@@ -246,7 +382,22 @@ def _teach_search_japanese(config: MkDocsConfig) -> None:
     search = config.plugins.get("material/search")
     index = getattr(search, "search_index", None)
     if index is not None:
+        if _reloading() and _state.failure is None:
+            search.search_index_prev = None  # type: ignore[union-attr]  # its merge keeps one page only
+            index.entries = _all_entries(index.entries)
         index.generate_search_index = _with_japanese_terms(index.generate_search_index)
+
+
+def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole index in page order, in a rebuild that rendered only some pages: their new entries and
+    the others' from the build that last rendered them."""
+    reload = _state.reload
+    new: dict[str, list[dict[str, Any]]] = {}
+    for entry in built:
+        new.setdefault(str(entry["location"]).split("#", 1)[0], []).append(entry)
+    reload.search = {url: reload.search.get(url, []) if kept else new.get(url, [])
+                     for url, kept in reload.pages.items()}
+    return [entry for entries in reload.search.values() for entry in entries]
 
 
 @event_priority(-100)
@@ -267,7 +418,11 @@ def _publish_site(config: MkDocsConfig) -> None:
 @event_priority(-50)
 def _write_preview_failure(config: MkDocsConfig) -> None:
     if _state.failure is not None:
+        _clear(Path(config.site_dir))  # `make serve` keeps the last good build's files, no address may show them
         _write_error_site(config, _state.failure)
+    elif _reloading():
+        _state.reload.rendered, _state.reload.writing = _state.reload.pending, False
+        (Path(config.site_dir) / BUILD_ID_FILE).unlink(missing_ok=True)  # open error pages reload now
 
 
 def _write_error_site(config: MkDocsConfig, problems: list[Problem] | list[str]) -> None:
@@ -286,6 +441,7 @@ on_post_build = CombinedEvent(_teach_search_japanese, _write_preview_failure, _p
 def on_build_error(error: Exception) -> None:
     """A failed build's folder goes; `site/` keeps the last good build."""
     _state.error = error
+    _state.reload.forget()
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
@@ -300,7 +456,9 @@ def _end_site_swap() -> _SiteSwap | None:
 
 def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
     def generate_with_terms(previous: Any) -> str:
-        return json.dumps(rewrite_index(json.loads(generate(previous))), ensure_ascii=False, separators=(",", ":"))
+        known = _state.reload.terms if _reloading() else None
+        return json.dumps(rewrite_index(json.loads(generate(previous)), known), ensure_ascii=False,
+                          separators=(",", ":"))
     return generate_with_terms
 
 
@@ -343,6 +501,7 @@ def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[
             message = str(_state.error or error)
             log.error(message + "\nプレビューには、このエラーをエラーページとして表示しています。直して保存すると自動で更新されます。",
                       exc_info=not isinstance(_state.error or error, MkDocsException))
+            _state.reload.forget()
             _clear(Path(config.site_dir))
             _write_error_site(config, [message])
     return rebuild
@@ -362,6 +521,17 @@ def _generated(page: MkDocsPage) -> Page | None:
 
 def _source_uri(page: Page) -> str:
     return f"{page.url}index.md"
+
+
+def _reused_stub(page: Page) -> str:
+    """`make serve` makes each stub once per front matter (YAML writing is a tenth of a rebuild)."""
+    if not _reloading():
+        return _stub(page)
+    key = digest(page.title, page.description, page.meta, page.searchable, page.listing, page.section)
+    stubs = _state.reload.stubs
+    if key not in stubs:
+        stubs[key] = _stub(page)
+    return stubs[key]
 
 
 def _stub(page: Page) -> str:

@@ -17,6 +17,7 @@ query side and must encode exactly as `encode` below; `search.js` makes Material
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -68,15 +69,17 @@ def _encoded(characters: str) -> str:
     return encode(characters)
 
 
-def rewrite_index(index: Mapping[str, Any]) -> dict[str, Any]:
-    """Material's `search/search_index.json` with the bigram fields added; its own fields are untouched."""
+def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Material's `search/search_index.json` with the bigram fields added; its own fields are untouched.
+    `known` keeps each entry's terms for the next call (`make serve` rewrites the same pages again and again)."""
     config = dict(index.get("config", {}))
     fields = dict(config.get("fields", {}))
     names = [name for name in INDEXED_FIELDS if name in fields]
     for name in names:
         fields[FIELD_PREFIX + name] = dict(fields[name])
     config["fields"] = fields
-    return {**index, "config": config, "docs": [_with_terms(doc, names) for doc in index.get("docs", [])]}
+    known = {} if known is None else known
+    return {**index, "config": config, "docs": [_with_terms(doc, names, known) for doc in index.get("docs", [])]}
 
 
 def search_outputs() -> list[Output]:
@@ -84,7 +87,14 @@ def search_outputs() -> list[Output]:
     return [Output(dest, source=_asset(Path(dest).name)) for dest in (SCRIPT, WORKER)]
 
 
-def _with_terms(doc: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+def _with_terms(doc: Mapping[str, Any], names: list[str], known: dict[str, dict[str, str]]) -> dict[str, Any]:
+    key = json.dumps([names, *(doc.get(name) for name in names)], ensure_ascii=False)
+    if key not in known:
+        known[key] = _terms(doc, names)
+    return {**doc, **known[key]}
+
+
+def _terms(doc: Mapping[str, Any], names: list[str]) -> dict[str, str]:
     extra = {}
     for name in names:
         value = doc.get(name)
@@ -94,7 +104,7 @@ def _with_terms(doc: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
             terms = index_terms(html.unescape(_TAGS.sub(" ", value)))
             if terms:
                 extra[FIELD_PREFIX + name] = " ".join(terms)
-    return {**doc, **extra}
+    return extra
 
 
 def _base36(number: int) -> str:

@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     try:
-        cli.main(["serve", "--dev-addr", f"{args.host}:{args.port}", *rest], prog_name="mkdocs")
+        # `--dirty`: a rebuild rewrites only the pages that changed (see `_plan_rewrites` in the adapter).
+        cli.main(["serve", "--dirty", "--dev-addr", f"{args.host}:{args.port}", *rest], prog_name="mkdocs")
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise

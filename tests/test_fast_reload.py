@@ -1,0 +1,112 @@
+"""`make serve` rewrites only what an edit changed (MkDocs' `--dirty`, made safe by the adapter): saving one
+issue shows it everywhere it appears (its page, the archive, its tag, the search index), while the pages of
+other issues are served as the last build wrote them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from conftest import Project, issue_text
+from dayori.model import tag_slug
+from test_preview import WAIT_MS, free_port, serve_command, serve_env
+
+
+def fetch(url: str) -> str:
+    """The page as built: the live-reload script MkDocs' server adds to each answer carries a fresh id."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return re.sub(r"livereload\(\d+, \d+\)", "", response.read().decode("utf-8"))
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def wait_until_served(url: str, text: str) -> str:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while text not in (page := fetch(url)):
+        assert time.monotonic() < deadline, f"{url} never showed {text!r}"
+        time.sleep(0.2)
+    return page
+
+
+def save(path: Path, text: str) -> None:
+    """As an editor's save: new content and a new modification time, so the server's watcher sees it."""
+    path.write_text(text, encoding="utf-8")
+    later = time.time() + 1
+    os.utime(path, (later, later))
+
+
+@pytest.fixture
+def served(project: Project, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`make serve` on four issues; the folder it builds into is found through its temporary directory."""
+    for vol in (1, 2, 3, 4):
+        project.add_issue(vol, f"2026-11-0{vol}", f"第{vol}の題", f"第{vol}号の本文です。")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    process = subprocess.Popen(serve_command(port), cwd=project.root, env={**serve_env(), "TMPDIR": str(temporary)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/dayori/"
+    try:
+        wait_until_served(url + "newsletter/2/", "第2の題")
+        (site,) = temporary.glob("mkdocs_*")
+        yield url, site
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def search_titles(url: str) -> list[str]:
+    return [doc["title"] for doc in json.loads(fetch(url + "search/search_index.json"))["docs"]]
+
+
+def test_saving_an_issue_updates_its_listings_and_search_and_leaves_other_pages_alone(
+        project: Project, served: tuple[str, Path]) -> None:
+    url, site = served
+    other = site / "newsletter" / "4" / "index.html"  # not a neighbour of issue 2
+    before = other.stat().st_mtime_ns
+    other_page = fetch(url + "newsletter/4/")
+    titles_before = search_titles(url)
+    assert {"第1号 第1の題", "第2号 第2の題"} <= set(titles_before)
+
+    save(project.root / "newsletter/2026/2.md", issue_text(2, "2026-11-02", "改めた題", "書き直した本文です。"))
+    page = wait_until_served(url + "newsletter/2/", "書き直した本文です。")
+    assert "改めた題" in page and "第2の題" not in page
+
+    for listing in ("newsletter/", f"tags/{quote(tag_slug('テスト'))}/"):
+        shown = fetch(url + listing)
+        assert "改めた題" in shown and "第2の題" not in shown, listing
+    titles = search_titles(url)
+    assert "第2号 改めた題" in titles and "第2号 第2の題" not in titles
+    assert len(titles) == len(titles_before), "the search index lost the entries of pages not rebuilt"
+    assert {"第1号 第1の題", "第3号 第3の題", "第4号 第4の題"} <= set(titles)
+
+    for neighbour in ("newsletter/1/", "newsletter/3/"):
+        assert "改めた題" in fetch(url + neighbour), f"{neighbour} still links to the old title"
+    assert fetch(url + "newsletter/4/") == other_page
+    assert other.stat().st_mtime_ns == before, "an issue that did not change was written again"
+
+
+def test_a_new_navigation_title_reaches_every_page(project: Project, served: tuple[str, Path]) -> None:
+    url, _site = served
+    config = project.root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  - このサイトについて: about.md\n" in text
+    save(config, text.replace("  - このサイトについて: about.md\n", "  - 私たちのこと: about.md\n"))
+    wait_until_served(url + "about/", "私たちのこと")
+    for page in ("newsletter/4/", "newsletter/", "subscribe/"):
+        assert "私たちのこと" in fetch(url + page), f"{page} shows the old navigation"
