@@ -91,10 +91,11 @@ class Run:
 
 
 def timed_build(project: Path, *, cold: bool = False) -> Run:
-    """`mkdocs build` as `make site` runs it, in a fresh process; `cold` starts without the engine's cache,
-    as the very first build on a machine does."""
-    shutil.rmtree(project / "site", ignore_errors=True)
+    """`mkdocs build` as `make site` runs it, in a fresh process. `cold` is the very first build on a machine
+    (no engine cache, no `site/`); otherwise it is the next `make site` of the day, with the previous `site/`
+    still there: plain MkDocs empties it itself, and Dayori reuses its unchanged files."""
     if cold:
+        shutil.rmtree(project / "site", ignore_errors=True)
         shutil.rmtree(project / ".cache", ignore_errors=True)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DAYORI_TODAY": "2026-11-26"}
     command = [sys.executable, "-c", "import resource, sys, runpy; sys.argv=['mkdocs','build','-q'];"
