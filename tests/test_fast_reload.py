@@ -19,7 +19,7 @@ import pytest
 
 from conftest import Project, issue_text
 from dayori.model import tag_slug
-from test_preview import WAIT_MS, free_port, serve_command, serve_env
+from test_preview import WAIT_MS, free_port, serve_command, serve_env, stop
 
 
 def fetch(url: str) -> str:
@@ -62,12 +62,7 @@ def served(project: Project, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         (site,) = temporary.glob("mkdocs_*")
         yield url, site
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def search_titles(url: str) -> list[str]:

@@ -74,12 +74,17 @@ def preview(project: Project) -> Iterator[Preview]:
         running.wait_for_output("Serving on")
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """The preview server asked to end, and made to if it does not within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def error_list(page: Any) -> str:
