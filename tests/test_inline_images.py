@@ -8,6 +8,7 @@ import io
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
@@ -46,6 +47,14 @@ def diagram(width: int, height: int) -> bytes:
 
 def _eml(project: Project, vol: int) -> EmailMessage:
     return message_from_bytes((project.site / "email" / str(vol) / "message.eml").read_bytes(), policy=policy.default)
+
+
+def _set_email(project: Project, line: str) -> Path:
+    """mkdocs.yml with one more `extra.dayori.email` setting, as an administrator would add it."""
+    config = project.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("      footer:", f"      {line}\n      footer:", 1),
+                      encoding="utf-8")
+    return config
 
 
 def _images(message: EmailMessage) -> dict[str, tuple[str, Image.Image, bytes]]:
@@ -91,9 +100,7 @@ def test_the_mailed_issue_carries_its_pictures_resized_and_follows_a_changed_pic
 
 
 def test_linked_pictures_stay_on_the_site(project: Project):
-    config = project.root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "      footer:", "      images: linked\n      footer:", 1), encoding="utf-8")
+    _set_email(project, "images: linked")
     project.add_issue(3, "2026-11-20", "写真の号", BODY)
     (project.root / "newsletter" / "2026" / "photo.jpg").write_bytes(photo(300, 200))
     (project.root / "newsletter" / "2026" / "steps.png").write_bytes(diagram(100, 50))
@@ -105,9 +112,7 @@ def test_linked_pictures_stay_on_the_site(project: Project):
 
 
 def test_a_message_over_the_size_limit_is_reported_naming_the_issue(project: Project):
-    config = project.root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "      footer:", "      max_message_bytes: 200000\n      footer:", 1), encoding="utf-8")
+    _set_email(project, "max_message_bytes: 200000")
     project.add_issue(3, "2026-11-20", "写真の号", BODY)
     (project.root / "newsletter" / "2026" / "photo.jpg").write_bytes(photo(1200, 900))
     (project.root / "newsletter" / "2026" / "steps.png").write_bytes(diagram(100, 50))
@@ -118,9 +123,7 @@ def test_a_message_over_the_size_limit_is_reported_naming_the_issue(project: Pro
 
 
 def test_an_unknown_image_mode_is_a_japanese_configuration_error(project: Project):
-    config = project.root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "      footer:", "      images: embed\n      footer:", 1), encoding="utf-8")
+    config = _set_email(project, "images: embed")
     with pytest.raises(ConfigError, match=r"email\.images は inline"):
         settings_from_file(config)
 
