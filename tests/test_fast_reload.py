@@ -82,7 +82,7 @@ def test_saving_an_issue_updates_its_listings_and_search_and_leaves_other_pages_
     page = wait_until_served(url + "newsletter/2/", "書き直した本文です。")
     assert "改めた題" in page and "第2の題" not in page
 
-    for listing in ("newsletter/", f"tags/{quote(tag_slug('テスト'))}/"):
+    for listing in ("", "newsletter/", f"tags/{quote(tag_slug('テスト'))}/"):
         shown = fetch(url + listing)
         assert "改めた題" in shown and "第2の題" not in shown, listing
     titles = search_titles(url)
@@ -105,3 +105,14 @@ def test_a_new_navigation_title_reaches_every_page(project: Project, served: tup
     wait_until_served(url + "about/", "私たちのこと")
     for page in ("newsletter/4/", "newsletter/", "subscribe/"):
         assert "私たちのこと" in fetch(url + page), f"{page} shows the old navigation"
+
+
+def test_a_hand_written_page_is_shown_as_edited(project: Project, served: tuple[str, Path]) -> None:
+    url, site = served
+    issue = site / "newsletter" / "3" / "index.html"
+    before = issue.stat().st_mtime_ns
+    about = project.root / "docs" / "about.md"
+    save(about, about.read_text(encoding="utf-8") + "\n書き足した説明です。\n")
+    wait_until_served(url + "about/", "書き足した説明です。")
+    assert "このサイトについて" in fetch(url + "about/")
+    assert issue.stat().st_mtime_ns == before, "an issue page was written again for an edit of about.md"

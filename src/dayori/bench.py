@@ -276,7 +276,7 @@ def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
     return bench_media(folder / "media")
 
 
-def bench_edit_to_served(folder: Path, issues: int, edits: int = 3) -> dict[str, float]:
+def bench_edit_to_served(folder: Path, issues: int, edits: int = 5) -> dict[str, float]:
     """What an editor waits in `make serve`: from saving one issue to the server answering with the changed
     page (watcher delay included), for Dayori and for plain MkDocs serving the same Markdown."""
     dayori, plain = make_corpus(folder / f"serve-{issues}", issues)

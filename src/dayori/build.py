@@ -16,6 +16,7 @@ from dayori.email import build_emails
 from dayori.errors import ContentError, Problem
 from dayori.feeds import build_feeds
 from dayori.media import process_episodes
+from dayori.memo import Memo
 from dayori.model import Content, Episode, Issue, Output
 from dayori.pages import Site, build_pages
 
@@ -34,13 +35,27 @@ class Build:
     check: CheckResult = field(default_factory=CheckResult)
 
 
-def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Path] | None = None) -> Build:
+def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Path] | None = None,
+            memo: Memo | None = None) -> Build:
     """Runs every stage; raises ContentError listing every problem before anything is written.
 
     `docs` maps each site path the hand-written pages will occupy (`newsletter/12/index.html`) to its source
     file (`docs/newsletter/12.md`), so that a collision with a generated page is reported here, not halfway
-    through writing. In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page.
+    through writing. In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page,
+    and a `memo` kept between rebuilds makes each stage redo only what an edit changed.
     """
+    try:
+        build = _run_stages(settings, preview, docs or {}, memo)
+    except BaseException:
+        if memo is not None:
+            memo.finish(complete=False)
+        raise
+    if memo is not None:
+        memo.finish(complete=True)
+    return build
+
+
+def _run_stages(settings: Settings, preview: bool, docs: Mapping[str, Path], memo: Memo | None) -> Build:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -50,22 +65,22 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Pat
         seconds[stage] = now - clock
         clock = now
 
-    content = load_content(settings, preview=preview)
+    content = load_content(settings, preview=preview, memo=memo)
     lap("content")
-    check = check_content(content, settings)
+    check = check_content(content, settings, memo)
     lap("check")
     media = process_episodes(content.episodes, settings, keep_going=preview)
     lap("media")
-    feeds = build_feeds(content, settings, media.media)
+    feeds = build_feeds(content, settings, media.media, memo=memo)
     lap("feeds")
-    emails = build_emails(content, settings, media.media)
+    emails = build_emails(content, settings, media.media, memo)
     lap("email")
-    site = build_pages(content, settings, media.media, check.findings if preview else {})
+    site = build_pages(content, settings, media.media, check.findings if preview else {}, memo)
     lap("pages")
     outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     problems = [*([] if preview else media.problems), *emails.problems, *check.problems,
-                *_collisions(site, outputs, docs or {})]
+                *_collisions(site, outputs, docs)]
     if problems:
         raise ContentError(problems)
     _check_unique(outputs)

@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from dayori.config import Settings, never_published, today
-from dayori.errors import Problems
-from dayori.frontmatter import Document, read_document
+from dayori.errors import Problem, Problems
+from dayori.frontmatter import Document, parse_document
+from dayori.memo import Memo, recall
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
+from dayori.paths import RealPaths
 from dayori.render import Containment, Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
 from dayori.store import BackgroundWrites
@@ -68,6 +70,8 @@ class _Read:
     display: Path
     values: dict[str, Any] | None
     url: str
+    page_key: Path
+    """The file a link to this item resolves to (an episode is linked through its index.md)."""
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -76,16 +80,19 @@ class _Read:
         return self.values
 
 
-def load_content(settings: Settings, *, preview: bool = False) -> Content:
+def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None = None) -> Content:
     """The published content (with drafts and scheduled items too when `preview`), or ContentError.
 
     Drafts and scheduled items are checked too: under preview their problems are errors like any other; in a
     site build they are warnings naming the file, so that they never block the published issues and are still
-    known before their publication day."""
+    known before their publication day. With a `memo` (`make serve`), only changed files are parsed again
+    and only changed bodies are looked up in the render cache."""
     problems = Problems()
     day = today()
-    issue_reads = _read_all(_issue_files(settings, problems), ISSUE_KEYS, settings, problems, _issue_url)
-    episode_reads = _read_all(_episode_files(settings, problems), EPISODE_KEYS, settings, problems, _episode_url)
+    paths = RealPaths(settings.root)
+    issue_reads = _read_all(_issue_files(settings, paths, problems), ISSUE_KEYS, paths, problems, _issue_url, memo)
+    episode_reads = _read_all(_episode_files(settings, paths, problems), EPISODE_KEYS, paths, problems,
+                              _episode_url, memo)
     issues = [read for read in issue_reads if read.values is not None]
     episodes = [read for read in episode_reads if read.values is not None]
     unpublished = {read.display for read in [*issue_reads, *episode_reads] if not _will_publish(read, day)}
@@ -94,12 +101,12 @@ def load_content(settings: Settings, *, preview: bool = False) -> Content:
     _check_unique_vols(sorted(issues, key=lambda read: read.display in unpublished), problems)
     _check_episode_files(episodes, problems)
 
-    pages = {_page_key(read): read.url for read in [*issues, *episodes]}
+    pages = {read.page_key: read.url for read in [*issues, *episodes]}
     hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
     with BackgroundWrites() as writes:
         renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                            settings.cache_path / "bodies", writes)
-        links = _Links(renderer, pages, hidden, _shown_roots(settings), problems)
+                            settings.cache_path / "bodies", writes, memo)
+        links = _Links(renderer, pages, hidden, _shown_roots(settings, paths), problems)
         bodies = {read.display: _render(read, links) for read in [*issue_reads, *episode_reads]}
         built_issues = [_issue(read, bodies[read.display]) for read in issues]
         built_episodes = [_episode(read, bodies[read.display]) for read in episodes]
@@ -165,19 +172,19 @@ def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
     return None
 
 
-def _issue_files(settings: Settings, problems: Problems) -> list[Path]:
+def _issue_files(settings: Settings, paths: RealPaths, problems: Problems) -> list[Path]:
     root = settings.newsletter_path
     if not root.is_dir():
         return []
     files = sorted(root.rglob("*.md"))
     for path in files:
         if not ISSUE_FILE.match(path.name):
-            problems.add(_display(path, settings), None,
+            problems.add(paths.display(path), None,
                          "ファイル名は「号数.md」または「号数-英数字.md」にしてください（例: 12.md、12-teams.md）。")
     return [path for path in files if ISSUE_FILE.match(path.name)]
 
 
-def _episode_files(settings: Settings, problems: Problems) -> list[Path]:
+def _episode_files(settings: Settings, paths: RealPaths, problems: Problems) -> list[Path]:
     root = settings.videos_path
     if not root.is_dir():
         return []
@@ -185,26 +192,41 @@ def _episode_files(settings: Settings, problems: Problems) -> list[Path]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         index = folder / "index.md"
         if not EPISODE_FOLDER.match(folder.name):
-            problems.add(_display(folder, settings), None, "動画のフォルダー名は「YYYY-MM-DD-英小文字の名前」にしてください"
+            problems.add(paths.display(folder), None, "動画のフォルダー名は「YYYY-MM-DD-英小文字の名前」にしてください"
                                                           "（例: 2026-10-02-teams-channel）。")
         elif not index.is_file():
-            problems.add(_display(index, settings), None, "このフォルダーに index.md がありません。説明とタイトルを書いた index.md を置いてください。")
+            problems.add(paths.display(index), None, "このフォルダーに index.md がありません。説明とタイトルを書いた index.md を置いてください。")
         else:
             files.append(index)
     return files
 
 
-def _read_all(paths: list[Path], keys: Any, settings: Settings, problems: Problems,
-              url: Callable[[Path], str]) -> list[_Read]:
-    result = []
-    for path in paths:
-        display = _display(path, settings)
-        document = read_document(path, display, problems)
-        if document is None:
-            continue
-        values = None if document.broken else validate(document, keys, display, problems)
-        result.append(_Read(document, display, values, url(path)))
-    return result
+def _read_all(files: list[Path], keys: Any, paths: RealPaths, problems: Problems,
+              url: Callable[[Path], str], memo: Memo | None) -> list[_Read]:
+    reads = [_read(path, keys, paths, problems, url, memo) for path in files]
+    return [read for read in reads if read is not None]
+
+
+def _read(path: Path, keys: Any, paths: RealPaths, problems: Problems, url: Callable[[Path], str],
+          memo: Memo | None) -> _Read | None:
+    display = paths.display(path)
+    raw = path.read_bytes()
+    document, values, found = recall(memo, lambda _: ("front matter", id(keys), str(path), str(display), raw),
+                                     lambda: _parse(path, raw, display, keys))
+    problems.items += found
+    if document is None:
+        return None
+    page_key = paths.real(path.parent) / "index.md" if path.name == "index.md" else paths.real(path)
+    return _Read(document, display, values, url(path), page_key)
+
+
+def _parse(path: Path, raw: bytes, display: Path,
+           keys: Any) -> tuple[Document | None, dict[str, Any] | None, tuple[Problem, ...]]:
+    """A file's front matter, validated, and its problems: the same for the same bytes."""
+    found = Problems()
+    document = parse_document(path, raw, display, found)
+    values = None if document is None or document.broken else validate(document, keys, display, found)
+    return document, values, tuple(found.items)
 
 
 def _check_issue_names(issues: list[_Read], problems: Problems) -> None:
@@ -246,25 +268,19 @@ class _Links:
     problems: Problems
 
 
-def _page_key(read: _Read) -> Path:
-    """The file a link to this item resolves to (an episode is linked through its index.md)."""
-    path = read.document.path
-    return path.parent.resolve() / "index.md" if path.name == "index.md" else path.resolve()
-
-
 def _not_yet_published(reads: list[_Read], day: dt.date) -> dict[Path, str]:
     hidden = {}
     for read in reads:
         date = read.fields["date"]
         if read.fields["draft"]:
-            hidden[_page_key(read)] = "下書き（draft: true）"
+            hidden[read.page_key] = "下書き（draft: true）"
         elif date > day:
-            hidden[_page_key(read)] = f"{date.year}年{date.month}月{date.day}日に公開予定"
+            hidden[read.page_key] = f"{date.year}年{date.month}月{date.day}日に公開予定"
     return hidden
 
 
-def _shown_roots(settings: Settings) -> str:
-    return "、".join(f"{_display(path, settings)}/" for path in settings.content_paths)
+def _shown_roots(settings: Settings, paths: RealPaths) -> str:
+    return "、".join(f"{paths.display(path)}/" for path in settings.content_paths)
 
 
 def _render(read: _Read, links: _Links) -> Body:
@@ -279,7 +295,7 @@ def _render(read: _Read, links: _Links) -> Body:
         if kind == "missing":
             message += _did_you_mean_file(read.document.path.parent, url)
         links.problems.add(read.display, read.document.body_line + line - 1, message)
-    if _page_key(read) not in links.hidden:
+    if read.page_key not in links.hidden:
         for line, url, linked in rendered.page_links:
             why_hidden = links.hidden.get(Path(linked))
             if why_hidden is not None:
@@ -356,10 +372,3 @@ def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads:
         if episode.newsletter is not None and episode.newsletter not in vols:
             problems.add(read.display, read.document.line_of("newsletter"),
                          f"newsletter の号数 {episode.newsletter} の号が見つかりません。存在する号数を書いてください。")
-
-
-def _display(path: Path, settings: Settings) -> Path:
-    try:
-        return path.resolve().relative_to(settings.root.resolve())
-    except ValueError:
-        return path

@@ -58,7 +58,11 @@ def read_document(path: Path, display: Path, problems: Problems) -> Document | N
     """Reads `path`; problems are reported against `display` (the path as the editor knows it).
 
     None only when there is no front matter to separate from a body (no fences, not UTF-8)."""
-    raw = path.read_bytes()
+    return parse_document(path, path.read_bytes(), display, problems)
+
+
+def parse_document(path: Path, raw: bytes, display: Path, problems: Problems) -> Document | None:
+    """`read_document` on bytes already read (`path` is where they came from)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -5,10 +5,12 @@ Builder-independent: each page is HTML for the theme's content area plus a title
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -16,6 +18,7 @@ import jinja2
 from dayori.config import Settings
 from dayori.feeds import feed_links
 from dayori.formats import duration_label, japanese_date, reading_minutes
+from dayori.memo import Memo, recall
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, is_published, newest_first, tag_slug
 from dayori.reading import by_reading
 from dayori.urls import relative
@@ -47,23 +50,45 @@ def _environment() -> jinja2.Environment:
 
 
 class _Renderer:
-    """Templates with a `url()` helper that makes every link relative to the page being rendered."""
+    """Templates with a `url()` helper that makes every link relative to the page being rendered.
 
-    def __init__(self, settings: Settings, content: Content, media: Mapping[str, EpisodeMedia]) -> None:
+    With a `memo` (`make serve`), a page is rendered again only when something it shows changed: each page's
+    key names the items it shows (by fingerprint) and what every page shows (settings, clips, the day)."""
+
+    def __init__(self, settings: Settings, content: Content, media: Mapping[str, EpisodeMedia],
+                 memo: Memo | None) -> None:
         self.env = _environment()
         self.settings = settings
         self.content = content
         self.media = media
+        self.memo = memo
+        self._shared: tuple[object, ...] | None = None
 
-    def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple = (),
-             meta: dict[str, Any] | None = None, searchable: bool = True, listing: bool = False,
-             section: str = "", **context: Any) -> Page:
-        html = self.env.get_template(template).render(
-            url=lambda target: relative(target, url), tag_url=tag_url, media=self.media,
-            content=self.content, settings=self.settings, preview=self.content.preview, today=self.content.today,
-            **context)
-        return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
-                    searchable=searchable, listing=listing, section=section)
+    def page(self, key: Callable[[Memo], tuple[object, ...]], url: str, title: str, template: str, *,
+             description: str = "", toc: tuple = (), meta: dict[str, Any] | None = None, searchable: bool = True,
+             listing: bool = False, section: str = "", **context: Any) -> Page:
+        """`key` names what the page shows beyond its URL and title: the context is made only when the page
+        is rendered (`context` values that are callables are called then)."""
+        def render() -> Page:
+            html = self.fragment(url, template, **{name: value() if callable(value) else value
+                                                    for name, value in context.items()})
+            return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
+                        searchable=searchable, listing=listing, section=section)
+        return recall(self.memo, lambda memo: (template, url, title, description, self.shared(memo), *key(memo)),
+                      render)
+
+    def fragment(self, url: str, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(
+            url=lambda target: relative(target, url), tag_url=tag_url, media=self.media, settings=self.settings,
+            preview=self.content.preview, today=self.content.today, **context)
+
+    def shared(self, memo: Memo) -> tuple[object, ...]:
+        """What every page may show: the settings, the clips, whether this is a preview, the day, and the
+        templates."""
+        if self._shared is None:
+            self._shared = (memo.fingerprint(self.settings), memo.fingerprint(self.media), self.content.preview,
+                            self.content.today, _templates_version())
+        return self._shared
 
     def item_title(self, item: Issue | Episode, title: str) -> str:
         """In preview, an unpublished item's title says so: it is what a search hit and a browser tab show."""
@@ -72,74 +97,108 @@ class _Renderer:
         return f"【{'下書き' if item.draft else '公開前'}】{title}"
 
 
+def _templates_version() -> tuple[tuple[str, int], ...]:
+    """The templates' modification times: a maintainer editing one under `make serve` sees it on the next
+    save without restarting."""
+    folder = Path(str(resources.files("dayori") / "templates" / "site"))
+    return tuple((path.name, path.stat().st_mtime_ns) for path in sorted(folder.glob("*.html")))
+
+
 def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
-                findings: Mapping[str, Sequence[Any]] | None = None) -> Site:
+                findings: Mapping[str, Sequence[Any]] | None = None, memo: Memo | None = None) -> Site:
     """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
-    render = _Renderer(settings, content, media or {})
+    render = _Renderer(settings, content, media or {}, memo)
     found = findings if content.preview and findings else {}
     pages = [*_issue_pages(content, settings, render, found), *_episode_pages(content, render, found),
              _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
              _feeds(settings, render)]
-    latest = render.env.get_template("latest.html").render(
-        url=lambda target: relative(target, ""), content=content, media=render.media, latest_items=_latest(content),
-        preview=content.preview, today=content.today)
+    shown = (content.issues[:1], content.episodes[:3], tuple(_latest(content)))
+    latest = recall(memo, lambda memo: ("latest", render.shared(memo), *(_listed(items)(memo) for items in shown)),
+                    lambda: render.fragment("", "latest.html", content=content, latest_items=shown[2]))
     return Site(tuple(pages), latest)
 
 
 def _issue_pages(content: Content, settings: Settings, render: _Renderer,
                  findings: Mapping[str, Sequence[Any]]) -> list[Page]:
     ordered = sorted(content.issues, key=lambda i: i.vol)
-    pages = []
-    for index, issue in enumerate(ordered):
-        previous = ordered[index - 1] if index > 0 else None
-        following = ordered[index + 1] if index + 1 < len(ordered) else None
-        episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
-        pages.append(render.page(
-            issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
-            description=issue.summary, toc=issue.body.toc, section="newsletter/",
-            meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
-            issue=issue, previous=previous, following=following, episodes=episodes,
-            findings=findings.get(str(issue.source), ()),
-            minutes=reading_minutes(issue.body.text, settings.chars_per_minute)))
-    return pages
+    return [_issue_page(issue, ordered[index - 1] if index > 0 else None,
+                        ordered[index + 1] if index + 1 < len(ordered) else None, content, settings, render,
+                        findings.get(str(issue.source), ()))
+            for index, issue in enumerate(ordered)]
+
+
+def _issue_page(issue: Issue, previous: Issue | None, following: Issue | None, content: Content,
+                settings: Settings, render: _Renderer, findings: Sequence[Any]) -> Page:
+    episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
+    return render.page(
+        lambda memo: (memo.fingerprint(issue), *map(memo.fingerprint, episodes), memo.fingerprint(findings),
+                      _as_listed(previous), _as_listed(following), settings.chars_per_minute),
+        issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
+        description=issue.summary, toc=issue.body.toc, section="newsletter/",
+        meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
+        issue=issue, previous=previous, following=following, episodes=episodes, findings=findings,
+        minutes=lambda: reading_minutes(issue.body.text, settings.chars_per_minute))
 
 
 def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
-    return [render.page(episode.url, render.item_title(episode, episode.title), "episode.html",
-                        description=episode.summary, toc=episode.body.toc, section="videos/",
-                        meta={"date": episode.date.isoformat(), "draft": episode.draft},
-                        episode=episode, issue=content.issue(episode.newsletter) if episode.newsletter else None,
-                        clip=render.media.get(episode.slug), findings=findings.get(str(episode.source), ()))
+    return [_episode_page(episode, content, render, findings.get(str(episode.source), ()))
             for episode in content.episodes]
+
+
+def _episode_page(episode: Episode, content: Content, render: _Renderer, findings: Sequence[Any]) -> Page:
+    issue = content.issue(episode.newsletter) if episode.newsletter else None
+    clip = render.media.get(episode.slug)
+    return render.page(
+        lambda memo: (memo.fingerprint(episode), memo.fingerprint(clip), memo.fingerprint(findings),
+                      _as_listed(issue)),
+        episode.url, render.item_title(episode, episode.title), "episode.html",
+        description=episode.summary, toc=episode.body.toc, section="videos/",
+        meta={"date": episode.date.isoformat(), "draft": episode.draft},
+        episode=episode, issue=issue, clip=clip, findings=findings)
+
+
+def _listed(items: Sequence[Issue | Episode]) -> Callable[[Memo], tuple[object, ...]]:
+    return lambda memo: tuple(map(_as_listed, items))
+
+
+def _as_listed(item: Issue | Episode | None) -> object:
+    """What lists, cards and the pager show of an item: its front matter, never its body (a list remade
+    at every save of any issue would cost a third of a rebuild at 520 issues)."""
+    if item is None:
+        return None
+    return type(item).__name__, item.url, getattr(item, "vol", None), item.title, item.date, item.summary, \
+        item.draft, item.tags
 
 
 def _archive(content: Content, render: _Renderer) -> Page:
     years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
-    return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
+    return render.page(_listed(content.issues), "newsletter/", "業務合理化便り バックナンバー", "archive.html",
                        description="業務合理化便りの全号の一覧です。", searchable=False, listing=True,
-                       section="newsletter/", years=years)
+                       section="newsletter/", years=years, count=len(content.issues))
 
 
 def _tag_pages(content: Content, settings: Settings, render: _Renderer) -> list[Page]:
     groups = content.tags()
     order = {label: index for index, label in enumerate(by_reading([g.label for g in groups], settings.cache_path))}
     ordered = sorted(groups, key=lambda group: order[group.label])
-    pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。",
-                         searchable=False, listing=True, section="tags/", groups=ordered)]
-    pages += [render.page(group.url, f"タグ: {group.label}", "tag.html", description=f"「{group.label}」の記事と動画",
-                          searchable=False, listing=True, section="tags/", tag=group.label, items=group.items,
-                          feeds=f"feeds/tags/{group.slug}")
+    pages = [render.page(lambda memo: tuple((g.url, g.label, len(g.items)) for g in ordered), "tags/", "タグ一覧",
+                         "tags.html", description="タグから記事と動画を探せます。", searchable=False, listing=True,
+                         section="tags/", groups=ordered)]
+    pages += [render.page(_listed(group.items), group.url, f"タグ: {group.label}", "tag.html",
+                          description=f"「{group.label}」の記事と動画", searchable=False, listing=True,
+                          section="tags/", tag=group.label, items=group.items, feeds=f"feeds/tags/{group.slug}")
               for group in groups]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
-    return render.page("videos/", "DX日記", "gallery.html", description="操作のコツを短い動画で紹介する DX日記です。",
-                       searchable=False, listing=True, section="videos/", episodes=content.episodes)
+    return render.page(_listed(content.episodes), "videos/", "DX日記", "gallery.html",
+                       description="操作のコツを短い動画で紹介する DX日記です。", searchable=False, listing=True,
+                       section="videos/", episodes=content.episodes)
 
 
 def _feeds(settings: Settings, render: _Renderer) -> Page:
-    return render.page(FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
+    return render.page(lambda memo: (), FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
                        description="業務合理化便りと DX日記のフィード（RSS・Atom・JSON Feed）の一覧と、Outlook や"
                                    "フィードリーダーへの登録方法です。", feeds=feed_links(settings))
 

@@ -27,6 +27,7 @@ from markdown.treeprocessors import Treeprocessor
 from dayori import sanitize
 from dayori.config import Settings, never_published
 from dayori.errors import line_containing
+from dayori.memo import Memo
 from dayori.model import Asset, Body, Heading
 from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
 from dayori.urls import relative
@@ -152,16 +153,19 @@ class Renderer:
 
     With a cache folder, a body is converted again only when its text, the Markdown settings, this code or a
     file it links to changed: each rendering remembers what it looked at (linked issues' URLs, images' size
-    and time, files that were missing) and is reused only while all of that still holds.
+    and time, files that were missing) and is reused only while all of that still holds. A `memo` keeps the
+    records read in memory between the rebuilds of a preview.
     """
 
     def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]], containment: Containment,
-                 cache: Path | None = None, writes: BackgroundWrites | None = None) -> None:
+                 cache: Path | None = None, writes: BackgroundWrites | None = None,
+                 memo: Memo | None = None) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
         self.containment = containment
         self.cache = cache
         self.writes = writes
+        self.memo = memo
         self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs),
                                   [str(r) for r in containment.roots], [str(e) for e in containment.excluded],
                                   containment.attachments)
@@ -170,7 +174,7 @@ class Renderer:
                link_for_file: Callable[[Path], str | None]) -> Rendered:
         """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown."""
         record_path = self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json" if self.cache else None
-        cached = _still_valid(read_json(record_path), link_for_file) if record_path else None
+        cached = _still_valid(self._stored(record_path), link_for_file) if record_path else None
         if cached is not None:
             return cached
         self.current = _Target(source, page_url, text, link_for_file)
@@ -186,12 +190,20 @@ class Renderer:
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
         rendered = Rendered(body, (*target.broken, *unsafe), tuple(target.links))
         if record_path is not None:
-            record = json.dumps(_record(rendered, target.depends), ensure_ascii=False).encode()
+            stored = _record(rendered, target.depends)
+            if self.memo is not None:
+                self.memo.put(("body record", str(record_path)), stored)
+            record = json.dumps(stored, ensure_ascii=False).encode()
             if self.writes is not None:
                 self.writes.file(record_path, record)
             else:
                 write_atomic(record_path, record)
         return rendered
+
+    def _stored(self, record_path: Path) -> Any:
+        if self.memo is None:
+            return read_json(record_path)
+        return self.memo.get(("body record", str(record_path)), lambda: read_json(record_path))
 
     def resolve(self, url: str, target: _Target) -> str:
         parts = urlsplit(url)

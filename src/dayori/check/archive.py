@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from dayori.check.findings import ERROR, WARNING, Finding, ordered
 from dayori.check.rules import RULES, Context, Entry
 from dayori.check.tables import PROFILES
 from dayori.config import Settings
+from dayori.memo import Memo, recall
+from dayori.paths import RealPaths
 from dayori.store import code_version, digest, read_json, write_atomic
 
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
@@ -62,24 +66,26 @@ def content_files(settings: Settings) -> list[Path]:
 
 
 def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path] | None = None,
-                analyzer: Analyzer | None = None) -> Report:
+                analyzer: Analyzer | None = None, memo: Memo | None = None) -> Report:
     """Checks `files` together (the archive-wide rules count them all); reports findings for `report`
     (default: all of them). Raises SettingsError for unusable settings.
 
     Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
     keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
-    does not), so an unchanged archive costs one hash per file and one read."""
+    does not), so an unchanged archive costs one hash per file and one read. A `memo` keeps what was read
+    in memory between the rebuilds of a preview, and the dictionary loaded."""
     levels = rule_levels(settings)
     dictionary_text, entries = project_dictionary(settings)
-    analyzer = analyzer or Analyzer()
+    analyzer = analyzer or recall(memo, lambda _: "analyzer", Analyzer)
     version = _engine_version()
     cache = settings.cache_path / "check"
-    keyed = [(path, _display(path, settings), digest(version, settings.check.profile,
+    paths = RealPaths(settings.root)
+    keyed = [(path, str(paths.display(path)), digest(version, settings.check.profile,
                                                       settings.check.max_sentence_chars, dictionary_text,
                                                       _input_bytes(path))) for path in files]
     whole = digest([(display, key) for _, display, key in keyed], levels)
     archive = cache / f"archive-{digest([display for _, display, _ in keyed])[:16]}.json"
-    summary = read_json(archive)
+    summary = recall(memo, lambda _: ("check archive", str(archive), whole), lambda: read_json(archive))
     analysed = 0
     if isinstance(summary, dict) and summary.get("key") == whole:
         rows, images = summary["findings"], summary["images"]
@@ -87,25 +93,35 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         context = Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries)
         items = []
         for path, display, key in keyed:
-            stored = read_json(cache / f"{key}.json")
-            if isinstance(stored, dict):
-                record = Record(**stored)
-            else:
-                record = analyse(path, context)
-                analysed += 1
-                write_atomic(cache / f"{key}.json", _json(record.as_dict()))
+            record, made = _record(path, cache / f"{key}.json", context, memo)
+            analysed += made
             items.append(_Item(path, display, record))
         found = [(item.display, f) for item in items for f in _item_findings(item, levels)]
         found += _archive_findings(items, levels)
         rows = [[display, *astuple(f)] for display, f in found]
         images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
-        write_atomic(archive, _json({"key": whole, "findings": rows, "images": images}))
-    wanted = {_display(p, settings) for p in report} if report is not None else None
+        summary = {"key": whole, "findings": rows, "images": images}
+        write_atomic(archive, _json(summary))
+        if memo is not None:
+            memo.put(("check archive", str(archive), whole), summary)
+    wanted = {str(paths.display(p)) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
     findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
                  if (finding := _image_finding(display, Path(path), source, line, column, settings,
                                                levels.get("画像サイズ")))]
     return Report(tuple(ordered(findings)), analysed, len(keyed) - analysed, analyzer.loaded)
+
+
+def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) -> tuple[Record, bool]:
+    """One file's analysis from the cache (`stored_at` is named by its key), or made now (True)."""
+    stored = recall(memo, lambda _: ("check record", str(stored_at)), lambda: read_json(stored_at))
+    if isinstance(stored, dict):
+        return Record(**stored), False
+    record = analyse(path, context)
+    write_atomic(stored_at, _json(record.as_dict()))
+    if memo is not None:
+        memo.put(("check record", str(stored_at)), record.as_dict())
+    return record, True
 
 
 def _json(data: Any) -> bytes:
@@ -127,13 +143,6 @@ def _input_bytes(path: Path) -> list[str]:
     if path.name == "index.md":
         parts += [c.name + hashlib.sha256(c.read_bytes()).hexdigest() for pattern in _CAPTIONS for c in sorted(path.parent.glob(pattern))]
     return parts
-
-
-def _display(path: Path, settings: Settings) -> str:
-    try:
-        return str(path.resolve().relative_to(settings.root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def rule_levels(settings: Settings) -> dict[str, str | None]:
@@ -250,15 +259,17 @@ def _same_kind(spellings: Iterable[str]) -> bool:
 
 
 def _variants(items: list[_Item], level: str) -> list[tuple[str, Finding]]:
+    pairs = Counter(map(itemgetter(0, 1), chain.from_iterable(item.record.words for item in items)))
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for item in items:
-        for normalized, spelling, _, _ in item.record.words:
-            counts[normalized][spelling] += 1
+    for (normalized, spelling), count in pairs.items():
+        counts[normalized][spelling] = count
+    mixed = {normalized: spellings for normalized, spellings in counts.items()
+             if len(spellings) > 1 and _same_kind(spellings)}
     findings = []
     for item in items:
         for normalized, spelling, line, column in item.record.words:
-            spellings = counts[normalized]
-            if len(spellings) < 2 or not _same_kind(spellings):
+            spellings = mixed.get(normalized)
+            if spellings is None:
                 continue
             best = _majority(spellings, normalized.split("/")[0])
             if spelling != best and spellings[spelling] < spellings[best]:

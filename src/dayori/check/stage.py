@@ -11,6 +11,7 @@ from dayori.check.archive import SettingsError, check_files
 from dayori.check.findings import Finding
 from dayori.config import Settings
 from dayori.errors import Problem
+from dayori.memo import Memo
 from dayori.model import Content, Episode, Issue
 
 
@@ -25,13 +26,13 @@ class CheckResult:
     dictionary_loaded: bool = False
 
 
-def check_content(content: Content, settings: Settings) -> CheckResult:
+def check_content(content: Content, settings: Settings, memo: Memo | None = None) -> CheckResult:
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""
     if not settings.check.enabled:
         return CheckResult()
     items: list[Issue | Episode] = [*content.issues, *content.episodes]
     try:
-        report = check_files(settings, [settings.root / item.source for item in items])
+        report = check_files(settings, [settings.root / item.source for item in items], memo=memo)
     except SettingsError as error:
         return CheckResult(problems=(Problem(Path("mkdocs.yml"), None, str(error)),))
     pages: dict[str, str] = {}

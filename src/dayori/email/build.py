@@ -10,12 +10,14 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
 from dayori.formats import japanese_date
+from dayori.memo import Memo, recall
 from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.store import BackgroundWrites, code_version, digest, read_json
 
@@ -35,17 +37,19 @@ class EmailReport:
             raise ContentError(self.problems)
 
 
-def build_emails(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None) -> EmailReport:
+def build_emails(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
+                 memo: Memo | None = None) -> EmailReport:
     """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
 
     Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
     settings and the email code itself), so a rebuild renders and inlines only the issues that changed; the
-    cached files are what the site links to."""
+    cached files are what the site links to. A `memo` keeps each issue's record in memory between the
+    rebuilds of a preview."""
     renderer = EmailRenderer(settings)
     report = EmailReport()
     cache = settings.cache_path / "email"
     with BackgroundWrites() as writes:
-        emails = [_cached(issue, content, media, renderer, cache, writes) for issue in content.issues]
+        emails = [_cached(issue, content, media, renderer, cache, writes, memo) for issue in content.issues]
     for email in emails:
         report.outputs += email.outputs()
         for problem in _problems(email):
@@ -83,20 +87,31 @@ HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.
 
 
 def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
-            cache: Path, writes: BackgroundWrites) -> _Built:
-    folder = cache / _key(issue, content, media, renderer.settings)
+            cache: Path, writes: BackgroundWrites, memo: Memo | None) -> _Built:
+    folder = cache / recall(memo, lambda memo: ("email key", memo.fingerprint(issue), memo.fingerprint(media),
+                                                memo.fingerprint(renderer.settings),
+                                                tuple(memo.fingerprint(content.episode(slug)) for slug in issue.videos)),
+                            lambda: _key(issue, content, media, renderer.settings))
+    record = recall(memo, lambda _: ("email", str(folder)), lambda: _stored_record(folder))
+    if record is None:
+        email = renderer.render(issue, content, media)
+        record = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")), "notices": email.notices}
+        writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
+                               EML: eml_bytes(email, renderer),
+                               RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
+        if memo is not None:
+            memo.put(("email", str(folder)), record)
+    return _Built(issue, record["subject"], record["html_bytes"],
+                  tuple((message, needle) for message, needle in record["notices"]), folder)
+
+
+def _stored_record(folder: Path) -> dict[str, Any] | None:
+    """A finished email in the cache (its three files and its record), or None to make it."""
     record = read_json(folder / RECORD)
     complete = all((folder / name).is_file() for name in (HOSTED, TEXT, EML))
     if complete and isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
-        return _Built(issue, record["subject"], record["html_bytes"],
-                      tuple((message, needle) for message, needle in record["notices"]), folder)
-    email = renderer.render(issue, content, media)
-    built = _Built(issue, email.subject, len(email.html.encode("utf-8")), email.notices, folder)
-    record = {"subject": built.subject, "html_bytes": built.html_bytes, "notices": built.notices}
-    writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
-                                 EML: eml_bytes(email, renderer),
-                                 RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
-    return built
+        return record
+    return None
 
 
 def _key(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, settings: Settings) -> str:

@@ -34,6 +34,7 @@ from dayori.feeds.items import (
     _uri,
 )
 from dayori.feeds.rss_atom import _feed_entry, _render
+from dayori.memo import Memo, recall
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
 from dayori.sanitize import clean_text, for_feed
 
@@ -41,8 +42,10 @@ __all__ = ["FEED_LIMIT", "TAG_FEED_LIMIT", "build_feeds", "feed_links"]
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
-                limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT) -> list[Output]:
-    """All feeds; `limit` and `tag_limit` cap entries per main and tag feed (None: all)."""
+                limit: int | None = FEED_LIMIT, tag_limit: int | None = TAG_FEED_LIMIT,
+                memo: Memo | None = None) -> list[Output]:
+    """All feeds; `limit` and `tag_limit` cap entries per main and tag feed (None: all). With a `memo`
+    (`make serve`), only the feeds that list a changed item are made again."""
     issues = _newest_first(i for i in content.issues if is_published(i, content.today))
     episodes = _newest_first(e for e in content.episodes if is_published(e, content.today))
     main = [
@@ -57,9 +60,17 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Episod
     outputs: list[Output] = []
     for spec, cap in specs:
         shown = spec.items if cap is None else spec.items[:cap]
-        items = [entries.item(i) for i in shown]
-        outputs.extend(_render(spec, items, [entries.feed_entry(i) for i in shown], settings))
+        outputs += _feed(spec, shown, entries, settings, media, memo)
     return outputs
+
+
+def _feed(spec: FeedSpec, shown: tuple[Issue | Episode, ...], entries: _EntryCache, settings: Settings,
+          media: Mapping[str, EpisodeMedia] | None, memo: Memo | None) -> list[Output]:
+    return recall(memo, lambda memo: ("feed", spec.stem, spec.title, spec.description, spec.home,
+                                      tuple(map(memo.fingerprint, shown)), memo.fingerprint(settings),
+                                      memo.fingerprint(media)),
+                  lambda: _render(spec, [entries.item(i) for i in shown], [entries.feed_entry(i) for i in shown],
+                                  settings))
 
 
 def feed_links(settings: Settings) -> list[dict[str, str]]:

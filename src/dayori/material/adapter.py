@@ -6,13 +6,13 @@ builder replaces.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import logging
 import mimetypes
 import os
 import shutil
+import sysconfig
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from jinja2.bccache import Bucket, BytecodeCache
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
@@ -37,6 +36,7 @@ from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
 from dayori.material.search import rewrite_index, search_outputs
+from dayori.memo import Memo
 from dayori.model import Heading, Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page
 from dayori.sitedir import Staging, begin, discard, publish
@@ -53,36 +53,23 @@ class _Reload:
     `search` every page's search entries (Material indexes only the pages it renders). Emptied after any
     failure, so that the next good build writes everything."""
 
-    rendered: dict[str, tuple[str, str]] = field(default_factory=dict)
-    pending: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rendered: dict[str, tuple[object, str]] = field(default_factory=dict)
+    pending: dict[str, tuple[object, str]] = field(default_factory=dict)
     unchanged: set[str] = field(default_factory=set)
     writing: bool = False
-    nav: Any = None
+    untitled: set[str] = field(default_factory=set)
+    linked: set[tuple[str, str]] = field(default_factory=set)
     pages: dict[str, bool] = field(default_factory=dict)
     search: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     common: str = ""
     stubs: dict[str, str] = field(default_factory=dict)
     terms: dict[str, dict[str, str]] = field(default_factory=dict)
-    templates: _CompiledTemplates = field(default_factory=lambda: _CompiledTemplates())
+    theme: tuple[object, Any] = (None, None)
+    """The theme's Jinja environment and what it was made from (see `_reuse_theme`)."""
 
     def forget(self) -> None:
-        self.rendered, self.pending, self.unchanged, self.search = {}, {}, set(), {}
+        self.rendered, self.pending, self.unchanged, self.search, self.linked = {}, {}, set(), {}, set()
         self.writing, self.common = False, ""
-
-
-class _CompiledTemplates(BytecodeCache):
-    """Jinja's compiled templates kept in memory between rebuilds (MkDocs makes a new environment every
-    time); Jinja checks each template's source against the checksum it was compiled from."""
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 @dataclass
@@ -99,6 +86,8 @@ class _State:
     error: Exception | None = None
     activated: list[Any] = field(default_factory=list)
     reload: _Reload = field(default_factory=_Reload)
+    memo: Memo = field(default_factory=Memo)
+    """The engine's results kept between the rebuilds of `mkdocs serve` (see `dayori.memo`)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +141,7 @@ def _without_dirty_warning(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("A 'dirty' build")
 
 
+@event_priority(50)  # before Material's search plugin asks for the theme's environment
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.failure = _state.error = None
     _state.reload.writing = False
@@ -161,8 +151,37 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         if stylesheet not in config.extra_css:
             config.extra_css.append(stylesheet)
     config.extra["dayori_feeds"] = feed_links(_state.settings)
+    if _reloading():
+        _reuse_theme(config)
     _stage_site(config)
     return config
+
+
+def _reuse_theme(config: MkDocsConfig) -> None:
+    """`make serve` keeps the theme's Jinja environment while the theme stays the same: MkDocs makes a new
+    one at every rebuild, which lists Material's fourteen thousand files and compiles its templates again.
+    A template edited under `make serve` (see `_templates_signature`) makes a new one."""
+    theme, reload = config.theme, _state.reload
+    made_from = (list(theme.dirs), theme.locale, sorted(theme.static_templates), _templates_signature(config))
+    if reload.theme[0] != made_from:
+        reload.theme = made_from, _listing_once(theme.get_env())
+    environment = reload.theme[1]
+    theme.get_env = lambda: environment  # type: ignore[method-assign]
+
+
+def _listing_once(env: Any) -> Any:
+    """The environment lists the theme's files once: MkDocs asks at every rebuild, with a filter made anew
+    each time from the theme's static templates, which are part of what the environment was made from."""
+    listed: dict[object, list[str]] = {}
+    list_templates = env.list_templates
+
+    def listing(extensions: Any = None, filter_func: Any = None) -> list[str]:
+        key = (tuple(extensions or ()), getattr(filter_func, "__code__", filter_func))
+        if key not in listed:
+            listed[key] = list_templates(extensions, filter_func)
+        return list(listed[key])
+    env.list_templates = listing
+    return env
 
 
 def _stage_site(config: MkDocsConfig) -> None:
@@ -185,7 +204,8 @@ def on_pre_build(config: MkDocsConfig) -> None:
     """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
     assert _state.settings is not None
     try:
-        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config))
+        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config),
+                        memo=_state.memo if _state.preview else None)
     except ContentError as error:
         if not _state.preview:
             raise PluginError(error.report()) from error
@@ -226,11 +246,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
         _add(files, File.generated(config, uri, content=_reused_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
     assert _state.settings is not None
-    cache = _state.settings.cache_path.resolve()
+    cache = _state.settings.cache_path
+    in_cache = tuple(f"{folder}{os.sep}" for folder in {cache, cache.resolve()})
     for output in [*_state.build.outputs, *_theme_outputs()]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
-        elif output.source is not None and output.source.resolve().is_relative_to(cache):
+        elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
             _add(files, _CachedFile.generated(config, output.dest, abs_src_path=str(output.source)))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
@@ -248,32 +269,36 @@ def _watched(file: File) -> bool:
 
 
 def _is_modified(file: File) -> Callable[[], bool]:
-    """Every page is read (titles, tables of contents and anchors of all pages stay known to the rest);
-    only what `_plan_rewrites` found changed is rendered and written."""
+    """Only what `_plan_rewrites` found changed is read, rendered and written. An unchanged page is read
+    only when the navigation takes its title from its text: nothing else shows another page's title or
+    contents (issues are outside the navigation, the engine's HTML has its links resolved already, and the
+    search index keeps every page's entries)."""
     def is_modified() -> bool:
-        return not _state.reload.writing or file.src_uri not in _state.reload.unchanged
+        reload = _state.reload
+        return file.src_uri not in reload.unchanged or (not reload.writing and file.src_uri in reload.untitled)
     return is_modified
 
 
 def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
-    _state.reload.nav = nav
+    """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes."""
+    if _reloading() and _state.failure is None:
+        _plan_rewrites(files, config, nav)
     return nav
 
 
 def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
-    """Between reading the pages and writing them: decide what this `make serve` rebuild writes."""
+    """Between reading the pages and writing them."""
     if _reloading() and _state.failure is None:
-        _plan_rewrites(files, config)
-        env.bytecode_cache = _state.reload.templates
+        _state.reload.writing = True
     return env
 
 
-def _plan_rewrites(files: Files, config: MkDocsConfig) -> None:
+def _plan_rewrites(files: Files, config: MkDocsConfig, nav: Any) -> None:
     """A file is left as the last good build wrote it when what it is made from is the same: its own
     source (a page's Markdown, or the engine's page and stub), and, for pages, everything every page shows
     (mkdocs.yml, the navigation with its titles, the templates)."""
     reload = _state.reload
-    common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(reload.nav.items),
+    common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(nav.items),
                     _templates_signature(config))
     if common == reload.common and (Path(config.site_dir) / "404.html").is_file():
         config.theme.static_templates.discard("404.html")  # shows only the navigation and mkdocs.yml
@@ -285,27 +310,40 @@ def _plan_rewrites(files: Files, config: MkDocsConfig) -> None:
     reload.unchanged = {uri for uri, made in reload.pending.items()
                         if reload.rendered.get(uri) == made and Path(made[1]).is_file()}
     reload.pages = {file.url: file.src_uri in reload.unchanged for file in files.documentation_pages()}
-    reload.writing = True
+    reload.untitled = {page.file.src_uri for page in nav.pages if page.title is None}
 
 
-def _made_from(file: File, common: str) -> str:
+def _made_from(file: File, common: str) -> object:
+    """Compared with what the last build's file was made from: the engine's values are the same objects
+    when they did not change (see `dayori.memo`), so the comparison is mostly by identity."""
     if not file.is_documentation_page():
-        return hashlib.sha256(file.content_bytes).hexdigest()
+        return file.content_bytes
     generated = (_state.pages or {}).get(file.src_uri) if file.generated_by else None
     text = file.content_string
     shown = generated.html if generated is not None else text
     latest = _state.build.site.latest_html if _state.build is not None and LATEST_MARKER in shown else ""
-    return digest(common, text, repr(generated), latest)
+    return common, text, generated, latest
 
 
 def _nav_signature(items: list[Any]) -> list[Any]:
-    return [[getattr(item, "title", None), getattr(item, "url", None),
-             _nav_signature(getattr(item, "children", None) or [])] for item in items]
+    """Titles and addresses as the navigation shows them. Read before the pages are: a page whose title
+    mkdocs.yml does not give takes it from its text, so its text stands for its title."""
+    return [[_nav_title(item), getattr(item, "url", None), _nav_signature(getattr(item, "children", None) or [])]
+            for item in items]
+
+
+def _nav_title(item: Any) -> str | None:
+    title = getattr(item, "title", None)
+    file = getattr(item, "file", None)
+    return title if title is not None or file is None else digest(file.content_string)
 
 
 def _templates_signature(config: MkDocsConfig) -> list[tuple[str, int]]:
+    """The templates a maintainer may edit while the server runs: installed packages' (Material's, with its
+    fourteen thousand icons to walk) stay as they are."""
+    installed = Path(sysconfig.get_path("purelib"))
     return [(str(path), path.stat().st_mtime_ns) for folder in config.theme.dirs
-            for path in sorted(Path(folder).rglob("*.html"))]
+            if not Path(folder).is_relative_to(installed) for path in sorted(Path(folder).rglob("*.html"))]
 
 
 def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
@@ -337,9 +375,11 @@ class _CachedFile(File):
         if _state.preview:
             # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
             # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
-            if not _same_file(source, destination):
+            linked = _state.reload.linked
+            if (self.abs_src_path, self.abs_dest_path) not in linked and not _same_file(source, destination):
                 destination.unlink(missing_ok=True)
                 link_or_copy(source, destination)
+            linked.add((self.abs_src_path, self.abs_dest_path))
         else:
             previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
             copy_file(source, destination, previous)
