@@ -120,3 +120,12 @@ def test_drafts_and_scheduled_items_are_errors_in_preview(project: Project, capl
     message = caplog.text
     assert "newsletter/2026/2.md" in message and "img/none.png" in message
     assert "videos/2026-12-10-later/index.md:4: clip に書いたファイル「clpi.mp4」" in message
+
+
+def test_a_clean_build_has_nothing_to_say_about_the_project_dictionary(project: Project) -> None:
+    """docs/表記ルール.yml is excluded in mkdocs.yml; a warning telling editors to publish it would be wrong."""
+    project.add_issue(1, "2026-11-20", "ふつうの号")
+    result = project.run_build()
+    assert result.returncode == 0, result.stderr
+    assert "表記ルール" not in result.stderr and "WARNING" not in result.stderr, result.stderr
+    assert not (project.site / "表記ルール.yml").exists()

@@ -31,7 +31,7 @@ from mkdocs.structure.toc import _TocToken, get_toc
 from mkdocs.utils import CountHandler
 
 from dayori.build import STYLESHEET, Build, prepare
-from dayori.config import ConfigError, Settings, settings_from_file
+from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
@@ -347,7 +347,9 @@ def _templates_signature(config: MkDocsConfig) -> list[tuple[str, int]]:
 
 
 def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
-    """docs/ files of a kind that is never published (see `left_out_of_docs`); the theme's are its own."""
+    """docs/ files of a kind that is never published (see `left_out_of_docs`); the theme's are its own.
+    Files mkdocs.yml's `exclude_docs` names (the proofreading dictionary) are left out without a word, unless
+    they are lists or tables, which are better moved out of docs/ altogether."""
     assert _state.settings is not None
     for file in list(files):
         if file.src_dir != config.docs_dir:
@@ -355,7 +357,8 @@ def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
         why = left_out_of_docs(file.src_uri, Path(file.abs_src_path or ""), _state.settings)
         if why is not None:
             files.remove(file)
-            log.warning(why)
+            if file.inclusion != InclusionLevel.EXCLUDED or never_published(Path(file.src_uri).suffix):
+                log.warning(why)
 
 
 def _theme_outputs() -> list[Output]:
