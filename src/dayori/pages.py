@@ -46,6 +46,7 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["jdate"] = japanese_date
     env.filters["duration"] = duration_label
+    env.filters["reading_minutes"] = reading_minutes
     return env
 
 
@@ -67,15 +68,12 @@ class _Renderer:
     def page(self, key: Callable[[Memo], tuple[object, ...]], url: str, title: str, template: str, *,
              description: str = "", toc: tuple = (), meta: dict[str, Any] | None = None, searchable: bool = True,
              listing: bool = False, section: str = "", **context: Any) -> Page:
-        """`key` names what the page shows beyond its URL and title: the context is made only when the page
-        is rendered (`context` values that are callables are called then)."""
+        """`key` names what the page's `context` shows (the items, by fingerprint or as listed)."""
         def render() -> Page:
-            html = self.fragment(url, template, **{name: value() if callable(value) else value
-                                                    for name, value in context.items()})
-            return Page(url=url, title=title, html=html, description=description, toc=toc, meta=meta or {},
-                        searchable=searchable, listing=listing, section=section)
-        return recall(self.memo, lambda memo: (template, url, title, description, self.shared(memo), *key(memo)),
-                      render)
+            return Page(url=url, title=title, html=self.fragment(url, template, **context), description=description,
+                        toc=toc, meta=meta or {}, searchable=searchable, listing=listing, section=section)
+        return recall(self.memo, lambda memo: (template, url, title, description, repr((toc, meta)), searchable,
+                                               listing, section, self.shared(memo), *key(memo)), render)
 
     def fragment(self, url: str, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(
@@ -109,7 +107,7 @@ def build_pages(content: Content, settings: Settings, media: Mapping[str, Episod
     """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
     render = _Renderer(settings, content, media or {}, memo)
     found = findings if content.preview and findings else {}
-    pages = [*_issue_pages(content, settings, render, found), *_episode_pages(content, render, found),
+    pages = [*_issue_pages(content, render, found), *_episode_pages(content, render, found),
              _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
              _feeds(settings, render)]
     shown = (content.issues[:1], content.episodes[:3], tuple(_latest(content)))
@@ -118,26 +116,24 @@ def build_pages(content: Content, settings: Settings, media: Mapping[str, Episod
     return Site(tuple(pages), latest)
 
 
-def _issue_pages(content: Content, settings: Settings, render: _Renderer,
-                 findings: Mapping[str, Sequence[Any]]) -> list[Page]:
+def _issue_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
     ordered = sorted(content.issues, key=lambda i: i.vol)
     return [_issue_page(issue, ordered[index - 1] if index > 0 else None,
-                        ordered[index + 1] if index + 1 < len(ordered) else None, content, settings, render,
+                        ordered[index + 1] if index + 1 < len(ordered) else None, content, render,
                         findings.get(str(issue.source), ()))
             for index, issue in enumerate(ordered)]
 
 
 def _issue_page(issue: Issue, previous: Issue | None, following: Issue | None, content: Content,
-                settings: Settings, render: _Renderer, findings: Sequence[Any]) -> Page:
+                render: _Renderer, findings: Sequence[Any]) -> Page:
     episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
     return render.page(
         lambda memo: (memo.fingerprint(issue), *map(memo.fingerprint, episodes), memo.fingerprint(findings),
-                      _as_listed(previous), _as_listed(following), settings.chars_per_minute),
+                      _as_listed(previous), _as_listed(following)),
         issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
         description=issue.summary, toc=issue.body.toc, section="newsletter/",
         meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
-        issue=issue, previous=previous, following=following, episodes=episodes, findings=findings,
-        minutes=lambda: reading_minutes(issue.body.text, settings.chars_per_minute))
+        issue=issue, previous=previous, following=following, episodes=episodes, findings=findings)
 
 
 def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
