@@ -48,10 +48,11 @@ LATEST_MARKER = "<!-- dayori:latest -->"
 
 @dataclass
 class _Reload:
-    """`make serve` (MkDocs' `--dirty`) rewrites only what changed since the last good build of this server:
-    `rendered` is what each written file was made from, `unchanged` the files this build leaves as they are,
-    `search` every page's search entries (Material indexes only the pages it renders). Emptied after any
-    failure, so that the next good build writes everything."""
+    """`make serve` (MkDocs' `--dirty`) reads and rewrites only what changed since the last good build of this
+    server: `rendered` is what each written file was made from, `unchanged` the files this build leaves as they
+    are (and does not read, unless the navigation takes a title from their text: `untitled`), `linked` the
+    cached files already linked into the folder, `search` every page's search entries (Material indexes only
+    the pages it renders). Emptied after any failure, so that the next good build writes everything."""
 
     rendered: dict[str, tuple[object, str]] = field(default_factory=dict)
     pending: dict[str, tuple[object, str]] = field(default_factory=dict)
