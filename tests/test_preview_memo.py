@@ -145,3 +145,10 @@ def test_fixing_a_mistake_shows_the_fixed_preview(session: Session, project: Pro
     path.write_text(issue_text(2, "2026-11-12", "直した題", "直した本文です。"), encoding="utf-8")
     build = session.rebuild()
     assert "直した本文です。" in next(page.html for page in build.site.pages if page.url == "newsletter/2/")
+
+
+def test_a_cache_deleted_while_the_preview_runs_is_made_again(session: Session, project: Project) -> None:
+    shutil.rmtree(project.root / ".cache")
+    edit(project.root / "newsletter/2026/2.md", lambda text: text + "\n書き足した一文です。\n")
+    build = session.rebuild()
+    assert all(output.source.is_file() for output in build.outputs if output.source is not None)

@@ -93,7 +93,7 @@ def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | 
                                                 tuple(memo.fingerprint(content.episode(slug)) for slug in issue.videos)),
                             lambda: _key(issue, content, media, renderer.settings))
     record = recall(memo, lambda _: ("email", str(folder)), lambda: _stored_record(folder))
-    if record is None:
+    if record is None or not (folder / RECORD).is_file():  # a preview remembers; the cache may be gone since
         email = renderer.render(issue, content, media)
         record = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")), "notices": email.notices}
         writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
