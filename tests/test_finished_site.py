@@ -23,7 +23,7 @@ import feedparser
 import lxml.html
 import pytest
 
-from conftest import Project, body_text, copy_project
+from conftest import ROOT, Project, body_text, copy_project
 
 HEADINGS = "## 準備\n\n本文です。\n\n## まとめ\n\nおわり。"
 
@@ -183,3 +183,16 @@ def _get_when_up(url: str, server: subprocess.Popen[bytes]) -> Any:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def test_the_guides_windows_commands_run_what_make_runs() -> None:
+    """Editors without make type the guide's commands instead: each must start what its make target starts
+    (plain `mkdocs serve` would rebuild every page at each save, and would not check the port)."""
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `make ([\w-]+)`[^|]*\| `\.venv\\Scripts\\([^`]+)`", guide, re.MULTILINE)
+    assert {target for target, _ in rows} >= {"serve", "site", "new-issue"}, rows
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target, command in rows:
+        recipe = re.search(rf"^{re.escape(target)}:.*\n\t\$\(BIN\)/(.+)$", makefile, re.MULTILINE)
+        assert recipe is not None, target
+        assert recipe.group(1).replace(" --port $(PORT)", "") == command, target
