@@ -297,10 +297,9 @@ def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
 def _plan_rewrites(files: Files, config: MkDocsConfig, nav: Any) -> None:
     """A file is left as the last good build wrote it when what it is made from is the same: its own
     source (a page's Markdown, or the engine's page and stub), and, for pages, everything every page shows
-    (mkdocs.yml, the navigation with its titles, the templates)."""
+    (mkdocs.yml, the navigation with its titles, the theme as `_reuse_theme` found it)."""
     reload = _state.reload
-    common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(nav.items),
-                    _templates_signature(config))
+    common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(nav.items), reload.theme[0])
     if common == reload.common and (Path(config.site_dir) / "404.html").is_file():
         config.theme.static_templates.discard("404.html")  # shows only the navigation and mkdocs.yml
     reload.common = common
