@@ -55,6 +55,14 @@ class Memo:
         self._used, self._fingerprints = {}, {}
 
 
+def remember(memo: Memo | None, key: Hashable, value: T) -> T:
+    """`value`, kept under `key` when there is a memo: a result just made and written to a disk cache, for the
+    next rebuild to find without reading the file back."""
+    if memo is not None:
+        memo.put(key, value)
+    return value
+
+
 def recall(memo: Memo | None, key: Callable[[Memo], Hashable], compute: Callable[[], T]) -> T:
     """`compute()`, through the memo when there is one; `key` is called only then (with the memo, for its
     fingerprints), so a site build pays nothing for keys."""

@@ -27,7 +27,7 @@ from markdown.treeprocessors import Treeprocessor
 from dayori import sanitize
 from dayori.config import Settings, never_published
 from dayori.errors import line_containing
-from dayori.memo import Memo
+from dayori.memo import Memo, remember
 from dayori.model import Asset, Body, Heading
 from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
 from dayori.urls import relative
@@ -190,9 +190,7 @@ class Renderer:
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
         rendered = Rendered(body, (*target.broken, *unsafe), tuple(target.links))
         if record_path is not None:
-            stored = _record(rendered, target.depends)
-            if self.memo is not None:
-                self.memo.put(("body record", str(record_path)), stored)
+            stored = remember(self.memo, _memo_key(record_path), _record(rendered, target.depends))
             record = json.dumps(stored, ensure_ascii=False).encode()
             if self.writes is not None:
                 self.writes.file(record_path, record)
@@ -203,7 +201,7 @@ class Renderer:
     def _stored(self, record_path: Path) -> Any:
         if self.memo is None:
             return read_json(record_path)
-        return self.memo.get(("body record", str(record_path)), lambda: read_json(record_path))
+        return self.memo.get(_memo_key(record_path), lambda: read_json(record_path))
 
     def resolve(self, url: str, target: _Target) -> str:
         parts = urlsplit(url)
@@ -238,6 +236,10 @@ class Renderer:
     def _refuse(url: str, target: _Target, why: str) -> str:
         target.broken.append((_line_of(target.markdown, url), url, why))
         return url
+
+
+def _memo_key(record_path: Path) -> tuple[str, str]:
+    return "body record", str(record_path)
 
 
 def _stamp(path: Path) -> list[int] | None:

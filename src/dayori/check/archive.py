@@ -23,7 +23,7 @@ from dayori.check.findings import ERROR, WARNING, Finding, ordered
 from dayori.check.rules import RULES, Context, Entry
 from dayori.check.tables import PROFILES
 from dayori.config import Settings
-from dayori.memo import Memo, recall
+from dayori.memo import Memo, recall, remember
 from dayori.paths import RealPaths
 from dayori.store import code_version, digest, read_json, write_atomic
 
@@ -85,7 +85,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
                                                       _input_bytes(path))) for path in files]
     whole = digest([(display, key) for _, display, key in keyed], levels)
     archive = cache / f"archive-{digest([display for _, display, _ in keyed])[:16]}.json"
-    summary = recall(memo, lambda _: ("check archive", str(archive), whole), lambda: read_json(archive))
+    summary_key = ("check archive", str(archive), whole)
+    summary = recall(memo, lambda _: summary_key, lambda: read_json(archive))
     analysed = 0
     if isinstance(summary, dict) and summary.get("key") == whole:
         rows, images = summary["findings"], summary["images"]
@@ -100,10 +101,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         found += _archive_findings(items, levels)
         rows = [[display, *astuple(f)] for display, f in found]
         images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
-        summary = {"key": whole, "findings": rows, "images": images}
-        write_atomic(archive, _json(summary))
-        if memo is not None:
-            memo.put(("check archive", str(archive), whole), summary)
+        write_atomic(archive, _json(remember(memo, summary_key, {"key": whole, "findings": rows, "images": images})))
     wanted = {str(paths.display(p)) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
     findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
@@ -114,13 +112,12 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
 
 def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) -> tuple[Record, bool]:
     """One file's analysis from the cache (`stored_at` is named by its key), or made now (True)."""
-    stored = recall(memo, lambda _: ("check record", str(stored_at)), lambda: read_json(stored_at))
+    key = ("check record", str(stored_at))
+    stored = recall(memo, lambda _: key, lambda: read_json(stored_at))
     if isinstance(stored, dict):
         return Record(**stored), False
     record = analyse(path, context)
-    write_atomic(stored_at, _json(record.as_dict()))
-    if memo is not None:
-        memo.put(("check record", str(stored_at)), record.as_dict())
+    write_atomic(stored_at, _json(remember(memo, key, record.as_dict())))
     return record, True
 
 

@@ -17,7 +17,7 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
 from dayori.formats import japanese_date
-from dayori.memo import Memo, recall
+from dayori.memo import Memo, recall, remember
 from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.store import BackgroundWrites, code_version, digest, read_json
 
@@ -92,15 +92,16 @@ def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | 
                                                 memo.fingerprint(renderer.settings),
                                                 tuple(memo.fingerprint(content.episode(slug)) for slug in issue.videos)),
                             lambda: _key(issue, content, media, renderer.settings))
-    record = recall(memo, lambda _: ("email", str(folder)), lambda: _stored_record(folder))
+    key = ("email", str(folder))
+    record = recall(memo, lambda _: key, lambda: _stored_record(folder))
     if record is None or not (folder / RECORD).is_file():  # a preview remembers; the cache may be gone since
         email = renderer.render(issue, content, media)
-        record = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")), "notices": email.notices}
+        made: dict[str, Any] = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
+                                "notices": email.notices}
+        record = remember(memo, key, made)
         writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
                                EML: eml_bytes(email, renderer),
                                RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
-        if memo is not None:
-            memo.put(("email", str(folder)), record)
     return _Built(issue, record["subject"], record["html_bytes"],
                   tuple((message, needle) for message, needle in record["notices"]), folder)
 
