@@ -118,6 +118,9 @@ class TokenServer:
         self.expires_in = expires_in
         self.client_secret = client_secret
         self.assertion_check: Callable[[dict[str, str]], bool] | None = None
+        self.failures: list[tuple[int | str, dict[str, str]]] = []
+        """Planned answers to the next token requests, before any is issued: (status, headers) as Entra ID
+        sends them when busy (429 with Retry-After, 500, 503 with an HTML page), or "drop" to close at once."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -131,6 +134,20 @@ class TokenServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _fail(self, status: int | str, headers: dict[str, str]) -> None:
+                if status == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                page = b"<html><body><h1>Service Unavailable</h1></body></html>"
+                self.send_response(int(status))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
 
             def do_GET(self) -> None:
                 if self.path.split("?")[0] == f"/{TENANT}/v2.0/.well-known/openid-configuration":
@@ -149,6 +166,9 @@ class TokenServer:
                     return self._json(404, {"error": "not_found"})
                 with server.log.lock:
                     server.log.token_requests.append(form)
+                    planned = server.failures.pop(0) if server.failures else None
+                if planned is not None:
+                    return self._fail(*planned)
                 if (form.get("grant_type") != "client_credentials" or form.get("client_id") != CLIENT_ID
                         or form.get("scope") != SCOPE or not server.credential_ok(form)):
                     return self._json(401, {"error": "invalid_client",

@@ -157,8 +157,9 @@ def test_list_unsubscribe_offers_the_team_mailbox_beside_the_page(tmp_path, monk
     with SmtpServer() as server:
         _send(tmp_path, monkeypatch, server.env(), _settings(tmp_path, **email))
     header = server.recorder.received[0].message["List-Unsubscribe"]
-    assert header == (f"<https://dx.example.go.jp/dayori/subscribe/#unsubscribe>, "
-                      f"<mailto:{mailbox_address}?subject=unsubscribe>")
+    mailto, page = (part.strip().strip("<>") for part in header.split(","))
+    assert mailto.startswith(f"mailto:{mailbox_address}?subject=unsubscribe%20dayori-7-")
+    assert page == "https://dx.example.go.jp/dayori/subscribe/#unsubscribe"
 
 
 def _in_project(project: Project, *arguments: str, env: dict[str, str] | None = None

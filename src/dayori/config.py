@@ -34,6 +34,8 @@ class EmailSettings:
     """inline: pictures travel in the message (cid:), shown by Outlook at once; linked: loaded from the site."""
     max_message_bytes: int = 10_000_000
     """The whole message, images included, as the mail server counts it (Exchange Online's default is larger)."""
+    unsubscribe_endpoint: str = ""
+    """An HTTPS address that takes RFC 8058 one-click POSTs; only then do messages offer one-click unsubscribe."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,10 @@ def settings_from_mapping(root: Path, site_url: str, site_name: str, section: di
     if email.images not in IMAGE_MODES:
         raise ConfigError(f"email.images は inline（画像をメールに含める）か linked（サイトから読み込む）にしてください"
                           f"（今は「{email.images}」）。")
+    endpoint = email.unsubscribe_endpoint.strip()
+    if endpoint and (not endpoint.startswith("https://") or any(c.isspace() for c in endpoint) or "#" in endpoint):
+        raise ConfigError("email.unsubscribe_endpoint は、配信停止の POST を受け付ける https:// で始まる URL にしてください"
+                          "（空白や # を含めずに。受け付けるサーバーがないときは書かないでください）。")
     media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
     check = CheckSettings(**_section(CheckSettings, data.pop("check", None), ".check"))
     values = _section(Settings, data, "")

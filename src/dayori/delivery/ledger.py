@@ -189,10 +189,35 @@ class Ledger:
         wanted = {PENDING, FAILED} | ({UNCERTAIN} if retry_uncertain else set())
         return [row for row in self.recipients(vol) if row.outcome in wanted]
 
-    def mark(self, vol: int, recipient: Recipient, outcome: str, detail: str = "", *, attempt: bool = False) -> None:
+    def add(self, vol: int, recipients: list[tuple[Recipient, str]]) -> int:
+        """Adds readers to a frozen issue (`send --add-new`) after those already there; returns how many were new.
+        A reader already in the issue, whatever their outcome, is left as they are."""
+        now = _now()
+        with self.transaction() as db:
+            start = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM deliveries WHERE vol = ?", (vol,)).fetchone()[0]
+            added = 0
+            for recipient, message_id in recipients:
+                added += db.execute(
+                    "INSERT OR IGNORE INTO deliveries (vol, address_key, address, name, position, message_id, outcome,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (vol, recipient.key, recipient.address, recipient.name, start + added, message_id, now)).rowcount
+            db.execute("UPDATE runs SET recipients = recipients + ? WHERE vol = ?", (added, vol))
+        return added
+
+    def mark(self, vol: int, recipient: Recipient, outcome: str, detail: str = "", *, attempt: bool = False,
+             at: dt.datetime | None = None) -> None:
+        when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
         self._db.execute("UPDATE deliveries SET outcome = ?, detail = ?, updated_at = ?, attempts = attempts + ?"
                          " WHERE vol = ? AND address_key = ?",
-                         (outcome, detail, _now(), int(attempt), vol, recipient.key))
+                         (outcome, detail, when, int(attempt), vol, recipient.key))
+
+    def submitted_since(self, since: dt.datetime) -> list[dt.datetime]:
+        """When each message handed to the server since `since` (any issue) was handed over, oldest first: what
+        counts against a provider's daily allowance. `uncertain` ones count, the server may have them."""
+        cutoff = since.astimezone(dt.UTC).isoformat(timespec="seconds")
+        rows = self._db.execute("SELECT updated_at FROM deliveries WHERE outcome IN ('sent', 'uncertain')"
+                                " AND updated_at >= ? ORDER BY updated_at", (cutoff,)).fetchall()
+        return [dt.datetime.fromisoformat(row[0]) for row in rows]
 
     def counts(self, vol: int) -> Counter[str]:
         rows = self._db.execute("SELECT outcome, COUNT(*) FROM deliveries WHERE vol = ? GROUP BY outcome", (vol,))

@@ -71,16 +71,15 @@ def send_date(issue: Issue) -> dt.datetime:
 
 
 def unsubscribe_headers(settings: Settings) -> dict[str, str]:
-    """RFC 2369 List-Unsubscribe, with RFC 8058 one-click only where an HTTPS address exists."""
+    """RFC 2369 List-Unsubscribe of the message as it is before it has a reader (the .eml for Outlook): the page and
+    the team mailbox. Never RFC 8058 one-click, which needs an address that names the reader and accepts a POST;
+    `send` gives each reader their own header (dayori.delivery.unsubscribe)."""
     url = settings.email.unsubscribe_url
     mailbox = unsubscribe_mailbox(settings)
     targets = [url]
     if not url.startswith("mailto:") and mailbox:
         targets.append(f"mailto:{mailbox}?subject=unsubscribe")
-    headers = {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
-    if any(target.startswith("https:") for target in targets):
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return headers
+    return {"List-Unsubscribe": ", ".join(f"<{target}>" for target in targets)}
 
 
 def unsubscribe_mailbox(settings: Settings) -> str:
