@@ -96,12 +96,16 @@ def personalize(message: EmailMessage, recipient: Recipient, message_id: str,
 
 
 class _Pace:
-    """At most `per_minute` messages a minute, evenly spaced, on the send's clock."""
+    """At most `per_minute` messages a minute, evenly spaced, on the send's clock. Slowed down by each throttling
+    answer; back up a step after every RECOVER_AFTER acceptances in a row, never above where it started."""
+
+    RECOVER_AFTER = 20
 
     def __init__(self, per_minute: float | None, clock: Clock) -> None:
-        self.per_minute = per_minute
+        self.target = self.per_minute = per_minute
         self.clock = clock
         self.last = -float("inf")
+        self.streak = 0
 
     @property
     def interval(self) -> float:
@@ -113,10 +117,18 @@ class _Pace:
             self.clock.sleep(delay)
         self.last = self.clock.monotonic()
 
-    def slow_down(self, observed: float) -> None:
-        """Below both the current pace and what the server accepted in the last minute."""
-        current = self.per_minute or observed or 60.0
-        self.per_minute = max(1.0, min(current, observed or current) * SLOWER)
+    def slow_down(self) -> None:
+        self.streak = 0
+        self.per_minute = max(1.0, (self.per_minute or 60.0) * SLOWER)
+
+    def accepted(self) -> None:
+        self.streak += 1
+        if self.streak < self.RECOVER_AFTER or self.per_minute == self.target:
+            return
+        self.streak = 0
+        faster = (self.per_minute or 0.0) / SLOWER
+        self.per_minute = None if self.target is None and faster > 60.0 else \
+            faster if self.target is None else min(self.target, faster)
 
 
 class _Window:
@@ -263,7 +275,6 @@ class _Delivery:
         self.window = _Window(config.per_day, ledger.submitted_since(clock.now() - DAY))
         self.throttle = _Throttle(options.throttle_budget)
         self.summary = SendSummary(vol)
-        self.accepted: deque[float] = deque()
 
     def run(self, suppressed: frozenset[str]) -> SendSummary:
         summary = self.summary
@@ -345,7 +356,7 @@ class _Delivery:
             ledger.mark(vol, recipient, SENT if kind is Kind.SENT else UNCERTAIN, result.detail, at=now)
             self.window.record(now)
             self.throttle.reset()
-            self._accepted_now()
+            self.pace.accepted()
             return SENT if kind is Kind.SENT else UNCERTAIN
         if kind is Kind.PERMANENT:
             ledger.mark(vol, recipient, FAILED, result.detail, at=now)
@@ -370,21 +381,11 @@ class _Delivery:
         wait = self.throttle.next_wait(result)
         if wait is None:
             raise _Pause(self.clock.now() + dt.timedelta(hours=1), BUSY)
-        self.pace.slow_down(float(self._accepted_in_last_minute()))
-        self.summary.slowed_to = self.pace.per_minute
+        self.pace.slow_down()
+        self.summary.slowed_to = min(self.pace.per_minute or 0.0, self.summary.slowed_to or float("inf"))
         progress.note(f"SMTP サーバーが送信を待つよう求めています（{result.detail[:80]}）。{words.wait(wait)}"
                       f"待ってから、1 分あたり {self.pace.per_minute:,.0f} 通に下げて続けます（失敗ではありません）。")
         self.clock.sleep(wait)
-
-    def _accepted_now(self) -> None:
-        self.accepted.append(self.clock.monotonic())
-        self._accepted_in_last_minute()
-
-    def _accepted_in_last_minute(self) -> int:
-        minute_ago = self.clock.monotonic() - 60
-        while self.accepted and self.accepted[0] < minute_ago:
-            self.accepted.popleft()
-        return len(self.accepted)
 
     def _backoff(self, attempt: int) -> float:
         return min(60.0, self.options.backoff * 2 ** (attempt - 1))
