@@ -28,6 +28,8 @@ class Webhook:
 
     plan: list[tuple[int | str, dict[str, str]]] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    posted: list[bytes] = field(default_factory=list)
+    """What reached the channel: like Teams, everything except what it refused before processing (4xx)."""
     paths: list[str] = field(default_factory=list)
     delay: float = 0.0
     """Seconds before answering: a slow Teams, so that two runs overlap."""
@@ -44,6 +46,8 @@ class Webhook:
                 hook.paths.append(self.path)
                 hook.bodies.append(body)
                 status, headers = hook.plan.pop(0) if hook.plan else (202, {})
+                if status == "drop" or not 400 <= int(status) < 500:
+                    hook.posted.append(body)
                 time.sleep(hook.delay)
                 if status == "drop":
                     self.close_connection = True
@@ -84,14 +88,15 @@ def _announce(project: Project, webhook: Webhook, *options: str) -> subprocess.C
 TITLE = "<b>会議</b>を **半分** に"
 
 
-def test_announce_twice_posts_once_after_riding_out_429_and_500(project, webhook):
+def test_announce_twice_posts_once_after_riding_out_429s(project, webhook):
     project.add_issue(3, "2026-11-20", TITLE, "本文です。", summary="[ここ](https://evil.example/) を読む")
-    webhook.plan = [(429, {"Retry-After": "1"}), (500, {}), (202, {})]
+    webhook.plan = [(429, {"Retry-After": "1"}), (429, {}), (202, {})]
     first = _announce(project, webhook, "--vol", "3")
     second = _announce(project, webhook, "--vol", "3")
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0 and "投稿済み" in second.stdout
-    assert len(webhook.bodies) == 3 and len(set(webhook.bodies)) == 1
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2} に Teams へ投稿済み", second.stdout)
+    assert len(webhook.bodies) == 3 and len(set(webhook.bodies)) == 1 and len(webhook.posted) == 1
     message = json.loads(webhook.bodies[-1])
     assert message["type"] == "message"
     assert message["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
@@ -150,17 +155,48 @@ def test_a_refusal_is_explained_and_a_later_run_may_post(project, webhook):
     assert len(webhook.bodies) == 2
 
 
-def test_a_post_that_may_have_arrived_is_not_repeated_unless_asked(project, webhook):
+@pytest.mark.parametrize("answer", ["drop", 502, 500, 503, 504])
+def test_a_post_that_may_have_arrived_is_not_repeated_unless_asked(project, webhook, answer):
+    """Teams' workflow processed the POST, then the gateway answered 5xx or the line dropped: the channel has the
+    card. No automatic retry, no release of the claim: the channel keeps exactly one post."""
     project.add_issue(3, "2026-11-20", "会議の号")
-    webhook.plan = [("drop", {})]
+    webhook.plan = [(answer, {})]
     dropped = _announce(project, webhook, "--vol", "3")
+    assert len(webhook.posted) == 1 and "Traceback" not in dropped.stderr
     assert dropped.returncode == 1 and "分かりません" in dropped.stderr
     again = _announce(project, webhook, "--vol", "3")
     assert again.returncode == 1 and "--retry-uncertain" in again.stderr
     assert len(webhook.bodies) == 1
+    for _ in range(3):
+        _announce(project, webhook, "--vol", "3")
+    assert len(webhook.posted) == 1
     assert _announce(project, webhook, "--vol", "3", "--retry-uncertain").returncode == 0
     assert len(webhook.bodies) == 2
     assert "投稿済み" in _announce(project, webhook, "--vol", "3").stdout
+
+
+@pytest.mark.parametrize("url", ["https://prod-12.japaneast.logic.azure.com:443/workflows/7c1e 5d2a/triggers",
+                                 "https://[::1", "https://prod-12.japaneast.logic.azure.com:99999/workflows",
+                                 "https://ｐｒｏｄ.example.go.jp/workflows", "ftp://prod.example.go.jp/x", "https:///x"])
+def test_a_bad_webhook_url_is_refused_before_any_claim(project, webhook, url):
+    """A URL that cannot be requested never leaves a claim behind (which would block every later post as 'may
+    have been posted'); after the URL is fixed, the post goes out once."""
+    project.add_issue(3, "2026-11-20", "会議の号")
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": url, "NO_PROXY": "127.0.0.1"}
+    bad = subprocess.run([sys.executable, "-m", "dayori", "announce", "--vol", "3", "--backoff", "0"],
+                         cwd=project.root, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "DAYORI_TEAMS_WEBHOOK" in bad.stderr and "Traceback" not in bad.stderr
+    assert _announce(project, webhook, "--vol", "3").returncode == 0
+    assert len(webhook.posted) == 1
+
+
+def test_a_long_retry_after_ends_the_run_without_a_claim(project, webhook):
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.plan = [(429, {"Retry-After": "3600"})]
+    busy = _announce(project, webhook, "--vol", "3")
+    assert busy.returncode == 1 and "混雑" in busy.stderr and "投稿はしていません" in busy.stderr
+    assert _announce(project, webhook, "--vol", "3").returncode == 0
+    assert len(webhook.posted) == 1
 
 
 def test_dry_run_prints_the_card_of_an_episode_with_its_still(project, webhook):

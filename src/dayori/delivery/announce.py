@@ -10,21 +10,27 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import email.utils
+import errno
 import http.client
 import json
 import os
+import socket
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from dayori.config import ConfigError, Settings, settings_from_file
+from dayori.delivery import words
 from dayori.delivery.commands import add_common, ledger_path
 from dayori.delivery.ledger import Ledger, LedgerError
+from dayori.errors import ContentError
 from dayori.model import Content, Episode, Issue
 from dayori.pages import japanese_date
 
@@ -33,6 +39,8 @@ MAX_PAYLOAD_BYTES = 28 * 1024
 """Teams refuses messages over 28 KB."""
 MAX_ATTEMPTS = 5
 MAX_WAIT = 60.0
+MAX_RETRY_AFTER = 300.0
+"""The longest Retry-After waited for within one run; beyond it the run ends and says when to try again."""
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS announcements (
@@ -143,8 +151,10 @@ class _Uncertain(AnnounceError):
 
 
 def post(url: str, data: bytes, *, backoff: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> int:
-    """POSTs `data`, retrying 429 and 5xx (after Retry-After when given) and refused connections; returns the
-    2xx status. Raises AnnounceError when Teams refuses, _Uncertain when it may have posted."""
+    """POSTs `data` and returns the 2xx status. Only answers that prove nothing was posted are retried: a 429
+    (Teams throttles before it processes anything; after Retry-After) and a connection that could not be made.
+    A 5xx or a connection dropped after the request went out may come after Teams posted the card: _Uncertain,
+    never retried. Raises AnnounceError when Teams refuses."""
     last = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = urllib.request.Request(url, data=data, method="POST",
@@ -154,20 +164,35 @@ def post(url: str, data: bytes, *, backoff: float = 2.0, sleep: Callable[[float]
             with urllib.request.urlopen(request, timeout=30) as response:
                 return int(response.status)
         except urllib.error.HTTPError as error:
-            if error.code != 429 and error.code < 500:
+            if error.code >= 500:
+                raise _Uncertain(f"Teams が投稿の後にエラーを返しました（HTTP {error.code}）") from error
+            if error.code != 429:
                 raise AnnounceError(f"Teams が投稿を受け付けませんでした（HTTP {error.code}）。DAYORI_TEAMS_WEBHOOK の URL が"
                                     "ワークフローの「Teams Webhook 要求を受信したとき」のものか、ワークフローがオンかを"
                                     "確かめてください") from error
-            last = f"HTTP {error.code}"
-            wait = max(wait, _retry_after(error.headers.get("Retry-After")))
+            last = "HTTP 429（混雑）"
+            retry_after = _retry_after(error.headers.get("Retry-After"))
+            if retry_after > MAX_RETRY_AFTER:
+                raise AnnounceError(f"Teams が混雑していて、{words.wait(retry_after)}後まで受け付けないと答えました"
+                                    "（HTTP 429）。投稿はしていません。そのころに同じコマンドをもう一度実行してください"
+                                    ) from error
+            wait = max(wait, retry_after)
         except urllib.error.URLError as error:
+            if not _not_sent(error.reason):
+                raise _Uncertain(f"送信の途中で接続が切れました（{type(error.reason).__name__}）") from error
             last = f"接続できません（{type(error.reason).__name__}）"
         except (http.client.HTTPException, OSError) as error:
             raise _Uncertain(f"送信直後に接続が切れました（{type(error).__name__}）") from error
         if attempt < MAX_ATTEMPTS:
-            sleep(min(MAX_WAIT, wait))
-    raise AnnounceError(f"Teams に投稿できませんでした（{MAX_ATTEMPTS} 回試して最後は {last}）。しばらくしてからもう一度"
-                        "実行してください")
+            sleep(min(MAX_RETRY_AFTER, wait))
+    raise AnnounceError(f"Teams に投稿できませんでした（{MAX_ATTEMPTS} 回試して最後は {last}）。投稿はしていません。"
+                        "しばらくしてからもう一度実行してください")
+
+
+def _not_sent(reason: object) -> bool:
+    """A failure to connect (refused, no route, name not found, certificate refused): nothing reached Teams."""
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror | ssl.SSLError | TimeoutError) or (
+        isinstance(reason, OSError) and reason.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH))
 
 
 def _retry_after(value: str | None) -> float:
@@ -184,14 +209,34 @@ def _retry_after(value: str | None) -> float:
 
 
 def webhook_from_env() -> str:
-    url = os.environ.get("DAYORI_TEAMS_WEBHOOK", "").strip()
+    """The webhook URL, checked before any claim is made: a URL that cannot be requested must not leave a claim
+    that says "may have been posted"."""
+    return webhook_url(os.environ.get("DAYORI_TEAMS_WEBHOOK", ""))
+
+
+def webhook_url(value: str) -> str:
+    url = value.strip()
     if not url:
         raise AnnounceError("環境変数 DAYORI_TEAMS_WEBHOOK に、Teams のワークフロー「Teams Webhook 要求を受信したとき」の"
                             "URL を設定してください")
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise AnnounceError("DAYORI_TEAMS_WEBHOOK の URL の途中に空白や改行があります。ワークフローの画面から URL を"
+                            "もう一度コピーして、そのまま設定してください（何も投稿していません）")
+    if not url.isascii():
+        raise AnnounceError("DAYORI_TEAMS_WEBHOOK の URL に全角文字があります。ワークフローの画面から URL をもう一度コピー"
+                            "してください（何も投稿していません）")
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError as error:
+        raise AnnounceError("DAYORI_TEAMS_WEBHOOK を URL として読めません（途中で切れているようです）。ワークフローの"
+                            "画面から URL をもう一度コピーしてください（何も投稿していません）") from error
+    loopback = host in ("127.0.0.1", "localhost", "::1")
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise AnnounceError("DAYORI_TEAMS_WEBHOOK は https:// で始まる URL にしてください")
+    if not host:
+        raise AnnounceError("DAYORI_TEAMS_WEBHOOK の URL にサーバー名がありません。ワークフローの画面から URL をもう一度"
+                            "コピーしてください（何も投稿していません）")
     return url
 
 
@@ -203,9 +248,9 @@ def announce(announcement: Announcement, record: Record, url: str, *, retry_unce
     if earlier is not None:
         state, when = earlier
         if state == POSTED:
-            return f"{announcement.label}は {when} に Teams へ投稿済みです。二重に投稿しないよう、今回は送っていません。"
+            return f"{announcement.label}は {words.japan_time(when)} に Teams へ投稿済みです。二重に投稿しないよう、今回は送っていません。"
         if not retry_uncertain:
-            raise AnnounceError(f"{announcement.label}の投稿は {when} に始まったまま、届いたか分かりません（前回の実行が"
+            raise AnnounceError(f"{announcement.label}の投稿は {words.japan_time(when)} に始まったまま、届いたか分かりません（前回の実行が"
                                 "途中で止まったか、接続が切れました）。チャネルに投稿がないと確かめたら --retry-uncertain を付けて実行してください")
     try:
         status = post(url, data, backoff=backoff, sleep=sleep)
@@ -233,13 +278,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dayori.content import load_content
-    from dayori.errors import ContentError
 
     try:
         settings = settings_from_file(args.config_file)
         content = load_content(settings)
-        built = _announcement(args, content, settings)
-    except (ConfigError, AnnounceError) as error:
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except ContentError as error:
+        print(error.report(), file=sys.stderr)
+        return 2
+    return announce_item(settings, content, vol=args.vol, episode=args.episode, ledger=args.ledger,
+                         dry_run=args.dry_run, retry_uncertain=args.retry_uncertain, backoff=args.backoff)
+
+
+def announce_item(settings: Settings, content: Content, *, vol: int | None = None, episode: str | None = None,
+                  ledger: Path | None = None, dry_run: bool = False, retry_uncertain: bool = False,
+                  url: str | None = None, backoff: float = 2.0) -> int:
+    """`announce` for issue `vol` or episode `episode` of `content` (already loaded): posts its card once per
+    ledger, printing what the editor reads. `url` stands for DAYORI_TEAMS_WEBHOOK. Returns the exit code: 0 posted
+    (or posted before), 1 not posted or uncertain (the message says what to do), 2 nothing attempted."""
+    try:
+        built = _announcement(argparse.Namespace(vol=vol, episode=episode), content, settings)
+    except AnnounceError as error:
         print(str(error), file=sys.stderr)
         return 2
     except ContentError as error:
@@ -250,18 +311,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{built.label}のカードが {len(data) / 1024:.0f} KB あり、Teams の上限 28 KB を超えます。"
               "要約（summary）を短くしてください", file=sys.stderr)
         return 2
-    if args.dry_run:
+    if dry_run:
         print(json.dumps(json.loads(data), ensure_ascii=False, indent=2))
         return 0
     try:
-        url = webhook_from_env()
-        ledger = Ledger.open(ledger_path(args, settings))
-    except (AnnounceError, LedgerError) as error:
+        webhook = webhook_url(url) if url is not None else webhook_from_env()
+        held = Ledger.open(ledger_path(argparse.Namespace(ledger=ledger), settings))
+    except (AnnounceError, LedgerError, ConfigError) as error:
         print(str(error), file=sys.stderr)
         return 2
-    with ledger:
+    with held:
         try:
-            print(announce(built, Record(ledger), url, retry_uncertain=args.retry_uncertain, backoff=args.backoff))
+            print(announce(built, Record(held), webhook, retry_uncertain=retry_uncertain, backoff=backoff))
         except AnnounceError as error:
             print(str(error), file=sys.stderr)
             return 1
@@ -288,7 +349,6 @@ def _still_url(episodes: list[Episode], settings: Settings) -> str | None:
     """The still's address on the site, from the media cache (`make site` has made it; otherwise it is made now)."""
     if not episodes:
         return None
-    from dayori.errors import ContentError
     from dayori.media import process_episodes
 
     report = process_episodes(episodes, settings)
