@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
-from dayori.delivery.oauth import OAuthConfig, TokenSource
+from dayori.delivery.clock import SYSTEM, Clock
+from dayori.delivery.oauth import OAuthConfig, TokenError, TokenSource
 from dayori.delivery.smtp import SmtpConfig, Transport
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
+from exchange_server import ScaledClock
 from oauth_servers import (
     CLIENT_SECRET,
     OAuthSmtpServer,
@@ -55,7 +57,7 @@ def _message(tmp_path: Path):
     return settings, render_message(issue, Content(issues=(issue,), episodes=(), today=dt.date(2026, 11, 26)), settings)
 
 
-def _send(tmp_path: Path, monkeypatch, env: dict[str, str], addresses: list[str]) -> int:
+def _send(tmp_path: Path, monkeypatch, env: dict[str, str], addresses: list[str], clock: Clock = SYSTEM) -> int:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     tmp_path.mkdir(exist_ok=True)
@@ -66,7 +68,7 @@ def _send(tmp_path: Path, monkeypatch, env: dict[str, str], addresses: list[str]
     args = parser.parse_args(["--vol", "7", "--ledger", str(tmp_path / "ledger.sqlite3"), "--rate", "0",
                               "--backoff", "0", "--to", str(csv_path)])
     settings, message = _message(tmp_path)
-    return cli.execute(args, message, 7, settings)
+    return cli.execute(args, message, 7, settings, clock=clock)
 
 
 ADDRESSES = [f"staff{n}@example.go.jp" for n in range(1, 6)]
@@ -192,3 +194,34 @@ def test_secrets_stay_out_of_reprs_and_configuration_errors(pki):
         SmtpConfig.from_env({**env, "DAYORI_OAUTH_CLIENT_SECRET": ""})
     with pytest.raises(Exception, match="DAYORI_SMTP_AUTH"):
         SmtpConfig.from_env({**env, "DAYORI_SMTP_AUTH": "OAuth"[:3]})
+
+
+@pytest.mark.parametrize("failures", [
+    [(500, {})], [(503, {"Retry-After": "2"})], [(429, {"Retry-After": "1"}), (429, {"Retry-After": "1"})],
+    [("drop", {})], [(502, {}), (429, {}), (503, {})],
+])
+def test_a_busy_token_endpoint_is_asked_again_and_the_send_completes(tmp_path, monkeypatch, pki, capsys, failures):
+    """Entra ID answers 5xx, 429 with Retry-After, or drops the line: the token is asked for again after a pause,
+    and every reader gets one copy; no traceback, no message blaming the secret."""
+    with TokenServer(pki) as tokens, OAuthSmtpServer(tokens.log) as smtp:
+        tokens.failures = list(failures)
+        clock = ScaledClock(scale=1000)
+        assert _send(tmp_path, monkeypatch, {**smtp.env(), **tokens.env()}, ADDRESSES, clock) == 0
+    assert smtp.recorder.count_by_recipient() == {a: 1 for a in ADDRESSES}
+    assert len(tokens.log.token_requests) == len(failures) + 1
+    output = capsys.readouterr()
+    assert "Traceback" not in output.err and "シークレット" not in output.err
+
+
+def test_a_token_endpoint_that_stays_busy_ends_in_japanese_without_blaming_the_secret(tmp_path, monkeypatch, pki,
+                                                                                       capsys):
+    waits: list[float] = []
+    with TokenServer(pki) as tokens:
+        tokens.failures = [(429, {"Retry-After": "7"})] + [(503, {})] * 10
+        source = TokenSource(OAuthConfig.from_env(tokens.env()), sleep=waits.append)
+        with pytest.raises(TokenError) as caught:
+            source.token()
+    message = str(caught.value)
+    assert "混雑" in message and "HTTP 503" in message and "誤りではありません" in message
+    assert len(tokens.log.token_requests) == 5 and waits[0] == 7.0 and len(waits) == 4
+    assert "Traceback" not in capsys.readouterr().err
