@@ -364,3 +364,26 @@ def test_a_draft_or_scheduled_issue_can_be_test_sent_marked_as_a_test_but_never_
     assert {r for item in server.recorder.received for r in item.recipients} == {"editor@example.go.jp"}
     assert real.returncode != 0 and "--test-to" in real.stderr
     assert not (project.root / "state" / "ledger.sqlite3").exists()
+
+
+def test_add_new_sends_the_frozen_issue_to_readers_added_since_once_each(tmp_path, monkeypatch, capsys):
+    """Readers who joined the list after the first run get this issue only with --add-new, once each, and the
+    message that mentions them says so; readers already sent are never sent again."""
+    addresses = _addresses(3)
+    csv_path = _csv(tmp_path, addresses)
+    with SmtpServer(Plan(down_after=2)) as server:
+        _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path))
+    newcomers = ["newcomer1@example.go.jp", "newcomer2@example.go.jp"]
+    _csv(tmp_path, [*addresses, *newcomers])
+    with SmtpServer() as rerun:
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path), "--dry-run", "--add-new") == 0
+        assert rerun.recorder.received == [] and set(_ledger(tmp_path)) == set(addresses)
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path)) == 0
+        assert "--add-new" in capsys.readouterr().err
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path), "--add-new") == 0
+        assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path), "--add-new") == 0
+    total = server.recorder.count_by_recipient() + rerun.recorder.count_by_recipient()
+    assert total == {a: 1 for a in [*addresses, *newcomers]}
+    assert set(_ledger(tmp_path).values()) == {"sent"}
+    out = capsys.readouterr().out
+    assert "新しい読者 2 件を第7号の配信先に加えました" in out and "新しい読者 0 件" in out

@@ -4,9 +4,13 @@ never echoing an address or a name."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from dayori.delivery.subscribers import SubscribersFileError, read_subscribers
@@ -105,3 +109,63 @@ def test_a_table_that_starts_lower_right_keeps_excel_row_numbers(tmp_path):
     subscribers = read_subscribers(tmp_path / "list.xlsx")
     assert [p.line for p in subscribers.problems] == [4]
     assert [(r.address, r.name) for r in subscribers.recipients] == [("b@example.go.jp", "佐藤 花子")]
+
+
+def test_the_active_sheet_is_read_and_a_hidden_sheet_with_addresses_is_named(tmp_path):
+    """Last year's list on a hidden first sheet, this year's on the sheet Excel shows: this year's is used, and
+    the hidden one is named in a warning, with how many addresses it holds (never the addresses)."""
+    workbook = Workbook()
+    old = workbook.active
+    old.title = "昨年度"
+    old.append(["メールアドレス", "氏名"])
+    old.append(["gone@example.go.jp", "退職者"])
+    old.sheet_state = "hidden"
+    current = workbook.create_sheet("今年度")
+    current.append(["メールアドレス", "氏名"])
+    for address, name in PEOPLE:
+        current.append([address, name])
+    workbook.create_sheet("メモ").append(["連絡先は総務課"])
+    workbook.active = 1
+    path = tmp_path / "list.xlsx"
+    workbook.save(path)
+    subscribers = read_subscribers(path)
+    assert [(r.address, r.name) for r in subscribers.recipients] == PEOPLE
+    notices = " ".join(subscribers.notices)
+    assert "シート「今年度」を読みました" in notices
+    assert "シート「昨年度」（非表示）にもメールアドレスが 1 件" in notices and "メモ" not in notices
+    assert "gone@" not in notices
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "セミコロン"), ("\t", "タブ")])
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8-sig"])
+def test_semicolon_and_tab_separated_lists_are_read_and_the_separator_named(tmp_path, separator, name, encoding):
+    lines = [separator.join(["氏名", "メールアドレス"])] + [separator.join([n, a]) for a, n in PEOPLE]
+    path = _csv(tmp_path / "list.csv", lines, encoding)
+    subscribers = read_subscribers(path)
+    assert [(r.address, r.name) for r in subscribers.recipients] == PEOPLE and subscribers.problems == []
+    assert any(name in notice for notice in subscribers.notices)
+
+
+_names = st.text(st.characters(codec="cp932", exclude_categories=("Cc", "Cs", "Zl", "Zp"),
+                                exclude_characters="¢£¬‖−〜"), max_size=12)
+_locals = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}[a-z0-9]", fullmatch=True).filter(lambda s: ".." not in s)
+
+
+@given(people=st.lists(st.tuples(_locals, _names), min_size=1, max_size=8, unique_by=lambda p: p[0]),
+       separator=st.sampled_from([",", ";", "\t"]), encoding=st.sampled_from(["cp932", "utf-8-sig", "utf-8"]),
+       header=st.booleans())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_list_excel_could_write_reads_back_the_same_people(tmp_path, people, separator, encoding, header):
+    """Whatever the separator, encoding and names (commas, semicolons, quotes and tabs inside them included), the
+    people read are the people written."""
+    rows = [[f"{local}@example.go.jp", name.strip()] for local, name in people]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
+    if header:
+        writer.writerow(["メールアドレス", "氏名"])
+    writer.writerows(rows)
+    path = tmp_path / f"list-{separator.encode().hex()}-{encoding}.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    subscribers = read_subscribers(path)
+    assert subscribers.problems == []
+    assert [(r.address, r.name) for r in subscribers.recipients] == [(a, n) for a, n in rows]

@@ -262,6 +262,8 @@ def _read(path: Path) -> SubscriberList | None:
     except SubscribersFileError as error:
         print(str(error), file=sys.stderr)
         return None
+    for notice in subscribers.notices:
+        print(notice, file=sys.stderr)
     if subscribers.problems:
         rows = {problem.line for problem in subscribers.problems}
         print(f"購読者リストの {len(rows)} 行に問題があります。直してから、もう一度実行してください"

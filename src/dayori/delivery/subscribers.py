@@ -52,6 +52,8 @@ class SubscriberList:
     problems: list[Problem] = field(default_factory=list)
     """Rows that cannot be sent to as written: while there are any, nothing is frozen or sent."""
     duplicate_lines: list[int] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    """What the sender should know about how the file was read (which sheet, which separator), in Japanese."""
 
 
 class SubscribersFileError(Exception):
@@ -98,14 +100,21 @@ def read_subscribers(path: Path) -> SubscriberList:
         raise SubscribersFileError(f"{path}: 古い Excel 形式（.xls）かパスワード付きのブックは読めません。"
                                    f"パスワードを外し、{_SAVE_AS}")
     if data.startswith(_ZIP_MAGIC):
-        return check_rows(_workbook_rows(path, data), path)
-    return check_rows(_csv_rows(path, _decode(path, data)), path)
+        notices: list[str] = []
+        result = check_rows(_workbook_rows(path, data, notices), path)
+    else:
+        text = _decode(path, data)
+        delimiter = _delimiter(text)
+        notices = [f"{path}: 区切り文字を{_DELIMITER_NAMES[delimiter]}として読みました。"] if delimiter != "," else []
+        result = check_rows(_csv_rows(path, text, delimiter), path)
+    result.notices[:0] = notices
+    return result
 
 
 def parse_subscribers(text: str, label: str) -> SubscriberList:
     """A CSV already decoded; `label` names it in messages."""
     path = Path(label)
-    return check_rows(_csv_rows(path, text), path)
+    return check_rows(_csv_rows(path, text, _delimiter(text)), path)
 
 
 def check_rows(rows: Rows, path: Path) -> SubscriberList:
@@ -164,9 +173,25 @@ def _decode(path: Path, data: bytes) -> str:
     raise SubscribersFileError(f"{path}: 文字コードが UTF-8 でも Shift_JIS でもないため読めません。{_SAVE_AS}")
 
 
-def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+_DELIMITER_NAMES = {",": "コンマ（,）", ";": "セミコロン（;）", "\t": "タブ"}
+
+
+def _delimiter(text: str) -> str:
+    """The separator of a CSV: a comma, or the semicolon that Excel writes where the decimal mark is a comma,
+    or the tab of "Unicode テキスト". Judged by the first line with content (the header, or a first row): the
+    separator is the one that splits it into an address or a header; failing that, the first found outside quotes."""
+    line = next((line for line in text.splitlines() if line.strip()), "")
+    for delimiter in _DELIMITER_NAMES:
+        cells = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
+        if _header(cells) is not None or any(address_problem(cell) is None for cell in cells):
+            return delimiter
+    unquoted = re.sub(r'"[^"]*"', "", line)
+    return next((delimiter for delimiter in _DELIMITER_NAMES if delimiter in unquoted), ",")
+
+
+def _csv_rows(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """Rows numbered by the line they start on: a quoted cell with a line break spans several lines."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     try:
         for row in reader:
@@ -176,8 +201,10 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
         raise SubscribersFileError(f"{path}:{start}: CSV として読めません（{error}）。{_SAVE_AS}") from error
 
 
-def _workbook_rows(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
-    """The first sheet's rows, numbered as Excel shows them; formulas as Excel last calculated them."""
+def _workbook_rows(path: Path, data: bytes, notices: list[str]) -> list[tuple[int, list[str]]]:
+    """The active sheet's rows (the one Excel shows on opening), numbered as Excel shows them; formulas as Excel
+    last calculated them. Other sheets with addresses in them, hidden ones above all (last year's list), are
+    named in `notices`: they are not read."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -186,11 +213,27 @@ def _workbook_rows(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
         raise SubscribersFileError(f"{path}: Excel ブック（.xlsx）として読めません。{_SAVE_AS}") from error
     try:
-        if not workbook.worksheets:
-            raise SubscribersFileError(f"{path}: ブックにシートがありません。1 枚目のシートに購読者を書いてください")
-        sheet = workbook.worksheets[0]
-        return [(number, [_cell_text(value) for value in values])
+        sheets = workbook.worksheets
+        visible = [sheet for sheet in sheets if getattr(sheet, "sheet_state", "visible") == "visible"]
+        if not visible:
+            raise SubscribersFileError(f"{path}: ブックに表示されているシートがありません。購読者のシートを表示して"
+                                       "保存し直してください")
+        active = workbook.active
+        sheet = active if active in visible else visible[0]
+        rows = [(number, [_cell_text(value) for value in values])
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        if len(sheets) > 1:
+            notices.append(f"{path}: シート「{sheet.title}」を読みました（Excel で開いたときに表示されるシートです）。")
+        for other in sheets:
+            if other is sheet:
+                continue
+            count = sum(address_problem(_cell_text(value).strip()) is None
+                        for values in other.iter_rows(values_only=True) for value in values if value is not None)
+            if count:
+                hidden = "（非表示）" if getattr(other, "sheet_state", "visible") != "visible" else ""
+                notices.append(f"注意: {path} のシート「{other.title}」{hidden}にもメールアドレスが {count:,} 件ありますが、"
+                               f"読んでいません。その宛先にも送るときは、購読者をシート「{sheet.title}」にまとめてください。")
+        return rows
     finally:
         workbook.close()
 
