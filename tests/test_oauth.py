@@ -217,7 +217,7 @@ def test_a_token_endpoint_that_stays_busy_ends_in_japanese_without_blaming_the_s
                                                                                        capsys):
     waits: list[float] = []
     with TokenServer(pki) as tokens:
-        tokens.failures = [(429, {"Retry-After": "7"})] + [(503, {})] * 10
+        tokens.failures = [(429, {"Retry-After": "7"}), *[(503, {}) for _ in range(10)]]
         source = TokenSource(OAuthConfig.from_env(tokens.env()), sleep=waits.append)
         with pytest.raises(TokenError) as caught:
             source.token()
