@@ -9,10 +9,13 @@ from pathlib import Path
 
 from dayori.config import ConfigError, Settings, settings_from_file
 from dayori.delivery import ledger as ledgers
+from dayori.delivery import words
 from dayori.delivery.bounces import BounceFileError, read_bounces
 from dayori.delivery.ledger import Ledger, LedgerError
+from dayori.delivery.outlook import MailFileError
 from dayori.delivery.subscribers import address_problem
-from dayori.delivery.suppress import BOUNCE, MANUAL, REASON_LABELS, Suppressions, mask
+from dayori.delivery.suppress import BOUNCE, MANUAL, REASON_LABELS, REQUEST, Suppressions, mask
+from dayori.delivery.unsubscribe import read_requests
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,13 @@ def add_suppress_arguments(parser: argparse.ArgumentParser) -> None:
     for sub in (add, remove, listing):
         add_common(sub)
         sub.set_defaults(run=run_suppress)
+    imported = actions.add_parser("import", help="配信停止の依頼メール（Outlook で保存した .eml・.msg）を読み、"
+                                                 "依頼した読者を配信停止にします")
+    imported.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                          help=".eml か .msg のファイル、またはそれを入れたフォルダー。複数指定できます")
+    imported.add_argument("--dry-run", action="store_true", help="件数を数えるだけで、配信停止にはしません")
+    add_common(imported)
+    imported.set_defaults(run=run_import)
 
 
 def run_suppress(args: argparse.Namespace) -> int:
@@ -79,11 +89,37 @@ def _suppress(args: argparse.Namespace, suppressions: Suppressions, addresses: l
 
 def _list(suppressions: Suppressions, show: bool) -> None:
     entries = suppressions.entries()
-    print(f"配信停止 {len(entries)} 件: " + "、".join(
-        f"{REASON_LABELS.get(reason, reason)} {count} 件" for reason, count in sorted(suppressions.reasons().items())))
+    if not entries:
+        print("配信停止の宛先はありません。")
+        return
+    print(f"配信停止 {words.count(len(entries))} 件: " + "、".join(
+        f"{REASON_LABELS.get(reason, reason)} {words.count(count)} 件"
+        for reason, count in sorted(suppressions.reasons().items())))
     for entry in entries:
         print(f"  {entry.address if show else mask(entry.address)}\t{REASON_LABELS.get(entry.reason, entry.reason)}"
-              f"\t{entry.added_at}")
+              f"\t{words.japan_time(entry.added_at)}")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Reads every file before changing anything; a file that cannot be read stops the command with its name."""
+    try:
+        with Ledger.open(ledger_path(args)) as ledger:
+            report = read_requests(ledger, args.paths)
+            added = 0 if args.dry_run else Suppressions(ledger).add(sorted(report.addresses), REQUEST)
+    except MailFileError as error:
+        print(f"{error}。何も変更していません", file=sys.stderr)
+        return 2
+    except (ConfigError, LedgerError) as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    note = "（--dry-run のため変更していません）" if args.dry_run else f"（新たに配信停止 {words.count(added)} 件）"
+    print(f"メール {words.count(report.files)} 通を読みました。配信停止の依頼 {words.count(len(report.addresses))} 件"
+          f"{note}。うち {words.count(len(report.by_token))} 件はメールの件名の記号から読者を確かめ、"
+          f"{words.count(len(report.by_sender))} 件は差出人のアドレスで{'登録します' if args.dry_run else '登録しました'}。")
+    if report.not_requests:
+        print(f"配信停止の依頼ではないメール（件名に「配信停止」や unsubscribe がないもの、不達通知など） "
+              f"{words.count(report.not_requests)} 通は読み飛ばしました。")
+    return 0
 
 
 def add_bounces_arguments(parser: argparse.ArgumentParser) -> None:

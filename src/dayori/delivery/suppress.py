@@ -24,8 +24,9 @@ CREATE TABLE IF NOT EXISTS suppressions (
     added_at TEXT NOT NULL
 )
 """
-MANUAL, BOUNCE = "manual", "bounce"
-REASON_LABELS = {MANUAL: "配信停止の申し出など（手動）", BOUNCE: "宛先不明などの恒久的な不達"}
+MANUAL, BOUNCE, REQUEST = "manual", "bounce", "request"
+REASON_LABELS = {MANUAL: "配信停止の申し出など（手動）", BOUNCE: "宛先不明などの恒久的な不達",
+                 REQUEST: "配信停止の依頼メール（suppress import）"}
 
 
 @dataclass(frozen=True)

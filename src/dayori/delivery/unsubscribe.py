@@ -16,11 +16,14 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from dayori.config import Settings
 from dayori.delivery.ledger import Ledger
-from dayori.delivery.subscribers import Recipient
+from dayori.delivery.outlook import read_mail
+from dayori.delivery.subscribers import Recipient, address_problem
 from dayori.email.render import unsubscribe_mailbox
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
@@ -83,3 +86,56 @@ def resolve(ledger: Ledger, secret: bytes, references: Iterable[tuple[int, str]]
             if value in values:
                 found[(vol, value)] = row.recipient.address
     return found
+
+
+REQUEST_WORDS = re.compile(r"unsubscribe|配信停止|購読停止|配信解除|購読解除|停止", re.IGNORECASE)
+MAIL_SUFFIXES = (".eml", ".msg")
+
+
+@dataclass
+class ImportReport:
+    """What `suppress import` read: counts only, addresses stay inside."""
+
+    files: int = 0
+    by_token: set[str] = field(default_factory=set)
+    """Readers named by the token in a request's subject (whoever sent it)."""
+    by_sender: set[str] = field(default_factory=set)
+    """Senders of requests without a token this ledger knows."""
+    not_requests: int = 0
+    """Mails that do not ask to unsubscribe (a question, a bounce): left alone."""
+
+    @property
+    def addresses(self) -> set[str]:
+        return self.by_token | self.by_sender
+
+
+def mail_files(paths: Iterable[Path]) -> list[Path]:
+    """The files given, and the .eml and .msg files in each folder given (where Outlook drags them)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in MAIL_SUFFIXES and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def read_requests(ledger: Ledger, paths: Iterable[Path]) -> ImportReport:
+    """Reads every file first (raising MailFileError, before anything changes), then resolves the tokens."""
+    report = ImportReport()
+    mails = [read_mail(path) for path in mail_files(paths)]
+    report.files = len(mails)
+    secret = ledger_secret(ledger)
+    wanted = [(mail, TOKEN.search(mail.subject)) for mail in mails]
+    known = resolve(ledger, secret, [(int(m.group(1)), m.group(2)) for _, m in wanted if m is not None])
+    for mail, match in wanted:
+        reader = known.get((int(match.group(1)), match.group(2).lower())) if match is not None else None
+        if mail.report or (match is None and not REQUEST_WORDS.search(mail.subject)):
+            report.not_requests += 1
+        elif reader is not None:
+            report.by_token.add(reader)
+        elif mail.sender and address_problem(mail.sender) is None:
+            report.by_sender.add(mail.sender)
+        else:
+            report.not_requests += 1
+    return report
