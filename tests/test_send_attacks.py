@@ -248,3 +248,38 @@ def test_the_ledger_is_state_and_an_old_one_in_the_cache_is_moved_not_forgotten(
     assert server.recorder.count_by_recipient() + rerun.recorder.count_by_recipient() == {a: 1 for a in addresses}
     assert not [path.name for path in old.parent.iterdir() if path.name.startswith("ledger")]
     assert sorted(path.name for path in (issue.root / "state").iterdir()) == ["ledger.sqlite3"]
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(issue, tmp_path):
+    """On a terminal: a bar with the count, the rate and the time left, redrawn in place. In a CI log: whole lines.
+    Either way the summary is in words, counts with separators, never a Python value."""
+    import pty
+
+    addresses = _addresses(30)
+    subscribers = _list(tmp_path, addresses)
+    with SmtpServer() as server:
+        logged = _send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", tmp_path / "a.sqlite3")
+        leader, follower = pty.openpty()
+        process = subprocess.Popen(_command("--vol", "3", "--to", subscribers, "--ledger", tmp_path / "b.sqlite3"),
+                                   cwd=issue.root, env={**_env(server), "COLUMNS": "120"}, stdout=subprocess.PIPE,
+                                   stderr=follower, text=True)
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        out, _ = process.communicate(timeout=120)
+        os.close(leader)
+    assert logged.returncode == 0 and process.returncode == 0, logged.stderr
+    assert server.recorder.count_by_recipient() == {address: 2 for address in addresses}
+    terminal = screen.decode("utf-8", "replace")
+    assert "\r" in terminal and "第3号" in terminal and "30 / 30 通" in terminal and "1 分あたり" in terminal
+    assert "\r" not in logged.stderr and "第3号: 30 / 30 通" in logged.stderr
+    assert "第3号: 3 / 30 通" in logged.stderr and "残り 27 通" in logged.stderr
+    for text in (logged.stdout, out):
+        assert "送信済み 30 件" in text and "{" not in text and "'sent'" not in text

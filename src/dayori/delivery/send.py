@@ -9,6 +9,7 @@ message went out is `uncertain`, and only a refusal of the reader's address is a
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -207,7 +208,7 @@ class Progress:
         self.last_line = self.started
         self.next_share = 0.1
         self.bar = tqdm(total=total, desc=f"第{vol}号", file=self.stream, bar_format="{desc} {bar} {postfix}",
-                        leave=True) if tty else None
+                        leave=True, ncols=_size(self.stream)[0], nrows=_size(self.stream)[1]) if tty else None
 
     def rate(self) -> float | None:
         """Messages a minute: what this run achieved once it has a few, else the pace it aims at."""
@@ -247,6 +248,16 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _size(stream: TextIO) -> tuple[int, int]:
+    """The terminal's width and height; one that reports none (0 × 0, as some consoles and pseudo-terminals do)
+    counts as 100 × 24: tqdm would otherwise draw nothing at all."""
+    try:
+        columns, lines = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        columns, lines = 0, 0
+    return (columns if columns >= 40 else 100), (lines if lines >= 2 else 24)
 
 
 def deliver(message: EmailMessage, vol: int, ledger: Ledger, transport: Transport, sender: str,
