@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import random
@@ -250,7 +251,7 @@ def bench_sending(folder: Path, issues: int, count: int = 300) -> dict[str, floa
         with Ledger.open(folder / "bench-ledger.sqlite3") as ledger:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
-            deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False))
+            deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False, progress_stream=io.StringIO()))
             ledgered = time.perf_counter() - start
         data = personalize(message, recipients[0], message_id(1, settings))
         start = time.perf_counter()
@@ -268,6 +269,12 @@ def bench_sending_oauth(folder: Path, issues: int) -> dict[str, float]:
     from dayori.delivery.bench import bench_oauth_sending
 
     return bench_oauth_sending(folder / "oauth")
+
+
+def bench_sending_profile(folder: Path, issues: int) -> dict[str, float]:
+    from dayori.delivery.bench import bench_profile_pace
+
+    return bench_profile_pace(folder / "profile")
 
 
 def bench_media_stage(folder: Path, issues: int) -> dict[str, float]:
@@ -336,8 +343,8 @@ def _edits_served(project: Path, vol: int, url_path: str, edits: int, command: l
 
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
     """Delivery to a local SMTP server, media on generated clips, and the edit-to-served wait of the preview."""
-    return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "media": bench_media_stage,
-            "preview": bench_edit_to_served}
+    return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "sending_profile": bench_sending_profile,
+            "media": bench_media_stage, "preview": bench_edit_to_served}
 
 
 def _print(results: dict[str, object]) -> None:
@@ -364,6 +371,11 @@ def _print(results: dict[str, object]) -> None:
         prefix = f"{kind}_stage_"
         print(f"  {kind} stages (s)      " + ", ".join(f"{k[len(prefix):-8]} {v:.3f}" for k, v in site.items()
                                                      if k.startswith(prefix)))
+    pace = results.get("sending_profile")
+    if isinstance(pace, dict) and pace:
+        print(f"  send pace (exchange-online) {pace['sent_per_minute']:.1f} messages/min = "
+              f"{100 * pace['rate_over_limit']:.0f} % of the profile's {pace['profile_limit_per_minute']:.0f}/min "
+              f"({pace['quota_refusals']:.0f} quota refusals); ledger {pace['ledger_ms_per_message']:.2f} ms per message")
     for name, values in results.items():
         if isinstance(values, dict) and name != "site":
             print(f"{name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"

@@ -4,6 +4,7 @@ against the same send with no login: what Microsoft 365's sign-in costs a send."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import sys
 import time
@@ -67,7 +68,7 @@ def _measure(folder: Path, count: int) -> dict[str, float]:
             ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
             start = time.perf_counter()
             deliver(message, 1, ledger, Transport(SmtpConfig.from_env(env)), "dx@example.go.jp",
-                    SendOptions(rate=0, progress=False))
+                    SendOptions(rate=0, progress=False, progress_stream=io.StringIO()))
             return time.perf_counter() - start
 
     try:
@@ -85,3 +86,54 @@ def _measure(folder: Path, count: int) -> dict[str, float]:
     return {"messages": count, "plain_sends_per_second": count / min(plain),
             "oauth_sends_per_second": count / min(oauth), "oauth_over_plain_seconds": min(oauth) / min(plain),
             "token_requests_per_send": token_requests / REPEATS}
+
+
+def bench_profile_pace(folder: Path, count: int = 60, scale: float = 6.0) -> dict[str, float]:
+    """`send` with DAYORI_SMTP_PROFILE=exchange-online through the tests' Exchange-like server (30 messages a
+    minute) on a clock `scale` times faster than real time (slow enough that the real cost of a message stays
+    well inside the pace's interval): the send rate against the profile's limit, the quota refusals it met, and the
+    ledger's own cost per message (the two commits around each message, timed alone)."""
+    tests = Path(__file__).resolve().parents[3] / "tests"
+    if not (tests / "exchange_server.py").is_file():
+        return {}
+    sys.path.insert(0, str(tests))
+    try:
+        return _measure_pace(folder, count, scale)
+    finally:
+        sys.path.remove(str(tests))
+
+
+def _measure_pace(folder: Path, count: int, scale: float) -> dict[str, float]:
+    import logging
+
+    from dayori.delivery.ledger import SENT, UNCERTAIN, Ledger
+    from dayori.delivery.send import SendOptions, deliver
+    from dayori.delivery.smtp import SmtpConfig, Transport
+    from dayori.email import message_id
+    from exchange_server import QUOTA, ExchangePlan, ExchangeServer, ScaledClock
+
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings, message, recipients = sample_send(folder, count)
+    clock = ScaledClock(scale=scale)
+    with ExchangeServer(ExchangePlan(per_minute=30), clock) as server:
+        config = SmtpConfig.from_env(server.env())
+        with Ledger.open(folder / "pace-ledger.sqlite3") as ledger:
+            ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
+            start = clock.monotonic()
+            summary = deliver(message, 1, ledger, Transport(config, clock=clock), "dx@example.go.jp",
+                              SendOptions(progress=False, progress_stream=io.StringIO()), clock)
+            minutes = (clock.monotonic() - start) / 60
+        refusals = server.recorder.count(QUOTA)
+    with Ledger.open(folder / "overhead-ledger.sqlite3") as ledger:
+        ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
+        started = time.perf_counter()
+        for recipient in recipients:
+            ledger.mark(1, recipient, UNCERTAIN, attempt=True)
+            ledger.mark(1, recipient, SENT, "END 250")
+        ledger_seconds = time.perf_counter() - started
+    rate = summary.sent_now / minutes if minutes else 0.0
+    limit = float(config.per_minute or 0)
+    return {"messages": float(summary.sent_now), "profile_limit_per_minute": limit, "sent_per_minute": rate,
+            "rate_over_limit": rate / limit if limit else 0.0, "quota_refusals": float(refusals),
+            "ledger_ms_per_message": 1000 * ledger_seconds / count}

@@ -54,6 +54,8 @@ class SendOptions:
     """Show a progress bar; None: only when stderr is a terminal (plain lines otherwise)."""
     throttle_budget: float = 3600.0
     """Seconds the server may keep asking to slow down, without accepting anything, before the run pauses."""
+    progress_stream: TextIO | None = None
+    """Where progress goes; None: standard error."""
 
 
 @dataclass
@@ -293,7 +295,8 @@ class _Delivery:
         summary.suppressed = sum(row.recipient.key in suppressed for row in todo)
         todo = [row for row in todo if row.recipient.key not in suppressed]
         show = self.options.progress if self.options.progress is not None else sys.stderr.isatty()
-        progress = Progress(self.vol, len(todo), self.clock, tty=show, per_minute=self.pace.per_minute)
+        progress = Progress(self.vol, len(todo), self.clock, tty=show, per_minute=self.pace.per_minute,
+                            stream=self.options.progress_stream)
         self._announce(progress, len(todo))
         try:
             for row in todo:
