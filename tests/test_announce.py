@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import Project
+from dayori.delivery.announce import AnnounceError, webhook_url
 from media_clips import clip
 from test_video_pages import add_episode
 
@@ -46,10 +47,10 @@ class Webhook:
                 hook.paths.append(self.path)
                 hook.bodies.append(body)
                 status, headers = hook.plan.pop(0) if hook.plan else (202, {})
-                if status == "drop" or not 400 <= int(status) < 500:
+                if status == "drop" or (status != "drop-unprocessed" and not 400 <= int(status) < 500):
                     hook.posted.append(body)
                 time.sleep(hook.delay)
-                if status == "drop":
+                if status in ("drop", "drop-unprocessed"):
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
@@ -155,7 +156,7 @@ def test_a_refusal_is_explained_and_a_later_run_may_post(project, webhook):
     assert len(webhook.bodies) == 2
 
 
-@pytest.mark.parametrize("answer", ["drop", 502, 500, 503, 504])
+@pytest.mark.parametrize("answer", ["drop", 502, 503])
 def test_a_post_that_may_have_arrived_is_not_repeated_unless_asked(project, webhook, answer):
     """Teams' workflow processed the POST, then the gateway answered 5xx or the line dropped: the channel has the
     card. No automatic retry, no release of the claim: the channel keeps exactly one post."""
@@ -167,25 +168,39 @@ def test_a_post_that_may_have_arrived_is_not_repeated_unless_asked(project, webh
     again = _announce(project, webhook, "--vol", "3")
     assert again.returncode == 1 and "--retry-uncertain" in again.stderr
     assert len(webhook.bodies) == 1
-    for _ in range(3):
-        _announce(project, webhook, "--vol", "3")
-    assert len(webhook.posted) == 1
+    assert len(webhook.posted) == 1 and len(webhook.bodies) == 1
+
+
+def test_an_uncertain_post_that_never_arrived_is_posted_once_with_retry_uncertain(project, webhook):
+    """The line dropped before Teams processed anything: the run cannot know, says so; the editor finds no post in
+    the channel and reruns with --retry-uncertain; the channel ends with one post."""
+    project.add_issue(3, "2026-11-20", "会議の号")
+    webhook.plan = [("drop-unprocessed", {})]
+    dropped = _announce(project, webhook, "--vol", "3")
+    assert dropped.returncode == 1 and "分かりません" in dropped.stderr and webhook.posted == []
     assert _announce(project, webhook, "--vol", "3", "--retry-uncertain").returncode == 0
-    assert len(webhook.bodies) == 2
     assert "投稿済み" in _announce(project, webhook, "--vol", "3").stdout
+    assert len(webhook.posted) == 1 and len(webhook.bodies) == 2
 
 
 @pytest.mark.parametrize("url", ["https://prod-12.japaneast.logic.azure.com:443/workflows/7c1e 5d2a/triggers",
                                  "https://[::1", "https://prod-12.japaneast.logic.azure.com:99999/workflows",
-                                 "https://ｐｒｏｄ.example.go.jp/workflows", "ftp://prod.example.go.jp/x", "https:///x"])
-def test_a_bad_webhook_url_is_refused_before_any_claim(project, webhook, url):
+                                 "https://ｐｒｏｄ.example.go.jp/workflows", "ftp://prod.example.go.jp/x", "https:///x",
+                                 "https://prod.example.go.jp/work\nflows"])
+def test_a_bad_webhook_url_is_refused_in_japanese(url):
+    with pytest.raises(AnnounceError, match="DAYORI_TEAMS_WEBHOOK"):
+        webhook_url(url)
+
+
+def test_a_bad_webhook_url_is_refused_before_any_claim(project, webhook):
     """A URL that cannot be requested never leaves a claim behind (which would block every later post as 'may
     have been posted'); after the URL is fixed, the post goes out once."""
     project.add_issue(3, "2026-11-20", "会議の号")
+    url = "https://prod-12.japaneast.logic.azure.com:443/workflows/7c1e 5d2a/triggers"
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": url, "NO_PROXY": "127.0.0.1"}
     bad = subprocess.run([sys.executable, "-m", "dayori", "announce", "--vol", "3", "--backoff", "0"],
                          cwd=project.root, env=env, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "DAYORI_TEAMS_WEBHOOK" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "空白" in bad.stderr and "Traceback" not in bad.stderr
     assert _announce(project, webhook, "--vol", "3").returncode == 0
     assert len(webhook.posted) == 1
 
