@@ -178,14 +178,20 @@ _DELIMITER_NAMES = {",": "コンマ（,）", ";": "セミコロン（;）", "\t"
 
 def _delimiter(text: str) -> str:
     """The separator of a CSV: a comma, or the semicolon that Excel writes where the decimal mark is a comma,
-    or the tab of "Unicode テキスト". Judged by the first line with content (the header, or a first row): the
-    separator is the one that splits it into an address or a header; failing that, the first found outside quotes."""
-    line = next((line for line in text.splitlines() if line.strip()), "")
-    for delimiter in _DELIMITER_NAMES:
-        cells = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
-        if _header(cells) is not None or any(address_problem(cell) is None for cell in cells):
-            return delimiter
-    unquoted = re.sub(r'"[^"]*"', "", line)
+    or the tab of "Unicode テキスト". Judged on the first lines with content: the separator that splits the most of
+    them into a header or a row with an address; failing that, the first found outside quotes."""
+    lines = [line for line in text.splitlines() if line.strip()][:20]
+
+    def score(delimiter: str) -> int:
+        rows = csv.reader(lines, delimiter=delimiter)
+        return sum(_header(cells) is not None or any(address_problem(cell.strip()) is None for cell in cells)
+                   for cells in ([cell.strip() for cell in row] for row in rows))
+
+    scores = {delimiter: score(delimiter) for delimiter in _DELIMITER_NAMES}
+    best = max(scores.values())
+    if best:
+        return next(delimiter for delimiter, value in scores.items() if value == best)
+    unquoted = re.sub(r'"[^"]*"', "", lines[0] if lines else "")
     return next((delimiter for delimiter in _DELIMITER_NAMES if delimiter in unquoted), ",")
 
 
