@@ -145,3 +145,14 @@ def test_a_refused_recipient_fails_alone_and_the_rest_are_sent(tmp_path, profile
         outcome = _send(tmp_path, server, clock, readers=readers, DAYORI_SMTP_PROFILE=profile)
     assert outcome.exit_code == 1
     assert _outcomes(tmp_path) == {**{a: "sent" for a in readers[:3]}, "nobody@example.go.jp": "failed"}
+
+
+def test_high_volume_email_warns_about_readers_outside_the_organisation(tmp_path, capsys):
+    """HVE delivers inside the tenant only: readers at another domain are counted in a warning (never named)."""
+    clock = ScaledClock()
+    readers = [*_addresses(2), "friend@example.com"]
+    with ExchangeServer(ExchangePlan(per_minute=None), clock) as server:
+        outcome = _send(tmp_path, server, clock, readers=readers, DAYORI_SMTP_PROFILE="exchange-hve")
+    assert outcome.exit_code == 0
+    err = capsys.readouterr().err
+    assert "組織内の宛先にしか届きません" in err and "違うドメインの宛先が 1 件" in err and "friend@" not in err
