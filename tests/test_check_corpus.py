@@ -42,7 +42,7 @@ def _ratio(hits: int, misses: int) -> float:
 
 
 def test_corpus_is_large_and_covers_every_sentence_rule() -> None:
-    entries = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
+    entries = [e for e in yaml.safe_load(CORPUS.read_text(encoding="utf-8")) if not e.get("held_out")]
     assert len(entries) >= 150
     labelled = {rule for entry in entries for rule in entry["expect"]}
     archive_rules = {"表記ゆれ", "表記ルール", "タグのゆれ", "画像サイズ"}
@@ -51,7 +51,7 @@ def test_corpus_is_large_and_covers_every_sentence_rule() -> None:
 
 
 def test_precision_and_recall_meet_the_targets(tmp_path: Path) -> None:
-    entries = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
+    entries = [e for e in yaml.safe_load(CORPUS.read_text(encoding="utf-8")) if not e.get("held_out")]
     context = Context("広報", 100, Analyzer())
     counts: dict[str, Counter[str]] = {rule: Counter() for rule in RULES}
     mistakes = []
