@@ -20,6 +20,8 @@ class Token:
     begin: int
     end: int
     reading: str = ""
+    oov: bool = False
+    """Not in Sudachi's dictionary: a word it guessed from the characters (パスワードド)."""
 
     @property
     def kind(self) -> str:
@@ -32,6 +34,7 @@ class Analyzer:
 
     _lemma_types: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     _readings: dict[tuple[str, str], str] = field(default_factory=dict)
+    _word_readings: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @cached_property
     def _dictionary(self) -> Any:
@@ -58,7 +61,7 @@ class Analyzer:
             end = _piece_end(text, start)
             if text[start:end].strip():
                 result += [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
-                                 start + m.begin(), start + m.end(), m.reading_form())
+                                 start + m.begin(), start + m.end(), m.reading_form(), m.is_oov())
                            for m in self._tokenizer.tokenize(text[start:end])]
             start = end
         return result
@@ -71,6 +74,16 @@ class Analyzer:
                 (m.reading_form(), m.part_of_speech()[4]) for m in self._dictionary.lookup(lemma)
                 if m.part_of_speech()[0] == "動詞" and not m.part_of_speech()[4].startswith("文語"))
         return self._lemma_types[lemma]
+
+    def same_reading(self, first: str, second: str) -> bool:
+        """Whether two spellings can be read alike (断わる and 断る; not 帰れる and 帰る)."""
+        return bool(self._word_reading(first) & self._word_reading(second))
+
+    def _word_reading(self, word: str) -> frozenset[str]:
+        if word not in self._word_readings:
+            self._word_readings[word] = frozenset(m.reading_form() for m in self._dictionary.lookup(word)
+                                                  if not m.is_oov() and m.surface() == word)
+        return self._word_readings[word]
 
     def lemma_reading(self, token: Token) -> str:
         """The reading of a word's dictionary form: 問い合わせる and 問合せる read alike, but 使える (ツカエル)

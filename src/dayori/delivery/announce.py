@@ -232,6 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dayori.check.gate import release_block
     from dayori.content import load_content
     from dayori.errors import ContentError
 
@@ -244,6 +245,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except ContentError as error:
         print(error.report(), file=sys.stderr)
+        return 2
+    blocked = release_block(settings, content, "お知らせ", vol=args.vol, episode=args.episode)
+    if blocked is not None:
+        print(blocked, file=sys.stderr)
         return 2
     data = payload(built)
     if len(data) > MAX_PAYLOAD_BYTES:

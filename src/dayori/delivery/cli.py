@@ -79,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dayori.check.gate import release_block
     from dayori.content import load_content
     from dayori.email.render import render_message
     from dayori.errors import ContentError
@@ -101,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"第{args.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません。"
               "確認用に 1 通だけ送るには --test-to を使います）。", file=sys.stderr)
         return 2
+    blocked = None if args.test_to else release_block(settings, content, "配信", vol=issue.vol)
+    if blocked is not None:
+        return _fail(blocked)
     videos = process_episodes([e for e in content.episodes if e.slug in issue.videos], settings)
     if videos.problems:
         print(ContentError(videos.problems).report(), file=sys.stderr)
