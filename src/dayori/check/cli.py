@@ -88,9 +88,6 @@ def _wanted(paths: list[Path], files: list[Path]) -> list[Path] | None:
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path} が見つかりません。号の .md ファイルか、そのフォルダーを指定してください。")
-        if path.suffix.lower() == ".doc":
-            raise FileNotFoundError(f"{path} は古い Word の形式（.doc）のため読めません。Word で開き、「名前を付けて保存」で"
-                                    "「Word 文書 (*.docx)」を選んで保存してから指定してください。")
         resolved = path.resolve()
         chosen = [f for f in files if f.resolve() == resolved or f.resolve().is_relative_to(resolved)
                   or (resolved.suffix.lower() in (".vtt", ".srt") and f.resolve().parent == resolved.parent)]

@@ -14,7 +14,7 @@ from dayori.check.document import Record, analyse_prose
 from dayori.check.findings import Finding
 from dayori.check.text import HEADING, PARAGRAPH, TABLE, Segment
 
-DOCUMENT_SUFFIXES = (".docx", ".txt")
+DOCUMENT_SUFFIXES = (".docx", ".txt", ".doc")
 
 
 class DocumentError(ValueError):
@@ -22,6 +22,9 @@ class DocumentError(ValueError):
 
 
 def check_document(path: Path, display: str, context: Context, levels: dict[str, str | None]) -> list[Finding]:
+    if path.suffix.lower() == ".doc":
+        raise DocumentError(f"{path} は古い Word の形式（.doc）のため読めません。Word で開き、「名前を付けて保存」で"
+                            "「Word 文書 (*.docx)」を選んで保存してから指定してください。")
     segments, lines = read_docx(path) if path.suffix.lower() == ".docx" else read_text(path)
     record = analyse_prose(segments, lines, context)
     return _findings(record, display, levels)
