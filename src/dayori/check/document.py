@@ -72,8 +72,10 @@ def analyse(path: Path, context: Context) -> Record:
     captions_file = _captions_file(path, document.data)
     caption_segments = list(captions(captions_file.read_text(encoding="utf-8-sig", errors="replace"))) \
         if captions_file else []
-    analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in segments]
-    caption_analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in caption_segments]
+    every = [*segments, *caption_segments]
+    tokens = context.analyzer.tokens_of([segment.text for segment in every])
+    analysed = list(zip(segments, tokens[:len(segments)], strict=True))
+    caption_analysed = list(zip(caption_segments, tokens[len(segments):], strict=True))
     for segment, tokens in analysed:
         for hit in segment_hits(segment, tokens, context):
             record.add(segment, hit)
@@ -103,7 +105,7 @@ def analyse_prose(segments: list[Segment], lines: list[str], context: Context) -
     """A document that is prose only (a Word file's paragraphs, a text file's lines): the same sentence and
     document rules as an issue; `lines` are its paragraphs or lines, numbered from 1, for the raw checks."""
     record = Record()
-    analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in segments]
+    analysed = list(zip(segments, context.analyzer.tokens_of([s.text for s in segments]), strict=True))
     for segment, tokens in analysed:
         for hit in segment_hits(segment, tokens, context):
             record.add(segment, hit)

@@ -291,13 +291,20 @@ def _official_fix(token: Token, previous: Token | None, context: Context, *, hon
 
 def _conjunctions(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     """及び・並びに・又は・若しくは: kanji for 通知, kana for 広報 (the profile setting)."""
-    table = CONJUNCTIONS if context.profile == "広報" else {kana: kanji for kanji, kana in CONJUNCTIONS.items()}
+    table = CONJUNCTIONS if context.profile == "広報" else _KANJI_CONJUNCTIONS
+    if not _CONJUNCTION_WORDS[context.profile == "広報"].search(segment.text):
+        return
     starts = {t.begin for t in tokens} - structural_conjunctions(segment.text)
     for wrong, fixed in table.items():
         for match in re.finditer(wrong + ("(?![まみむめもさしすせそ])" if wrong == "および" else ""), segment.text):
             if match.start() in starts:
                 yield Hit("公用文表記", match.start(),
                           f"「{wrong}」は{context.profile}では「{fixed}」と書きます（設定 check.profile）。", fixed)
+
+
+_KANJI_CONJUNCTIONS = {kana: kanji for kanji, kana in CONJUNCTIONS.items()}
+_CONJUNCTION_WORDS = {True: re.compile("|".join(CONJUNCTIONS)), False: re.compile("|".join(_KANJI_CONJUNCTIONS))}
+"""A quick test: most segments hold no conjunction of the other spelling at all."""
 
 
 _COUNTER_WORD = re.compile(r"(?<=[0-9０-９一二三四五六七八九十百千数何])([ヶヵケカ箇個])(?=[所月国])")
