@@ -24,7 +24,7 @@ ISSUE_20_RULES = ("誤変換", "敬語", "二重否定", "重言", "ら抜き", 
 
 
 @pytest.fixture(scope="module")
-def scores() -> tuple[Score, Score]:
+def scores() -> tuple[Score, Score, Score]:
     return score(load_corpus(CORPUS))
 
 
@@ -49,8 +49,8 @@ def test_confusion_set_has_300_groups_each_with_a_source() -> None:
     assert all(len(group.members) >= 2 and all(m.contexts for m in group.members) for group in data.groups)
 
 
-def test_developed_part_meets_the_targets(scores: tuple[Score, Score]) -> None:
-    developed, _ = scores
+def test_developed_part_meets_the_targets(scores: tuple[Score, Score, Score]) -> None:
+    developed, _, _ = scores
     report = developed.table("developed") + "\n" + "\n".join(developed.mistakes)
     print("\n" + report)
     assert developed.precision >= PRECISION_TARGET, report
@@ -60,15 +60,27 @@ def test_developed_part_meets_the_targets(scores: tuple[Score, Score]) -> None:
         assert developed.recall_of(rule) >= CATEGORY_RECALL_TARGET, (rule, report)
 
 
-def test_held_out_part_meets_the_targets(scores: tuple[Score, Score]) -> None:
-    """The honest number: sentences the rules were not written against."""
-    _, held_out = scores
+def test_held_out_part_meets_the_targets(scores: tuple[Score, Score, Score]) -> None:
+    """Sentences written before the rules. Their first measurement (recall 0.899, precision 0.908, false
+    alarms 1/64) showed bugs that were then fixed, so this part is no longer blind: see the fresh part."""
+    _, held_out, _ = scores
     report = held_out.table("held out") + "\n" + "\n".join(held_out.mistakes)
     print("\n" + report)
     assert held_out.recall >= RECALL_TARGET, report
     assert held_out.false_alarm_rate <= FALSE_ALARM_TARGET, report
     for rule in ISSUE_20_RULES:
         assert held_out.recall_of(rule) >= CATEGORY_RECALL_TARGET, (rule, report)
+
+
+def test_fresh_held_out_part_meets_the_overall_targets(scores: tuple[Score, Score, Score]) -> None:
+    """Sentences written after the rules and measured once (recall 0.917, no false alarm): the blind number.
+    Per category it is too small to hold the 0.80 floor (カタカナ語 inside compounds such as ウィルスメール is
+    missed), so only the overall targets are held."""
+    _, _, fresh = scores
+    report = fresh.table("fresh held out") + "\n" + "\n".join(fresh.mistakes)
+    print("\n" + report)
+    assert fresh.sentences >= 60 and fresh.recall >= RECALL_TARGET, report
+    assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET and fresh.precision >= PRECISION_TARGET, report
 
 
 def _rules(tmp_path: Path, text: str, context: Context) -> list[tuple[str, str]]:

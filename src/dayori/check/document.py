@@ -73,9 +73,9 @@ def analyse(path: Path, context: Context) -> Record:
     caption_segments = list(captions(captions_file.read_text(encoding="utf-8-sig", errors="replace"))) \
         if captions_file else []
     every = [*segments, *caption_segments]
-    tokens = context.analyzer.tokens_of([segment.text for segment in every])
-    analysed = list(zip(segments, tokens[:len(segments)], strict=True))
-    caption_analysed = list(zip(caption_segments, tokens[len(segments):], strict=True))
+    every_tokens = context.analyzer.tokens_of([segment.text for segment in every])
+    analysed = list(zip(segments, every_tokens[:len(segments)], strict=True))
+    caption_analysed = list(zip(caption_segments, every_tokens[len(segments):], strict=True))
     for segment, tokens in analysed:
         for hit in segment_hits(segment, tokens, context):
             record.add(segment, hit)

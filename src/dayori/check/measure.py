@@ -83,14 +83,16 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def score(entries: list[dict[str, Any]], context: Context | None = None) -> tuple[Score, Score]:
-    """(developed, held out): each entry's text is checked as a one-issue body, as an editor's file is."""
+def score(entries: list[dict[str, Any]], context: Context | None = None) -> tuple[Score, Score, Score]:
+    """(developed, held out, fresh held out): each entry's text is checked as a one-issue body, as an editor's
+    file is. `held_out: true` was written before the rules; `held_out: fresh` after them, measured once."""
     context = context or Context("広報", 100, Analyzer())
-    developed, held_out = Score(), Score()
+    developed, held_out, fresh = Score(), Score(), Score()
     with tempfile.TemporaryDirectory(prefix="dayori-corpus-") as folder:
         for index, entry in enumerate(entries, start=1):
             path = Path(folder) / f"{index}.md"
             path.write_text(f"---\nvol: {index}\n---\n\n{entry['text']}\n", encoding="utf-8")
             found = {finding[2] for finding in analyse(path, context).findings}
-            (held_out if entry.get("held_out") else developed).add(entry["text"], set(entry["expect"]), found)
-    return developed, held_out
+            part = fresh if entry.get("held_out") == "fresh" else held_out if entry.get("held_out") else developed
+            part.add(entry["text"], set(entry["expect"]), found)
+    return developed, held_out, fresh
