@@ -95,7 +95,7 @@ OKURIGANA_ALLOWED = {
 }
 """「送り仮名の付け方」通則1・通則2 の許容: right under the 許容 setting, flagged under 本則 (dictionary forms)."""
 
-KATAKANA_ERRORS = {
+_KATAKANA_LIST = {
     "ディスクトップ": "デスクトップ", "ウィルス": "ウイルス", "シュミレーション": "シミュレーション",
     "コミニュケーション": "コミュニケーション", "コミュニケーショーン": "コミュニケーション", "バッグアップ": "バックアップ",
     "ファイヤーウォール": "ファイアウォール", "ファイヤウォール": "ファイアウォール", "ダウンロート": "ダウンロード",
@@ -126,10 +126,6 @@ KATAKANA_ERRORS = {
     "メッセージ": "メッセージ", "メッセジ": "メッセージ", "リクエスド": "リクエスト",
     "リスクヘッジ": "リスクヘッジ", "レイアウド": "レイアウト", "ワークショップ": "ワークショップ", "ワークショッブ": "ワークショップ",
 }
-"""カタカナ語の誤記 (right spellings kept as keys equal to their value are ignored: they document the entry)."""
+"""カタカナ語の誤記 as collected (an entry whose two sides are equal only records a spelling that was checked)."""
 
-KATAKANA_ERRORS = {wrong: right for wrong, right in KATAKANA_ERRORS.items()
-                   if wrong != right and "（" not in wrong}
-
-VAGUE_KATA = ("ウィルス",)
-"""Spellings a dictionary also lists but 公用文 and the press write otherwise (ウイルス)."""
+KATAKANA_ERRORS = {wrong: right for wrong, right in _KATAKANA_LIST.items() if wrong != right and "（" not in wrong}

@@ -223,7 +223,6 @@ def _kanji_twice(first: Token, second: Token) -> bool:
 # --- 送り仮名 ------------------------------------------------------------------------------------------------
 
 _OKURIGANA_ERRORS = re.compile("|".join(map(re.escape, sorted(OKURIGANA_ERRORS, key=len, reverse=True))))
-_ALLOWED_STEMS = {wrong: right for wrong, right in OKURIGANA_ALLOWED.items()}
 
 
 def okurigana(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
@@ -242,7 +241,7 @@ def okurigana(segment: Segment, tokens: list[Token], context: Context) -> Iterat
         fixed = _standard_okurigana(token)
         if fixed is None or not context.analyzer.same_reading(token.lemma, token.normalized):
             continue
-        allowed = token.lemma in _ALLOWED_STEMS
+        allowed = token.lemma in OKURIGANA_ALLOWED
         if allowed and context.okurigana == "許容":
             continue
         kind = "「送り仮名の付け方」の許容の形です。本則では" if allowed else "送り仮名が違います。正しくは"
@@ -292,7 +291,7 @@ _FORMAL_NEXT = {"時": re.compile(r"(?:は|に|には|にも|も|の|、)"),
                 "所": re.compile(r"(?:、|です|でした|だ|である|であり|で、|でございます)"),
                 "物": re.compile(r"(?:とする|とします|とし|である|です|では|とみな|と認め|と解)")}
 _FORMAL_KANA = {"時": "とき", "所": "ところ", "物": "もの"}
-_VAGUE_KATA = re.compile(
+_VAGUE_HOU = re.compile(
     r"の方(?:を(?:ご覧|ご確認|確認|お送り|送付|提出|お願い|記入|ご記入|ご用意|ご提出|ご連絡)|で(?:確認|対応|処理|用意|手配|準備|調整|検討)"
     r"|は(?:郵送|メール|窓口|後日|以上|大丈夫|よろし))")
 _PERSONS = ("担当", "職員", "係", "窓口", "皆さん", "利用者", "受付", "年配", "目上", "相手", "先方", "申請者", "来庁者")
@@ -309,7 +308,7 @@ def official_nouns(segment: Segment, tokens: list[Token], context: Context) -> I
                 and previous is not None and previous.end == token.begin and previous.kind == "名詞"):
             yield Hit("公用文表記", token.begin, "「等」は広報では「など」と書きます（設定 check.profile）。", "など")
         previous = token
-    for match in _VAGUE_KATA.finditer(segment.text):
+    for match in _VAGUE_HOU.finditer(segment.text):
         before = segment.text[max(0, match.start() - 4):match.start()]
         if before.endswith(_PERSONS):
             continue
