@@ -225,3 +225,15 @@ def test_a_pasted_report_longer_than_sudachi_takes_is_checked_to_its_end(project
     project.add_issue(1, "2026-11-20", "長い号", sentence + "設定をを確認します。")
     result = run_check(project)
     assert result.returncode == 1 and "newsletter/2026/1.md:9:36004: 助詞の重複" in result.stdout
+
+
+def test_okurigana_and_titles_are_read_from_mkdocs_yml(project: Project) -> None:
+    project.add_issue(1, "2026-11-20", "一", "依頼を断わることもあります。\n\n文書取扱規程集及び細則に従います。")
+    lines = run_check(project).stdout.splitlines()
+    assert any("送り仮名: 「断わる」は「送り仮名の付け方」の許容の形です。本則では「断る」です。" in line for line in lines)
+    assert any("公用文表記: 「及び」" in line for line in lines)
+    set_check(project, "    check:\n      okurigana: 許容\n      titles: [文書取扱規程集]\n")
+    assert run_check(project).stdout == ""
+    set_check(project, "    check:\n      okurigana: 例外\n")
+    result = run_check(project)
+    assert result.returncode == 2 and "okurigana は「本則」か「許容」にしてください（今は「例外」）" in result.stderr

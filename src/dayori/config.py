@@ -72,6 +72,8 @@ class CheckSettings:
     max_image_pixels: int = 2000
     dictionary: str = "docs/表記ルール.yml"
     rules: dict[str, str | bool] = field(default_factory=dict)
+    okurigana: str = "本則"
+    titles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Token:
-    """One morpheme: `begin`/`end` index the analysed text; `pos` is Sudachi's six-part part of speech."""
+class Token(NamedTuple):
+    """One morpheme: `begin`/`end` index the analysed text; `pos` is Sudachi's six-part part of speech and
+    `kind` its first part. (A tuple: a cold check makes a million of them.)"""
 
     surface: str
     normalized: str
@@ -20,10 +20,9 @@ class Token:
     begin: int
     end: int
     reading: str = ""
-
-    @property
-    def kind(self) -> str:
-        return self.pos[0]
+    oov: bool = False
+    """Not in Sudachi's dictionary: a word it guessed from the characters (パスワードド)."""
+    kind: str = ""
 
 
 @dataclass
@@ -32,6 +31,8 @@ class Analyzer:
 
     _lemma_types: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     _readings: dict[tuple[str, str], str] = field(default_factory=dict)
+    _word_readings: dict[str, frozenset[str]] = field(default_factory=dict)
+    _pos: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _dictionary(self) -> Any:
@@ -57,11 +58,72 @@ class Analyzer:
         while start < len(text):
             end = _piece_end(text, start)
             if text[start:end].strip():
-                result += [Token(m.surface(), m.normalized_form(), m.dictionary_form(), tuple(m.part_of_speech()),
-                                 start + m.begin(), start + m.end(), m.reading_form())
-                           for m in self._tokenizer.tokenize(text[start:end])]
+                result += self._tokenize(text[start:end], start)
             start = end
         return result
+
+    def tokens_of(self, texts: list[str]) -> list[list[Token]]:
+        """The tokens of each text, analysed in as few calls as fit Sudachi's limit (texts joined by line
+        breaks, which always end a word): a file's hundred short segments cost a few calls, not a hundred."""
+        result: list[list[Token]] = [[] for _ in texts]
+        batch: list[int] = []
+        size = 0
+        for index, text in enumerate([*texts, None]):
+            if text is not None and len(text) < MAX_PIECE and size + len(text) + 1 <= MAX_PIECE:
+                batch.append(index)
+                size += len(text) + 1
+                continue
+            self._batch(texts, batch, result)
+            batch, size = [], 0
+            if text is None:
+                break
+            if len(text) >= MAX_PIECE:
+                result[index] = self.tokens(text)
+            else:
+                batch, size = [index], len(text) + 1
+        return result
+
+    def _batch(self, texts: list[str], batch: list[int], result: list[list[Token]]) -> None:
+        """One Sudachi call for the texts `batch` indexes; each token goes to its text with its own offsets."""
+        if not batch:
+            return
+        joined = "\n".join(texts[i] for i in batch)
+        if not joined.strip():
+            return
+        ends = []
+        offset = 0
+        for i in batch:
+            offset += len(texts[i])
+            ends.append(offset)
+            offset += 1
+        pos = self._pos
+        which, start = 0, 0
+        for m in self._tokenizer.tokenize(joined):
+            begin = m.begin()
+            while begin >= ends[which] + 1 and which + 1 < len(batch):
+                which += 1
+                start = ends[which - 1] + 1
+            end = m.end()
+            if end > ends[which]:
+                continue
+            pos_id = m.part_of_speech_id()
+            part = pos.get(pos_id)
+            if part is None:
+                part = pos[pos_id] = tuple(m.part_of_speech())
+            result[batch[which]].append(Token(m.surface(), m.normalized_form(), m.dictionary_form(), part,
+                                              begin - start, end - start, m.reading_form(), m.is_oov(), part[0]))
+
+    def _tokenize(self, text: str, start: int) -> list[Token]:
+        pos = self._pos
+        tokens = []
+        for m in self._tokenizer.tokenize(text):
+            pos_id = m.part_of_speech_id()
+            part = pos.get(pos_id)
+            if part is None:
+                part = pos[pos_id] = tuple(m.part_of_speech())
+            tokens.append(Token(m.surface(), m.normalized_form(), m.dictionary_form(), part,
+                                start + m.begin(), start + m.end(), m.reading_form(), m.is_oov(), part[0]))
+        return tokens
 
     def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
         """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
@@ -71,6 +133,16 @@ class Analyzer:
                 (m.reading_form(), m.part_of_speech()[4]) for m in self._dictionary.lookup(lemma)
                 if m.part_of_speech()[0] == "動詞" and not m.part_of_speech()[4].startswith("文語"))
         return self._lemma_types[lemma]
+
+    def same_reading(self, first: str, second: str) -> bool:
+        """Whether two spellings can be read alike (断わる and 断る; not 帰れる and 帰る)."""
+        return bool(self._word_reading(first) & self._word_reading(second))
+
+    def _word_reading(self, word: str) -> frozenset[str]:
+        if word not in self._word_readings:
+            self._word_readings[word] = frozenset(m.reading_form() for m in self._dictionary.lookup(word)
+                                                  if not m.is_oov() and m.surface() == word)
+        return self._word_readings[word]
 
     def lemma_reading(self, token: Token) -> str:
         """The reading of a word's dictionary form: 問い合わせる and 問合せる read alike, but 使える (ツカエル)

@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 
 from dayori.check.analyzer import Analyzer
+from dayori.check.base import Context, Entry
 from dayori.check.document import Record, analyse
 from dayori.check.findings import ERROR, WARNING, Finding, ordered
-from dayori.check.rules import RULES, Context, Entry
+from dayori.check.rules import RULES
 from dayori.check.tables import PROFILES
 from dayori.config import Settings
 from dayori.memo import Memo, recall, remember
@@ -30,6 +31,7 @@ from dayori.store import code_version, digest, read_json, write_atomic
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
 _CAPTIONS = ("*.vtt", "*.srt")
+OKURIGANA_SETTINGS = ("本則", "許容")
 
 
 class SettingsError(ValueError):
@@ -82,6 +84,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
     paths = RealPaths(settings.root)
     keyed = [(path, str(paths.display(path)), digest(version, settings.check.profile,
                                                       settings.check.max_sentence_chars, dictionary_text,
+                                                      settings.check.okurigana, list(settings.check.titles),
                                                       _input_bytes(path))) for path in files]
     whole = digest([(display, key) for _, display, key in keyed], levels)
     archive = cache / f"archive-{digest([display for _, display, _ in keyed])[:16]}.json"
@@ -91,7 +94,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
     if isinstance(summary, dict) and summary.get("key") == whole:
         rows, images = summary["findings"], summary["images"]
     else:
-        context = Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries)
+        context = check_context(settings, analyzer, entries)
         items = []
         for path, display, key in keyed:
             record, made = _record(path, cache / f"{key}.json", context, memo)
@@ -108,6 +111,11 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
                  if (finding := _image_finding(display, Path(path), source, line, column, settings,
                                                levels.get("画像サイズ")))]
     return Report(tuple(ordered(findings)), analysed, len(keyed) - analysed, analyzer.loaded)
+
+
+def check_context(settings: Settings, analyzer: Analyzer, entries: tuple[Entry, ...]) -> Context:
+    return Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries,
+                   settings.check.okurigana, tuple(settings.check.titles))
 
 
 def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) -> tuple[Record, bool]:
@@ -127,7 +135,8 @@ def _json(data: Any) -> bytes:
 
 @lru_cache(maxsize=1)
 def _engine_version() -> str:
-    return code_version(Path(__file__).parent.glob("*.py"), ["sudachipy", "sudachidict-core"]) + \
+    return code_version([*Path(__file__).parent.glob("*.py"), *Path(__file__).parent.glob("data/*")],
+                        ["sudachipy", "sudachidict-core"]) + \
         digest(str(Path(__file__).parents[1] / "scaffold.py"))
 
 
@@ -147,6 +156,8 @@ def rule_levels(settings: Settings) -> dict[str, str | None]:
     if settings.check.profile not in PROFILES:
         raise SettingsError(f"extra.dayori.check.profile は「{'」か「'.join(PROFILES)}」にしてください"
                             f"（今は「{settings.check.profile}」）。")
+    if settings.check.okurigana not in OKURIGANA_SETTINGS:
+        raise SettingsError(f"extra.dayori.check.okurigana は「本則」か「許容」にしてください（今は「{settings.check.okurigana}」）。")
     levels: dict[str, str | None] = {name: rule.severity if rule.enabled else None for name, rule in RULES.items()}
     levels["ファイル"] = ERROR
     for name, value in settings.check.rules.items():

@@ -14,14 +14,8 @@ from typing import Any
 import yaml
 
 from dayori.check.analyzer import Analyzer, Token
-from dayori.check.rules import (
-    Analysed,
-    Context,
-    Hit,
-    document_hits,
-    raw_hits,
-    segment_hits,
-)
+from dayori.check.base import Analysed, Context, Hit
+from dayori.check.rules import document_hits, raw_hits, segment_hits
 from dayori.check.tables import STYLE_STOPWORDS
 from dayori.check.text import (
     ALL_RULES,
@@ -29,7 +23,9 @@ from dayori.check.text import (
     Segment,
     captions,
     field_segment,
+    ignored_lines,
     markdown,
+    silenced,
 )
 from dayori.errors import Problems
 from dayori.frontmatter import read_document
@@ -76,8 +72,10 @@ def analyse(path: Path, context: Context) -> Record:
     captions_file = _captions_file(path, document.data)
     caption_segments = list(captions(captions_file.read_text(encoding="utf-8-sig", errors="replace"))) \
         if captions_file else []
-    analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in segments]
-    caption_analysed = [(segment, context.analyzer.tokens(segment.text)) for segment in caption_segments]
+    every = [*segments, *caption_segments]
+    every_tokens = context.analyzer.tokens_of([segment.text for segment in every])
+    analysed = list(zip(segments, every_tokens[:len(segments)], strict=True))
+    caption_analysed = list(zip(caption_segments, every_tokens[len(segments):], strict=True))
     for segment, tokens in analysed:
         for hit in segment_hits(segment, tokens, context):
             record.add(segment, hit)
@@ -93,7 +91,30 @@ def analyse(path: Path, context: Context) -> Record:
     record.images = [[image.source, image.line, image.column] for image in extract.images]
     if captions_file is not None:
         record.findings += [[*f, captions_file.name] for f in _caption_findings(captions_file, caption_analysed, context)]
+    return _without_silenced(record, ignored_lines(raw_lines))
+
+
+def _without_silenced(record: Record, ignored: dict[int, frozenset[str]]) -> Record:
+    """Findings an editor silenced with `<!-- 校正: 無視 規則名 -->` are not kept (captions have their own lines)."""
+    if ignored:
+        record.findings = [f for f in record.findings if len(f) > 5 or not silenced(ignored, f[0], f[2])]
     return record
+
+
+def analyse_prose(segments: list[Segment], lines: list[str], context: Context) -> Record:
+    """A document that is prose only (a Word file's paragraphs, a text file's lines): the same sentence and
+    document rules as an issue; `lines` are its paragraphs or lines, numbered from 1, for the raw checks."""
+    record = Record()
+    analysed = list(zip(segments, context.analyzer.tokens_of([s.text for s in segments]), strict=True))
+    for segment, tokens in analysed:
+        for hit in segment_hits(segment, tokens, context):
+            record.add(segment, hit)
+    for segment, hit in document_hits(analysed, context):
+        record.add(segment, hit)
+    for number, line in enumerate(lines, start=1):
+        for column, rule, message, suggestion in raw_hits(line):
+            record.findings.append([number, column, rule, message, suggestion])
+    return _without_silenced(record, ignored_lines(lines))
 
 
 def _off(extract: Extract, line: int, rule: str) -> bool:

@@ -9,7 +9,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dayori.check.analyzer import Analyzer, Token
+from dayori.check.analyzer import Token
+from dayori.check.base import Analysed, Context, Hit
 from dayori.check.findings import ERROR, WARNING
 from dayori.check.tables import (
     AUXILIARY_VERBS,
@@ -28,6 +29,7 @@ from dayori.check.text import (
     TABLE,
     Segment,
 )
+from dayori.check.wording_rules import WORDING_CHECKS, WORDING_RULES, inside, protected_spans, structural_conjunctions
 
 HIRA = "\u3041-\u309f"
 KATA = "\u30a1-\u30fa\u30fc"
@@ -63,6 +65,14 @@ RULES = {rule.name: rule for rule in (
     Rule("不可視文字", ERROR, "目に見えない文字（ゼロ幅スペース、制御文字）が入っています。"),
     Rule("結合文字", ERROR, "濁点が別の文字になっている（NFD）か、互換漢字が入っています。"),
     Rule("誤入力", ERROR, "日本語の中に英字が 1〜2 文字だけ入っています（確認sします）。"),
+    Rule("誤変換", WARNING, "同じ読みの別の語になっています（電子決済で回議する→決裁）。前後の言葉から判断します。"),
+    Rule("敬語", WARNING, "二重敬語（お越しになられる）、謙譲語の誤用（申される）、さ入れ言葉、「させていただく」の重ねすぎです。"),
+    Rule("二重否定", WARNING, "否定を二度重ねた言い方です（使えないわけではない）。"),
+    Rule("重言", WARNING, "同じ意味の言葉を重ねています（一番最初、後で後悔する）。"),
+    Rule("衍字", ERROR, "同じ字が重なっています（確認しします、予約約）。"),
+    Rule("送り仮名", WARNING, "「送り仮名の付け方」と違う送り仮名です（著るしい→著しい、断わる→断る）。"),
+    Rule("カタカナ語", WARNING, "よくあるカタカナ語の書き誤りです（ディスクトップ→デスクトップ）。"),
+    Rule("接続詞", WARNING, "「並びに」「若しくは」を一段階だけの接続に使っています（→及び、又は）。"),
     Rule("表記ゆれ", WARNING, "同じ語の書き方がバックナンバーの中でそろっていません（サーバ／サーバー）。"),
     Rule("表記ルール", WARNING, "docs/表記ルール.yml で決めた書き方と違います。"),
     Rule("ひな形", ERROR, "make new-issue のひな形の文やタグ（タグ1）が残っています。"),
@@ -72,41 +82,15 @@ RULES = {rule.name: rule for rule in (
 )}
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A rule's finding inside one segment, at character `start` of its text."""
-
-    rule: str
-    start: int
-    message: str
-    suggestion: str = ""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the project dictionary (docs/表記ルール.yml): a wrong spelling and the right one."""
-
-    pattern: re.Pattern[str]
-    expected: str
-    note: str = ""
-    literal: str = ""
-    """The pattern when it is plain text: a quick `in` test spares the regular expression."""
-
-
-@dataclass(frozen=True)
-class Context:
-    profile: str
-    max_sentence_chars: int
-    analyzer: Analyzer
-    dictionary: tuple[Entry, ...] = ()
-
-
-Analysed = tuple[Segment, list[Token]]
 
 
 def segment_hits(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    """Every rule's hits; wording rules stay out of quoted wording, titles of laws and documents."""
+    protected = protected_spans(segment.text, context)
     for check in _SEGMENT_RULES:
-        yield from check(segment, tokens, context)
+        for hit in check(segment, tokens, context):
+            if not (protected and hit.rule in WORDING_RULES and inside(protected, hit.start)):
+                yield hit
 
 
 def document_hits(analysed: list[Analysed], context: Context) -> Iterator[tuple[Segment, Hit]]:
@@ -162,6 +146,9 @@ def _ranuki(segment: Segment, tokens: list[Token], context: Context) -> Iterator
         if token.kind != "動詞" or not token.lemma.endswith("れる") or token.normalized == token.lemma:
             continue
         stem = token.lemma[:-2]
+        if token.normalized == stem + "る" and token.surface.startswith(stem + "れ") and _one_step(stem + "る", context):
+            yield Hit("ら抜き", token.begin, f"「{token.surface}」はら抜き言葉です。", stem + "られ" + token.surface[len(stem) + 1:])
+            continue
         rest = token.surface[len(stem):]
         if not token.surface.startswith(stem + "れ") or not token.reading.endswith(_katakana(rest)):
             continue
@@ -169,6 +156,12 @@ def _ranuki(segment: Segment, tokens: list[Token], context: Context) -> Iterator
         types = [kind for said, kind in context.analyzer.verb_types(stem + "る") if said == reading]
         if stem + "る" == "来る" or (types and all(t.startswith(_ICHIDAN) for t in types)):
             yield Hit("ら抜き", token.begin, f"「{token.surface}」はら抜き言葉です。", stem + "られ" + rest[1:])
+
+
+def _one_step(verb: str, context: Context) -> bool:
+    """一段 verbs and 来る take られる for the potential; Sudachi reads 寝れる as a spelling of 寝る."""
+    types = [kind for _, kind in context.analyzer.verb_types(verb)]
+    return verb in ("来る", "くる") or (bool(types) and all(t.startswith(_ICHIDAN) for t in types))
 
 
 def _katakana(text: str) -> str:
@@ -298,13 +291,20 @@ def _official_fix(token: Token, previous: Token | None, context: Context, *, hon
 
 def _conjunctions(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     """及び・並びに・又は・若しくは: kanji for 通知, kana for 広報 (the profile setting)."""
-    table = CONJUNCTIONS if context.profile == "広報" else {kana: kanji for kanji, kana in CONJUNCTIONS.items()}
-    starts = {t.begin for t in tokens}
+    table = CONJUNCTIONS if context.profile == "広報" else _KANJI_CONJUNCTIONS
+    if not _CONJUNCTION_WORDS[context.profile == "広報"].search(segment.text):
+        return
+    starts = {t.begin for t in tokens} - structural_conjunctions(segment.text)
     for wrong, fixed in table.items():
         for match in re.finditer(wrong + ("(?![まみむめもさしすせそ])" if wrong == "および" else ""), segment.text):
             if match.start() in starts:
                 yield Hit("公用文表記", match.start(),
                           f"「{wrong}」は{context.profile}では「{fixed}」と書きます（設定 check.profile）。", fixed)
+
+
+_KANJI_CONJUNCTIONS = {kana: kanji for kanji, kana in CONJUNCTIONS.items()}
+_CONJUNCTION_WORDS = {True: re.compile("|".join(CONJUNCTIONS)), False: re.compile("|".join(_KANJI_CONJUNCTIONS))}
+"""A quick test: most segments hold no conjunction of the other spelling at all."""
 
 
 _COUNTER_WORD = re.compile(r"(?<=[0-9０-９一二三四五六七八九十百千数何])([ヶヵケカ箇個])(?=[所月国])")
@@ -391,7 +391,7 @@ def _project_dictionary(segment: Segment, tokens: list[Token], context: Context)
 
 _SEGMENT_RULES: tuple[Callable[[Segment, list[Token], Context], Iterator[Hit]], ...] = (
     _chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), _long_vowel, _doubled, _ranuki, _redundant, _perform,
-    _brackets, _kanji, _official, _counter_words, _thousands, _length, _ime, _project_dictionary,
+    _brackets, _kanji, _official, _counter_words, _thousands, _length, _ime, _project_dictionary, *WORDING_CHECKS,
 )
 
 

@@ -25,6 +25,15 @@ class CheckResult:
     analysed: int = 0
     dictionary_loaded: bool = False
 
+    @property
+    def summary(self) -> str:
+        """The one line `make site` ends with: how many findings of each severity, and where to see them."""
+        found = [f for page in self.findings.values() for f in page]
+        if not found:
+            return "校正: 指摘はありません。"
+        errors = sum(1 for f in found if f.is_error)
+        return f"校正: エラー {errors} 件、警告 {len(found) - errors} 件（一覧は make check で見られます）。"
+
 
 def check_content(content: Content, settings: Settings, memo: Memo | None = None) -> CheckResult:
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""

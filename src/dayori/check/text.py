@@ -16,6 +16,7 @@ ALL_RULES = "*"
 PARAGRAPH, LIST, TABLE, HEADING, FIELD, CAPTION = "paragraph", "list", "table", "heading", "field", "caption"
 
 _DIRECTIVE = re.compile(r"<!--\s*dayori:\s*校正オフ(?P<names>[^>]*?)\s*-->")
+_IGNORE = re.compile(r"<!--\s*校正\s*[:：]\s*無視(?P<names>[^>]*?)\s*-->")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _HEADING = re.compile(r"^(#{1,6})\s+")
 _LIST = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
@@ -77,6 +78,31 @@ def directive_rules(comment: str) -> frozenset[str] | None:
         return None
     names = frozenset(match.group("names").replace("、", " ").replace(",", " ").split())
     return names or frozenset({ALL_RULES})
+
+
+def ignored_lines(lines: list[str], first: int = 1) -> dict[int, frozenset[str]]:
+    """`<!-- 校正: 無視 規則名 -->` silences that rule's finding on the next line that has text (or on its own
+    line, after text); without a name, every rule's. Line numbers start at `first`."""
+    found: dict[int, frozenset[str]] = {}
+    pending: frozenset[str] | None = None
+    for number, line in enumerate(lines, start=first):
+        match = _IGNORE.search(line)
+        rest = _IGNORE.sub("", line).strip() if match else line.strip()
+        if pending is not None and rest:
+            found[number] = found.get(number, frozenset()) | pending
+            pending = None
+        if match:
+            names = frozenset(match.group("names").replace("、", " ").replace(",", " ").split()) or frozenset({ALL_RULES})
+            if rest:
+                found[number] = found.get(number, frozenset()) | names
+            else:
+                pending = (pending or frozenset()) | names
+    return found
+
+
+def silenced(ignored: dict[int, frozenset[str]], line: int, rule: str) -> bool:
+    names = ignored.get(line, frozenset())
+    return ALL_RULES in names or rule in names
 
 
 def inline(text: str, line: int, column: int, images: list[Image] | None = None) -> tuple[str, list[tuple[int, int]]]:

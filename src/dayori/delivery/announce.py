@@ -298,6 +298,8 @@ def announce_item(settings: Settings, content: Content, *, vol: int | None = Non
     """`announce` for issue `vol` or episode `episode` of `content` (already loaded): posts its card once per
     ledger, printing what the editor reads. `url` stands for DAYORI_TEAMS_WEBHOOK. Returns the exit code: 0 posted
     (or posted before), 1 not posted or uncertain (the message says what to do), 2 nothing attempted."""
+    from dayori.check.gate import release_block
+
     try:
         built = _announcement(argparse.Namespace(vol=vol, episode=episode), content, settings)
     except AnnounceError as error:
@@ -305,6 +307,10 @@ def announce_item(settings: Settings, content: Content, *, vol: int | None = Non
         return 2
     except ContentError as error:
         print(error.report(), file=sys.stderr)
+        return 2
+    blocked = release_block(settings, content, "お知らせ", vol=vol, episode=episode)
+    if blocked is not None:
+        print(blocked, file=sys.stderr)
         return 2
     data = payload(built)
     if len(data) > MAX_PAYLOAD_BYTES:

@@ -154,6 +154,7 @@ def send_issue(settings: Settings, content: Content, request: SendRequest, *, cl
                env: Mapping[str, str] | None = None) -> SendOutcome:
     """`send` for issue `request.vol` of `content` (already loaded and checked): renders its message, with the
     stills of its videos, and sends it through the ledger. Prints what an editor reads, as the command does."""
+    from dayori.check.gate import release_block
     from dayori.email.render import render_message
     from dayori.errors import ContentError
     from dayori.media import process_episodes
@@ -163,6 +164,9 @@ def send_issue(settings: Settings, content: Content, request: SendRequest, *, cl
         print(f"第{request.vol}号は見つからないか、まだ公開されていません（下書きや公開日前の号は配信できません。"
               "確認用に 1 通だけ送るには --test-to を使います）。", file=sys.stderr)
         return SendOutcome(2)
+    blocked = None if request.test_to else release_block(settings, content, "配信", vol=issue.vol)
+    if blocked is not None:
+        return SendOutcome(_fail(blocked))
     videos = process_episodes([e for e in content.episodes if e.slug in issue.videos], settings)
     if videos.problems:
         print(ContentError(videos.problems).report(), file=sys.stderr)

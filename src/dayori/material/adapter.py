@@ -456,6 +456,8 @@ def _publish_site(config: MkDocsConfig) -> None:
         discard(swap.staging)
     else:
         publish(swap.staging)
+    if _state.build is not None:
+        log.info(_state.build.check.summary)
 
 
 @event_priority(-50)

@@ -1,0 +1,45 @@
+"""What every rule works with: a finding inside a segment (Hit), the settings of a run (Context)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dayori.check.analyzer import Analyzer, Token
+from dayori.check.text import Segment
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule's finding inside one segment, at character `start` of its text."""
+
+    rule: str
+    start: int
+    message: str
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the project dictionary (docs/表記ルール.yml): a wrong spelling and the right one."""
+
+    pattern: re.Pattern[str]
+    expected: str
+    note: str = ""
+    literal: str = ""
+    """The pattern when it is plain text: a quick `in` test spares the regular expression."""
+
+
+@dataclass(frozen=True)
+class Context:
+    profile: str
+    max_sentence_chars: int
+    analyzer: Analyzer
+    dictionary: tuple[Entry, ...] = ()
+    okurigana: str = "本則"
+    """本則 or 許容 of 「送り仮名の付け方」 (表わす, 行なう are 許容)."""
+    titles: tuple[str, ...] = ()
+    """Titles of laws and documents quoted as they are (no wording rule looks inside them)."""
+
+
+Analysed = tuple[Segment, list[Token]]
