@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -28,11 +30,14 @@ import dayori
 import media_clips as mc
 from dayori.config import MediaSettings, Settings
 from dayori.errors import Problems
+from dayori.formats import file_size
 from dayori.frontmatter import read_document
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import plan_renditions
 from dayori.media.probe import Probe
+from dayori.media.progress import Progress
+from dayori.media.progress import _remaining as remaining_words
 from dayori.model import Body, Episode, Output, Rendition
 
 
@@ -657,3 +662,103 @@ def test_fallbacks_go_smallest_first_and_only_the_largest_has_no_condition(sizes
     assert [query is None for _, query in chosen] == [False] * (len(sizes) - 1) + [True]
     for rendition, query in chosen[:-1]:
         assert query == f"(max-width: {rendition.width}px), (max-height: {round(rendition.height / 0.8)}px)"
+
+
+CONCURRENT_BUILD = """
+import logging
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_media import make_episode, settings_for
+from dayori.media import process_episodes
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+root = Path(sys.argv[1])
+report = process_episodes([make_episode(root, "shared")], settings_for(root, jobs=1), progress_every=3600)
+assert report.problems == [], report.problems
+print(report.ffmpeg_runs, " ".join(o.dest for o in report.media["shared"].outputs()), flush=True)
+"""
+
+
+def test_a_second_build_at_the_same_time_waits_for_the_transcode_and_uses_it(tmp_path: Path) -> None:
+    """The first build is frozen (SIGSTOP) mid-transcode, holding the clip's lock; the second must wait, say so,
+    and, once the first has finished, publish the first one's files without running ffmpeg itself."""
+    episode = make_episode(tmp_path, "shared")
+    mc.clip(episode.clip, size="640x360", seconds=4.0, rate=30)
+    files = tmp_path / ".cache" / "dayori" / "media" / "files"
+    script = CONCURRENT_BUILD.format(tests=str(Path(__file__).parent))
+    command = [sys.executable, "-c", script, str(tmp_path)]
+    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.suffix == ".m4s" for p in written_in_progress(files)):
+            assert time.monotonic() < deadline and first.poll() is None, "the first build never started transcoding"
+            time.sleep(0.01)
+        os.killpg(first.pid, signal.SIGSTOP)
+        second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waited = ""
+        deadline = time.monotonic() + 60
+        assert second.stderr is not None
+        while "ほかのビルドが変換中" not in waited:
+            assert time.monotonic() < deadline and second.poll() is None, waited
+            waited += second.stderr.readline()
+        assert "「shared」" in waited
+        os.killpg(first.pid, signal.SIGCONT)
+        first_out, first_err = first.communicate(timeout=120)
+        second_out, second_err = second.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGCONT)
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert first.returncode == 0 and second.returncode == 0, first_err + second_err
+    first_runs, first_files = first_out.split(" ", 1)
+    second_runs, second_files = second_out.split(" ", 1)
+    assert int(first_runs) >= 1 and int(second_runs) == 0
+    assert first_files == second_files
+    assert "変換中 0 %" in first_err and "変換中" not in second_err.replace("ほかのビルドが変換中", "")
+
+
+def test_progress_lines_count_the_transcodes_and_estimate_what_is_left(caplog: pytest.LogCaptureFixture) -> None:
+    """ffmpeg's own reports, as seconds of output written, at most every `every` seconds of the clock."""
+    now = [0.0]
+    progress = Progress(3, every=10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="dayori.media"):
+        report = progress.start("Teams の使い方", 300.0)
+        for second in range(1, 121):
+            now[0] = float(second)
+            report(second * 1.25)  # 1.25 s of video per second: 240 s left of 300, at that pace 192 s
+        progress.finished("Teams の使い方", 120.0)
+        progress.start("次の動画", 60.0)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "動画 1/3「Teams の使い方」変換中 0 %（長さ 5 分 0 秒）"
+    assert lines[1] == "動画 1/3「Teams の使い方」変換中 4 %・残り約 4 分"
+    assert lines[-3] == "動画 1/3「Teams の使い方」変換中 50 %・残り約 2 分"
+    assert len(lines) == 2 + 12 + 1
+    assert lines[-2] == "動画「Teams の使い方」の変換が終わりました（2 分 0 秒）"
+    assert lines[-1].startswith("動画 2/3「次の動画」変換中 0 %")
+
+
+@given(elapsed=st.floats(0, 10_000), fraction=st.floats(0, 1))
+def test_the_remaining_time_reads_as_a_rounded_japanese_estimate(elapsed: float, fraction: float) -> None:
+    words = remaining_words(elapsed, fraction)
+    if not 0.02 <= fraction < 1:
+        assert words == ""
+        return
+    match = re.fullmatch(r"・残り約 (\d+) (秒|分)", words)
+    assert match is not None, words
+    left = elapsed * (1 - fraction) / fraction
+    shown = int(match[1]) * (60 if match[2] == "分" else 1)
+    assert shown >= 10 and (match[2] == "分" or shown % 10 == 0)
+    assert abs(shown - left) <= max(30, 0.5 * 60 if match[2] == "分" else 10)
+
+
+@given(size=st.integers(0, 10**11))
+def test_download_sizes_read_as_windows_shows_them(size: int) -> None:
+    shown = file_size(size)
+    match = re.fullmatch(r"(\d+(?:\.\d)?) (KB|MB)", shown)
+    assert match is not None, shown
+    value = float(match[1]) * (1024 if match[2] == "KB" else 1024 * 1024)
+    assert abs(value - size) <= (1024 if match[2] == "KB" else 0.05 * 1024 * 1024) + 1
