@@ -533,6 +533,12 @@ def test_the_master_playlist_lists_every_rung_lowest_first_and_the_sound_alone_l
     for variant in videos:
         assert variant.stream_info.codecs.split(",")[1] == "mp4a.40.2"
         assert variant.stream_info.average_bandwidth <= variant.stream_info.bandwidth
+    uris = [v.uri for v in listed]
+    for variant in listed:
+        _, playlist = stream_of(media, variant)
+        uris += [playlist.segment_map[0].uri, *(segment.uri for segment in playlist.segments)]
+    assert all(":" not in uri and not uri.startswith(("/", ".")) and "\\" not in uri for uri in uris), \
+        "a playlist names only files beside it, never another host or folder"
 
 
 @pytest.mark.parametrize("label, budget", [("240p", 200_000 + 48_000), ("360p", 530_000 + 64_000),
@@ -570,7 +576,9 @@ def test_every_stream_is_a_vod_playlist_of_2_s_segments_that_decode_to_the_whole
                 frames = list(container.decode(stream))
                 assert (frames[0].width, frames[0].height) == variant.stream_info.resolution
                 assert abs(len(frames) / 10 - length) <= 0.15
-                level = stream.codec_context.extradata[1:4].hex()
+                extradata = stream.codec_context.extradata
+                assert extradata is not None
+                level = extradata[1:4].hex()
                 assert variant.stream_info.codecs.split(",")[0] == f"avc1.{level}"
                 assert stream.profile == "High"
             else:
@@ -584,7 +592,8 @@ def keyframe_times(path: Path) -> list[float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert stream.time_base is not None
-        return sorted(float(p.pts * stream.time_base) for p in container.demux(stream) if p.is_keyframe and p.size)
+        return sorted(float(p.pts * stream.time_base) for p in container.demux(stream)
+                      if p.is_keyframe and p.size and p.pts is not None)
 
 
 def test_keyframes_fall_every_2_s_at_the_same_instants_in_every_rung(site) -> None:
@@ -598,7 +607,7 @@ def test_keyframes_fall_every_2_s_at_the_same_instants_in_every_rung(site) -> No
             continue
         init, segments = segment_files(media, variant)
         for index, (data, _) in enumerate(segments):
-            with av.open(io.BytesIO(init + data)) as container:
+            with av.open(io.BytesIO(init + data), mode="r") as container:
                 first = next(p for p in container.demux(container.streams.video[0]) if p.size)
                 assert first.is_keyframe, (variant.uri, index)
 
