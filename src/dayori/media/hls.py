@@ -23,7 +23,6 @@ FACTS = "facts.json"
 """Kept beside the stream in the cache, never published: the master playlist is made from it on every build."""
 AAC_LC = "mp4a.40.2"
 SHORTEST = 1.0
-MIME = "application/vnd.apple.mpegurl"
 
 
 @dataclass(frozen=True)
