@@ -16,9 +16,9 @@ from conftest import Project
 from dayori.config import ConfigError, settings_from_file
 from dayori.media.commands import (
     images_command,
+    ladder_command,
     plan_images,
     plan_renditions,
-    renditions_command,
 )
 from dayori.media.probe import probe
 
@@ -230,14 +230,14 @@ def test_ffmpeg_itself_refuses_a_playlist(tmp_path: Path) -> None:
     renditions = plan_renditions(probe(real), (360,))
     images = plan_images(probe(real), None, renditions[0])
     outputs = tmp_path / "out"
-    outputs.mkdir()
-    commands = [renditions_command(mc.FFMPEG, playlist, [(renditions[0], outputs / "360p.mp4")]),
-                images_command(mc.FFMPEG, playlist, outputs / "poster.jpg", outputs / "still.jpg", images)]
+    (outputs / "360p").mkdir(parents=True)
+    commands = [ladder_command(mc.FFMPEG, playlist, [(renditions[0], "360p")]),
+                images_command(mc.FFMPEG, playlist, outputs / "poster.png", outputs / "still.jpg", images)]
     for command in commands:
-        assert subprocess.run(command, capture_output=True, check=False).returncode != 0
-    assert not [p for p in outputs.iterdir() if p.stat().st_size]
-    same_for_a_real_clip = renditions_command(mc.FFMPEG, real, [(renditions[0], outputs / "360p.mp4")])
-    assert subprocess.run(same_for_a_real_clip, capture_output=True, check=False).returncode == 0
+        assert subprocess.run(command, capture_output=True, check=False, cwd=outputs).returncode != 0
+    assert not [p for p in outputs.rglob("*") if p.is_file() and p.stat().st_size]
+    same_for_a_real_clip = ladder_command(mc.FFMPEG, real, [(renditions[0], "360p")])
+    assert subprocess.run(same_for_a_real_clip, capture_output=True, check=False, cwd=outputs).returncode == 0
 
 
 @pytest.mark.xdist_group("media")

@@ -45,27 +45,44 @@ def with_episode(project: Project) -> Project:
     return project
 
 
-def test_episode_page_plays_both_renditions_with_captions(with_episode: Project) -> None:
+def test_episode_page_offers_hls_first_then_mp4_and_loads_nothing_before_play(with_episode: Project) -> None:
     with_episode.build()
     page = (with_episode.site / "videos" / "2026-11-19-teams-channel" / "index.html").read_text(encoding="utf-8")
     tag = re.search(r"<video[^>]*>", page)
     assert tag is not None
     video = tag.group(0)
-    assert 'controls' in video and 'preload="metadata"' in video and "poster=" in video
-    sources = re.findall(r'<source src="([^"]+)" type="video/mp4"', page)
-    assert sources, page
+    assert 'controls' in video and 'preload="none"' in video and "poster=" in video
+    kinds = re.findall(r'<source src="([^"]+)" type="([^"]+)"', page)
+    assert [kind for _, kind in kinds] == ["application/vnd.apple.mpegurl", "video/mp4"], page
+    assert kinds[0][0].endswith("/index.m3u8") and kinds[1][0].endswith("/240p.mp4")
     track = re.search(r'<track kind="captions" src="([^"]+)" srclang="ja" label="日本語" default>', page)
     assert track
     base = with_episode.site / "videos" / "2026-11-19-teams-channel"
-    for source in sources:
-        with av.open(str((base / source).resolve())) as container:
-            stream = container.streams.video[0]
-            assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
-            assert container.duration is not None and abs(float(container.duration / av.time_base) - 2.0) < 0.15
+    with av.open(str((base / kinds[1][0]).resolve())) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+        assert container.duration is not None and abs(float(container.duration / av.time_base) - 2.0) < 0.15
+    assert (base / kinds[0][0]).resolve().read_text(encoding="utf-8").startswith("#EXTM3U")
     assert (base / track.group(1)).resolve().read_text(encoding="utf-8").startswith("WEBVTT")
     assert "画面右上の「…」からチャネルを追加します。" in page
     assert "第2号 Teams のチャネル" in page
-    assert re.search(r'<a href="[^"]+\.mp4" download>', page)
+    downloads = re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', page)
+    sizes = {text: (base / href).resolve().stat().st_size for href, text in downloads if "字幕" not in text}
+    assert [text.split("（")[0] for text in sizes] == ["動画 240p", "音声のみ"]
+    for text, size in sizes.items():
+        shown = re.search(r"(\d+(?:\.\d)?) (KB|MB)）", text)
+        assert shown is not None, text
+        assert abs(float(shown[1]) * (1024 if shown[2] == "KB" else 1024 * 1024) - size) <= 1024, (text, size)
+    assert "再生時間 0:02" in page
+
+
+def test_the_build_log_tells_how_far_each_transcode_is(with_episode: Project) -> None:
+    result = with_episode.run_build()
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"INFO +- +動画 1/1「チャネルの作り方」変換中 0 %（長さ 2 秒）", result.stderr), result.stderr
+    assert "動画「チャネルの作り方」の変換が終わりました" in result.stderr
+    again = with_episode.run_build()
+    assert "変換中" not in again.stderr, "a warm build transcodes nothing and says nothing about it"
 
 
 def test_gallery_issue_and_home_show_the_episode(with_episode: Project) -> None:

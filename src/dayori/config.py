@@ -42,7 +42,7 @@ class EmailSettings:
 class MediaSettings:
     max_duration: float = 600.0
     max_bytes: int = 2_000_000_000
-    renditions: tuple[int, ...] = (720, 360)
+    renditions: tuple[int, ...] = (720, 360, 240)
     jobs: int = 0
 
 

@@ -29,3 +29,10 @@ def reading_minutes(text: str, chars_per_minute: int) -> int:
     """Japanese is read in characters per minute, not words; spaces do not count."""
     characters = sum(1 for c in text if not c.isspace())
     return max(1, math.ceil(characters / chars_per_minute))
+
+
+def file_size(size: int) -> str:
+    """`12.3 MB`, `850 KB`: as Windows Explorer shows a file (1 KB = 1024 bytes), so a download matches."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, math.ceil(size / 1024))} KB"

@@ -157,7 +157,8 @@ class Output:
 
 @dataclass(frozen=True)
 class Rendition:
-    """One MP4 of an episode; `source` is the finished file in the cache, `dest` its site path."""
+    """One whole file of an episode (an MP4 of one size, or the sound alone as .m4a); `source` is the finished
+    file in the cache, `dest` its site path."""
 
     label: str
     dest: str
@@ -166,17 +167,23 @@ class Rendition:
     height: int
     bytes: int
     mime: str = "video/mp4"
-    remuxed: bool = False
 
     def output(self) -> Output:
         return Output(dest=self.dest, source=self.source)
 
 
+PLAYER_HEIGHT = 0.8
+"""The player's largest height as a share of the window (`max-height: 80vh` in dayori.css)."""
+DOWNLOAD_FROM = 360
+"""Video downloads start at 360p: smaller sizes are for streaming on slow lines, not for keeping."""
+
+
 @dataclass(frozen=True)
 class EpisodeMedia:
     """What the media stage made of one episode's clip, as the page, feed and email stages read it: renditions
-    largest first. With `keep_going`, a failed episode has `error` set (Japanese, for the preview page) and no
-    renditions, poster or still."""
+    (MP4s) largest first, the sound alone, and the HLS master playlist with every file of its streams. With
+    `keep_going`, a failed episode has `error` set (Japanese, for the preview page) and no renditions, poster or
+    still."""
 
     slug: str
     renditions: tuple[Rendition, ...]
@@ -188,12 +195,38 @@ class EpisodeMedia:
     height: int
     has_audio: bool
     error: str | None = None
+    audio: Rendition | None = None
+    playlist: Output | None = None
+    streams: tuple[Output, ...] = ()
 
     def outputs(self) -> list[Output]:
         """Every file to copy into the site."""
         files = [r.output() for r in self.renditions]
-        files += [o for o in (self.poster, self.still, self.captions) if o is not None]
-        return files
+        files += [o for o in (self.audio.output() if self.audio else None, self.playlist, self.poster, self.still,
+                              self.captions) if o is not None]
+        return files + list(self.streams)
+
+    def fallbacks(self) -> list[tuple[Rendition, str | None]]:
+        """The MP4s for browsers without HLS, smallest first, each with the media query under which it is still
+        sharp enough: the player shows it no larger than its own pixels, being at most as wide as the window and
+        at most `PLAYER_HEIGHT` of its height. A browser takes the first that matches; the largest needs none."""
+        smallest_first = sorted(self.renditions, key=lambda r: r.width * r.height)
+        return [(rendition, None if rendition is smallest_first[-1] else
+                 f"(max-width: {rendition.width}px), (max-height: {round(rendition.height / PLAYER_HEIGHT)}px)")
+                for rendition in smallest_first]
+
+    def downloads(self) -> list[Rendition]:
+        """What a reader may keep for offline viewing: 360p and up (the only size when the clip is smaller),
+        smallest first, then the sound alone."""
+        videos = sorted(self.renditions, key=lambda r: r.width * r.height)
+        kept = [r for r in videos if _size_of(r.label) >= DOWNLOAD_FROM] or videos[-1:]
+        return kept + ([self.audio] if self.audio else [])
+
+
+def _size_of(label: str) -> int:
+    """`360p` → 360; a label of another form sorts as small."""
+    digits = label.removesuffix("p")
+    return int(digits) if digits.isdigit() else 0
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import jinja2
 
 from dayori.config import Settings
 from dayori.feeds import feed_links
-from dayori.formats import duration_label, japanese_date, reading_minutes
+from dayori.formats import duration_label, file_size, japanese_date, reading_minutes
 from dayori.memo import Memo, recall
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, is_published, newest_first, tag_slug
 from dayori.reading import by_reading
@@ -46,6 +46,7 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["jdate"] = japanese_date
     env.filters["duration"] = duration_label
+    env.filters["file_size"] = file_size
     env.filters["reading_minutes"] = reading_minutes
     return env
 

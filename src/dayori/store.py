@@ -3,12 +3,15 @@ result, and a result only ever appears under its final name complete."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import sys
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +41,70 @@ def write_atomic(final: Path, data: bytes) -> None:
     temporary = temporary_beside(final)
     temporary.write_bytes(data)
     os.replace(temporary, final)
+
+
+@contextlib.contextmanager
+def exclusive(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Holds an exclusive lock named `path` for the block, across processes (two builds at once); `on_wait` is
+    called once if another holder makes us wait. The kernel releases the lock of a process that dies, so a killed
+    build never blocks the next one. The holder removes the file on leaving (POSIX), and a waiter that then
+    finds it locked a removed file starts over on the new one, so lock files do not pile up in the cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = path.open("a+b")
+        try:
+            if not _try_lock(handle.fileno()):
+                if on_wait is not None:
+                    on_wait()
+                    on_wait = None
+                _wait_for_lock(handle.fileno())
+            if _still_named(handle.fileno(), path):
+                break
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+    try:
+        yield
+    finally:
+        if sys.platform != "win32":
+            with contextlib.suppress(OSError):
+                path.unlink()
+        handle.close()  # closing releases the lock
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(descriptor: int) -> bool:
+        try:
+            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _wait_for_lock(descriptor: int) -> None:
+        while not _try_lock(descriptor):  # Windows has no blocking lock without a ten-try limit
+            time.sleep(0.5)
+else:
+    import fcntl
+
+    def _try_lock(descriptor: int) -> bool:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _wait_for_lock(descriptor: int) -> None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+
+def _still_named(descriptor: int, path: Path) -> bool:
+    try:
+        return os.fstat(descriptor).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
 
 
 def read_json(path: Path) -> Any:

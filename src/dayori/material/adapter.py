@@ -122,7 +122,22 @@ FEED_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
 (mojibake). RSS (`.xml`) and JSON are read as UTF-8 already. The guide gives the same lines for the web server."""
 
 
+class _ToBuildLog(logging.Handler):
+    """The engine logs under `dayori` (a transcode's progress); MkDocs shows only its own loggers' records."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.handle(record)
+
+
+def _engine_log() -> None:
+    engine = logging.getLogger("dayori")
+    if not any(isinstance(handler, _ToBuildLog) for handler in engine.handlers):
+        engine.addHandler(_ToBuildLog())
+    engine.setLevel(log.getEffectiveLevel())  # `mkdocs build -q` quietens the engine too
+
+
 def on_startup(command: str, dirty: bool) -> None:
+    _engine_log()
     _state.preview = command == "serve"
     _state.dirty = dirty
     if _state.preview:

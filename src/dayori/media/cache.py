@@ -1,9 +1,12 @@
 """Content-addressed media cache: a rebuild with unchanged clips starts no ffmpeg and opens no clip.
 
 Layout under `settings.cache_path / "media"`:
-- `files/<key>.<ext>`: finished outputs. A file only ever gets its final name through `os.replace` after
-  ffmpeg succeeded and the result was checked, so a build killed mid-transcode leaves a `.tmp-…` file that no
-  later build takes as finished (stale temporaries are removed after an hour).
+- `files/<key>.<ext>` and `files/<key>.hls/`: finished outputs (an MP4, an HLS stream's folder). ffmpeg writes
+  into a `.tmp-…` folder of its own; an output only ever gets its final name through `os.replace` after ffmpeg
+  succeeded and the result was checked, so a build killed mid-transcode leaves a `.tmp-…` folder that no later
+  build takes as finished (stale temporaries are removed after an hour).
+- `locks/<key>.lock`: held while a transcode runs, so that a second build at the same time waits for it and
+  uses its result instead of making the same files again.
 - `probes/<sha256>.json`: the probe of a source, keyed by its content.
 - `index.json`: memo of source hashes by (path, size, mtime_ns), so an unchanged clip is not read again on
   a warm rebuild, plus the ffmpeg version line by the binary's (path, size, mtime_ns). Touching a clip or
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +47,7 @@ class MediaCache:
         self.root = root
         self.files = root / "files"
         self.probes = root / "probes"
+        self.locks = root / "locks"
         self._index_path = root / "index.json"
         self._lock = threading.Lock()
         self._index = self._load_index()
@@ -94,6 +99,10 @@ class MediaCache:
     def file(self, key: str, ext: str) -> Path:
         return self.files / f"{key}.{ext}"
 
+    def stream(self, key: str) -> Path:
+        """The folder of one HLS stream: its playlist, initialisation segment and segments."""
+        return self.files / f"{key}.hls"
+
     def temporary(self, final: Path) -> Path:
         return temporary_beside(final)
 
@@ -105,9 +114,13 @@ class MediaCache:
         if not self.root.is_dir():
             return
         limit = time.time() - _STALE_SECONDS
-        for leftover in self.root.rglob(".tmp-*"):
+        for leftover in list(self.root.rglob(".tmp-*")):
             try:
-                if leftover.stat().st_mtime < limit:
+                if leftover.stat().st_mtime >= limit:
+                    continue
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
                     leftover.unlink()
             except FileNotFoundError:
                 continue

@@ -1,20 +1,25 @@
 """ffmpeg commands as values: what each published file is made of, decided from a probe, never from guesses.
 
 Choices a reader of the site notices, and why:
-- H.264 High + AAC-LC stereo in MP4 with the index (moov) first, so every browser on a government PC starts
-  playing before the download ends.
-- Sizes are "up to 720p / 360p on the short side"; a clip is never enlarged, and renditions that would come out
-  the same size are made once (a 640x360 clip gets one "360p" file, not two copies).
-- A clip without sound stays without an audio track (no invented silence): the page can then say 音声なし,
-  and screen-reader users are not offered a silent track.
-- A source that already fits a rendition (H.264 yuv420p, upright, constant rate, within size and bit budget)
-  keeps its video bytes (`-c:v copy` + faststart); its sound is still re-encoded, because loudness
-  normalisation (EBU R128, -16 LUFS, so episodes play equally loud) needs decoding and AAC costs little.
+- A ladder sized for slow links (`LADDER`): 720p (~1.8 Mbit/s), 360p (~600 kbit/s), 240p at 24 fps (~250 kbit/s
+  with mono sound) and the sound alone (~48 kbit/s mono). A phone abroad at 300 kbit/s plays the 240p rung
+  without stalling; the office gets 720p. Sizes are "up to N on the short side"; a clip is never enlarged, and
+  sizes at or above the clip's own collapse into one rung at the clip's size.
+- Every rung is made twice from one encode (ffmpeg's tee muxer): as HLS (2 s fMP4 segments, for browsers that
+  switch rungs as the line allows) and as one MP4 with its index (moov) first (for browsers without HLS and for
+  downloading). Keyframes fall every 2 s at the same instants in every rung (forced by time, not frame count, so a
+  24 fps rung cuts where a 30 fps one does): a player can change rung at any segment boundary. x264's own
+  keyframe interval is twice that, so that it never puts one a frame before a forced one.
+- The peak rate is capped with a one-second buffer (`bufsize` = `maxrate`): a 2 s segment then never carries much
+  more than the rung's nominal rate, which is what a player on a slow line plans with.
+- A clip without sound stays without an audio track (no invented silence) and gets no sound-only version.
+- Sound is normalised once for all rungs (EBU R128, -16 LUFS, so episodes play equally loud).
 - Source metadata (phone GPS position, device names) is dropped from every output.
 - ffmpeg reads a clip as the probe did: a local file in a listed container, never a playlist or an address.
-- The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact space, and portrait clips
-  are pillarboxed on black rather than cropped, so nothing the presenter shows is cut away. Small clips are
-  enlarged for it with lanczos; that is the one place we enlarge, because e-mail needs the fixed width.
+- The poster is one frame fitted in 640x640 (the page's column), turned into a progressive JPEG of at most
+  25 KB by `posters.py`. The e-mail/feed still is always 1200x675 (16:9): e-mail layouts can reserve the exact
+  space, and portrait clips are pillarboxed on black rather than cropped. Small clips are enlarged for it with
+  lanczos; that is the one place we enlarge, because e-mail needs the fixed width.
 """
 
 from __future__ import annotations
@@ -33,29 +38,51 @@ from dayori.store import code_version
 
 MAX_FRAME_RATE = Fraction(30)
 FALLBACK_FRAME_RATE = Fraction(30)
-BITS_PER_PIXEL = 0.1
 MIN_BITRATE = 64_000
 CRF = 23
 PRESET = "medium"
 LOUDNESS = {"I": -16, "TP": -1.5, "LRA": 11}
 AUDIO_RATE = 48_000
+SEGMENT_SECONDS = 2
+"""Keyframe interval and HLS segment length: short segments start playback sooner on a slow line."""
+POSTER_BOX = (640, 640)
 STILL_SIZE = (1200, 675)
 JPEG_QUALITY = 3
 THUMBNAIL_BATCH = 50
-H264_REMUXABLE = {"Baseline", "Constrained Baseline", "Main", "High"}
-BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")
+
+
+@dataclass(frozen=True)
+class Rung:
+    """What one size of the ladder may spend: video bits per second (peak), and its sound."""
+
+    video_bitrate: int
+    audio_bitrate: int
+    channels: int
+    max_frame_rate: Fraction
+
+
+LADDER = {
+    720: Rung(1_650_000, 128_000, 2, Fraction(30)),
+    360: Rung(530_000, 64_000, 2, Fraction(30)),
+    240: Rung(200_000, 48_000, 1, Fraction(24)),
+}
+"""The sizes `MediaSettings.renditions` names by default; another size gets `_rung`'s interpolation."""
+AUDIO_ONLY = Rung(0, 48_000, 1, Fraction(0))
+"""Speech stays clear at 48 kbit/s mono AAC-LC: a 3-minute episode is about 1 MB."""
 
 
 @functools.lru_cache(maxsize=1)
 def recipe_version() -> str:
-    """This module's bytes and ffmpeg-python's version, in every output's cache key: any change to how the
-    commands are built (a filter, an option) makes the outputs again, with no number to bump by hand."""
-    return code_version([Path(__file__)], ("ffmpeg-python",))
+    """The bytes of this module and of the poster encoder, and the versions of ffmpeg-python and Pillow, in every
+    output's cache key: any change to how the outputs are made (a filter, an option) makes them again, with no
+    number to bump by hand."""
+    here = Path(__file__).parent
+    return code_version([here / "commands.py", here / "posters.py", here / "hls.py"], ("ffmpeg-python", "pillow"))
 
 
 @dataclass(frozen=True)
 class RenditionPlan:
-    """One MP4 to publish; `remux` means the source's video is copied as is (it already fits)."""
+    """One rung of the ladder: an HLS stream and an MP4 of the same encode."""
 
     label: str
     width: int
@@ -63,25 +90,42 @@ class RenditionPlan:
     frame_rate: str
     max_bitrate: int
     audio_bitrate: int
+    audio_channels: int
     audio: bool
     still: bool
-    remux: bool
     duration: float
 
     def recipe(self) -> dict[str, Any]:
         """Everything that decides the output bytes, for the cache key."""
-        return {"kind": "rendition", "version": recipe_version(), "crf": CRF, "preset": PRESET,
-                "loudness": LOUDNESS, "bpp": BITS_PER_PIXEL, **asdict(self)}
+        return {"kind": "rung", "version": recipe_version(), "crf": CRF, "preset": PRESET, "loudness": LOUDNESS,
+                "segment": SEGMENT_SECONDS, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class AudioPlan:
+    """The sound alone (音声のみ): an HLS stream listed in the master playlist and an .m4a to download."""
+
+    bitrate: int
+    channels: int
+    duration: float
+
+    label = "audio"
+
+    def recipe(self) -> dict[str, Any]:
+        return {"kind": "audio", "version": recipe_version(), "loudness": LOUDNESS, "segment": SEGMENT_SECONDS,
+                **asdict(self)}
 
 
 @dataclass(frozen=True)
 class ImagePlan:
-    """The poster (rendition-sized) and the fixed-size e-mail still, both from one frame."""
+    """The poster (fitted in `POSTER_BOX`) and the fixed-size e-mail still, both from one frame."""
 
     at: float
     representative: bool
     width: int
     height: int
+    poster_width: int
+    poster_height: int
     fit_width: int
     fit_height: int
 
@@ -90,18 +134,28 @@ class ImagePlan:
                 "batch": THUMBNAIL_BATCH, **asdict(self)}
 
 
+Output = tuple[RenditionPlan | AudioPlan, str]
+"""A plan and the name its files get in the folder ffmpeg runs in: `name.mp4` (`name.m4a` for the sound) and
+the HLS folder `name/` (`index.m3u8`, `init.mp4`, `000.m4s`…)."""
+
+
 def plan_renditions(probe: Probe, targets: tuple[int, ...]) -> tuple[RenditionPlan, ...]:
     """Largest first. Targets at or above the clip's own short side collapse into one, named after the
     smallest of them, at the clip's own (even) size."""
     short = min(probe.width, probe.height)
-    sizes: list[tuple[str, int, int]] = []
+    sizes: list[tuple[int, int, int]] = []
     fitting = [t for t in targets if t >= short]
     if fitting:
-        sizes.append((f"{min(fitting)}p", _even_down(probe.width), _even_down(probe.height)))
+        sizes.append((min(fitting), _even_down(probe.width), _even_down(probe.height)))
     for target in sorted((t for t in targets if t < short), reverse=True):
         scale = target / short
-        sizes.append((f"{target}p", _even(probe.width * scale), _even(probe.height * scale)))
-    return tuple(_plan(probe, label, width, height) for label, width, height in sizes)
+        sizes.append((target, _even(probe.width * scale), _even(probe.height * scale)))
+    return tuple(_plan(probe, target, width, height) for target, width, height in sizes)
+
+
+def plan_audio(probe: Probe) -> AudioPlan | None:
+    return AudioPlan(AUDIO_ONLY.audio_bitrate, AUDIO_ONLY.channels, round(probe.duration, 3)) if probe.has_audio \
+        else None
 
 
 def plan_images(probe: Probe, poster_at: float | None, largest: RenditionPlan) -> ImagePlan:
@@ -111,36 +165,45 @@ def plan_images(probe: Probe, poster_at: float | None, largest: RenditionPlan) -
     scale = min(still_width / largest.width, still_height / largest.height)
     fit_width = min(still_width, _even(largest.width * scale))
     fit_height = min(still_height, _even(largest.height * scale))
+    shrink = min(1.0, POSTER_BOX[0] / largest.width, POSTER_BOX[1] / largest.height)
+    poster = (_even(largest.width * shrink), _even(largest.height * shrink))
+    sizes = (largest.width, largest.height, *poster, fit_width, fit_height)
     if probe.is_still:
-        return ImagePlan(0.0, False, largest.width, largest.height, fit_width, fit_height)
+        return ImagePlan(0.0, False, *sizes)
     if poster_at is not None:
-        return ImagePlan(round(poster_at, 3), False, largest.width, largest.height, fit_width, fit_height)
-    return ImagePlan(round(probe.duration / 3, 3), True, largest.width, largest.height, fit_width, fit_height)
+        return ImagePlan(round(poster_at, 3), False, *sizes)
+    return ImagePlan(round(probe.duration / 3, 3), True, *sizes)
 
 
-def renditions_command(exe: str, source: Path, outputs: Sequence[tuple[RenditionPlan, Path]]) -> list[str]:
-    """All renditions of one clip from one ffmpeg run: the clip is decoded and its loudness normalised once,
-    then shared through `split`/`asplit`. Each encoder gets exactly the frames and samples it would get in a
-    run of its own, so the files are the same as one run per rendition (same cache keys), made with one
-    decode instead of one per rendition. The plans of one clip agree on `still`, `frame_rate` and `audio`.
-    `dest`s are temporary names; the format is given explicitly because their suffix is not `.mp4`."""
-    plans = [plan for plan, _ in outputs]
-    first = plans[0]
-    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, **({"r": first.frame_rate} if first.still else {}))
-    pictures = iter(_shared(clip["v:0"], "split", sum(not plan.remux for plan in plans)))
-    sound = clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE) if first.audio else None
-    sounds = iter(_shared(sound, "asplit", len(plans)) if sound is not None else ())
+def ladder_command(exe: str, source: Path, outputs: Sequence[Output]) -> list[str]:
+    """Every missing rung of one clip from one ffmpeg run, started in the folder that receives the files (their
+    names are ours, so the tee muxer's option syntax needs no escaping). The clip is decoded and its sound
+    normalised once, then shared through `split`/`asplit`; each rung is encoded once and written twice by the tee
+    muxer. Each encoder gets exactly the frames and samples it would get in a run of its own, so the files are
+    the same as one run per rung (same cache keys). The HLS folders must exist before the run."""
+    videos = [plan for plan, _ in outputs if isinstance(plan, RenditionPlan)]
+    first = videos[0] if videos else None
+    still = first.still if first else False
+    clip = ffmpeg.input(str(source), **OPEN_OPTIONS, **({"r": first.frame_rate} if first and still else {}))
+    pictures = iter(_shared(clip["v:0"], "split", len(videos)))
+    with_sound = [plan for plan, _ in outputs if isinstance(plan, AudioPlan) or plan.audio]
+    sound = clip["a:0"].filter("loudnorm", **LOUDNESS).filter("aresample", AUDIO_RATE) if with_sound else None
+    sounds = iter(_shared(sound, "asplit", len(with_sound)) if sound is not None else ())
     made = []
-    for plan, dest in outputs:
-        streams = [clip["v:0"] if plan.remux else _video_chain(next(pictures), plan)]
+    for plan, name in outputs:
+        if isinstance(plan, AudioPlan):
+            made.append(ffmpeg.output(next(sounds), _tee(name, "m4a"), **_audio_options(plan)))
+            continue
+        streams = [_video_chain(next(pictures), plan)]
         if plan.audio:
             streams.append(next(sounds))
-        made.append(ffmpeg.output(*streams, str(dest), **_rendition_options(plan)))
+        made.append(ffmpeg.output(*streams, _tee(name, "mp4"), **_rendition_options(plan)))
     return ffmpeg.merge_outputs(*made).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe)
 
 
-def images_command(exe: str, source: Path, poster: Path, still: Path, plan: ImagePlan) -> list[str]:
-    """One decode for both pictures; the still is the poster fitted into 16:9 on black."""
+def images_command(exe: str, source: Path, poster_frame: Path, still: Path, plan: ImagePlan) -> list[str]:
+    """One decode for both pictures. The poster frame is written losslessly (PNG) for `posters.py` to compress;
+    the still is the frame fitted into 16:9 on black."""
     clip = ffmpeg.input(str(source), **OPEN_OPTIONS, ss=f"{plan.at:.3f}")
     frame = clip["v:0"]
     if plan.representative:
@@ -148,16 +211,31 @@ def images_command(exe: str, source: Path, poster: Path, still: Path, plan: Imag
     frame = frame.filter("scale", plan.width, plan.height).filter("setsar", 1)
     split = frame.split()
     for_poster, for_still = split[0], split[1]
+    poster = for_poster.filter("scale", plan.poster_width, plan.poster_height, flags="lanczos")
     still_width, still_height = STILL_SIZE
     boxed = (for_still.filter("format", "yuv444p")
              .filter("scale", plan.fit_width, plan.fit_height, flags="lanczos")
              .filter("pad", still_width, still_height, (still_width - plan.fit_width) // 2,
                      (still_height - plan.fit_height) // 2, color="black")
              .filter("setsar", 1))
-    jpeg = {"frames:v": 1, "c:v": "mjpeg", "q:v": JPEG_QUALITY, "f": "image2", "update": 1, "map_metadata": -1}
-    return (ffmpeg.merge_outputs(ffmpeg.output(for_poster, str(poster), **jpeg),
-                                 ffmpeg.output(boxed, str(still), **jpeg))
+    picture = {"frames:v": 1, "f": "image2", "update": 1, "map_metadata": -1}
+    return (ffmpeg.merge_outputs(ffmpeg.output(poster, str(poster_frame), **picture, **{"c:v": "png"}),
+                                 ffmpeg.output(boxed, str(still), **picture, **{"c:v": "mjpeg",
+                                                                                "q:v": JPEG_QUALITY}))
             .global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
+
+
+BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")
+
+
+def _tee(name: str, progressive: str) -> str:
+    """The HLS stream in `name/` and the whole file `name.<progressive>`, from the same packets."""
+    hls = ":".join([
+        "f=hls", f"hls_time={SEGMENT_SECONDS}", "hls_playlist_type=vod", "hls_segment_type=fmp4",
+        "hls_fmp4_init_filename=init.mp4", f"hls_segment_filename={name}/%03d.m4s", "hls_flags=independent_segments",
+    ])
+    whole = "f=ipod" if progressive == "m4a" else "f=mp4"
+    return f"[{hls}]{name}/index.m3u8|[{whole}:movflags=+faststart]{name}.{progressive}"
 
 
 def _shared(stream: Any, splitter: str, count: int) -> list[Any]:
@@ -169,17 +247,22 @@ def _shared(stream: Any, splitter: str, count: int) -> list[Any]:
 
 
 def _rendition_options(plan: RenditionPlan) -> dict[str, Any]:
-    options: dict[str, Any] = {"map_metadata": -1, "map_chapters": -1}
-    if plan.remux:
-        options |= {"c:v": "copy", "tag:v": "avc1"}
-    else:
-        rate = Fraction(plan.frame_rate)
-        options |= {"c:v": "libx264", "profile:v": "high", "preset": PRESET, "crf": CRF,
-                    "maxrate": plan.max_bitrate, "bufsize": 2 * plan.max_bitrate, "pix_fmt": "yuv420p",
-                    "g": max(1, round(2 * rate)), "t": f"{plan.duration:.3f}"}
+    rate = Fraction(plan.frame_rate)
+    options: dict[str, Any] = {
+        "map_metadata": -1, "map_chapters": -1,
+        "c:v": "libx264", "profile:v": "high", "preset": PRESET, "crf": CRF, "maxrate": plan.max_bitrate,
+        "bufsize": plan.max_bitrate, "pix_fmt": "yuv420p", "g": max(2, round(2 * SEGMENT_SECONDS * rate)),
+        "force_key_frames": f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "t": f"{plan.duration:.3f}",
+    }
     if plan.audio:
-        options |= {"c:a": "aac", "profile:a": "aac_low", "b:a": plan.audio_bitrate, "ac": 2, "ar": AUDIO_RATE}
-    return options | {"movflags": "+faststart", "f": "mp4"}
+        options |= {"c:a": "aac", "profile:a": "aac_low", "b:a": plan.audio_bitrate, "ac": plan.audio_channels,
+                    "ar": AUDIO_RATE}
+    return options | {"f": "tee"}
+
+
+def _audio_options(plan: AudioPlan) -> dict[str, Any]:
+    return {"map_metadata": -1, "map_chapters": -1, "c:a": "aac", "profile:a": "aac_low", "b:a": plan.bitrate,
+            "ac": plan.channels, "ar": AUDIO_RATE, "t": f"{plan.duration:.3f}", "f": "tee"}
 
 
 def _video_chain(video: Any, plan: RenditionPlan) -> Any:
@@ -193,21 +276,25 @@ def _video_chain(video: Any, plan: RenditionPlan) -> Any:
             .filter("fps", fps=plan.frame_rate).filter("format", "yuv420p"))
 
 
-def _plan(probe: Probe, label: str, width: int, height: int) -> RenditionPlan:
-    rate = _frame_rate(probe)
-    budget = max(MIN_BITRATE, int(BITS_PER_PIXEL * width * height * float(rate)))
+def _plan(probe: Probe, target: int, width: int, height: int) -> RenditionPlan:
+    """The rung's budget, but never more bits than the clip itself had: re-encoding cannot add detail."""
+    rung = _rung(target)
+    rate = min(_frame_rate(probe), rung.max_frame_rate)
     source_rate = probe.video_bit_rate or probe.bit_rate
-    cap = min(budget, source_rate) if source_rate and not probe.is_still else budget
-    remux = (probe.video_codec == "h264" and probe.pix_fmt == "yuv420p" and probe.profile in H264_REMUXABLE
-             and probe.rotation == 0 and probe.square_pixels and not probe.is_still
-             and not probe.variable_frame_rate and 0 < probe.frame_rate <= MAX_FRAME_RATE
-             and (width, height) == (probe.width, probe.height)
-             and 0 < probe.video_bit_rate <= budget)
-    return RenditionPlan(label=label, width=width, height=height, frame_rate=str(rate),
-                         max_bitrate=max(MIN_BITRATE, cap),
-                         audio_bitrate=128_000 if min(width, height) > 360 else 96_000,
-                         audio=probe.has_audio, still=probe.is_still, remux=remux,
+    cap = min(rung.video_bitrate, source_rate) if source_rate and not probe.is_still else rung.video_bitrate
+    return RenditionPlan(label=f"{target}p", width=width, height=height, frame_rate=str(rate),
+                         max_bitrate=max(MIN_BITRATE, cap), audio_bitrate=rung.audio_bitrate,
+                         audio_channels=rung.channels, audio=probe.has_audio, still=probe.is_still,
                          duration=round(probe.duration, 3))
+
+
+def _rung(target: int) -> Rung:
+    """A size outside `LADDER` (a project may list 480 or 1080) spends like its neighbours per pixel."""
+    if target in LADDER:
+        return LADDER[target]
+    video = max(MIN_BITRATE, round(LADDER[720].video_bitrate * (target / 720) ** 2, -3))
+    near = LADDER[720] if target > 360 else LADDER[360] if target > 240 else LADDER[240]
+    return Rung(int(video), near.audio_bitrate, near.channels, near.max_frame_rate)
 
 
 def _frame_rate(probe: Probe) -> Fraction:

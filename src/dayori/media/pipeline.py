@@ -3,9 +3,11 @@
 Order of work, so that an editor hears about every mistake quickly and nothing half-made is ever published:
 1. cheap checks per episode (clip exists, stays in its folder, size limit, captions parse);
 2. hash and probe the clips in the pool (both skipped on a warm rebuild, see cache.py);
-3. plan the outputs and run ffmpeg only for those missing from the cache, in the pool: one run for all
-   missing renditions of a clip (one decode shared by every size) and one for its poster and still,
-   the longest work first so that the cores stay busy until the end.
+3. plan the outputs and run ffmpeg only for those missing from the cache, in the pool (as many at once as
+   there are cores): one run for all missing rungs of a clip's ladder (one decode shared by every size, each
+   size encoded once for both HLS and MP4) and one for its poster and still, the longest work first so that
+   the cores stay busy until the end. Each run holds a lock on its clip in the cache: a second build at the
+   same time waits for it and then uses its files instead of transcoding the clip again.
 Without `keep_going`, step 3 does not start when steps 1–2 found problems, and a failed transcode cancels
 the jobs not yet started; finished outputs of other episodes stay in the cache either way.
 """
@@ -13,10 +15,12 @@ the jobs not yet started; finished outputs of other episodes stay in the cache e
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -27,17 +31,22 @@ from dayori.formats import duration_words
 from dayori.media.cache import MediaCache
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import (
+    AudioPlan,
     RenditionPlan,
     images_command,
+    ladder_command,
+    plan_audio,
     plan_images,
     plan_renditions,
-    renditions_command,
 )
+from dayori.media.hls import StreamError, StreamFacts, Variant, master_playlist, measure_stream, read_facts, write_facts
+from dayori.media.posters import progressive_jpeg
 from dayori.media.probe import Probe, ProbeError, probe
+from dayori.media.progress import Progress
 from dayori.media.results import MediaReport
 from dayori.media.runner import FfmpegFailed, ffmpeg_version, run_ffmpeg
 from dayori.model import Episode, EpisodeMedia, Output, Rendition
-from dayori.store import digest
+from dayori.store import digest, exclusive
 
 _JIS_WARNING = ("字幕がありません。録画した動画には字幕を付けてください（JIS X 8341-3 達成基準 1.2.2）。"
                 "index.md の captions: に .vtt か .srt のファイル名を書くと公開されます。")
@@ -64,37 +73,52 @@ class _Probed:
 
 @dataclass(frozen=True)
 class _Job:
-    """One ffmpeg run writing `temps`; `finals` exist only when the run succeeded, so their presence means done.
-    `work` estimates its cost (encoded pixels), so the pool can start the longest runs first."""
+    """One ffmpeg run in a `.tmp-…` folder of its own (`command` names its outputs relative to it). `moves` are
+    what it made and where each goes in the cache, done only when the run succeeded and its results were checked,
+    so the presence of the finals means done. `work` estimates its cost (encoded pixels), so the pool can start
+    the longest runs first; `lock` is shared by every build transcoding the same clip."""
 
     key: str
-    label: str
-    finals: tuple[Path, ...]
-    temps: tuple[Path, ...]
+    lock: str
+    title: str
     command: tuple[str, ...]
+    moves: tuple[tuple[str, Path], ...]
     duration: float
-    check_duration: bool
-    remuxed: int
     work: float
+    folders: tuple[str, ...] = ()
+    whole: tuple[str, ...] = ()
+    """Files whose length is checked against the clip's."""
+    streams: tuple[tuple[str, bool, bool], ...] = ()
+    """HLS folders to measure: (name, has video, has sound)."""
+    poster: tuple[str, str] | None = None
+    """(lossless frame, progressive JPEG) for the poster encoder."""
+    reports: bool = False
+
+
+_Rung = tuple[RenditionPlan | AudioPlan, str]
+"""A rung of the ladder and its cache key."""
 
 
 @dataclass(frozen=True)
 class _Planned:
     probed: _Probed
     key16: str
-    renditions: tuple[tuple[RenditionPlan, Path], ...]
+    rungs: tuple[_Rung, ...]
     poster: Path
     still: Path
     jobs: tuple[_Job, ...]
 
-    def complete(self) -> bool:
-        return all(path.is_file() for path in (*(final for _, final in self.renditions), self.poster, self.still))
+    def complete(self, cache: MediaCache) -> bool:
+        return all(_made(cache, plan, key) for plan, key in self.rungs) and self.poster.is_file() \
+            and self.still.is_file()
 
 
 def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_going: bool = False,
-                     progress: bool | None = None) -> MediaReport:
+                     progress: bool = True, progress_every: float | None = None) -> MediaReport:
     """Problems come back in the report (the caller raises them together with other stages' problems);
-    with `keep_going` (mkdocs serve) every episode also gets an EpisodeMedia, failed ones with `error`."""
+    with `keep_going` (mkdocs serve) every episode also gets an EpisodeMedia, failed ones with `error`.
+    `progress` writes each transcode's progress to the `dayori.media` log, at most every `progress_every`
+    seconds (see `progress.py`)."""
     started = time.perf_counter()
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     cache = MediaCache(settings.cache_path / "media")
@@ -118,18 +142,25 @@ def process_episodes(episodes: Sequence[Episode], settings: Settings, *, keep_go
         version = cache.ffmpeg_version(exe, ffmpeg_version) if checked else ""
         probed = _probed(probing, fail)
         planned = [p for item in probed if (p := _plan(item, settings, cache, exe, version, fail)) is not None]
-        runs, remuxed = 0, 0
+        runs = 0
         if keep_going or not problems:
-            runs, remuxed = _run_all(pool, planned, fail, keep_going, progress)
+            runs = _run_all(pool, planned, cache, fail, keep_going, _progress(planned, progress, progress_every))
     cache.save()
-    media = {p.probed.checked.episode.slug: _result(p, errors) for p in planned if p.complete()}
+    media = {p.probed.checked.episode.slug: _result(p, cache, errors) for p in planned if p.complete(cache)}
     if keep_going:
         for episode in episodes:
             if episode.slug not in media:
                 media[episode.slug] = _failed(episode, errors)
     return MediaReport(media=media, ffmpeg_runs=runs, probes=sum(p.probed for p in probed), problems=problems,
-                       warnings=warnings, hashed=sum(p.hashed for p in probed), remuxed=remuxed,
+                       warnings=warnings, hashed=sum(p.hashed for p in probed),
                        seconds=time.perf_counter() - started)
+
+
+def _progress(planned: list[_Planned], enabled: bool, every: float | None) -> Progress:
+    """Numbered among the ladders this build transcodes (posters take a moment and are not counted)."""
+    ladders = {job.key for item in planned for job in item.jobs if job.reports}
+    return Progress(len(ladders), enabled=enabled) if every is None else \
+        Progress(len(ladders), enabled=enabled, every=every)
 
 
 def _check(episode: Episode, settings: Settings, fail: Callable[..., None], warnings: list[str]) -> _Checked | None:
@@ -198,8 +229,8 @@ def _probed(futures: list[tuple[_Checked, Future[_Probed]]], fail: Callable[...,
 
 def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, version: str,
           fail: Callable[..., None]) -> _Planned | None:
-    """Jobs only for outputs missing from the cache; each output keeps its own key, so a changed poster_at
-    or an added rendition size makes only what changed."""
+    """Jobs only for outputs missing from the cache; each rung keeps its own key, so a changed poster_at
+    or an added size makes only what changed."""
     episode, clip = item.checked.episode, item.probe
     if clip.duration > settings.media.max_duration:
         fail(episode, "clip", f"動画が長すぎます（{duration_words(clip.duration)}、上限 "
@@ -209,44 +240,57 @@ def _plan(item: _Probed, settings: Settings, cache: MediaCache, exe: str, versio
         fail(episode, "poster_at", f"poster_at: {episode.poster_at:g} が動画の範囲（0〜{clip.duration:.1f} 秒）の"
                                    "外です。表紙にしたい場面の秒数を書いてください。")
         return None
-    renditions = plan_renditions(clip, tuple(settings.media.renditions))
-    images = plan_images(clip, episode.poster_at, renditions[0])
-    keys = [digest(item.sha, version, plan.recipe()) for plan in renditions]
-    finals = tuple((plan, cache.file(key, "mp4")) for plan, key in zip(renditions, keys, strict=True))
+    videos = plan_renditions(clip, tuple(settings.media.renditions))
+    audio = plan_audio(clip)
+    plans: list[RenditionPlan | AudioPlan] = [*videos, *([audio] if audio else [])]
+    rungs = tuple((plan, digest(item.sha, version, plan.recipe())) for plan in plans)
     jobs: list[_Job] = []
-    missing = [(key, plan, final) for key, (plan, final) in zip(keys, finals, strict=True) if not final.is_file()]
+    missing = [(plan, key) for plan, key in rungs if not _made(cache, plan, key)]
     if missing:
-        jobs.append(_renditions_job(exe, episode, clip.duration, missing, cache))
+        jobs.append(_ladder_job(exe, item, missing, cache))
+    images = plan_images(clip, episode.poster_at, videos[0])
     image_key = digest(item.sha, version, images.recipe())
     poster, still = cache.file(f"{image_key}-poster", "jpg"), cache.file(f"{image_key}-still", "jpg")
     if not (poster.is_file() and still.is_file()):
-        temps = (cache.temporary(poster), cache.temporary(still))
-        jobs.append(_Job(key=image_key, label=f"{episode.slug} poster", finals=(poster, still), temps=temps,
-                         command=tuple(images_command(exe, episode.clip, *temps, images)),
-                         duration=clip.duration - images.at, check_duration=False, remuxed=0, work=0.0))
-    key16 = digest(item.sha, version, [*keys, image_key], item.checked.captions)[:16]
-    return _Planned(item, key16, finals, poster, still, tuple(jobs))
+        jobs.append(_Job(key=image_key, lock=digest(item.sha, "images"), title=episode.title,
+                         command=tuple(images_command(exe, episode.clip, Path("poster.png"), Path("still.jpg"),
+                                                      images)),
+                         moves=(("poster.jpg", poster), ("still.jpg", still)),
+                         duration=clip.duration - images.at, work=0.0, poster=("poster.png", "poster.jpg")))
+    key16 = digest(item.sha, version, [key for _, key in rungs], image_key, item.checked.captions)[:16]
+    return _Planned(item, key16, rungs, poster, still, tuple(jobs))
 
 
-def _renditions_job(exe: str, episode: Episode, duration: float,
-                    missing: list[tuple[str, RenditionPlan, Path]], cache: MediaCache) -> _Job:
-    """One run for every missing rendition of a clip; its key names exactly those outputs, so two episodes
+def _made(cache: MediaCache, plan: RenditionPlan | AudioPlan, key: str) -> bool:
+    """The whole file and the HLS stream with its measurements; the stream's folder only ever appears complete."""
+    return cache.file(key, _whole_suffix(plan)).is_file() and read_facts(cache.stream(key)) is not None
+
+
+def _whole_suffix(plan: RenditionPlan | AudioPlan) -> str:
+    return "m4a" if isinstance(plan, AudioPlan) else "mp4"
+
+
+def _ladder_job(exe: str, item: _Probed, missing: list[_Rung], cache: MediaCache) -> _Job:
+    """One run for every missing rung of a clip; its key names exactly those outputs, so two episodes
     sharing a clip share the run."""
-    temps = tuple(cache.temporary(final) for _, _, final in missing)
-    plans = [plan for _, plan, _ in missing]
-    return _Job(key="+".join(key for key, _, _ in missing),
-                label=" ".join([episode.slug, *(plan.label for plan in plans)]),
-                finals=tuple(final for _, _, final in missing),
-                temps=temps,
-                command=tuple(renditions_command(exe, episode.clip, list(zip(plans, temps, strict=True)))),
-                duration=duration,
-                check_duration=True,
-                remuxed=sum(plan.remux for plan in plans),
-                work=duration * sum(plan.width * plan.height for plan in plans if not plan.remux))
+    episode = item.checked.episode
+    names = [(plan, key, f"r{index}") for index, (plan, key) in enumerate(missing)]
+    moves: list[tuple[str, Path]] = []
+    for plan, key, name in names:
+        moves += [(f"{name}.{_whole_suffix(plan)}", cache.file(key, _whole_suffix(plan))), (name, cache.stream(key))]
+    pixels = sum(plan.width * plan.height for plan, _, _ in names if isinstance(plan, RenditionPlan))
+    return _Job(key="+".join(key for _, key in missing), lock=digest(item.sha, "ladder"), title=episode.title,
+                command=tuple(ladder_command(exe, episode.clip, [(plan, name) for plan, _, name in names])),
+                moves=tuple(moves), duration=item.probe.duration, work=item.probe.duration * max(pixels, 1),
+                folders=tuple(name for _, _, name in names),
+                whole=tuple(f"{name}.{_whole_suffix(plan)}" for plan, _, name in names),
+                streams=tuple((name, isinstance(plan, RenditionPlan), isinstance(plan, AudioPlan) or plan.audio)
+                              for plan, _, name in names),
+                reports=True)
 
 
-def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[..., None],
-             keep_going: bool, progress: bool | None) -> tuple[int, int]:
+def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], cache: MediaCache, fail: Callable[..., None],
+             keep_going: bool, progress: Progress) -> int:
     """Each distinct output once, even when two episodes share a clip. Longest runs first: short ones then
     fill the gaps at the end instead of one long run finishing alone on an otherwise idle machine."""
     owners: dict[str, list[Episode]] = {}
@@ -256,12 +300,12 @@ def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[.
             owners.setdefault(job.key, []).append(item.probed.checked.episode)
             unique.setdefault(job.key, job)
     ordered = sorted(unique.values(), key=lambda job: job.work, reverse=True)
-    futures: dict[Future[int], _Job] = {pool.submit(_execute, job, progress): job for job in ordered}
-    runs, remuxed, stopped = 0, 0, False
+    futures: dict[Future[bool], _Job] = {pool.submit(_execute, job, cache, progress): job for job in ordered}
+    runs, stopped = 0, False
     for future in as_completed(futures):
         job = futures[future]
         try:
-            copied = future.result()
+            ran = future.result()
         except CancelledError:
             continue
         except _Failed as error:
@@ -273,32 +317,65 @@ def _run_all(pool: ThreadPoolExecutor, planned: list[_Planned], fail: Callable[.
                 for pending in futures:
                     pending.cancel()
             continue
-        runs += 1
-        remuxed += copied
-    return runs, remuxed
+        runs += ran
+    return runs
 
 
-def _execute(job: _Job, progress: bool | None) -> int:
-    """The number of renditions it made by copying the source's video."""
-    temps = job.temps
-    try:
+def _execute(job: _Job, cache: MediaCache, progress: Progress) -> bool:
+    """Whether ffmpeg ran: not when another build made the same files while this one waited for the lock."""
+    with exclusive(cache.locks / f"{job.lock}.lock", on_wait=lambda: progress.waiting(job.title)):
+        if all(final.exists() for _, final in job.moves):
+            return False
+        work = cache.temporary(cache.files / job.key[:16])
+        work.mkdir()
         try:
-            run_ffmpeg(list(job.command), label=job.label, duration=job.duration, progress=progress)
-        except FfmpegFailed as error:
-            raise _Failed(f"ffmpeg が途中で止まりました。動画が途中で切れているか壊れている可能性があります"
-                          f"（ffmpeg: {error.last_line}）") from error
-        for temp in temps:
-            if not temp.is_file() or temp.stat().st_size == 0:
-                raise _Failed("出力が空になりました。動画の中身が壊れている可能性があります")
-        if job.check_duration:
-            for temp in temps:
-                _check_length(temp, job.duration)
-        for temp, final in zip(temps, job.finals, strict=True):
-            os.replace(temp, final)
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
-    return job.remuxed
+            for folder in job.folders:
+                (work / folder).mkdir()
+            started = time.perf_counter()
+            report = progress.start(job.title, job.duration) if job.reports else None
+            _transcode(job, work, report)
+            if job.reports:
+                progress.finished(job.title, time.perf_counter() - started)
+            for name, final in job.moves:
+                _place(work / name, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return True
+
+
+def _transcode(job: _Job, work: Path, report: Callable[[float], None] | None) -> None:
+    """Runs the job's ffmpeg in `work` and checks and completes what it wrote."""
+    try:
+        run_ffmpeg(list(job.command), cwd=work, on_progress=report)
+    except FfmpegFailed as error:
+        raise _Failed(f"ffmpeg が途中で止まりました。動画が途中で切れているか壊れている可能性があります"
+                      f"（ffmpeg: {error.last_line}）") from error
+    if job.poster is not None:
+        frame, poster = job.poster
+        if not (work / frame).is_file():
+            raise _Failed("表紙の画像を取り出せませんでした。動画の中身が壊れている可能性があります")
+        progressive_jpeg(work / frame, work / poster)
+    for name, _ in job.moves:
+        made = work / name
+        if not made.exists() or (made.is_file() and made.stat().st_size == 0):
+            raise _Failed("出力が空になりました。動画の中身が壊れている可能性があります")
+    for name in job.whole:
+        _check_length(work / name, job.duration)
+    for name, video, sound in job.streams:
+        try:
+            write_facts(work / name, measure_stream(work / name, video, sound))
+        except (OSError, ValueError, StreamError) as error:
+            raise _Failed(f"配信用のファイル（HLS）を確かめられませんでした（{error}）") from error
+
+
+def _place(made: Path, final: Path) -> None:
+    """An output gets its final name in one step. A stream folder already there is kept when complete (the same
+    content under the same key) and replaced when its measurements are unreadable (a damaged cache)."""
+    if made.is_dir() and final.is_dir():
+        if read_facts(final) is not None:
+            return
+        shutil.rmtree(final)
+    os.replace(made, final)
 
 
 def _check_length(path: Path, expected: float) -> None:
@@ -316,17 +393,31 @@ def _check_length(path: Path, expected: float) -> None:
                       "読み取れませんでした）。元のファイルをコピーし直してください")
 
 
-def _result(item: _Planned, errors: dict[str, list[str]]) -> EpisodeMedia:
+def _result(item: _Planned, cache: MediaCache, errors: dict[str, list[str]]) -> EpisodeMedia:
     episode, clip = item.probed.checked.episode, item.probed.probe
     base = f"media/video/{item.key16}"
-    renditions = tuple(Rendition(label=plan.label, dest=f"{base}/{plan.label}.mp4", source=path, width=plan.width,
-                                 height=plan.height, bytes=path.stat().st_size, remuxed=plan.remux)
-                       for plan, path in item.renditions)
+    renditions: list[Rendition] = []
+    audio: Rendition | None = None
+    streams: list[Output] = []
+    variants: list[Variant] = []
+    for plan, key in item.rungs:
+        whole = cache.file(key, _whole_suffix(plan))
+        facts = _facts(cache, key)
+        folder = f"hls/{plan.label}"
+        streams += [Output(dest=f"{base}/{folder}/{name}", source=cache.stream(key) / name) for name in facts.files]
+        if isinstance(plan, AudioPlan):
+            audio = Rendition(label="音声のみ", dest=f"{base}/audio.m4a", source=whole, width=0, height=0,
+                              bytes=whole.stat().st_size, mime="audio/mp4")
+            variants.append(Variant(f"{folder}/index.m3u8", facts))
+            continue
+        renditions.append(Rendition(label=plan.label, dest=f"{base}/{plan.label}.mp4", source=whole,
+                                    width=plan.width, height=plan.height, bytes=whole.stat().st_size))
+        variants.append(Variant(f"{folder}/index.m3u8", facts, plan.width, plan.height, float(Fraction(plan.frame_rate))))
     captions = item.probed.checked.captions
     largest = renditions[0]
     return EpisodeMedia(
         slug=episode.slug,
-        renditions=renditions,
+        renditions=tuple(renditions),
         poster=Output(dest=f"{base}/poster.jpg", source=item.poster),
         still=Output(dest=f"{base}/still.jpg", source=item.still),
         captions=Output(dest=f"{base}/captions.vtt", content=captions.encode()) if captions else None,
@@ -335,7 +426,18 @@ def _result(item: _Planned, errors: dict[str, list[str]]) -> EpisodeMedia:
         height=largest.height,
         has_audio=clip.has_audio,
         error="\n".join(errors[episode.slug]) if episode.slug in errors else None,
+        audio=audio,
+        playlist=Output(dest=f"{base}/index.m3u8", content=master_playlist(variants).encode()),
+        streams=tuple(streams),
     )
+
+
+def _facts(cache: MediaCache, key: str) -> StreamFacts:
+    """Read when the plan found the stream complete, or just after it was made."""
+    facts = read_facts(cache.stream(key))
+    if facts is None:
+        raise RuntimeError(f"the HLS stream {cache.stream(key)} lost its {key} measurements during the build")
+    return facts
 
 
 def _failed(episode: Episode, errors: dict[str, list[str]]) -> EpisodeMedia:

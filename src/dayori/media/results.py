@@ -20,5 +20,4 @@ class MediaReport:
     problems: list[Problem]
     warnings: list[str]
     hashed: int = 0
-    remuxed: int = 0
     seconds: float = 0.0

@@ -1,14 +1,14 @@
-"""The one place that starts ffmpeg: progress for the person waiting, the last error line for the editor."""
+"""The one place that starts ffmpeg: its own progress reports for the person waiting, the last error line for
+the editor."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import threading
 from collections import deque
-
-from tqdm import tqdm
+from collections.abc import Callable
+from pathlib import Path
 
 _PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
 
@@ -22,22 +22,20 @@ class FfmpegFailed(Exception):
         super().__init__(f"ffmpeg exited with {returncode}: {last_line}")
 
 
-def run_ffmpeg(cmd: list[str], *, label: str, duration: float, progress: bool | None = None) -> None:
-    """Runs a command built with `-progress pipe:1`; the bar is shown only when stderr is a terminal,
-    so CI logs and `mkdocs serve` stay quiet."""
-    show = sys.stderr.isatty() if progress is None else progress
+def run_ffmpeg(cmd: list[str], *, cwd: Path | None = None,
+               on_progress: Callable[[float], None] | None = None) -> None:
+    """Runs a command built with `-progress pipe:1`, passing each `out_time` (seconds of output written) to
+    `on_progress`: ffmpeg's own count, so the estimate needs no guess about encoding speed."""
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                               text=True, encoding="utf-8", errors="replace")
+                               cwd=cwd, text=True, encoding="utf-8", errors="replace")
     errors: deque[str] = deque(maxlen=20)
     reader = threading.Thread(target=_collect, args=(process.stderr, errors), daemon=True)
     reader.start()
-    with tqdm(total=round(max(duration, 0.0), 1), desc=label, unit="s", leave=False, disable=not show,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s") as bar:
-        assert process.stdout is not None
-        for line in process.stdout:
-            seconds = _progress_seconds(line)
-            if seconds is not None:
-                bar.update(max(0.0, min(seconds, bar.total) - bar.n))
+    assert process.stdout is not None
+    for line in process.stdout:
+        seconds = _progress_seconds(line)
+        if seconds is not None and on_progress is not None:
+            on_progress(seconds)
     returncode = process.wait()
     reader.join()
     if returncode != 0:
