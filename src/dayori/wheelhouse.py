@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PYTHONS = ("3.11", "3.12", "3.13")
-PLATFORMS = {"windows": ("win_amd64",), "linux": ("manylinux_2_28_x86_64",)}
-"""pip also takes older manylinux tags for `manylinux_2_28` (glibc 2.28 and later: RHEL 8, Debian 10, Ubuntu 20.04)."""
+OLDEST_RELEASE = {"3.11": "3.11.5"}
+"""The oldest release of a Python version that the lock installs on (pymdown-extensions needs 3.11.5): pip checks
+each package's Requires-Python against it."""
+_GLIBC = ("2_28", "2_27", "2_26", "2_24", "2_17", "2_12", "2_5")
+PLATFORMS = {"windows": ("win_amd64",),
+             "linux": (*(f"manylinux_{v}_x86_64" for v in _GLIBC), "manylinux2014_x86_64", "manylinux2010_x86_64",
+                       "manylinux1_x86_64")}
+"""Linux with glibc 2.28 or later (RHEL 8, Debian 10, Ubuntu 20.04 and newer); pip takes a given platform tag
+literally, so every older manylinux tag such a system accepts is listed."""
 SOURCE_SUFFIXES = (".tar.gz", ".zip")
 
 
@@ -40,7 +47,7 @@ class Target:
             return []
         abi = "cp" + self.python.replace(".", "")
         options = [option for tag in PLATFORMS[self.system] for option in ("--platform", tag)]
-        return [*options, "--python-version", self.python, "--implementation", "cp",
+        return [*options, "--python-version", OLDEST_RELEASE.get(self.python, self.python), "--implementation", "cp",
                 "--abi", abi, "--abi", "abi3", "--abi", "none"]
 
 
@@ -78,7 +85,7 @@ def build_wheelhouse(folder: Path, requirements: list[Path], targets: tuple[Targ
         print(f"{each.label} 用のファイルを集めています…", flush=True)
         if subprocess.run(download_command(each, requirements, folder), check=False).returncode != 0:
             raise WheelhouseError(f"{each.label} 用のファイルを集められませんでした（上の pip のメッセージを参照）。"
-                                  "PyPI に接続できるか（プロキシの設定）を確かめてから、もう一度実行してください。")
+                                  "PyPI に接続できるか（プロキシの設定）、ロックファイルの版にその環境用のホイールがあるかを確かめてください。")
     for source in sorted(p for p in folder.iterdir() if p.name.endswith(SOURCE_SUFFIXES)):
         before = set(folder.glob("*.whl"))
         if subprocess.run(wheel_command(source, folder), check=False).returncode != 0:
