@@ -55,7 +55,7 @@ def test_the_templates_are_not_active_in_this_repository() -> None:
 
 def test_github_actions_publishes_hourly_keeps_cache_and_ledger_and_uploads_the_preview() -> None:
     data = _load("github-actions.yml")
-    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
+    triggers = data["on"] if "on" in data else data[True]  # YAML 1.1 reads a bare `on` as true
     assert triggers["schedule"][0]["cron"].split()[1] == "*" and "push" in triggers
     steps = _steps(data)
     cached = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/cache")]
