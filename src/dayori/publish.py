@@ -230,7 +230,9 @@ def _publish(args: argparse.Namespace, settings: Settings, site: Path, ledger_fi
             outcome.failed.append(f"{args.deploy} に配置できませんでした（{error.strerror or error}）。書き込みの権限と空き容量を"
                                   "確かめてから、同じ publish をもう一度実行してください（メールと Teams はまだです）")
             return _summary(outcome)
-        outcome.done.append(f"{args.deploy} に配置しました（前の版は {previous_copy(Path(args.deploy))}）" if changed
+        previous = previous_copy(Path(args.deploy))
+        kept = f"（前の版は {previous}）" if previous.is_dir() else ""
+        outcome.done.append(f"{args.deploy} に配置しました{kept}" if changed
                             else f"{args.deploy} は最新です（配置し直していません）")
     else:
         print("2/4 配置先（--deploy）の指定がないので、配置はしません", flush=True)
