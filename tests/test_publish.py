@@ -182,3 +182,31 @@ def test_each_issue_is_in_the_window_on_exactly_its_first_days(issue_date, days)
     window = [issue_date + dt.timedelta(days=n) for n in range(-3, days + 3)]
     assert [d for d in window if in_window(issue_date, d, days)] == [issue_date + dt.timedelta(days=n)
                                                                       for n in range(days)]
+
+
+def test_a_run_while_another_holds_the_ledger_deploys_and_leaves_mail_and_teams_to_the_next_run(project, tmp_path,
+                                                                                                 webhook):
+    """An hourly run that starts while a long send is still going: nothing is sent twice, nothing is lost."""
+    from dayori.delivery.ledger import Ledger
+
+    project.add_issue(12, "2026-11-20", "今週の号")
+    web, options = tmp_path / "www", ("--to", str(_subscribers(tmp_path)))
+    (project.root / "state").mkdir()
+    with SmtpServer() as server:
+        with Ledger.open(project.root / "state" / "ledger.sqlite3"):
+            overlapping = _publish(project, *options, "--deploy", str(web), smtp=server, webhook=webhook)
+        assert server.recorder.received == [] and webhook.bodies == []
+        assert overlapping.returncode == 0, overlapping.stderr
+        assert "次の実行" in overlapping.stdout and (web / "newsletter" / "12" / "index.html").is_file()
+        later = _publish(project, *options, "--deploy", str(web), smtp=server, webhook=webhook)
+        assert later.returncode == 0, later.stderr
+        assert sorted(a for a, _ in _vols_received(server)) == READERS and len(webhook.bodies) == 1
+
+
+def test_no_mail_deploys_and_announces_and_mails_nobody(project, tmp_path, webhook):
+    project.add_issue(12, "2026-11-20", "今週の号")
+    with SmtpServer() as server:
+        result = _publish(project, "--no-mail", "--deploy", str(tmp_path / "www"), smtp=server, webhook=webhook)
+        assert server.recorder.received == []
+    assert result.returncode == 0, result.stderr
+    assert len(webhook.bodies) == 1 and (tmp_path / "www" / "newsletter" / "12" / "index.html").is_file()

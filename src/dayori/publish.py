@@ -259,8 +259,9 @@ def _mail(args: argparse.Namespace, plan: Plan, ledger_file: Path, outcome: Outc
     finished: set[int] = set()
     for issue in plan.recent:
         state = plan.mail[issue.vol]
-        if args.no_mail and state.state == NEW:
-            finished.add(issue.vol)
+        if args.no_mail:
+            if state.state != CONTINUE:  # a mailing begun by hand is announced once it is finished
+                finished.add(issue.vol)
             continue
         if state.state in (DONE, CHECK):
             finished.add(issue.vol)
