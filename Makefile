@@ -1,9 +1,14 @@
 # The two commands of the README: `make site` and `make test`. Each sets up .venv from the pinned
 # requirements when it is missing or older than them, so a fresh clone needs only python3 and make.
+# `make site` (and every editor's target) installs what running Dayori needs (requirements.lock); `make test`
+# adds the test tools (requirements-dev.lock). Every target runs a `python -m dayori` command, which is how
+# Windows, without make, runs the same (see docs/guide.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dayori-installed
+DEV_STAMP := $(VENV)/.dayori-dev-installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 # Reproducible site/: MkDocs dates the sitemap with SOURCE_DATE_EPOCH; the last commit's time is stable.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
@@ -12,35 +17,48 @@ export SOURCE_DATE_EPOCH
 endif
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test bench check new-issue clean
+.PHONY: site serve test bench check new-issue publish wheelhouse clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(PIP) -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
 site: $(STAMP)
-	$(BIN)/mkdocs build
+	$(BIN)/python -m dayori site
 
 # `make serve PORT=8001` when 8000 is taken.
 PORT ?= 8000
 serve: $(STAMP)
-	$(BIN)/python -m dayori.material.serve --port $(PORT)
+	$(BIN)/python -m dayori serve --port $(PORT)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests hooks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
-bench: $(STAMP)
-	$(BIN)/python -m dayori.bench
+bench: $(DEV_STAMP)
+	$(BIN)/python -m dayori bench
 
 check: $(STAMP)
 	$(BIN)/python -m dayori check
 
 new-issue: $(STAMP)
 	$(BIN)/python -m dayori new-issue
+
+# `make publish TO=subscribers.csv DEPLOY=/var/www/dayori` (hourly from cron is safe: it publishes once).
+publish: $(STAMP)
+	$(BIN)/python -m dayori publish --to $(TO) $(if $(DEPLOY),--deploy $(DEPLOY))
+
+# `make wheelhouse` (DIR=wheelhouse): wheels for Windows and Linux, for PCs that cannot reach PyPI.
+DIR ?= wheelhouse
+wheelhouse: $(STAMP)
+	$(BIN)/python -m dayori wheelhouse $(DIR)
 
 clean:
 	rm -rf site

@@ -40,11 +40,65 @@ def builder_imports(path: Path) -> set[str]:
             if any(name == m or name.startswith(m + ".") for m in BUILDER_MODULES[:3])}
 
 
+COMMAND_LINE = PACKAGE / "__main__.py"
+
+
 def test_only_the_material_package_imports_the_builder() -> None:
+    """The command line is the one exception, checked below: its `site` and `serve` commands start the builder."""
     offenders = {str(path.relative_to(PACKAGE)): sorted(builder_imports(path))
                  for path in PACKAGE.rglob("*.py")
-                 if "material" not in path.relative_to(PACKAGE).parts[:1] and builder_imports(path)}
+                 if "material" not in path.relative_to(PACKAGE).parts[:1] and path != COMMAND_LINE
+                 and builder_imports(path)}
     assert offenders == {}
+
+
+def test_the_command_line_starts_the_builder_only_inside_its_site_and_serve_commands() -> None:
+    tree = ast.parse(COMMAND_LINE.read_text(encoding="utf-8"))
+    at_load = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    assert not any(builder_imports_of(node) for node in at_load)
+    inside = {node.name: builder_imports_of(node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert {name for name, imports in inside.items() if imports} == {"run_site", "run_serve"}
+    assert inside["run_site"] | inside["run_serve"] == {"dayori.material", "dayori.material.site",
+                                                        "dayori.material.serve"}
+
+
+def builder_imports_of(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.ImportFrom) and inner.module:
+            names |= {inner.module, *(f"{inner.module}.{alias.name}" for alias in inner.names)}
+        elif isinstance(inner, ast.Import):
+            names |= {alias.name for alias in inner.names}
+    return {name for name in names if any(name == m or name.startswith(m + ".") for m in BUILDER_MODULES[:3])}
+
+
+NO_BUILDER = """
+import sys
+
+class NoBuilder:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"mkdocs", "material"} or name.startswith("dayori.material"):
+            raise ImportError(f"the engine imported {name}")
+        return None
+
+sys.meta_path.insert(0, NoBuilder())
+from dayori.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_every_command_but_site_and_serve_runs_without_the_builder(sample_project: Project) -> None:
+    env = {"DAYORI_TODAY": "2026-11-26", "PATH": "/usr/bin:/bin"}
+    listed = subprocess.run([sys.executable, "-c", NO_BUILDER, "--help"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert all(name in listed.stdout for name in ("site", "serve", "publish", "wheelhouse", "check", "send"))
+    checked = subprocess.run([sys.executable, "-c", NO_BUILDER, "check", "--format", "json"], capture_output=True,
+                             text=True, timeout=300, env=env, cwd=sample_project.root)
+    assert checked.returncode in (0, 1) and checked.stdout.startswith("["), checked.stderr
+    built = subprocess.run([sys.executable, "-c", NO_BUILDER, "site"], capture_output=True, text=True, timeout=120,
+                           env=env, cwd=sample_project.root)
+    assert built.returncode != 0 and "the engine imported dayori.material" in built.stderr
 
 
 def test_the_import_check_sees_lazy_and_relative_imports(tmp_path: Path) -> None:

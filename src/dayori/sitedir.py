@@ -8,6 +8,7 @@ import ctypes
 import errno
 import os
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -41,12 +42,13 @@ def begin(final: Path) -> Staging:
     return Staging(final, folder)
 
 
-def publish(staging: Staging) -> None:
+def publish(staging: Staging, keep: Path | None = None) -> None:
     """Put the finished folder in place of the published one in one step where the OS allows, then delete
-    the earlier tree. Another build publishing at the same time simply wins or loses as a whole."""
+    the earlier tree, or move it to `keep` (replacing what was there) for a rollback. Another build publishing
+    at the same time simply wins or loses as a whole."""
     for _ in range(10):
         if _exchange(staging.folder, staging.final):
-            shutil.rmtree(staging.folder, ignore_errors=True)
+            _retire(staging.folder, keep)
             return
         if not staging.final.exists():
             try:
@@ -56,7 +58,7 @@ def publish(staging: Staging) -> None:
                 if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                     raise
             continue
-        if _swap_by_renames(staging):
+        if _swap_by_renames(staging, keep):
             return
     raise OSError(errno.EBUSY, f"{staging.final} を置き換えられませんでした。別のビルドが続けて書き換えています。")
 
@@ -97,6 +99,8 @@ def _owner(rest: str) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    if sys.platform == "win32":
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -104,6 +108,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    """Asked without `os.kill(pid, 0)`, which on Windows terminates the process."""
+    if sys.platform != "win32":
+        return True
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _exchange(first: Path, second: Path) -> bool:
@@ -123,7 +142,22 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def _swap_by_renames(staging: Staging) -> bool:
+def _retire(earlier: Path, keep: Path | None) -> None:
+    """The tree that was published until now: deleted, or kept under `keep` (the copy before it is deleted)."""
+    if keep is None:
+        shutil.rmtree(earlier, ignore_errors=True)
+        return
+    keep = Path(os.path.abspath(keep))
+    if keep == Path(os.path.abspath(earlier)):
+        return
+    older = keep.with_name(f"{_prefix(keep, 'old')}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    if os.path.lexists(keep):
+        keep.rename(older)
+    earlier.rename(keep)
+    shutil.rmtree(older, ignore_errors=True)
+
+
+def _swap_by_renames(staging: Staging, keep: Path | None = None) -> bool:
     """Where no exchange exists: the published folder is moved aside, the new one takes its name. For a
     moment there is no site; never a partial one."""
     aside = staging.final.with_name(f"{_prefix(staging.final, 'old')}{os.getpid()}-{uuid.uuid4().hex[:12]}")
@@ -139,5 +173,5 @@ def _swap_by_renames(staging: Staging) -> bool:
             return False
         aside.rename(staging.final)
         raise
-    shutil.rmtree(aside, ignore_errors=True)
+    _retire(aside, keep)
     return True

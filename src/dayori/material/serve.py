@@ -31,7 +31,8 @@ def busy_message(port: int, error: OSError) -> str:
     other = port + 1 if port < 65535 else 8001
     return (f"プレビューを始められません：ポート {port} は{cause}\n"
             f"  - 前の make serve を止める：そのウィンドウで Ctrl+C を押します。\n"
-            f"  - 別の番号で始める：make serve PORT={other}\n"
+            f"  - 別の番号で始める：make serve PORT={other}"
+            f"（make のない Windows では python -m dayori serve --port {other}）\n"
             f"    （ブラウザーでは http://127.0.0.1:{other}/ を開きます）")
 
 
