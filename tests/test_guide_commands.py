@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import docx
 import pytest
 
 from conftest import ROOT, Project
@@ -154,6 +155,10 @@ def test_every_command_of_the_guide_runs(project: Project, tmp_path: Path, webho
     project.add_issue(12, "2026-11-20", "今週の号", "今週のコツです。")
     project.write("購読者リスト.csv", "メールアドレス,氏名\nstaff01@example.go.jp,職員1\nstaff02@example.go.jp,職員2\n")
     project.write("bounce.eml", "From: a@example.go.jp\nTo: b@example.go.jp\nSubject: hello\n\nhello\n")
+    answer = docx.Document()
+    answer.add_paragraph("ご質問の件について、次のとおり回答します。")
+    answer.save(str(project.root / "答弁案.docx"))
+    project.write("メモ.txt", "会議は午後三時からです。\n")
     private = tmp_path / "outside" / "dayori-private" / "購読者リスト.csv"
     private.parent.mkdir(parents=True)
     private.write_bytes((project.root / "購読者リスト.csv").read_bytes())
