@@ -37,6 +37,7 @@ HEADER_ONLY = (("frame-ancestors", "'self'"),)
 """Directives a `<meta>` cannot carry (browsers ignore them there); the web server's header adds them."""
 
 _META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?', re.IGNORECASE)
+_HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
 _CHARSET = re.compile(r"<meta charset=[\"']?utf-8[\"']?\s*/?>", re.IGNORECASE)
 _STYLE_BLOCK = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style>", re.IGNORECASE | re.DOTALL)
 
@@ -59,13 +60,19 @@ def meta(scripts: Iterable[str] = (), styles: Iterable[str] = ()) -> str:
 
 
 def with_policy(page: str, scripts: Iterable[str] = (), styles: Iterable[str] = ()) -> str:
-    """`page` with its policy right after `<meta charset>` (before anything it governs), replacing any."""
+    """`page` with its policy first in `<head>`, after `<meta charset>` (which must stay in the first bytes),
+    before anything it governs; replacing a policy it had."""
     page = _META.sub("", page)
     tag = meta(scripts, styles)
-    match = _CHARSET.search(page)
-    if match is None:
-        return page.replace("<head>", f"<head>\n{tag}", 1)
-    return f"{page[:match.end()]}\n{tag}{page[match.end():]}"
+    head = _HEAD.search(page)
+    if head is None:
+        return page
+    charset = _CHARSET.search(page, head.end())
+    if charset is not None and page[head.end():charset.start()].strip():
+        page = page[:charset.start()] + page[charset.end():]  # moved up, before a <style> the inliner put first
+    elif charset is not None:
+        return f"{page[:charset.end()]}\n{tag}{page[charset.end():]}"
+    return f'{page[:head.end()]}\n<meta charset="utf-8">\n{tag}{page[head.end():]}'
 
 
 def head_styles(page: str) -> list[str]:
