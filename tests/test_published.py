@@ -109,9 +109,10 @@ def test_a_sideways_photo_is_published_upright_and_an_animation_keeps_its_frames
     with Image.open(built.site / "newsletter" / "11" / source["縦の写真"]) as upright:
         assert upright.size == (48, 64)
         corner = upright.convert("RGB").getpixel((upright.width - 2, 2))
+        assert isinstance(corner, tuple)
         assert corner[0] > 200 and corner[1] > 200 and corner[2] < 80, "the yellow corner is not top right"
     with Image.open(built.site / "newsletter" / "11" / source["動く図"]) as animation:
-        assert animation.n_frames == 3
+        assert getattr(animation, "n_frames", 1) == 3
 
 
 def test_the_mailed_issue_carries_the_same_clean_pictures(built: Project) -> None:
