@@ -284,8 +284,8 @@ class Gate:
             digest: bool = True, typed: bool = True) -> Vetted:
         """The file as it may be published, or `Refused`. `roots` replaces the content folders (a theme's
         override folder); `limit` replaces its kind's size limit (a clip has `media.max_bytes`); without
-        `digest` the content is checked but not hashed (a clip, which the media cache hashes itself); without
-        `typed`, a kind this gate does not know is left to the caller (a clip, which ffmpeg's probe checks)."""
+        `digest` the content is checked but not hashed; without `typed` the content is left to the caller (a
+        clip, which is never published as it is: ffmpeg's probe checks it and the media cache hashes it)."""
         started = time.perf_counter()
         try:
             return self._vet(path, roots, limit, digest, typed)
@@ -319,7 +319,7 @@ class Gate:
                           "名簿や設定ファイルかもしれません）。エクスプローラーなどでファイルをコピーし、コピーしたものを"
                           "置き直してください。")
         file_type = TYPES.get(kind)
-        if file_type is None and not typed:
+        if not typed:
             return Vetted(path, real, Stamp.of(status), kind, "")
         if file_type is None:
             raise Refused(f"{kind or '拡張子のない'} の種類のファイルは中身を確かめる方法がないため公開できません。"
@@ -498,7 +498,7 @@ def vet_sources(gate: Gate, root: Path, problems: Problems, files: list[Path]) -
     passed = []
     for path in files:
         try:
-            gate.vet(path)
+            gate.vet(path, typed=False)  # its text is checked, line by line, when it is read
         except Refused as refusal:
             relative = os.path.relpath(path, root)
             problems.add(Path(relative) if not relative.startswith("..") else path, None, str(refusal))
