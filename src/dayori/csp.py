@@ -48,9 +48,15 @@ def source_hash(text: str) -> str:
 
 
 def policy(scripts: Iterable[str] = (), styles: Iterable[str] = (), *, header: bool = False) -> str:
-    """The policy, allowing the inline `scripts` and `styles` given by their text."""
+    """The policy, allowing the inline `scripts` and `styles` given by their text.
+
+    With `header`, the same policy as the web server's header (docs/guide.md): it cannot know each page's
+    hashes, so it allows inline scripts and styles in general, and each page's `<meta>` policy, which the
+    browser enforces as well, narrows them to the page's own hashes."""
     extra = {"script-src": sorted({source_hash(text) for text in scripts}),
              "style-src": sorted({source_hash(text) for text in styles})}
+    if header:
+        extra = {"script-src": ["'unsafe-inline'"], "style-src": ["'unsafe-inline'"]}
     directives = [*DIRECTIVES, *(HEADER_ONLY if header else ())]
     return "; ".join(" ".join([name, value, *extra.get(name, [])]) for name, value in directives)
 
