@@ -5,8 +5,10 @@ refused by Chromium itself. The preview server answers only requests addressed t
 
 from __future__ import annotations
 
+import html
 import http.client
 import os
+import re
 import subprocess
 import textwrap
 import threading
@@ -208,3 +210,18 @@ def test_the_policy_is_in_the_guides_server_examples() -> None:
     guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text(encoding="utf-8")
     header = policy(header=True)
     assert guide.count(header) >= 3  # Apache, nginx, IIS
+
+
+def test_the_preview_error_page_allows_exactly_its_own_script_and_style() -> None:
+    from dayori.csp import source_hash
+    from dayori.errors import Problem
+    from dayori.preview import error_page
+
+    page = error_page([Problem(Path("newsletter/2026/1.md"), 3, "<script>alert(1)</script>")], "id", "/dayori/").html
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert policy is not None
+    allowed = html.unescape(policy.group(1))
+    inline = re.findall(r"<script>(.*?)</script>", page, re.DOTALL) + re.findall(r"<style>(.*?)</style>", page, re.DOTALL)
+    assert len(inline) == 2 and all(source_hash(text) in allowed for text in inline)
+    assert allowed.count("sha256-") == 2 and "unsafe-inline'" not in allowed.replace("style-src-attr 'unsafe-inline'", "")
+    assert page.index("Content-Security-Policy") < page.index("<style>")
