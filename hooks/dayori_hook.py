@@ -11,6 +11,7 @@ from dayori.material.adapter import (  # noqa: F401  (MkDocs looks these names u
     on_page_markdown,
     on_post_build,
     on_post_page,
+    on_post_template,
     on_pre_build,
     on_serve,
     on_startup,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import media_clips as mc
+import sample_files
 from conftest import Project
 from dayori.config import ConfigError, settings_from_file
 from dayori.media.commands import (
@@ -89,7 +90,7 @@ def test_links_out_of_the_content_folders_are_refused_and_nothing_leaks(project:
 
 def test_a_symlink_turned_outside_after_a_build_is_refused_by_the_next(project: Project, tmp_path: Path) -> None:
     """Bodies are rendered once and reused: the reuse must notice that a link now leads somewhere else."""
-    inside = project.write("newsletter/2026/img/real.png", b"\x89PNG inside")
+    inside = project.write("newsletter/2026/img/real.png", sample_files.png())
     link = project.root / "newsletter/2026/img/pic.png"
     os.symlink(inside, link)
     project.add_issue(1, "2026-11-20", "画像の号", "![図](img/pic.png)")
@@ -106,9 +107,9 @@ def test_a_symlink_turned_outside_after_a_build_is_refused_by_the_next(project: 
 def test_files_inside_the_content_folders_are_published_whatever_their_case(project: Project) -> None:
     """The allowlist must not refuse what editors really use: upper-case extensions from cameras and scanners,
     a symlink that stays inside the content folders, a picture kept in docs/."""
-    png = project.write("newsletter/2026/img/IMG_0001.PNG", b"\x89PNG camera picture")
-    pdf = project.write("newsletter/2026/files/Report.PDF", b"%PDF-1.4 scanned report")
-    shared = project.write("docs/img/shared.png", b"\x89PNG shared picture")
+    png = project.write("newsletter/2026/img/IMG_0001.PNG", sample_files.png(colour=(1, 2, 3)))
+    pdf = project.write("newsletter/2026/files/Report.PDF", sample_files.PDF + b"% scanned report\n")
+    shared = project.write("docs/img/shared.png", sample_files.png(colour=(4, 5, 6)))
     os.symlink(shared, project.root / "newsletter/2026/img/shared.png")
     project.add_issue(1, "2026-11-20", "添付の号", "![写真](img/IMG_0001.PNG)\n\n[報告書](files/Report.PDF)\n\n"
                                                  "![共有](img/shared.png)\n\n![資料](../../docs/img/shared.png)")
@@ -151,8 +152,9 @@ def test_table_files_in_docs_never_reach_the_site_whatever_their_case(project: P
     assert name in result.stderr and "公開しません" in result.stderr
 
 
-def test_a_symlink_in_docs_pointing_outside_is_not_published(project: Project, tmp_path: Path) -> None:
-    """MkDocs follows symlinks in docs/: a page or a folder linked there from elsewhere would be published."""
+def test_a_symlink_in_docs_pointing_outside_is_refused(project: Project, tmp_path: Path) -> None:
+    """MkDocs follows symlinks in docs/: a page or a folder linked there from elsewhere would be published.
+    The gate refuses them, naming each file, and the build stops (docs/ is content like the issues)."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "notes.md").write_text(f"# メモ\n\n{SECRET}\n", encoding="utf-8")
@@ -161,9 +163,10 @@ def test_a_symlink_in_docs_pointing_outside_is_not_published(project: Project, t
     project.write(".git/logo.png", f"\x89PNG {SECRET}".encode())
     project.add_issue(1, "2026-11-20", "ふつうの号")
     result = project.run_build()
-    assert result.returncode == 0, result.stderr
+    assert result.returncode != 0
     assert_secret_nowhere(project)
-    assert "docs/notes.md" in result.stderr and "docs/repo/logo.png" in result.stderr
+    assert re.search(r"docs/notes\.md: [^\n]*公開用のフォルダー", result.stderr), result.stderr
+    assert re.search(r"docs/repo/logo\.png: [^\n]*公開用のフォルダー", result.stderr), result.stderr
 
 
 def test_attachments_setting_is_an_allowlist_that_never_admits_tables(project: Project) -> None:

@@ -105,7 +105,7 @@ def test_a_mistake_shows_an_error_page_everywhere_and_the_fix_brings_the_page_ba
         project: Project, preview: Preview) -> None:
     preview.wait_for_output(f"{ISSUE}:7")
     with chromium() as browser:
-        page = browser.new_page()
+        page = browser.new_page(bypass_csp=True)  # Playwright's waiting evaluates script (see test_csp.py)
         page.goto(preview.url + "newsletter/1/")
         shown = error_list(page)
         assert f"{ISSUE}:7" in shown and "「<b>bad</b>」は不明なキーです" in shown

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import sample_files
 from conftest import TODAY, Project, issue_text
 from dayori.build import Build, prepare
 from dayori.config import settings_from_file
@@ -19,10 +20,8 @@ from dayori.errors import ContentError
 from dayori.memo import Memo
 from test_video_pages import add_episode, clip
 
-PNG_RED = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc000"
-                        "00030101001865d4a50000000049454e44ae426082")
-PNG_BLUE = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d7636060f8"
-                         "0f00010401005d5a2b4a0000000049454e44ae426082")
+PNG_RED = sample_files.png(1, 1, colour=(255, 0, 0))
+PNG_BLUE = sample_files.png(1, 1, colour=(0, 0, 255))
 
 
 def seen(build: Build) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 
+import sample_files
 from conftest import Project
 
 
@@ -15,12 +16,12 @@ def image_urls(project: Project, vol: int) -> list[str]:
 
 
 def test_a_replaced_image_gets_its_new_address(project: Project) -> None:
-    image = project.write("newsletter/2026/img/a.png", b"\x89PNG first version")
+    image = project.write("newsletter/2026/img/a.png", sample_files.png(colour=(10, 10, 10)))
     project.add_issue(1, "2026-11-20", "画像の号", "![図](img/a.png)")
     project.build()
     first = image_urls(project, 1)
     time.sleep(0.01)
-    image.write_bytes(b"\x89PNG second version, longer")
+    image.write_bytes(sample_files.png(80, 60, colour=(200, 10, 10)))
     project.build()
     second = image_urls(project, 1)
     assert first != second
@@ -30,7 +31,7 @@ def test_a_replaced_image_gets_its_new_address(project: Project) -> None:
 def test_a_missing_image_added_later_is_found(project: Project) -> None:
     project.add_issue(1, "2026-11-20", "画像の号", "![図](img/later.png)")
     assert project.run_build().returncode != 0
-    project.write("newsletter/2026/img/later.png", b"\x89PNG now here")
+    project.write("newsletter/2026/img/later.png", sample_files.png())
     assert project.run_build().returncode == 0
     assert image_urls(project, 1)
 

@@ -72,12 +72,33 @@ def make_corpus(folder: Path, issues: int) -> tuple[Path, Path]:
     for index in range(issues):
         vol = index + 1
         date = first + dt.timedelta(weeks=index)
-        text = issue_markdown(vol, date, rng)
-        for path in (dayori / "newsletter" / str(date.year) / f"{vol}.md",
-                     plain / "docs" / "newsletter" / str(date.year) / f"{vol}.md"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        text, files = issue_markdown(vol, date, rng), attachments(vol)
+        text += "".join(f"\n{'!' if name.endswith('.png') else ''}[添付{n}](files/{name})\n"
+                        for n, name in enumerate(files))
+        for folder in (dayori / "newsletter" / str(date.year), plain / "docs" / "newsletter" / str(date.year)):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{vol}.md").write_text(text, encoding="utf-8")
+            for name, data in files.items():
+                (folder / "files").mkdir(exist_ok=True)
+                (folder / "files" / name).write_bytes(data)
     return dayori, plain
+
+
+def attachments(vol: int) -> dict[str, bytes]:
+    """A picture in every other issue and a PDF in every tenth, as real issues have: the files the gate
+    vets and the picture step copies."""
+    import io
+
+    from PIL import Image
+
+    files: dict[str, bytes] = {}
+    if vol % 2 == 0:
+        out = io.BytesIO()
+        Image.new("RGB", (320, 200), (vol % 256, 90, 160)).save(out, "PNG")
+        files[f"figure-{vol}.png"] = out.getvalue()
+    if vol % 10 == 0:
+        files[f"report-{vol}.pdf"] = b"%PDF-1.4\n% report " + str(vol).encode() + b"\n%%EOF\n"
+    return files
 
 
 @dataclass(frozen=True)
@@ -191,6 +212,8 @@ def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
             "cold_user_over_plain": cold_run.user_seconds / plain_run.user_seconds,
             "warm_system_seconds": warm_run.system_seconds, "plain_system_seconds": plain_run.system_seconds,
             "feeds_share_of_build": cold_stages["feeds"] / cold,
+            "gate_share_of_warm_build": warm_stages["gate"] / warm,
+            "gate_share_of_cold_build": cold_stages["gate"] / cold,
             "email_ms_per_issue_cold": 1000 * cold_stages["email"] / issues,
             "email_ms_per_issue_warm": 1000 * warm_stages["email"] / issues,
             **{f"cold_stage_{name}_seconds": value for name, value in cold_stages.items()},
@@ -410,6 +433,8 @@ def _print(results: dict[str, object]) -> None:
           f"x{results['page_bytes_growth']:.3f} from {results['small_corpus_issues']} to {site['issues']} issues")
     print(f"  peak memory           {site['peak_memory_mib']:.0f} MiB (plain {site['plain_peak_memory_mib']:.0f} MiB)")
     print(f"  feeds                 {100 * site['feeds_share_of_build']:.1f} % of the cold build")
+    print(f"  gate (every published file vetted) {100 * site['gate_share_of_warm_build']:.2f} % of the warm build "
+          f"(target < 3 %), {100 * site['gate_share_of_cold_build']:.2f} % of the cold build")
     print(f"  email                 {site['email_ms_per_issue_cold']:.2f} ms per issue cold (render + inline + .eml), "
           f"{site['email_ms_per_issue_warm']:.2f} ms warm")
     print(f"  check (校正)          cold {site['check_cold_cpu_seconds']:.2f} s CPU = "

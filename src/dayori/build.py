@@ -3,22 +3,38 @@ builder write, so a build that fails leaves nothing half-done to publish."""
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dayori.attachments import Request, publish_copies, published_key
 from dayori.check.stage import CheckResult, check_content
 from dayori.config import Settings
 from dayori.content import load_content
+from dayori.docs import page_problems
 from dayori.email import build_emails
 from dayori.errors import ContentError, Problem
 from dayori.feeds import build_feeds
+from dayori.gate import (
+    Gate,
+    HandWritten,
+    Passage,
+    Publication,
+    Refused,
+    body_line,
+    read_vetted,
+    vet_content,
+    vet_handwritten,
+)
 from dayori.media import process_episodes
 from dayori.memo import Memo
 from dayori.model import Content, Episode, Issue, Output
 from dayori.pages import Site, build_pages
+from dayori.pictures import PICTURE_SUFFIXES
+from dayori.render import ASSET_FOLDER
 
 STYLESHEET = "assets/dayori.css"
 
@@ -33,19 +49,23 @@ class Build:
     ffmpeg_runs: int = 0
     probes: int = 0
     check: CheckResult = field(default_factory=CheckResult)
+    publications: dict[str, Publication] = field(default_factory=dict)
+    """How to publish each hand-written file (docs/, theme overrides), by its site path."""
 
 
-def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Path] | None = None,
+def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWritten] = (),
             memo: Memo | None = None) -> Build:
     """Runs every stage; raises ContentError listing every problem before anything is written.
 
-    `docs` maps each site path the hand-written pages will occupy (`newsletter/12/index.html`) to its source
-    file (`docs/newsletter/12.md`), so that a collision with a generated page is reported here, not halfway
-    through writing. In preview (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page,
-    and a `memo` kept between rebuilds makes each stage redo only what an edit changed.
+    `docs` are the files the builder publishes itself (docs/ pages and files, theme overrides), each with the
+    site path it will occupy (`newsletter/12/index.html`): they pass the same gate as the editors' files, a
+    page's Markdown the same checks as a body, and a collision with a generated page is reported here, not
+    halfway through writing. `Build.publications` tells the builder how to publish each of them. In preview
+    (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page, and a `memo` kept between
+    rebuilds makes each stage redo only what an edit changed.
     """
     try:
-        build = _run_stages(settings, preview, docs or {}, memo)
+        build = _run_stages(settings, preview, docs, memo)
     except BaseException:
         if memo is not None:
             memo.finish(complete=False)
@@ -55,7 +75,7 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Mapping[str, Pat
     return build
 
 
-def _run_stages(settings: Settings, preview: bool, docs: Mapping[str, Path], memo: Memo | None) -> Build:
+def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], memo: Memo | None) -> Build:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -65,42 +85,104 @@ def _run_stages(settings: Settings, preview: bool, docs: Mapping[str, Path], mem
         seconds[stage] = now - clock
         clock = now
 
-    content = load_content(settings, preview=preview, memo=memo)
+    gate = Gate.of(settings, memo)
+    content = load_content(settings, preview=preview, memo=memo, gate=gate)
     lap("content")
+    passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
+    gate.save()
+    lap("gate")
+    seconds["gate"] = gate.seconds  # its share of reading the content too (issue files are vetted there)
+    copies = publish_copies(_copy_requests(content, docs, passage, settings), settings.cache_path)
+    publications, page_problems = _publications(docs, passage, copies.files, settings, memo)
+    lap("files")
     check = check_content(content, settings, memo)
     lap("check")
-    media = process_episodes(content.episodes, settings, keep_going=preview)
+    episodes = content.episodes if preview else tuple(e for e in content.episodes
+                                                      if e.slug not in passage.refused_episodes)
+    media = process_episodes(episodes, settings, keep_going=preview)
     lap("media")
     feeds = build_feeds(content, settings, media.media, memo=memo)
     lap("feeds")
-    emails = build_emails(content, settings, media.media, memo)
+    emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
     lap("email")
     site = build_pages(content, settings, media.media, check.findings if preview else {}, memo)
     lap("pages")
-    outputs = [*_asset_outputs(content), _stylesheet(), *feeds, *emails.outputs,
+    assets, changed = _asset_outputs(content, passage, copies.files)
+    outputs = [*assets, _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
-    problems = [*([] if preview else media.problems), *emails.problems, *check.problems,
+    problems = [*passage.problems, *copies.problems, *page_problems, *changed,
+                *([] if preview else media.problems), *emails.problems, *check.problems,
                 *_collisions(site, outputs, docs)]
     if problems:
         raise ContentError(problems)
     _check_unique(outputs)
     return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings,
-                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, check)
+                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, check,
+                 publications)
 
 
-def _collisions(site: Site, outputs: list[Output], docs: Mapping[str, Path]) -> list[Problem]:
+def _copy_requests(content: Content, docs: Sequence[HandWritten], passage: Passage,
+                   settings: Settings) -> list[Request]:
+    """Every vetted file the build publishes: the bodies' files, and docs/ pictures (their metadata goes)."""
+    requests = [Request(passage.assets[asset.source], item.source, asset.source.name,
+                        functools.partial(body_line, item, settings, asset.line))
+                for item in _items(content) for asset in item.body.assets
+                if asset.source in passage.assets]
+    requests += [Request(passage.handwritten[file.dest], file.shown, file.shown.name) for file in docs
+                 if file.dest in passage.handwritten and file.source.suffix.lower() in PICTURE_SUFFIXES]
+    return requests
+
+
+def _publications(docs: Sequence[HandWritten], passage: Passage, copies: Mapping[Path, Path], settings: Settings,
+                  memo: Memo | None) -> tuple[dict[str, Publication], list[Problem]]:
+    """How the builder publishes each hand-written file; a page's Markdown is read here, once, and checked
+    like a body (see `dayori.docs`)."""
+    publications: dict[str, Publication] = {}
+    problems: list[Problem] = []
+    for file in docs:
+        vetted = passage.handwritten.get(file.dest)
+        if vetted is None:
+            continue
+        if file.page:
+            try:
+                text = read_vetted(vetted).decode("utf-8-sig")
+            except Refused as refusal:
+                problems.append(Problem(file.shown, None, str(refusal)))
+                continue
+            problems += page_problems(text, file.shown, settings, memo)
+            publications[file.dest] = Publication(vetted.path, file.shown, vetted.stamp, text=text)
+        else:
+            publications[file.dest] = Publication(vetted.path, file.shown, vetted.stamp, copy=copies.get(vetted.path))
+    return publications, problems
+
+
+def _collisions(site: Site, outputs: list[Output], docs: Sequence[HandWritten]) -> list[Problem]:
     generated = {f"{page.url}index.html": f"{page.title}（{page.url}）" for page in site.pages}
     generated |= {output.dest: output.dest for output in outputs}
-    return [Problem(source, None, f"このファイルは自動で作られる「{generated[dest]}」と同じ場所（site/{dest}）に出力されます。"
-                                  "このファイルを docs/ の別の場所に移すか、名前を変えてください。")
-            for dest, source in sorted(docs.items()) if dest in generated]
+    return [Problem(file.shown, None, f"このファイルは自動で作られる「{generated[file.dest]}」と同じ場所（site/{file.dest}）に"
+                                      "出力されます。このファイルを docs/ の別の場所に移すか、名前を変えてください。")
+            for file in sorted(docs, key=lambda file: file.dest) if file.dest in generated]
 
 
-def _asset_outputs(content: Content) -> list[Output]:
-    """Images the published bodies use; drafts' images are not among them."""
-    items: list[Issue | Episode] = [*content.issues, *content.episodes]
-    assets = {asset.dest: asset.source for item in items for asset in item.body.assets}
-    return [Output(dest, source=source) for dest, source in sorted(assets.items())]
+def _asset_outputs(content: Content, passage: Passage,
+                   copies: Mapping[Path, Path]) -> tuple[list[Output], list[Problem]]:
+    """The published bodies' files from their copies in the cache (drafts' files are not among them). A file
+    whose bytes are not those its URL was made from changed after its body was rendered: built again, the
+    body links the new bytes."""
+    outputs: dict[str, Output] = {}
+    problems: list[Problem] = []
+    for item in _items(content):
+        for asset in item.body.assets:
+            vetted, copy = passage.assets.get(asset.source), copies.get(asset.source)
+            if vetted is None or copy is None or asset.dest in outputs:
+                continue
+            suffix = asset.source.suffix.lower()
+            if asset.dest != f"{ASSET_FOLDER}{published_key(vetted.sha256, suffix)[:16]}{suffix}":
+                problems.append(Problem(item.source, None, f"「{asset.source.name}」がビルドの途中で書き換わりました。"
+                                                           "保存し終えてから、もう一度ビルドしてください。"))
+                continue
+            outputs[asset.dest] = Output(asset.dest, source=copy)
+    return [outputs[dest] for dest in sorted(outputs)], problems
 
 
 def _stylesheet() -> Output:
@@ -115,3 +197,7 @@ def _check_unique(outputs: list[Output]) -> None:
         if output.dest in seen:
             raise RuntimeError(f"two stages wrote {output.dest}")
         seen.add(output.dest)
+
+
+def _items(content: Content) -> list[Issue | Episode]:
+    return [*content.issues, *content.episodes]

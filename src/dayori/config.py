@@ -90,6 +90,8 @@ class Settings:
     strict: bool = False
     chars_per_minute: int = 500
     attachments: tuple[str, ...] = DEFAULT_ATTACHMENTS
+    size_limits: dict[str, int] = field(default_factory=dict)
+    """Bytes per kind of published file (image, document, …), over `dayori.gate.DEFAULT_LIMITS`."""
     email: EmailSettings = field(default_factory=EmailSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
@@ -289,6 +291,8 @@ def settings_from_mapping(root: Path, site_url: str, site_name: str, section: di
     values = _section(Settings, data, "")
     if "attachments" in values:
         values["attachments"] = _attachments(values["attachments"])
+    if "size_limits" in values:
+        values["size_limits"] = _size_limits(values["size_limits"])
     return Settings(root=root, site_url=site_url or "http://localhost:8000/", site_name=site_name,
                     docs_dir=docs_dir, **values, email=email, media=media, check=check,
                     markdown_extensions=tuple(markdown_extensions), markdown_configs=dict(markdown_configs or {}))
@@ -302,7 +306,30 @@ def _attachments(kinds: tuple[str, ...]) -> tuple[str, ...]:
     if refused:
         raise ConfigError(f"extra.dayori の attachments に {', '.join(refused)} は書けません。名簿や表、データベース、"
                           "バックアップのファイルは購読者の情報が漏れないよう公開しない決まりです。一覧から外してください。")
+    from dayori.gate import REFUSED_EVERYWHERE, TYPES
+
+    unknown = [kind for kind in normalised if kind != "md" and (kind not in TYPES or kind in REFUSED_EVERYWHERE)]
+    if unknown:
+        raise ConfigError(f"extra.dayori の attachments に {', '.join(unknown)} は書けません。公開の前に中身がその種類か"
+                          f"確かめられる種類だけが使えます（{', '.join(sorted(set(TYPES) - {'md'}))}）。SVG や HTML は中で"
+                          "プログラムが動くため使えません。")
     return normalised
+
+
+def _size_limits(limits: dict[str, int]) -> dict[str, int]:
+    """Per kind, in bytes; a misspelt kind would silently keep its default, so it is an error."""
+    from dayori.gate import DEFAULT_LIMITS
+
+    for kind, value in limits.items():
+        if kind not in DEFAULT_LIMITS:
+            guess = difflib.get_close_matches(kind, DEFAULT_LIMITS, n=1)
+            hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else ""
+            raise ConfigError(f"extra.dayori の size_limits に不明な種類「{kind}」があります。{hint}"
+                              f"使える種類は {', '.join(DEFAULT_LIMITS)} です。")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"extra.dayori の size_limits の {kind} はバイト数（正の整数、例: 50000000）で書いてください"
+                              f"（今は「{value}」）。")
+    return dict(limits)
 
 
 def today() -> dt.date:

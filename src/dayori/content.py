@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from dayori.config import Settings, never_published, today
 from dayori.errors import Problem, Problems
 from dayori.frontmatter import Document, parse_document
+from dayori.gate import Gate, vet_sources
 from dayori.memo import Memo, recall
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
 from dayori.paths import RealPaths
@@ -46,6 +48,8 @@ BROKEN_LINK_MESSAGES = {
     "element": "<{url}> は本文に使えません（ほかのサイトの画面やプログラムを読み込むため）。"
                "このタグを消し、必要なら普通のリンク [説明](https://…) にしてください。",
     "event": "{url} 属性は本文に使えません（クリックや読み込みのときにプログラムが動くため）。この属性を消してください。",
+    "widget": "{url} 属性は本文に使えません（サイトのテーマの部品を動かす印で、ほかのサイトからデータを読み込むものも"
+              "あるため）。この属性を消してください。",
     "scheme": "「{url}」は使えない URL です（javascript: や data: はプログラムや偽の画面を開けるため）。"
               "https:// で始まる URL か、ファイルへの相対パスにしてください。",
     "remote": "「{url}」はほかのサイトから読み込む指定です。このサイトはほかのサイトから何も読み込みません。"
@@ -80,7 +84,8 @@ class _Read:
         return self.values
 
 
-def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None = None) -> Content:
+def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None = None,
+                 gate: Gate | None = None) -> Content:
     """The published content (with drafts and scheduled items too when `preview`), or ContentError.
 
     Drafts and scheduled items are checked too: under preview their problems are errors like any other; in a
@@ -90,8 +95,10 @@ def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None
     problems = Problems()
     day = today()
     paths = RealPaths(settings.root)
-    issue_reads = _read_all(_issue_files(settings, paths, problems), ISSUE_KEYS, paths, problems, _issue_url, memo)
-    episode_reads = _read_all(_episode_files(settings, paths, problems), EPISODE_KEYS, paths, problems,
+    vetted = functools.partial(vet_sources, gate or Gate.of(settings, memo), settings.root, problems)
+    issue_reads = _read_all(vetted(_issue_files(settings, paths, problems)), ISSUE_KEYS, paths, problems, _issue_url,
+                            memo)
+    episode_reads = _read_all(vetted(_episode_files(settings, paths, problems)), EPISODE_KEYS, paths, problems,
                               _episode_url, memo)
     issues = [read for read in issue_reads if read.values is not None]
     episodes = [read for read in episode_reads if read.values is not None]
@@ -157,12 +164,9 @@ def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
     """Why a file in docs/ stays off the site (for the build log), or None to publish it. MkDocs publishes
     whatever lies in docs/, following symlinks, and its exclusion patterns match lower-case names only:
     `Subscribers.CSV` or a `.bak` of a list would go out. So only pages, site files and the listed attachment
-    types are published, and only from inside the content folders."""
+    types are published; what is published then passes the gate (`dayori.gate`), which refuses a file that
+    really lies outside the content folders."""
     suffix = Path(name).suffix.lower().lstrip(".")
-    real = source.resolve()
-    if not any(real.is_relative_to(root.resolve()) for root in settings.content_paths):
-        return (f"{settings.docs_dir}/{name} はシンボリックリンクで公開用のフォルダーの外を指しているので公開しません。"
-                "載せるファイルは docs/ の中に置いてください。")
     if never_published(suffix):
         return (f"{settings.docs_dir}/{name} は名簿や表、データベース、バックアップのファイルなので公開しません"
                 "（購読者リストなどの流出を防ぐため）。docs/ の外に移してください。")

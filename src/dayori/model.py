@@ -42,6 +42,8 @@ class Asset:
 
     source: Path
     dest: str
+    line: int = field(default=1, compare=False)
+    """Where the body names it first (line in the body), for the gate's messages."""
 
 
 @dataclass(frozen=True)

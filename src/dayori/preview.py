@@ -8,6 +8,7 @@ import html
 import json
 from dataclasses import dataclass
 
+from dayori import csp
 from dayori.errors import Problem
 
 # Written beside the error page with the build's id; the page polls it and reloads when it changes (or is
@@ -73,7 +74,7 @@ def error_page(problems: list[Problem] | list[str], build_id: str, site_path: st
 </body>
 </html>
 """
-    return ErrorPage(page, build_id)
+    return ErrorPage(csp.with_policy(page, scripts=[f"{script}"], styles=[_STYLE]), build_id)
 
 
 def _item(problem: Problem | str) -> str:
@@ -81,3 +82,25 @@ def _item(problem: Problem | str) -> str:
         return f"<pre>{html.escape(problem)}</pre>"
     where = f"{problem.path}:{problem.line}" if problem.line else str(problem.path)
     return f"<code>{html.escape(where)}</code><br>{html.escape(problem.message)}"
+
+
+LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def host_allowed(host: str | None, port: int) -> bool:
+    """Whether a request's `Host` names this computer and the preview's port. A page on another site that
+    makes its own name point at 127.0.0.1 (DNS rebinding) sends its own name, and is refused: otherwise it
+    could read drafts and the error page through the editor's browser."""
+    if not host:
+        return False
+    host = host.strip().lower()
+    return host in {f"{name}:{port}" for name in LOCAL_NAMES} or (port == 80 and host in LOCAL_NAMES)
+
+
+def forbidden_page(port: int) -> bytes:
+    """What any other `Host` gets (403)."""
+    page = (f'<!doctype html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n<meta name="robots" content="noindex">\n'
+            f"<title>このアドレスでは開けません</title>\n</head>\n<body>\n<h1>このアドレスでは開けません</h1>\n"
+            f"<p>プレビューは、このパソコンから http://localhost:{port}/ または http://127.0.0.1:{port}/ で開いてください。"
+            f"</p>\n</body>\n</html>\n")
+    return csp.with_policy(page).encode("utf-8")

@@ -25,6 +25,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
 from dayori import sanitize
+from dayori.attachments import published_key, recipe_version
 from dayori.config import Settings, never_published
 from dayori.errors import line_containing
 from dayori.memo import Memo, remember
@@ -198,6 +199,12 @@ class Renderer:
                 write_atomic(record_path, record)
         return rendered
 
+    def findings(self, text: str) -> list[sanitize.Finding]:
+        """What a hand-written page (docs/) holds that a body may not: the sanitiser's findings only, its links
+        being the builder's to resolve."""
+        self.md.reset()
+        return sanitize.findings(self.md.convert(text), text)
+
     def _stored(self, record_path: Path) -> Any:
         if self.memo is None:
             return read_json(record_path)
@@ -228,7 +235,7 @@ class Renderer:
         if path.suffix.lower() == ".md":
             return self._refuse(url, target, "missing")
         target.depends.append(["file", str(path), _stamp(path)])
-        asset = Asset(path, asset_dest(path))
+        asset = Asset(path, asset_dest(path), _line_of(target.markdown, url))
         target.assets.append(asset)
         return relative(asset.dest, target.page_url)
 
@@ -247,13 +254,13 @@ def _stamp(path: Path) -> list[int] | None:
         stat = path.stat()
     except OSError:
         return None
-    return [stat.st_size, stat.st_mtime_ns]
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
 def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
     body = rendered.body
     return {"html": body.html, "text": body.text, "toc": [_heading_json(h) for h in body.toc],
-            "assets": [[str(a.source), a.dest] for a in body.assets], "broken": rendered.broken_links,
+            "assets": [[str(a.source), a.dest, a.line] for a in body.assets], "broken": rendered.broken_links,
             "links": rendered.page_links, "depends": depends}
 
 
@@ -263,7 +270,7 @@ def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Re
     if not all(_holds(kind, Path(name), value, link_for_file) for kind, name, value in record["depends"]):
         return None
     body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
-                assets=tuple(Asset(Path(source), dest) for source, dest in record["assets"]))
+                assets=tuple(Asset(Path(source), dest, line) for source, dest, line in record["assets"]))
     return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]),
                     tuple((line, url, linked) for line, url, linked in record["links"]))
 
@@ -303,15 +310,20 @@ def _stable(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
-    """This module, the sanitiser and the packages they use: changing any of them renders every body again."""
-    return code_version([Path(__file__), Path(sanitize.__file__)],
-                        ("markdown", "pymdown-extensions", "pygments", "nh3", "lxml"))
+    """This module, the sanitiser, the packages they use and the recipe of published pictures (in their
+    URLs): changing any of them renders every body again."""
+    return digest(code_version([Path(__file__), Path(sanitize.__file__)],
+                               ("markdown", "pymdown-extensions", "pygments", "nh3", "lxml")), recipe_version())
+
+
+ASSET_FOLDER = "media/files/"
 
 
 def asset_dest(path: Path) -> str:
-    """Content-addressed, so a changed image gets a new URL and readers on slow links can cache forever."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"media/files/{digest}{path.suffix.lower()}"
+    """Content-addressed (the file's bytes and how they are made fit to publish), so a changed image gets a
+    new URL and readers on slow links can cache forever."""
+    suffix = path.suffix.lower()
+    return f"{ASSET_FOLDER}{published_key(hashlib.sha256(path.read_bytes()).hexdigest(), suffix)[:16]}{suffix}"
 
 
 def plain_text(html_text: str) -> str:

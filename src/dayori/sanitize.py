@@ -59,8 +59,14 @@ _CLEAN_CONTENT = frozenset({"script", "style", "iframe", "frame", "frameset", "o
 _SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _SITE_TAGS = frozenset(nh3.ALLOWED_TAGS) | {"input", "label", "video", "audio", "source", "track", "picture",
                                            "section", "main"}
+WIDGET_ATTRIBUTES = ("data-md-", "data-clipboard-", "data-copy", "data-preview")
+"""The theme's (Material's) hooks: an element carrying one becomes one of its widgets, and some widgets fetch
+data from another host (`data-md-component="source"` asks a code host about a repository at every view)."""
+_DATA_ATTRIBUTES = frozenset({"data-tabs"})
+"""`data-*` attributes that the Markdown extensions write and the theme styles (tabbed blocks); any other is
+removed, so that no future theme hook can be switched on from a body."""
 _SITE_ATTRIBUTES = {
-    "*": {"id", "class", "title", "lang", "dir", "role", "hidden", "style"},
+    "*": {"id", "class", "title", "lang", "dir", "role", "hidden", "style", *_DATA_ATTRIBUTES},
     "a": {"href", "name"}, "img": {"src", "alt", "width", "height", "loading", "decoding"},
     "input": {"type", "checked", "disabled", "id", "name"}, "label": {"for"},
     "td": {"colspan", "rowspan", "headers", "align"}, "th": {"colspan", "rowspan", "scope", "headers", "align"},
@@ -90,7 +96,7 @@ _FEED_URL_ATTRIBUTE = re.compile(r'(\s(?:src|href|poster|cite)=")([^"]*)(")')
 @lru_cache(maxsize=1)
 def _site_cleaner() -> nh3.Cleaner:
     return nh3.Cleaner(tags=set(_SITE_TAGS), clean_content_tags=set(_CLEAN_CONTENT), attributes=_SITE_ATTRIBUTES,
-                       generic_attribute_prefixes={"aria-", "data-"}, link_rel=None, url_schemes=set(_SCHEMES),
+                       generic_attribute_prefixes={"aria-"}, link_rel=None, url_schemes=set(_SCHEMES),
                        tag_attribute_values={"a": {"target": {"_blank"}}},
                        filter_style_properties=set(_STYLE_PROPERTIES))
 
@@ -147,6 +153,8 @@ def _problems(root: etree._Element) -> Iterator[tuple[str, ...]]:
             name = name.lower()
             if name.startswith("on"):
                 yield ("event", name, f"{name}=", name)
+            elif name.startswith(WIDGET_ATTRIBUTES):
+                yield ("widget", name, f"{name}=", name)
             elif name in _URL_ATTRIBUTES or (name == "href" and tag in _LOADING_HREF_ELEMENTS):
                 yield from _url_problems(value, name in _LOADING_ATTRIBUTES or tag in _LOADING_HREF_ELEMENTS)
             elif name == "srcset":

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dayori import csp
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
@@ -38,14 +39,14 @@ class EmailReport:
 
 
 def build_emails(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
-                 memo: Memo | None = None) -> EmailReport:
+                 memo: Memo | None = None, pictures: Mapping[Path, Path] | None = None) -> EmailReport:
     """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
 
     Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
     settings and the email code itself), so a rebuild renders and inlines only the issues that changed; the
     cached files are what the site links to. A `memo` keeps each issue's record in memory between the
-    rebuilds of a preview."""
-    renderer = EmailRenderer(settings)
+    rebuilds of a preview. `pictures` are the bodies' pictures as published (see `EmailRenderer.pictures`)."""
+    renderer = EmailRenderer(settings, pictures or {})
     report = EmailReport()
     cache = settings.cache_path / "email"
     with BackgroundWrites() as writes:
@@ -153,6 +154,11 @@ def _source_text(path: Path) -> str:
 
 def preview_page(rendered: list[_Built], settings: Settings) -> str:
     """A plain page for editors to open each email before sending; kept out of navigation and search."""
+    page = _preview_page(rendered, settings)
+    return csp.with_policy(page, styles=csp.head_styles(page))
+
+
+def _preview_page(rendered: list[_Built], settings: Settings) -> str:
     rows = []
     for email in rendered:
         vol = email.issue.vol

@@ -56,6 +56,8 @@ def _has_alpha(picture: Image.Image) -> bool:
 
 
 def _encode(picture: Image.Image, *, photo: bool) -> tuple[bytes, str]:
+    """Pixels only: a comment or EXIF the picture still carried is not written again."""
+    picture.info = {key: value for key, value in picture.info.items() if key == "transparency"}
     out = io.BytesIO()
     if photo:
         picture.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)

@@ -26,6 +26,7 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
+from dayori import csp
 from dayori.config import TOKYO, Settings
 from dayori.email import rules
 from dayori.email.images import image_size, image_size_of
@@ -34,6 +35,7 @@ from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
 from dayori.formats import duration_label, japanese_date
 from dayori.model import Content, EpisodeMedia, Issue, Output
+from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, publishable
 from dayori.urls import relative
 
 LAYOUT_WIDTH = 600
@@ -124,6 +126,9 @@ class EmailRenderer:
     """Renders issues; remembers image sizes so that an image shared by many issues is read once."""
 
     settings: Settings
+    pictures: Mapping[Path, Path] = field(default_factory=dict)
+    """Each body picture's published copy (`dayori.attachments`: vetted by the gate, without metadata); a
+    picture missing here is read from the editor's file and stripped on the spot."""
     sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
     inlined: dict[Path, InlineImage | None] = field(default_factory=dict)
 
@@ -186,8 +191,8 @@ class EmailRenderer:
     def _inline(self, source: Path, domain: str) -> InlineImage | None:
         if source not in self.inlined:
             try:
-                data = source.read_bytes()
-            except OSError:
+                data = self.pictures[source].read_bytes() if source in self.pictures else _stripped(source)
+            except (OSError, NotAPicture):
                 self.inlined[source] = None
             else:
                 self.inlined[source] = inline_image(data, source.name, domain)
@@ -231,8 +236,8 @@ class EmailRenderer:
     def _asset_sizes(self, issue: Issue) -> dict[str, tuple[int, int]]:
         result = {}
         for asset in issue.body.assets:
-            if asset.source not in self.sizes:
-                self.sizes[asset.source] = image_size(asset.source)
+            if asset.source not in self.sizes:  # the copy is upright: its size is the one shown
+                self.sizes[asset.source] = image_size(self.pictures.get(asset.source, asset.source))
             size = self.sizes[asset.source]
             if size is not None:
                 result[self.settings.absolute(asset.dest)] = size
@@ -326,18 +331,27 @@ def _too_big(vol: int, size: int, limit: int) -> str | None:
             "小さくしてください")
 
 
+def _stripped(source: Path) -> bytes:
+    """A picture read from the editor's folder, without its metadata (upright), as the site publishes it."""
+    data = source.read_bytes()
+    suffix = source.suffix.lower()
+    return publishable(data, suffix) if suffix in PICTURE_SUFFIXES else data
+
+
 def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     """The email as a web page: without the link to itself, and kept out of search engines (the issue's
     page on the site is the one to find). Cut from the inlined email instead of rendered twice, for speed.
 
     Its links into the site are relative, so the copy loads its images from whichever host serves it (a
-    mirror on a closed network, a preview) rather than from the public site."""
+    mirror on a closed network, a preview) rather than from the public site. Like every page of the site it
+    carries the Content-Security-Policy (`dayori.csp`); its `<style>` block is allowed by its hash."""
     start, end = html.index(_BROWSER_LINK_START), html.index(_BROWSER_LINK_END) + len(_BROWSER_LINK_END)
     head = html[:start].replace("<title>", '<meta name="robots" content="noindex"><title>', 1)
     site = re.escape(settings.absolute(""))
     page = hosted_dest(vol).removesuffix("index.html")
-    return re.sub(f'(\\s(?:src|href)=")({site})([^"]*)"',
-                  lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', head + html[end:])
+    hosted = re.sub(f'(\\s(?:src|href)=")({site})([^"]*)"',
+                    lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', head + html[end:])
+    return csp.with_policy(hosted, styles=csp.head_styles(hosted))
 
 
 def _encoded(text: str) -> str:
@@ -353,9 +367,10 @@ def _address(value: str) -> str:
 
 
 def render_message(issue: Issue, content: Content, settings: Settings,
-                   media: Mapping[str, EpisodeMedia] | None = None) -> EmailMessage:
-    """The issue's email, for the .eml file and for delivery."""
-    renderer = EmailRenderer(settings)
+                   media: Mapping[str, EpisodeMedia] | None = None,
+                   pictures: Mapping[Path, Path] | None = None) -> EmailMessage:
+    """The issue's email, for the .eml file and for delivery; `pictures` as `EmailRenderer.pictures`."""
+    renderer = EmailRenderer(settings, pictures or {})
     return renderer.message(renderer.render(issue, content, media))
 
 

@@ -6,11 +6,13 @@ builder replaces.
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
 import logging
 import mimetypes
 import os
+import re
 import shutil
 import sysconfig
 import uuid
@@ -30,15 +32,18 @@ from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.structure.toc import _TocToken, get_toc
 from mkdocs.utils import CountHandler
 
+from dayori import csp, sanitize
 from dayori.build import STYLESHEET, Build, prepare
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
+from dayori.gate import HandWritten, Publication, Refused, copy_vetted
+from dayori.material import policy
 from dayori.material.search import rewrite_index, search_outputs
 from dayori.memo import Memo
 from dayori.model import Heading, Output, Page
-from dayori.preview import BUILD_ID_FILE, error_page
+from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
 from dayori.store import copy_file, digest, link_or_copy
 
@@ -89,6 +94,8 @@ class _State:
     reload: _Reload = field(default_factory=_Reload)
     memo: Memo = field(default_factory=Memo)
     """The engine's results kept between the rebuilds of `mkdocs serve` (see `dayori.memo`)."""
+    policy: policy.Patterns | None = None
+    """The theme's inline scripts and styles that pages may run (see `dayori.material.policy`), per build."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,7 @@ def _without_dirty_warning(record: logging.LogRecord) -> bool:
 
 @event_priority(50)  # before Material's search plugin asks for the theme's environment
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    _state.failure = _state.error = None
+    _state.failure = _state.error = _state.policy = None
     _state.reload.writing = False
     _state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
@@ -245,12 +252,40 @@ def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
     config.nav = []
 
 
-def _docs_outputs(config: MkDocsConfig) -> dict[str, Path]:
-    """Where MkDocs will write each hand-written file of docs/, for the engine to check against its own
-    pages before anything is written; paths as the editor finds them in the project."""
+def _docs_outputs(config: MkDocsConfig) -> list[HandWritten]:
+    """What MkDocs will publish of docs/ and of theme override folders, for the engine's gate and collision
+    check before anything is written; paths as the editor finds them in the project."""
+    assert _state.settings is not None
     project = Path(config.config_file_path).parent
-    return {file.dest_uri: Path(os.path.relpath(file.abs_src_path, project)) for file in get_files(config)
-            if file.inclusion.is_included() and file.abs_src_path is not None}
+    files = [HandWritten(file.dest_uri, Path(file.abs_src_path), Path(os.path.relpath(file.abs_src_path, project)))
+             for file in get_files(config) if file.inclusion.is_included() and file.abs_src_path is not None
+             and left_out_of_docs(file.src_uri, Path(file.abs_src_path), _state.settings) is None]
+    for folder in _override_folders(config):
+        files += [HandWritten(name, folder / name, Path(os.path.relpath(folder / name, project)), folder)
+                  for name in _theme_files(folder, config)]
+    return files
+
+
+def _override_folders(config: MkDocsConfig) -> list[Path]:
+    """Theme folders that belong to the project (`theme.custom_dir`, this package's templates), not to an
+    installed theme: their files pass the gate like docs/."""
+    installed = Path(sysconfig.get_path("purelib"))
+    return [Path(folder) for folder in config.theme.dirs if not Path(folder).is_relative_to(installed)]
+
+
+_THEME_SKIPPED = (".*", "*/.*", "*.py", "*.pyc", "*.html", "*readme*", "mkdocs_theme.yml", "locales/*")
+"""MkDocs' own rule for the files of a theme folder that are not published (`Files.add_files_from_theme`)."""
+
+
+def _theme_files(folder: Path, config: MkDocsConfig) -> list[str]:
+    patterns = (*_THEME_SKIPPED, *(f"*{suffix}" for suffix in (".md", ".markdown", ".mdown", ".mkdn", ".mkd")),
+                *config.theme.static_templates)
+    names = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if (path.is_file() or path.is_symlink()) and not any(fnmatch.fnmatch(name.lower(), p) for p in patterns):
+            names.append(name)
+    return names
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -258,6 +293,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         return Files([])
     assert _state.build is not None and _state.pages is not None
     _leave_out_unpublishable(files, config)
+    _publish_vetted(files, config, _state.build.publications)
     for uri, page in _state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
         _add(files, File.generated(config, uri, content=_reused_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
@@ -376,6 +412,39 @@ def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
                 log.warning(why)
 
 
+def _publish_vetted(files: Files, config: MkDocsConfig, publications: dict[str, Publication]) -> None:
+    """docs/ and theme override files are published as the engine's gate passed them: a page's Markdown as
+    the gate read it, a picture from the engine's copy without metadata, anything else copied only while it
+    is still the file the gate looked at. A file the engine was not shown is not published."""
+    overrides = {str(folder) for folder in _override_folders(config)}
+    for file in list(files):
+        if file.generated_by or not (file.src_dir == config.docs_dir or file.src_dir in overrides):
+            continue
+        publication = publications.get(file.dest_uri)
+        if publication is None:
+            if file.inclusion.is_included() and file.src_dir in overrides | {config.docs_dir}:
+                raise PluginError(f"{file.src_uri} は公開前の確認を通っていません（ビルドの途中で加わったファイル）。"
+                                  "もう一度ビルドしてください。")
+            continue
+        if publication.text is not None:
+            file.content_string = publication.text
+        else:
+            file.copy_file = _vetted_copy(file, publication)  # type: ignore[method-assign,assignment]
+
+
+def _vetted_copy(file: File, publication: Publication) -> Callable[[bool], None]:
+    def copy_file(dirty: bool = False) -> None:
+        destination = Path(file.abs_dest_path)
+        if publication.copy is not None:
+            _copy_cached(publication.copy, destination, file.dest_uri)
+            return
+        try:
+            copy_vetted(publication.source, publication.stamp, destination)
+        except Refused as refusal:
+            raise PluginError(f"{publication.shown}: {refusal}") from refusal
+    return copy_file
+
+
 def _theme_outputs() -> list[Output]:
     """What this theme integration serves besides the engine's outputs: its scripts and stylesheet."""
     return [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js"))),
@@ -389,18 +458,21 @@ class _CachedFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        source, destination = Path(self.abs_src_path), Path(self.abs_dest_path)
-        if _state.preview:
-            # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
-            # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
-            linked = _state.reload.linked
-            if (self.abs_src_path, self.abs_dest_path) not in linked and not _same_file(source, destination):
-                destination.unlink(missing_ok=True)
-                link_or_copy(source, destination)
-            linked.add((self.abs_src_path, self.abs_dest_path))
-        else:
-            previous = _state.site.staging.final / self.dest_uri if _state.site is not None else None
-            copy_file(source, destination, previous)
+        _copy_cached(Path(self.abs_src_path), Path(self.abs_dest_path), self.dest_uri)
+
+
+def _copy_cached(source: Path, destination: Path, dest_uri: str) -> None:
+    if _state.preview:
+        # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
+        # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
+        linked = _state.reload.linked
+        if (str(source), str(destination)) not in linked and not _same_file(source, destination):
+            destination.unlink(missing_ok=True)
+            link_or_copy(source, destination)
+        linked.add((str(source), str(destination)))
+    else:
+        previous = _state.site.staging.final / dest_uri if _state.site is not None else None
+        copy_file(source, destination, previous)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -428,9 +500,13 @@ def _prerendered(page: MkDocsPage, generated: Page) -> Any:
 
 
 def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
-    if LATEST_MARKER in html and _state.build is not None:
-        return html.replace(LATEST_MARKER, _state.build.site.latest_html)
-    return html
+    """A hand-written page is cleaned by the sanitiser the bodies went through (the engine has already told the
+    editor about anything it removes); the engine's own pages are clean already."""
+    if _generated(page) is not None:
+        return html
+    parts = [sanitize.clean(part) for part in html.split(LATEST_MARKER)]
+    latest = _state.build.site.latest_html if _state.build is not None else LATEST_MARKER
+    return latest.join(parts)
 
 
 @event_priority(100)
@@ -537,7 +613,18 @@ def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsCon
 def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
     while _state.activated:
         _state.activated.pop().active = False
-    return output
+    return _with_policy(output, config)
+
+
+def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
+    """The theme's own pages (404.html) carry the policy too."""
+    return _with_policy(output, config) if template_name.endswith(".html") else output
+
+
+def _with_policy(page: str, config: MkDocsConfig) -> str:
+    if _state.policy is None:
+        _state.policy = policy.theme_patterns(config.theme.dirs)
+    return policy.with_policy(page, _state.policy)
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
@@ -547,7 +634,34 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
         if folder.is_dir():
             server.watch(str(folder))
     server.builder = _never_stuck(server.builder, config)
+    port = int(server.server_address[1])
+    server.set_app(_local_only(server.get_app(), port))
+    server._inject_js_into_html = _reload_script_allowed(server._inject_js_into_html)
     return server
+
+
+def _local_only(app: Callable[..., Any], port: int) -> Callable[..., Any]:
+    """The preview answers only requests addressed to this computer (see `dayori.preview.host_allowed`)."""
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not host_allowed(environ.get("HTTP_HOST"), port):
+            page = forbidden_page(port)
+            start_response("403 Forbidden", [("Content-Type", "text/html; charset=utf-8"),
+                                             ("Content-Length", str(len(page)))])
+            return [page]
+        return app(environ, start_response)
+    return guarded
+
+
+def _reload_script_allowed(inject: Callable[[bytes, int], bytes]) -> Callable[[bytes, int], bytes]:
+    """MkDocs' server adds a small script to every page it serves, to reload it after a rebuild: its page's
+    policy allows exactly that script, by its hash."""
+    def injecting(content: bytes, epoch: int) -> bytes:
+        served = inject(content, epoch)
+        scripts = re.findall(rb"<script>(.*?)</script>", served, re.DOTALL)
+        if not scripts:
+            return served
+        return csp.allow_script(served.decode("utf-8"), scripts[-1].decode("utf-8")).encode("utf-8")
+    return injecting
 
 
 def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[[], None]:

@@ -54,8 +54,6 @@ def captions_to_vtt(path: Path) -> tuple[str | None, list[Problem]]:
         problems.append(Problem(path, None, "字幕が 1 つもありません。話している内容を字幕として書いてください。"))
     if problems:
         return None, problems
-    if suffix == ".vtt":
-        return "\n".join(lines).rstrip("\n") + "\n", []
     return _render(cues), []
 
 
@@ -146,10 +144,14 @@ def _stamp(value: float) -> str:
 
 
 def _render(cues: list[_Cue]) -> str:
-    """SRT's <font> tags have no WebVTT meaning and are dropped; <i>, <b>, <u> are the same in both."""
+    """The published file holds the cues and nothing else: the header's text, NOTE blocks (editors' memos),
+    STYLE and REGION blocks (which may load from other hosts) and cue identifiers stay behind, and a cue
+    keeps its position settings but not a region. SRT's <font> tags have no WebVTT meaning and are dropped;
+    <i>, <b>, <u> are the same in both."""
     parts = ["WEBVTT", ""]
     for cue in cues:
-        parts.append(f"{_stamp(cue.start)} --> {_stamp(cue.end)}")
+        settings = " ".join(s for s in cue.settings.split() if not s.startswith("region:"))
+        parts.append(f"{_stamp(cue.start)} --> {_stamp(cue.end)}" + (f" {settings}" if settings else ""))
         parts.extend(_FONT.sub("", line) for line in cue.text)
         parts.append("")
     return "\n".join(parts)

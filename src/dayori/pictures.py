@@ -1,0 +1,222 @@
+"""Pictures as they are published, on the site and in email: without what the camera or the editing program
+wrote about them (EXIF with the GPS position, camera and owner; XMP; IPTC; comments; thumbnails of the
+uncropped picture; a phone's second image or video appended after the picture), turned upright first.
+
+A picture that is already upright keeps its pixels exactly: only the metadata blocks are left out of the
+file (JPEG segments, PNG and WebP chunks, GIF extensions), which keeps an animation and costs no quality. A
+picture that the camera stored sideways (EXIF orientation) is turned and encoded again, because once its
+metadata is gone nothing else would tell a browser how to show it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PICTURE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+JPEG_QUALITY = 92
+_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_KEPT = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB",
+                       b"bKGD", b"pHYs", b"hIST", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCv", b"cLLi"})
+"""What draws the picture (and an APNG's frames); text, time and EXIF chunks, and private ones, are left out."""
+_WEBP_KEPT = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
+_GIF_LOOPS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+class NotAPicture(ValueError):
+    """The bytes do not decode as the picture their name says (a truncated or disguised file)."""
+
+
+def publishable(data: bytes, suffix: str) -> bytes:
+    """`data` (a picture of type `suffix`) without metadata, upright."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rotated = image.getexif().get(_ORIENTATION, 1) not in (1, None)
+            kind = image.format or ""
+            if rotated:
+                image.load()
+                return _upright(image, kind)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, struct.error) as error:
+        raise NotAPicture(str(error)) from error
+    strip = _STRIPPERS.get(kind)
+    if strip is None:
+        raise NotAPicture(f"unexpected format {kind} for {suffix}")
+    try:
+        stripped = strip(data)
+        if not metadata_left(stripped):
+            return stripped
+        with Image.open(io.BytesIO(data)) as image:  # metadata where no block parser looks: draw it anew
+            image.load()
+            return _upright(image, kind)
+    except (IndexError, struct.error, ValueError, OSError, SyntaxError) as error:
+        raise NotAPicture(str(error)) from error
+
+
+def metadata_left(data: bytes) -> list[str]:
+    """What a published picture still tells about itself besides its pixels; empty for what `publishable`
+    returns (tests read pictures back with it, and so can an administrator)."""
+    found = []
+    with Image.open(io.BytesIO(data)) as image:
+        if image.getexif():
+            found.append("EXIF")
+        found += [key for key in ("xmp", "XML:com.adobe.xmp", "comment", "photoshop", "exif") if image.info.get(key)]
+        if image.format == "PNG":
+            found += [f"text {key}" for key in getattr(image, "text", {})]
+    return found
+
+
+def _upright(image: Image.Image, kind: str) -> bytes:
+    """Turned as the orientation says and encoded again with nothing but the pixels (and the colour profile,
+    which only says how to show the colours)."""
+    profile = image.info.get("icc_profile")
+    turned = ImageOps.exif_transpose(image)
+    turned.info = {}
+    out = io.BytesIO()
+    options = {"icc_profile": profile} if profile else {}
+    if kind in ("JPEG", "MPO"):
+        turned.save(out, "JPEG", quality=JPEG_QUALITY, **options)
+    elif kind == "WEBP":
+        turned.save(out, "WEBP", lossless=image.info.get("lossless", False) or turned.mode in ("RGBA", "LA"),
+                    quality=JPEG_QUALITY, **options)
+    elif kind == "GIF":
+        turned.save(out, "GIF")
+    else:
+        turned.save(out, "PNG", **options)
+    return out.getvalue()
+
+
+def _jpeg(data: bytes) -> bytes:
+    """The segments that draw the picture: tables, frame and scans, JFIF, the ICC profile and Adobe's colour
+    transform. EXIF, XMP, IPTC (Photoshop), comments, the multi-picture index and whatever follows the end of
+    the picture (a phone's depth map or motion video) are left out."""
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG")
+    out = bytearray(b"\xff\xd8")
+    position = 2
+    while True:
+        while data[position] == 0xFF and data[position + 1] == 0xFF:
+            position += 1  # fill bytes before a marker
+        if data[position] != 0xFF:
+            raise ValueError("broken JPEG segment")
+        marker = data[position + 1]
+        if marker == 0xD9:
+            out += b"\xff\xd9"
+            return bytes(out)
+        if marker in _JPEG_STANDALONE:
+            out += data[position:position + 2]
+            position += 2
+            continue
+        length = struct.unpack(">H", data[position + 2:position + 4])[0]
+        segment = data[position:position + 2 + length]
+        end = position + 2 + length
+        if _keep_jpeg_segment(marker, segment[4:]):
+            out += segment
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            scan_end = _scan_end(data, end)
+            out += data[end:scan_end]
+            end = scan_end
+        position = end
+
+
+def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
+    if marker == 0xFE:
+        return False
+    if 0xE0 <= marker <= 0xEF:
+        return ((marker == 0xE0 and payload.startswith((b"JFIF\x00", b"JFXX\x00")))
+                or (marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"))
+                or (marker == 0xEE and payload.startswith(b"Adobe")))
+    return True
+
+
+def _scan_end(data: bytes, position: int) -> int:
+    while True:
+        position = data.index(b"\xff", position)
+        following = data[position + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            position += 1
+            continue
+        return position
+
+
+def _png(data: bytes) -> bytes:
+    if not data.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG")
+    out = bytearray(_PNG_SIGNATURE)
+    position = len(_PNG_SIGNATURE)
+    while True:
+        length = struct.unpack(">I", data[position:position + 4])[0]
+        kind = data[position + 4:position + 8]
+        end = position + 12 + length
+        if end > len(data):
+            raise ValueError("truncated PNG chunk")
+        if kind in _PNG_KEPT:
+            out += data[position:end]
+        if kind == b"IEND":
+            return bytes(out)
+        position = end
+
+
+def _gif(data: bytes) -> bytes:
+    """Header, palette, frames and the loop count; comments and other applications' blocks (XMP) left out."""
+    if data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise ValueError("not a GIF")
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 0x07) + 1) if flags & 0x80 else 0)
+    out = bytearray(data[:position])
+    while True:
+        introducer = data[position]
+        if introducer == 0x3B:
+            out.append(0x3B)
+            return bytes(out)
+        if introducer == 0x21:
+            label = data[position + 1]
+            end = _sub_blocks_end(data, position + 2)
+            block = data[position:end]
+            application = data[position + 3:position + 14] if label == 0xFF else b""
+            if label in (0xF9, 0x01) or application in _GIF_LOOPS:
+                out += block
+            position = end
+        elif introducer == 0x2C:
+            local = data[position + 9]
+            table = 3 * 2 ** ((local & 0x07) + 1) if local & 0x80 else 0
+            end = _sub_blocks_end(data, position + 10 + table + 1)
+            out += data[position:end]
+            position = end
+        else:
+            raise ValueError("broken GIF block")
+
+
+def _sub_blocks_end(data: bytes, position: int) -> int:
+    while True:
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            return position
+
+
+def _webp(data: bytes) -> bytes:
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP")
+    chunks = bytearray()
+    position = 12
+    total = min(len(data), 8 + struct.unpack("<I", data[4:8])[0])
+    while position + 8 <= total:
+        kind = data[position:position + 4]
+        size = struct.unpack("<I", data[position + 4:position + 8])[0]
+        end = position + 8 + size + (size & 1)
+        chunk = bytearray(data[position:end])
+        if kind == b"VP8X":
+            chunk[8] &= ~0x0C & 0xFF  # no EXIF, no XMP
+        if kind in _WEBP_KEPT:
+            chunks += chunk
+        position = end
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + bytes(chunks)
+
+
+_STRIPPERS: dict[str, Callable[[bytes], bytes]] = {"JPEG": _jpeg, "MPO": _jpeg, "PNG": _png, "GIF": _gif,
+                                                   "WEBP": _webp}
