@@ -29,3 +29,17 @@ def reading_minutes(text: str, chars_per_minute: int) -> int:
     """Japanese is read in characters per minute, not words; spaces do not count."""
     characters = sum(1 for c in text if not c.isspace())
     return max(1, math.ceil(characters / chars_per_minute))
+
+
+def japanese_number(number: int) -> str:
+    """`2,500万`, `1億7,800万`: large counts read in 万 and 億, as Japanese readers count them."""
+    if number < 10_000:
+        return f"{number:,}"
+    parts = []
+    for unit, name in ((100_000_000, "億"), (10_000, "万")):
+        count, number = divmod(number, unit)
+        if count:
+            parts.append(f"{count:,}{name}")
+    if number:
+        parts.append(f"{number:,}")
+    return "".join(parts)

@@ -42,6 +42,8 @@ class Asset:
 
     source: Path
     dest: str
+    size: tuple[int, int] | None = None
+    """Width and height from the file's header when it is a picture, for the limit on pixels."""
 
 
 @dataclass(frozen=True)

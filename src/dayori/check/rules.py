@@ -28,6 +28,7 @@ from dayori.check.text import (
     TABLE,
     Segment,
 )
+from dayori.config import LimitSettings
 
 HIRA = "\u3041-\u309f"
 KATA = "\u30a1-\u30fa\u30fc"
@@ -99,6 +100,9 @@ class Context:
     max_sentence_chars: int
     analyzer: Analyzer
     dictionary: tuple[Entry, ...] = ()
+    max_nesting: int = LimitSettings.nesting
+    max_caption_bytes: int = LimitSettings.caption_bytes
+    """Beyond these a body or captions file is not read (see `dayori.limits`): the build refuses it first."""
 
 
 Analysed = tuple[Segment, list[Token]]
