@@ -12,7 +12,7 @@ export SOURCE_DATE_EPOCH
 endif
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test bench check new-issue clean
+.PHONY: site serve test fuzz bench check new-issue clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests hooks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
+
+# The input fuzzer at length (tests/test_fuzz_input.py): new examples every run, about 400 per property.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests/test_fuzz_input.py --hypothesis-profile=fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m dayori.bench

@@ -15,12 +15,23 @@ from typing import Literal
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TODAY = "2026-11-26"
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+# The fuzzer's budgets: `make test` runs a small fixed set of examples (the same every run, so that CI is
+# repeatable); `make fuzz` (`--hypothesis-profile=fuzz`) searches far more, with new examples each time.
+_FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
+                HealthCheck.filter_too_much]
+settings.register_profile("default", max_examples=10, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_FUZZ_CHECKS, print_blob=True)
+settings.register_profile("fuzz", max_examples=400, deadline=None, suppress_health_check=_FUZZ_CHECKS,
+                          print_blob=True)
+settings.load_profile("default")
 
 
 def issue_text(vol: int, date: str, title: str, body: str, **front: object) -> str:

@@ -81,8 +81,8 @@ class LimitSettings:
     picture_pixels: int = 25_000_000
     """Width × height of one picture: decoding takes 4 bytes a pixel (100 MB at the default, a 5K screenshot or
     a 24-megapixel photo)."""
-    markdown_bytes: int = 100_000
-    """One issue's or episode's Markdown file: about 33,000 Japanese characters, twenty long issues."""
+    markdown_bytes: int = 200_000
+    """One issue's or episode's Markdown file: about 66,000 Japanese characters, a pasted report and more."""
     nesting: int = 20
     """Lists, quotations, HTML elements and brackets inside one another."""
     tags: int = 20
