@@ -183,6 +183,8 @@ def write_pictures(project: Project, names: list[str], pictures: list[bytes]) ->
          draft=False)
 @example(front="vol: 7\ndate: 2026-12-04\ntitle: t\nsummary: s\ntags: [a]", text="[六](../6/) [プレ](http://127.0.0.1:8000/dayori/newsletter/6/)",
          names=[], pictures=[], draft=False)
+@example(front="vol: 7\ndate: 2026-12-04\ntitle: 題名\nsummary: 要約です。\ntags: [a]\nvol: \nvol: [", text="", names=[],
+         pictures=[], draft=False)  # found by `make fuzz`: an empty value in broken YAML was an IndexError
 def test_any_issue_builds_or_gets_an_editor_error(shared_cache: Path, monkeypatch: pytest.MonkeyPatch, front: str,
                                                   text: str, names: list[str], pictures: list[bytes],
                                                   draft: bool) -> None:

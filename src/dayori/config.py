@@ -78,9 +78,9 @@ class LimitSettings:
     (decoding a picture, rendering a body, making a page and feeds per tag): within them a build stays under
     200 MB and a few seconds per file; beyond them the editor gets a message instead of an exhausted machine."""
 
-    picture_pixels: int = 25_000_000
-    """Width × height of one picture: decoding takes 4 bytes a pixel (100 MB at the default, a 5K screenshot or
-    a 24-megapixel photo)."""
+    picture_pixels: int = 16_000_000
+    """Width × height of one picture (a 5K screenshot, a 16-megapixel photo): decoding takes 4 bytes a pixel,
+    64 MB at the default."""
     markdown_bytes: int = 200_000
     """One issue's or episode's Markdown file: about 66,000 Japanese characters, a pasted report and more."""
     nesting: int = 20

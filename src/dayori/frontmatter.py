@@ -262,6 +262,8 @@ def _mistake(line: str) -> str | None:
     if match is None:
         return None
     key, value = match["key"], match["value"].rstrip()
+    if not value:
+        return None
     surrogate = _SURROGATE_ESCAPE.search(value)
     if surrogate:
         return (f"「{key}」の値に見えない制御文字（壊れた文字 {surrogate.group()}）の表記があります。"
