@@ -107,7 +107,8 @@ LINK_TARGETS = st.one_of(
                      "IMG/図.PNG", "img/missing.png", "../6/", "/newsletter/6/", "http://127.0.0.1:8000/dayori/newsletter/6/",
                      "../99/", "6.md", "https://example.go.jp/", "javascript:alert(1)", "data:image/png;base64,AA",
                      "file:///etc/passwd", "../../mkdocs.yml", ".hidden.png", "img/big.png", "img/bomb.png", "#見出し",
-                     "<img/スクリーンショット 2026-12-06 101010.png>", "img/図.png#x", "%E5%9B%B3.png", ""]),
+                     "<img/スクリーンショット 2026-12-06 101010.png>", "img/図.png#x", "%E5%9B%B3.png", "",
+                     "x%00.png", "http://[::1/x", "x" * 300 + ".png", "%2e%2e/%2e%2e/mkdocs.yml", "../6/%00/"]),
     TEXT)
 BLOCKS = st.one_of(
     TEXT.map(lambda t: t + "\n"),
@@ -185,6 +186,8 @@ def write_pictures(project: Project, names: list[str], pictures: list[bytes]) ->
          names=[], pictures=[], draft=False)
 @example(front="vol: 7\ndate: 2026-12-04\ntitle: 題名\nsummary: 要約です。\ntags: [a]\nvol: \nvol: [", text="", names=[],
          pictures=[], draft=False)  # found by `make fuzz`: an empty value in broken YAML was an IndexError
+@example(front="vol: 7\ndate: 2026-12-04\ntitle: t\nsummary: s\ntags: [a]",
+         text="[a](x%00.png) [b](http://[::1/x) [c](" + "x" * 300 + ".png)", names=[], pictures=[], draft=False)
 def test_any_issue_builds_or_gets_an_editor_error(shared_cache: Path, monkeypatch: pytest.MonkeyPatch, front: str,
                                                   text: str, names: list[str], pictures: list[bytes],
                                                   draft: bool) -> None:

@@ -50,6 +50,7 @@ BROKEN_LINK_MESSAGES = {
               "流出を防ぐため）。img/ などのふつうのフォルダーに置き直してください。",
     "page": "リンク先「{url}」が見つかりません。号や動画へのリンクなら、号のファイル名（例: [第6号](6.md)）か、"
             "サイトでのアドレス（例: [第6号](../6/)）で書いてください。ファイルへのリンクなら、拡張子まで書いてください。",
+    "url": "「{url}」は URL として読めません（[ ] や ( ) の閉じ忘れ、打ち間違いなど）。書き方を確かめてください。",
     "preview": "「{url}」はプレビュー（make serve）のアドレスなので、読者には開けません。号や動画へのリンクなら、"
                "そのページのアドレスか号のファイル名で書いてください（例: [第6号](../6/) や [第6号](6.md)）。"
                "この号や動画は見つかりませんでした。",
@@ -426,7 +427,7 @@ def _render(read: _Read, links: _Links) -> Body:
             too_deep = nesting_too_deep(Nesting(int(tag), line), links.limits)
             links.problems.add(read.display, read.document.body_line + line - 1, str(too_deep))
             continue
-        suffix = Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
+        suffix = _suffix(url)
         message = BROKEN_LINK_MESSAGES[kind].format(url=url, tag=tag, suffix=suffix, roots=links.roots,
                                                     allowed=", ".join(renderer.containment.attachments))
         if kind == "missing":
@@ -439,6 +440,13 @@ def _render(read: _Read, links: _Links) -> Body:
                 links.problems.add(read.display, read.document.body_line + line - 1,
                                    UNPUBLISHED_LINK_MESSAGE.format(url=url, why=why_hidden))
     return rendered.body
+
+
+def _suffix(url: str) -> str:
+    try:
+        return Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
+    except ValueError:
+        return "拡張子なし"
 
 
 def _line_naming(document: Document, name: str) -> int | None:

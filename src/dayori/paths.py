@@ -57,13 +57,13 @@ def folded_name(name: str) -> str:
 def find_entry(folder: Path, name: str) -> Path | None:
     """The entry of `folder` named `name` as Unicode compares names, or None: the name an editor typed is
     found whether the file was saved on a Mac or on Windows."""
-    exact = folder / name
-    if exact.exists():
-        return exact
-    wanted = same_name(name)
     try:
+        exact = folder / name
+        if exact.exists():
+            return exact
+        wanted = same_name(name)
         return next((entry for entry in folder.iterdir() if same_name(entry.name) == wanted), None)
-    except OSError:
+    except (OSError, ValueError):  # no such folder, a NUL byte, a name too long for any file
         return None
 
 

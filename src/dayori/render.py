@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -147,7 +147,7 @@ class Rendered:
     body: Body
     broken_links: tuple[tuple[int, str, str], ...]
     """(line, url, why): `missing` (no such file), `absolute`, `outside`, `hidden`, `private`, `type` (see
-    `Containment`), `page` or `preview` (an address, on the site or the preview's, of no page) or `raw:<tag>` (a path in raw HTML); or what
+    `Containment`), `page` or `preview` (an address, on the site or the preview's, of no page), `url` (not a URL) or `raw:<tag>` (a path in raw HTML); or what
     `dayori.sanitize.findings` reports (`script`, `remote`, `control`…), with the offending text; or
     `nesting:<depth>`, alone, when the body is nested deeper than `max_nesting` and was not rendered."""
     page_links: tuple[tuple[int, str, str], ...] = ()
@@ -219,14 +219,21 @@ class Renderer:
     def resolve(self, url: str, target: _Target) -> str:
         try:
             parts = urlsplit(url)
-        except ValueError:
-            return self._refuse(url, target, "missing")
+        except ValueError:  # `http://[::1` : a bracket not closed
+            return self._refuse(url, target, "url")
         if parts.scheme.lower() in ("http", "https") and (parts.hostname or "") in PREVIEW_HOSTS:
             return self._site_page(url, url, target) or self._refuse(url, target, "preview")
         if parts.scheme.lower() == "file" or (not parts.scheme and not parts.netloc and url.startswith("/")):
             return self._site_page(url, parts.path, target) or self._refuse(url, target, "absolute")
         if parts.scheme or parts.netloc or url.startswith("#") or not parts.path:
             return url
+        try:
+            return self._local(url, parts, target)
+        except (OSError, ValueError):  # a name no file can have: a NUL byte (`%00`), longer than 255 bytes
+            return self._refuse(url, target, "missing")
+
+    def _local(self, url: str, parts: SplitResult, target: _Target) -> str:
+        """A link to a file beside the Markdown, or to a page by its address."""
         typed = unquote(parts.path)
         written = find_path(target.source.parent, typed) or target.source.parent / typed
         path = written.resolve()
