@@ -155,9 +155,9 @@ class _Japanese(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         for pattern, words in _MKDOCS_LINES:
-            match = re.fullmatch(pattern, text)
+            match = re.fullmatch(rf"(\[[\d:]+\] )?{pattern}", text)  # the preview's lines start with the time
             if match is not None:
-                record.msg, record.args = words.format(*match.groups()), None
+                record.msg, record.args = (match.group(1) or "") + words.format(*match.groups()[1:]), None
                 break
         return True
 
