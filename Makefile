@@ -17,7 +17,7 @@ export SOURCE_DATE_EPOCH
 endif
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test bench check new-issue publish wheelhouse clean
+.PHONY: site serve test fuzz bench check new-issue publish wheelhouse clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m dayori bench
+
+# The input fuzzer at length (tests/test_fuzz_input.py): new examples every run, about 400 per property.
+fuzz: $(DEV_STAMP)
+	$(BIN)/python -m pytest -n 2 tests/test_fuzz_input.py --hypothesis-profile=fuzz
 
 check: $(STAMP)
 	$(BIN)/python -m dayori check

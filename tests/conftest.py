@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,12 +15,23 @@ from typing import Literal
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TODAY = "2026-11-26"
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+# The fuzzer's budgets: `make test` runs a small fixed set of examples (the same every run, so that CI is
+# repeatable); `make fuzz` (`--hypothesis-profile=fuzz`) searches far more, with new examples each time.
+_FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
+                HealthCheck.filter_too_much]
+settings.register_profile("default", max_examples=10, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_FUZZ_CHECKS, print_blob=True)
+settings.register_profile("fuzz", max_examples=400, deadline=None, suppress_health_check=_FUZZ_CHECKS,
+                          print_blob=True)
+settings.load_profile("default")
 
 
 def issue_text(vol: int, date: str, title: str, body: str, **front: object) -> str:
@@ -51,6 +63,13 @@ class Project:
     def add_issue(self, vol: int, date: str, title: str, body: str = "本文です。", **front: object) -> Path:
         return self.write(f"newsletter/{date[:4]}/{vol}.md", issue_text(vol, date, title, body, **front))
 
+    def set_limit(self, name: str, value: int) -> None:
+        """One of mkdocs.yml's `extra.dayori.limits`, as an administrator would change it."""
+        config = self.root / "mkdocs.yml"
+        text, count = re.subn(rf"(?m)^(      {name}: )\d+", rf"\g<1>{value}", config.read_text(encoding="utf-8"))
+        assert count == 1, f"mkdocs.yml has no limits.{name}"
+        config.write_text(text, encoding="utf-8")
+
     def build(self, *, command: Literal["build", "serve"] = "build", today: str = TODAY) -> None:
         """An in-process build, as `mkdocs build` runs it (startup event included)."""
         from mkdocs.commands.build import build
@@ -71,10 +90,10 @@ class Project:
             else:
                 os.environ["DAYORI_TODAY"] = previous
 
-    def run_build(self, today: str = TODAY) -> subprocess.CompletedProcess[str]:
+    def run_build(self, today: str = TODAY, args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
         """`mkdocs build` as a separate process, for what an editor sees in the terminal and the exit code."""
         env = {**os.environ, "DAYORI_TODAY": today, "NO_COLOR": "1"}
-        return subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=self.root, env=env,
+        return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=self.root, env=env,
                               capture_output=True, text=True, timeout=300)
 
     def site_text(self) -> str:

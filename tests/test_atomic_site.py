@@ -138,7 +138,7 @@ def test_failed_builds_leave_the_previous_site_byte_identical(project: Project) 
 
     project.write("docs/extra.md", "# 追加\n\n[壊れたリンク](missing.md)\n")
     result = finished_build(project, "--strict")
-    assert result.returncode != 0 and "strict mode" in result.stdout + result.stderr
+    assert result.returncode != 0 and "ビルドを中止しました（strict: true のため、警告 1 件）" in result.stdout + result.stderr
     assert snapshot(project.site) == before
     assert leftovers(project.root) == []
 

@@ -71,7 +71,7 @@ def preview(project: Project) -> Iterator[Preview]:
                               daemon=True)
     reader.start()
     try:
-        running.wait_for_output("Serving on")
+        running.wait_for_output("プレビュー: http")
         yield running
     finally:
         stop(process)

@@ -130,7 +130,7 @@ def test_every_editor_mistake_is_listed_at_once_and_nothing_is_written(project: 
     before = (project.site / "newsletter" / "1" / "index.html").read_bytes()
     project.write("newsletter/2026/2.md", "---\nvol: 2\ndate: 2026-11-20\ntitel: 題名\nsummary: 要約\ntags: [a]\n---\n本文\n")
     project.write("newsletter/2026/3.md", "---\nvol: 1\ndate: 2026-11-20\ntitle: t\nsummary: s\ntags: [a]\n---\n本文\n")
-    project.write("newsletter/2026/6.md", "---\nvol: 6\ndate: 2026/11/27\ntitle: t\nsummary: s\ntags: [a]\n---\n本文\n")
+    project.write("newsletter/2026/6.md", "---\nvol: 6\ndate: 27/11/2026\ntitle: t\nsummary: s\ntags: [a]\n---\n本文\n")
     project.write("newsletter/2026/4.md", "---\nvol: 4\ndate: 2026-11-20\ntitle: [閉じていない\n---\n本文\n")
     project.write("newsletter/2026/5.md",
                   "---\nvol: 5\ndate: 2026-11-20\ntitle: t\nsummary: s\ntags: [a]\n---\n\n本文\n\n![図](img/none.png)\n"
@@ -143,7 +143,7 @@ def test_every_editor_mistake_is_listed_at_once_and_nothing_is_written(project: 
         "newsletter/2026/2.md:2: 必須のキー「title」",
         "newsletter/2026/3.md:2: ファイル名の号数（3）と vol（1）が違います。",
         "newsletter/2026/3.md:2: vol 1 は newsletter/2026/1.md でも使われています。",
-        "newsletter/2026/6.md:3: 「date」（発行日）の値が正しくありません。日付は YYYY-MM-DD の形式",
+        "newsletter/2026/6.md:3: 「date」（発行日）の値が正しくありません。日付は「2026-12-04」のように 年-月-日 で書いてください",
         "newsletter/2026/4.md:4: 「title」の値のかっこ「[」が閉じていません。",
         "newsletter/2026/5.md:11: リンク先または画像「img/none.png」が見つかりません。",
         "newsletter/2026/5.md:12: リンク先または画像「9.md」が見つかりません。",

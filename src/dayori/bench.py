@@ -193,6 +193,34 @@ def check_seconds(project: Path, runs: int) -> dict[str, float]:
             "sudachi_load_seconds": statistics.median(loads)}
 
 
+def limits_seconds(project: Path, runs: int) -> dict[str, float]:
+    """What the limits on editors' files (`dayori.limits`) cost, in CPU seconds over the corpus: what every
+    build does (a size from the file system, the tags counted) and what only a body rendered again does (its
+    nesting measured before Markdown sees it). Their share of the builds is the slowdown they can cause."""
+    from dayori.config import settings_from_file
+    from dayori.errors import Problems
+    from dayori.frontmatter import parse_document
+    from dayori.limits import markdown_too_big, nesting, tag_problems
+    from dayori.paths import markdown_files
+
+    settings = settings_from_file(project / "mkdocs.yml")
+    files = markdown_files(settings.newsletter_path)
+    documents = [parse_document(path, path.read_bytes(), path, Problems()) for path in files]
+    every, rendered = [], []
+    for _ in range(runs):
+        start = time.process_time()
+        for path, document in zip(files, documents, strict=True):
+            markdown_too_big(path.stat().st_size, settings.limits)
+            tag_problems(tuple(document.data.get("tags") or ()) if document else (), settings.limits)
+        every.append(time.process_time() - start)
+        start = time.process_time()
+        for document in documents:
+            nesting(document.body if document else "")
+        rendered.append(time.process_time() - start)
+    return {"limits_every_build_cpu_seconds": statistics.median(every),
+            "limits_rendered_bodies_cpu_seconds": statistics.median(rendered)}
+
+
 def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     """`make site` as editors run it (cache kept), the first build on a machine (no cache), and plain MkDocs."""
     dayori, plain = make_corpus(folder / f"corpus-{issues}", issues)
@@ -204,7 +232,11 @@ def bench_site(folder: Path, issues: int, runs: int) -> dict[str, float]:
     cold_stages = stage_seconds(dayori, runs, cold=True)
     warm_stages = stage_seconds(dayori, runs, cold=False)
     check = check_seconds(dayori, runs)
-    return {**check,
+    limits = limits_seconds(dayori, runs)
+    return {**check, **limits,
+            "limits_share_of_warm_build": limits["limits_every_build_cpu_seconds"] / warm_run.user_seconds,
+            "limits_share_of_cold_build": (limits["limits_every_build_cpu_seconds"]
+                                           + limits["limits_rendered_bodies_cpu_seconds"]) / cold_run.user_seconds,
             "check_cold_over_cold_build": check["check_cold_cpu_seconds"] / cold_run.user_seconds,
             "check_warm_over_warm_build": check["check_warm_cpu_seconds"] / warm_run.user_seconds,"issues": issues, "warm_seconds": warm, "cold_seconds": cold, "plain_seconds": baseline,
             "warm_over_plain": warm / baseline, "cold_over_plain": cold / baseline, "warm_over_cold": warm / cold,
@@ -441,6 +473,9 @@ def _print(results: dict[str, object]) -> None:
           f"{100 * site['check_cold_over_cold_build']:.1f} % of the cold build; warm {site['check_warm_cpu_seconds']:.3f} s"
           f" = {100 * site['check_warm_over_warm_build']:.1f} % of the warm build (target <= 5 %); Sudachi loads in "
           f"{site['sudachi_load_seconds']:.2f} s, only when a body is not cached")
+    print(f"  limits (files)        {1000 * site['limits_every_build_cpu_seconds']:.1f} ms CPU every build = "
+          f"{100 * site['limits_share_of_warm_build']:.2f} % of the warm build; with every body's nesting "
+          f"{100 * site['limits_share_of_cold_build']:.2f} % of the cold build")
     for kind in ("cold", "warm"):
         prefix = f"{kind}_stage_"
         print(f"  {kind} stages (s)      " + ", ".join(f"{k[len(prefix):-8]} {v:.3f}" for k, v in site.items()

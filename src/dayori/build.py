@@ -115,8 +115,7 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                 *_collisions(site, outputs, docs)]
     if problems:
         raise ContentError(problems)
-    _check_unique(outputs)
-    return Build(content, site, tuple(outputs), (*content.warnings, *media.warnings, *emails.warnings,
+    return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
                                                  *check.warnings), seconds, media.ffmpeg_runs, media.probes, check,
                  publications)
 
@@ -190,13 +189,15 @@ def _stylesheet() -> Output:
     return Output(STYLESHEET, source=Path(str(resources.files("dayori") / "assets" / "dayori.css")))
 
 
-def _check_unique(outputs: list[Output]) -> None:
-    """Stages own disjoint folders; two outputs at one path is a bug, never silently overwritten."""
-    seen: set[str] = set()
+def _unique(outputs: list[Output]) -> tuple[Output, ...]:
+    """Each path once. The same file twice is one file (two episodes of one clip share its content-addressed
+    renditions); two different files at one path is a bug, never silently overwritten."""
+    seen: dict[str, Output] = {}
     for output in outputs:
-        if output.dest in seen:
-            raise RuntimeError(f"two stages wrote {output.dest}")
-        seen.add(output.dest)
+        if output.dest in seen and seen[output.dest] != output:
+            raise RuntimeError(f"two stages wrote different files at {output.dest}")
+        seen.setdefault(output.dest, output)
+    return tuple(seen.values())
 
 
 def _items(content: Content) -> list[Issue | Episode]:

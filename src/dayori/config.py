@@ -77,6 +77,26 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Caps on what one editor's file may ask of a build, each checked before the heavy work it would cause
+    (decoding a picture, rendering a body, making a page and feeds per tag): within them a build stays under
+    200 MB and a few seconds per file; beyond them the editor gets a message instead of an exhausted machine."""
+
+    picture_pixels: int = 16_000_000
+    """Width × height of one picture (a 5K screenshot, a 16-megapixel photo): decoding takes 4 bytes a pixel,
+    64 MB at the default."""
+    markdown_bytes: int = 200_000
+    """One issue's or episode's Markdown file: about 66,000 Japanese characters, a pasted report and more."""
+    nesting: int = 20
+    """Lists, quotations, HTML elements and brackets inside one another."""
+    tags: int = 20
+    """Tags of one issue or episode: each tag has its own page and feeds."""
+    tag_chars: int = 30
+    caption_bytes: int = 1_000_000
+    """One captions file (.vtt or .srt); ten minutes of captions take about 20 KB."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where content lives and how strictly it is checked. Paths are relative to mkdocs.yml's folder."""
 
@@ -95,6 +115,7 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     markdown_extensions: tuple[Any, ...] = ()
     markdown_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -221,7 +242,7 @@ def _import(dotted: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "docs_dir", "email", "media", "check",
+_FROM_ELSEWHERE = frozenset({"root", "site_url", "site_name", "docs_dir", "email", "media", "check", "limits",
                              "markdown_extensions",
                              "markdown_configs"})
 """Settings that come from mkdocs.yml's own keys or from sub-sections, not from `extra.dayori` directly."""
@@ -288,13 +309,18 @@ def settings_from_mapping(root: Path, site_url: str, site_name: str, section: di
                           "（空白や # を含めずに。受け付けるサーバーがないときは書かないでください）。")
     media = MediaSettings(**_section(MediaSettings, data.pop("media", None), ".media"))
     check = CheckSettings(**_section(CheckSettings, data.pop("check", None), ".check"))
+    limits = LimitSettings(**_section(LimitSettings, data.pop("limits", None), ".limits"))
+    for limit in fields(LimitSettings):
+        if getattr(limits, limit.name) < 1:
+            raise ConfigError(f"extra.dayori.limits.{limit.name} は 1 以上の整数で書いてください"
+                              f"（今は「{getattr(limits, limit.name)}」）。")
     values = _section(Settings, data, "")
     if "attachments" in values:
         values["attachments"] = _attachments(values["attachments"])
     if "size_limits" in values:
         values["size_limits"] = _size_limits(values["size_limits"])
     return Settings(root=root, site_url=site_url or "http://localhost:8000/", site_name=site_name,
-                    docs_dir=docs_dir, **values, email=email, media=media, check=check,
+                    docs_dir=docs_dir, **values, email=email, media=media, check=check, limits=limits,
                     markdown_extensions=tuple(markdown_extensions), markdown_configs=dict(markdown_configs or {}))
 
 

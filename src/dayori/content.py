@@ -10,21 +10,30 @@ import datetime as dt
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from dayori.config import Settings, never_published, today
-from dayori.errors import Problem, Problems
-from dayori.frontmatter import Document, parse_document
+from dayori.config import LimitSettings, Settings, never_published, today
+from dayori.errors import Problem, Problems, line_containing
+from dayori.frontmatter import INVALID, Document, parse_document
 from dayori.gate import Gate, vet_sources
+from dayori.limits import (
+    Nesting,
+    caption_too_big,
+    markdown_too_big,
+    nesting_too_deep,
+    picture_too_big,
+    tag_problems,
+)
 from dayori.memo import Memo, recall
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
-from dayori.paths import RealPaths
+from dayori.paths import RealPaths, episode_index, find_entry, find_path, markdown_files, near_name, same_name
 from dayori.render import Containment, Renderer
-from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, validate
+from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, Invalid, as_date, validate
 from dayori.store import BackgroundWrites
 
 BROKEN_LINK_MESSAGES = {
@@ -41,6 +50,12 @@ BROKEN_LINK_MESSAGES = {
                "載せる画像や資料はこれらのフォルダーの中に置き、そこへの相対パスで書いてください。",
     "hidden": "「{url}」は「.」で始まる隠しフォルダーか隠しファイルなので公開できません（.git や .env などの"
               "流出を防ぐため）。img/ などのふつうのフォルダーに置き直してください。",
+    "page": "リンク先「{url}」が見つかりません。号や動画へのリンクなら、号のファイル名（例: [第6号](6.md)）か、"
+            "サイトでのアドレス（例: [第6号](../6/)）で書いてください。ファイルへのリンクなら、拡張子まで書いてください。",
+    "url": "「{url}」は URL として読めません（[ ] や ( ) の閉じ忘れ、打ち間違いなど）。書き方を確かめてください。",
+    "preview": "「{url}」はプレビュー（make serve）のアドレスなので、読者には開けません。号や動画へのリンクなら、"
+               "そのページのアドレスか号のファイル名で書いてください（例: [第6号](../6/) や [第6号](6.md)）。"
+               "この号や動画は見つかりませんでした。",
     "raw": "HTML の <{tag}> に書いた「{url}」はファイルとして公開されず、サイトでは表示されません。画像やファイルは "
            "Markdown の書き方（![説明](img/図.png) や [名前](資料.pdf)）で指定してください。",
     "script": "<script> は本文に使えません（読者のブラウザーでプログラムが動いてしまうため）。"
@@ -60,8 +75,10 @@ UNPUBLISHED_LINK_MESSAGE = ("リンク先「{url}」は{why}で、まだサイ�
                             "リンク先を先に公開するか、公開されてからリンクを加えてください。")
 DOCS_SITE_FILES = frozenset({"md", "css", "js", "ico", "svg", "woff", "woff2"})
 """What a hand-written docs/ page needs besides the attachments: its own pages, styles, scripts, icons, fonts."""
-ISSUE_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9][A-Za-z0-9_-]*)?\.md$")
-EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-([a-z0-9][a-z0-9-]*)$")
+ISSUE_FILE = re.compile(r"^(\d+)(?:-[^/\\]+)?\.md$", re.IGNORECASE | re.ASCII)
+EPISODE_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$", re.ASCII)
+NOT_READ_AS_MARKDOWN = (".md.txt", ".markdown", ".mdown", ".mkd")
+"""Names an editor means as an issue but the build would skip (Windows hides `.txt` after `12.md`)."""
 _DRAFT_LINE = re.compile(r"^draft\s*[:：]\s*(?:true|yes|on)\s*$", re.MULTILINE | re.IGNORECASE)
 _DATE_LINE = re.compile(r"^date\s*[:：]\s*[\"']?(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 
@@ -95,25 +112,27 @@ def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None
     problems = Problems()
     day = today()
     paths = RealPaths(settings.root)
+    limits = settings.limits
     vetted = functools.partial(vet_sources, gate or Gate.of(settings, memo), settings.root, problems)
     issue_reads = _read_all(vetted(_issue_files(settings, paths, problems)), ISSUE_KEYS, paths, problems, _issue_url,
-                            memo)
+                            memo, limits)
     episode_reads = _read_all(vetted(_episode_files(settings, paths, problems)), EPISODE_KEYS, paths, problems,
-                              _episode_url, memo)
+                              _episode_url, memo, limits)
     issues = [read for read in issue_reads if read.values is not None]
     episodes = [read for read in episode_reads if read.values is not None]
     unpublished = {read.display for read in [*issue_reads, *episode_reads] if not _will_publish(read, day)}
     _check_issue_names(issues, problems)
     _check_episode_names(episodes, problems)
     _check_unique_vols(sorted(issues, key=lambda read: read.display in unpublished), problems)
-    _check_episode_files(episodes, problems)
+    _check_episode_files(episodes, problems, limits)
 
     pages = {read.page_key: read.url for read in [*issues, *episodes]}
     hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
     with BackgroundWrites() as writes:
         renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                            settings.cache_path / "bodies", writes, memo)
-        links = _Links(renderer, pages, hidden, _shown_roots(settings, paths), problems)
+                            settings.cache_path / "bodies", writes, memo, limits.nesting)
+        links = _Links(renderer, pages, hidden, _shown_roots(settings, paths), problems, limits,
+                       _page_finder(settings, pages))
         bodies = {read.display: _render(read, links) for read in [*issue_reads, *episode_reads]}
         built_issues = [_issue(read, bodies[read.display]) for read in issues]
         built_episodes = [_episode(read, bodies[read.display]) for read in episodes]
@@ -140,24 +159,31 @@ def _issue_url(path: Path) -> str:
 
 
 def _episode_url(path: Path) -> str:
-    return f"videos/{path.parent.name}/"
+    return f"videos/{same_name(path.parent.name)}/"
 
 
 def _will_publish(read: _Read, day: dt.date) -> bool:
     """Whether the item would be published today; from what could be read when the front matter is broken
-    (a line `draft: true`, a `date:` in the future), and published when unsure, so its errors still block."""
+    (a line `draft: true`, a `date:` in the future), and published when unsure, so its errors still block:
+    a `draft` written twice or unreadable counts as not a draft."""
     data = read.values if read.values is not None else read.document.data
     draft = data.get("draft")
-    date = data.get("date")
-    if not isinstance(draft, bool):
+    if draft is INVALID:
+        draft = False
+    elif not isinstance(draft, bool):
         draft = bool(_DRAFT_LINE.search(read.document.header))
-    if not isinstance(date, dt.date):
+    date = _readable_date(read.document.texts.get("date", data.get("date")))
+    if date is None:
         match = _DATE_LINE.search(read.document.header)
-        try:
-            date = dt.date.fromisoformat(match.group(1)) if match else None
-        except ValueError:
-            date = None
-    return not draft and not (isinstance(date, dt.date) and date > day)
+        date = _readable_date(match.group(1)) if match else None
+    return not draft and not (date is not None and date > day)
+
+
+def _readable_date(value: Any) -> dt.date | None:
+    try:
+        return as_date(value)
+    except Invalid:
+        return None
 
 
 def left_out_of_docs(name: str, source: Path, settings: Settings) -> str | None:
@@ -180,12 +206,29 @@ def _issue_files(settings: Settings, paths: RealPaths, problems: Problems) -> li
     root = settings.newsletter_path
     if not root.is_dir():
         return []
-    files = sorted(root.rglob("*.md"))
+    for path in sorted(root.rglob("*")):
+        if path.name.lower().endswith(NOT_READ_AS_MARKDOWN) and path.is_file():
+            problems.add(paths.display(path), None, "このファイルは Markdown として読まれません。号のファイル名は"
+                                                    f"「{_issue_name_for(path.name)}」のように .md で終わる名前にしてください"
+                                                    "（エクスプローラーで拡張子を表示すると、.txt などが付いていないか確かめられます）。")
+    files = markdown_files(root)
     for path in files:
         if not ISSUE_FILE.match(path.name):
             problems.add(paths.display(path), None,
-                         "ファイル名は「号数.md」または「号数-英数字.md」にしてください（例: 12.md、12-teams.md）。")
+                         "ファイル名は「号数.md」または「号数-名前.md」にしてください（例: 12.md、12-teams.md、12-会議のコツ.md）。"
+                         f"{_issue_name_hint(path.name)}")
     return [path for path in files if ISSUE_FILE.match(path.name)]
+
+
+def _issue_name_for(name: str) -> str:
+    stem = name[:-len(next(s for s in NOT_READ_AS_MARKDOWN if name.lower().endswith(s)))]
+    return f"{stem}.md"
+
+
+def _issue_name_hint(name: str) -> str:
+    """The name meant, when it is the same in half-width digits (`１２.md`) or with a hyphen (`12 会議.md`)."""
+    suggestion = re.sub(r"^(\d+)[\s_　]+", r"\1-", unicodedata.normalize("NFKC", name))
+    return f"「{suggestion}」ではありませんか？" if suggestion != name and ISSUE_FILE.match(suggestion) else ""
 
 
 def _episode_files(settings: Settings, paths: RealPaths, problems: Problems) -> list[Path]:
@@ -193,33 +236,97 @@ def _episode_files(settings: Settings, paths: RealPaths, problems: Problems) -> 
     if not root.is_dir():
         return []
     files = []
+    slugs: dict[str, Path] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        index = folder / "index.md"
-        if not EPISODE_FOLDER.match(folder.name):
-            problems.add(paths.display(folder), None, "動画のフォルダー名は「YYYY-MM-DD-英小文字の名前」にしてください"
-                                                          "（例: 2026-10-02-teams-channel）。")
-        elif not index.is_file():
-            problems.add(paths.display(index), None, "このフォルダーに index.md がありません。説明とタイトルを書いた index.md を置いてください。")
+        index = episode_index(folder)
+        wrong = folder_name_problem(folder.name)
+        slug = same_name(folder.name)
+        if wrong is not None:
+            problems.add(paths.display(folder), None, wrong)
+        elif slug in slugs:
+            problems.add(paths.display(folder), None, f"{paths.display(slugs[slug])} と同じ名前のフォルダーです（Mac と Windows で"
+                                                      "文字の表し方が違うだけです）。どちらか一方にまとめてください。")
+        elif index is None:
+            problems.add(paths.display(folder / "index.md"), None,
+                         "このフォルダーに index.md がありません。説明とタイトルを書いた index.md を置いてください。")
         else:
+            slugs[slug] = folder
             files.append(index)
     return files
 
 
+def folder_name_problem(name: str) -> str | None:
+    """Why a folder cannot be an episode's, with the name meant. The name after the date may be Japanese
+    (`2026-12-04-会議のコツ`, the page's address keeps it), or lower-case letters and digits; spaces and
+    symbols are not allowed in an address, and full-width letters would make two addresses of one name."""
+    text = same_name(name)
+    match = EPISODE_FOLDER.match(text)
+    if match is not None and _slug_allowed(match.group(2)):
+        if _real_day(match.group(1)):
+            return None
+        return (f"フォルダー名の日付「{match.group(1)}」はありません。公開日を YYYY-MM-DD で書いてください"
+                "（例: 2026-12-04-会議のコツ）。")
+    suggestion = _folder_suggestion(text)
+    hint = f"「{suggestion}」ではありませんか？" if suggestion else ""
+    return ("動画のフォルダー名は「公開日-名前」にしてください（例: 2026-12-04-会議のコツ、2026-10-02-teams-channel）。"
+            f"名前には日本語、半角の英小文字と数字、ハイフン「-」が使えます。空白や記号、全角の英数字は使えません。{hint}")
+
+
+def _real_day(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _slug_allowed(slug: str) -> bool:
+    return slug[:1] != "-" and all(_slug_character(char) for char in slug)
+
+
+def _slug_character(char: str) -> bool:
+    if char.isascii():
+        return char.islower() or char.isdigit() or char == "-"
+    return unicodedata.category(char)[0] in "LNM" and unicodedata.normalize("NFKC", char) == char
+
+
+def _folder_suggestion(name: str) -> str | None:
+    text = unicodedata.normalize("NFKC", name).lower()
+    match = re.match(r"^(\d{4})\D?(\d{2})\D?(\d{2})", text)
+    if match is None:
+        return None
+    rest = "".join(char if _slug_character(char) else "-" for char in text[match.end():])
+    rest = re.sub(r"-+", "-", rest).strip("-")
+    suggestion = f"{match.group(1)}-{match.group(2)}-{match.group(3)}-{rest}"
+    fits = rest and suggestion != name and _slug_allowed(rest) and _real_day(suggestion[:10])
+    return suggestion if fits else None
+
+
 def _read_all(files: list[Path], keys: Any, paths: RealPaths, problems: Problems,
-              url: Callable[[Path], str], memo: Memo | None) -> list[_Read]:
-    reads = [_read(path, keys, paths, problems, url, memo) for path in files]
+              url: Callable[[Path], str], memo: Memo | None, limits: LimitSettings) -> list[_Read]:
+    reads = [_read(path, keys, paths, problems, url, memo, limits) for path in files]
     return [read for read in reads if read is not None]
 
 
 def _read(path: Path, keys: Any, paths: RealPaths, problems: Problems, url: Callable[[Path], str],
-          memo: Memo | None) -> _Read | None:
+          memo: Memo | None, limits: LimitSettings) -> _Read | None:
     display = paths.display(path)
+    too_big = markdown_too_big(path.stat().st_size, limits)
+    if too_big is not None:
+        problems.add(display, None, too_big)
+        return None
     raw = path.read_bytes()
     document, values, found = recall(memo, lambda _: ("front matter", id(keys), str(path), str(display), raw),
                                      lambda: _parse(path, raw, display, keys))
     problems.items += found
     if document is None:
         return None
+    values = dict(values) if values is not None else None  # the memo's copy stays as parsed
+    too_many = tag_problems(values.get("tags") or (), limits) if values is not None else []
+    for message in too_many:
+        problems.add(display, document.line_of("tags"), message)
+    if too_many:
+        values = None
     page_key = paths.real(path.parent) / "index.md" if path.name == "index.md" else paths.real(path)
     return _Read(document, display, values, url(path), page_key)
 
@@ -230,7 +337,7 @@ def _parse(path: Path, raw: bytes, display: Path,
     found = Problems()
     document = parse_document(path, raw, display, found)
     values = None if document is None or document.broken else validate(document, keys, display, found)
-    return document, values, tuple(found.items)
+    return document, None if found else values, tuple(found.items)
 
 
 def _check_issue_names(issues: list[_Read], problems: Problems) -> None:
@@ -270,6 +377,27 @@ class _Links:
     hidden: dict[Path, str]
     roots: str
     problems: Problems
+    limits: LimitSettings
+    page_for_url: Callable[[str], Path | None]
+    """An issue's or episode's file from its address (see `_page_finder`)."""
+
+
+def _page_finder(settings: Settings, pages: dict[Path, str]) -> Callable[[str], Path | None]:
+    """An issue's or episode's file from its address as an editor copies it: resolved against the linking
+    page already (`newsletter/6`), from the site's root with or without the site's folder (`/newsletter/6/`,
+    `/dayori/newsletter/6/`), or the preview's whole address (`http://127.0.0.1:8000/dayori/newsletter/6/`)."""
+    files = {url: path for path, url in pages.items()}
+    base = urlsplit(settings.site_url).path.strip("/")
+
+    def page_for_url(address: str) -> Path | None:
+        path = unquote(urlsplit(address).path) if "://" in address else address
+        path = same_name(path).removesuffix("index.html").strip("/")
+        if base and path.startswith(f"{base}/") and address.startswith(("/", "http")):
+            found = files.get(f"{path[len(base) + 1:]}/")
+            if found is not None:
+                return found
+        return files.get(f"{path}/")
+    return page_for_url
 
 
 def _not_yet_published(reads: list[_Read], day: dt.date) -> dict[Path, str]:
@@ -290,10 +418,19 @@ def _shown_roots(settings: Settings, paths: RealPaths) -> str:
 def _render(read: _Read, links: _Links) -> Body:
     renderer = links.renderer
     rendered = renderer.render(read.document.body, source=read.document.path, page_url=read.url,
-                               link_for_file=lambda path: links.pages.get(path.resolve()))
+                               link_for_file=lambda path: links.pages.get(path.resolve()),
+                               page_for_url=links.page_for_url)
+    for asset in rendered.body.assets:
+        too_big = picture_too_big(asset.source.name, asset.size, links.limits)
+        if too_big is not None:
+            links.problems.add(read.display, _line_naming(read.document, asset.source.name), too_big)
     for line, url, why in rendered.broken_links:
         kind, _, tag = why.partition(":")
-        suffix = Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
+        if kind == "nesting":
+            too_deep = nesting_too_deep(Nesting(int(tag), line), links.limits)
+            links.problems.add(read.display, read.document.body_line + line - 1, str(too_deep))
+            continue
+        suffix = _suffix(url)
         message = BROKEN_LINK_MESSAGES[kind].format(url=url, tag=tag, suffix=suffix, roots=links.roots,
                                                     allowed=", ".join(renderer.containment.attachments))
         if kind == "missing":
@@ -308,41 +445,67 @@ def _render(read: _Read, links: _Links) -> Body:
     return rendered.body
 
 
+def _suffix(url: str) -> str:
+    try:
+        return Path(unquote(urlsplit(url).path)).suffix.lower() or "拡張子なし"
+    except ValueError:
+        return "拡張子なし"
+
+
+def _line_naming(document: Document, name: str) -> int | None:
+    """The body's line naming a file, however the link spells it (as saved, as typed, percent-encoded)."""
+    for spelling in dict.fromkeys((name, same_name(name), unicodedata.normalize("NFD", name), quote(name))):
+        line = line_containing(document.body, spelling)
+        if line is not None:
+            return document.body_line + line - 1
+    return None
+
+
 def _did_you_mean_file(folder: Path, url: str) -> str:
-    """A near name among the files where the link points (`smartphone-vidoe.png` → `smartphone-video.png`)."""
+    """A near name among the files where the link points (`smartphone-vidoe.png` → `smartphone-video.png`,
+    `outlook-rules.png` → `Outlook-Rules.PNG`)."""
     path = unquote(urlsplit(url).path)
     directory, _, name = path.rpartition("/")
-    guess = _near_file(folder / directory, name)
-    return f"「{directory + '/' if directory else ''}{guess}」の書き間違いではありませんか？" if guess else ""
+    where = find_path(folder, directory) if directory else folder
+    found = _near_file(where, name) if where is not None else None
+    if found is None:
+        return ""
+    guess, how = found
+    return f"「{directory + '/' if directory else ''}{guess}」の書き間違いではありませんか？{f'（{how}）' if how else ''}"
 
 
-def _near_file(folder: Path, name: str) -> str | None:
+def _near_file(folder: Path, name: str) -> tuple[str, str] | None:
     if not name or Path(name).stem.isdigit():
         return None  # `9.md` vs `1.md`: a number is not misspelt, it is another issue
     try:
         names = [p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
     except OSError:
         return None
-    folded = {n.lower(): n for n in names}
-    if name.lower() in folded:
-        return folded[name.lower()]
-    guess = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.75)
-    return folded[guess[0]] if guess else None
+    return near_name(names, name)
 
 
-def _check_episode_files(episodes: list[_Read], problems: Problems) -> None:
+def _check_episode_files(episodes: list[_Read], problems: Problems, limits: LimitSettings) -> None:
     """The clip and captions exist, checked with the front matter: a scheduled episode's misspelt clip is
-    found today, not on its publication day."""
+    found today, not on its publication day. A name typed on Windows finds the file saved on a Mac; the
+    episode then uses the name as saved."""
     for read in episodes:
         folder = read.document.path.parent
         for key in ("clip", "captions"):
             name = read.fields[key]
-            if name and not (folder / name).is_file():
-                guess = _near_file(folder, name)
-                hint = f"「{guess}」の書き間違いではありませんか？" if guess else \
+            if not name:
+                continue
+            found = find_entry(folder, name)
+            if found is None or not found.is_file():
+                near = _near_file(folder, name)
+                hint = f"「{near[0]}」の書き間違いではありませんか？{f'（{near[1]}）' if near[1] else ''}" if near else \
                     "フォルダー内のファイル名（大文字・小文字や拡張子も）と同じか確かめてください。"
                 problems.add(read.display, read.document.line_of(key),
                              f"{key} に書いたファイル「{name}」がこのフォルダーにありません。{hint}")
+                continue
+            read.fields[key] = found.name
+            too_big = caption_too_big(name, found.stat().st_size, limits) if key == "captions" else None
+            if too_big is not None:
+                problems.add(read.display, read.document.line_of(key), too_big)
 
 
 def _issue(read: _Read, body: Body) -> Issue:
@@ -354,7 +517,7 @@ def _issue(read: _Read, body: Body) -> Issue:
 def _episode(read: _Read, body: Body) -> Episode:
     v = read.fields
     folder = read.document.path.parent
-    return Episode(slug=folder.name, date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
+    return Episode(slug=same_name(folder.name), date=v["date"], title=v["title"], summary=v["summary"], tags=v["tags"],
                    draft=v["draft"], clip=folder / v["clip"],
                    captions=folder / v["captions"] if v["captions"] else None,
                    poster_at=v["poster_at"], newsletter=v["newsletter"], source=read.display, body=body,
@@ -368,7 +531,8 @@ def _check_references(issues: list[Issue], episodes: list[Episode], issue_reads:
     for issue, read in zip(issues, issue_reads, strict=True):
         for slug in issue.videos:
             if slug not in slugs:
-                guess = difflib.get_close_matches(slug, slugs, n=1, cutoff=0.6)
+                near = near_name(sorted(slugs), slug)
+                guess = [near[0]] if near else difflib.get_close_matches(slug, slugs, n=1, cutoff=0.6)
                 hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else "videos/ にあるフォルダー名を書いてください。"
                 problems.add(read.display, read.document.line_of("videos"),
                              f"videos の「{slug}」という動画のフォルダーが見つかりません。{hint}")

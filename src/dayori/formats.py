@@ -36,3 +36,17 @@ def file_size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     return f"{max(1, math.ceil(size / 1024))} KB"
+
+
+def japanese_number(number: int) -> str:
+    """`2,500万`, `1億7,800万`: large counts read in 万 and 億, as Japanese readers count them."""
+    if number < 10_000:
+        return f"{number:,}"
+    parts = []
+    for unit, name in ((100_000_000, "億"), (10_000, "万")):
+        count, number = divmod(number, unit)
+        if count:
+            parts.append(f"{count:,}{name}")
+    if number:
+        parts.append(f"{number:,}")
+    return "".join(parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 INVALID = object()
 """The value of a key that was reported as unreadable; the schema neither converts it nor calls it missing."""
+
+MAX_DEPTH = 5
+"""Front matter holds values and lists of values; anything nested deeper is a mistake, and YAML's own reading
+of a thousand nested brackets ends in Python's recursion limit."""
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_NUMBERS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 _ALLOWED_CONTROLS = frozenset("\t\n")
 _CONTROL_NAMES = {"\x00": "NUL", "\x0b": "垂直タブ", "\x0c": "改ページ", "\x1b": "ESC", "\x7f": "DEL",
@@ -49,6 +55,10 @@ class Document:
     body_line: int
     header: str = ""
     broken: bool = False
+    texts: dict[str, Any] = field(default_factory=dict)
+    """Each key's value as the editor typed it (a list's items each as typed): `title: yes` is the text
+    "yes" to a title, though YAML reads it as true, and `date: 2026-02-30` is a date to explain, not an error
+    of YAML's."""
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -99,11 +109,58 @@ def parse_document(path: Path, raw: bytes, display: Path, problems: Problems) ->
         return broken
     data: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
+    texts: dict[str, Any] = {}
     for key_node, value_node in node.value if node else []:
+        line = key_node.start_mark.line + 2
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.add(display, line, "キーは「title」のような名前だけを書いてください（例: title: 題名）。")
+            continue
         name = str(key_node.value)
-        key_lines[name] = key_node.start_mark.line + 2
-        data[name] = _value(name, value_node, key_lines[name], display, problems)
-    return Document(path, data, key_lines, body, end + 2, header)
+        if name in key_lines:
+            problems.add(display, line, f"「{name}」が {key_lines[name]} 行目と {line} 行目の 2 か所に書かれています。"
+                                        "どちらを使うか決めて、もう一方の行を消してください。")
+            data[name] = INVALID
+            continue
+        key_lines[name] = line
+        shape = _shape_problem(value_node)
+        if shape is not None:
+            problems.add(display, line, f"「{name}」の値{shape}")
+            data[name] = INVALID
+            continue
+        data[name] = _value(name, value_node, line, display, problems)
+        texts[name] = _typed(value_node, data[name])
+    return Document(path, data, key_lines, body, end + 2, header, texts=texts)
+
+
+def _shape_problem(node: yaml.Node) -> str | None:
+    """Why a value's shape cannot be front matter: an alias (`*name`, which also lets a few lines expand into
+    millions of items) or nesting deeper than any key needs; walked without recursion."""
+    seen: set[int] = set()
+    pending = [(node, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if id(current) in seen:
+            return "に YAML の別名（* で始まる参照）があります。front matter では使えません。値をそのまま書いてください。"
+        seen.add(id(current))
+        if depth > MAX_DEPTH:
+            return "の入れ子が深すぎます。1 つの値か、[Teams, Outlook] のような一覧で書いてください。"
+        if isinstance(current, yaml.SequenceNode):
+            pending += [(child, depth + 1) for child in current.value]
+        elif isinstance(current, yaml.MappingNode):
+            pending += [(child, depth + 1) for pair in current.value for child in pair]
+    return None
+
+
+def _typed(node: yaml.Node, value: Any) -> Any:
+    """The value as typed: a scalar's text, a list of its items' texts (other items as read)."""
+    if value is INVALID:
+        return INVALID
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.SequenceNode) and isinstance(value, list):
+        return [child.value if isinstance(child, yaml.ScalarNode) else item
+                for child, item in zip(node.value, value, strict=True)]
+    return value
 
 
 def _value(name: str, node: yaml.Node, line: int, display: Path, problems: Problems) -> Any:
@@ -111,10 +168,18 @@ def _value(name: str, node: yaml.Node, line: int, display: Path, problems: Probl
     if isinstance(node, yaml.ScalarNode) and not node.style and _LEADING_ZERO.fullmatch(node.value):
         # YAML 1.1 reads `027` as octal 23; an editor writing vol: 027 means 27.
         return int(node.value.replace("_", ""), 10)
+    if isinstance(node, yaml.ScalarNode) and node.tag in _NUMBERS and ":" in node.value:
+        return node.value  # YAML 1.1 reads `12:30` as 750 (base 60); the editor meant the text
     try:
         value = _LOADER("").construct_object(node, deep=True)
-    except (ValueError, yaml.YAMLError):
+    except ValueError:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP:
+            return node.value  # `2026-02-30`: the schema explains what is wrong with the date
         problems.add(display, line, f"「{name}」の値を読み取れません。日付なら YYYY-MM-DD の形式で、実在する日付を書いてください。")
+        return INVALID
+    except yaml.YAMLError:
+        problems.add(display, line, f"「{name}」の値を読み取れません。「!」で始まる YAML の型の指定は使えません。"
+                                    f"値全体を引用符で囲んでください（例: {name}: \"値\"）。")
         return INVALID
     hidden = _hidden_character(value)
     if hidden is not None:
@@ -197,6 +262,8 @@ def _mistake(line: str) -> str | None:
     if match is None:
         return None
     key, value = match["key"], match["value"].rstrip()
+    if not value:
+        return None
     surrogate = _SURROGATE_ESCAPE.search(value)
     if surrogate:
         return (f"「{key}」の値に見えない制御文字（壊れた文字 {surrogate.group()}）の表記があります。"
@@ -204,6 +271,9 @@ def _mistake(line: str) -> str | None:
     if value[:1] in "\"'" and (len(value) < 2 or value[-1] != value[0]):
         return (f"「{key}」の値の引用符 {value[0]} が閉じていません。値の最後にも {value[0]} を付けて、"
                 "同じ行の中で閉じてください。")
+    if value[:1] in "*&!@`%":
+        return (f"「{key}」の値が「{value[0]}」で始まっています。YAML ではこの記号で値を始められないので、"
+                f"値全体を引用符で囲んでください（例: {key}: \"{value}\"）。")
     closing = {"[": "]", "{": "}"}.get(value[:1])
     if closing and not value.endswith(closing):
         return f"「{key}」の値のかっこ「{value[0]}」が閉じていません。同じ行の最後に「{closing}」を付けてください。"

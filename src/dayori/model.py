@@ -44,6 +44,8 @@ class Asset:
     dest: str
     line: int = field(default=1, compare=False)
     """Where the body names it first (line in the body), for the gate's messages."""
+    size: tuple[int, int] | None = None
+    """Width and height from the file's header when it is a picture, for the limit on pixels."""
 
 
 @dataclass(frozen=True)

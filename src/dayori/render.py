@@ -11,31 +11,36 @@ import functools
 import hashlib
 import html
 import json
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from dayori import sanitize
+from dayori import limits, paths, sanitize
 from dayori.attachments import published_key, recipe_version
-from dayori.config import Settings, never_published
+from dayori.config import LimitSettings, Settings, never_published
 from dayori.errors import line_containing
+from dayori.limits import picture_size
 from dayori.memo import Memo, remember
 from dayori.model import Asset, Body, Heading
+from dayori.paths import find_path
 from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _LINKED_ATTRIBUTES = (("img", "src"), ("a", "href"), ("source", "src"), ("video", "poster"))
+PREVIEW_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+"""Where `make serve` answers: an address pasted from its address bar is a link to a page, never for readers."""
 _RAW_URL_ATTRIBUTES = frozenset({"src", "href", "poster", "srcset", "data", "action", "formaction", "background",
                                  "xlink:href"})
 
@@ -79,6 +84,7 @@ class _Target:
     page_url: str
     markdown: str
     link_for_file: Callable[[Path], str | None]
+    page_for_url: Callable[[str], Path | None] = lambda url: None
     assets: list[Asset] = field(default_factory=list)
     broken: list[tuple[int, str, str]] = field(default_factory=list)
     links: list[tuple[int, str, str]] = field(default_factory=list)
@@ -142,8 +148,9 @@ class Rendered:
     body: Body
     broken_links: tuple[tuple[int, str, str], ...]
     """(line, url, why): `missing` (no such file), `absolute`, `outside`, `hidden`, `private`, `type` (see
-    `Containment`) or `raw:<tag>` (a path in raw HTML); or what `dayori.sanitize.findings` reports (`script`,
-    `remote`, `control`…), with the offending text."""
+    `Containment`), `page` or `preview` (an address, on the site or the preview's, of no page), `url` (not a URL) or `raw:<tag>` (a path in raw HTML); or what
+    `dayori.sanitize.findings` reports (`script`, `remote`, `control`…), with the offending text; or
+    `nesting:<depth>`, alone, when the body is nested deeper than `max_nesting` and was not rendered."""
     page_links: tuple[tuple[int, str, str], ...] = ()
     """(line, url, linked file): every link to another issue or episode, for checks that need to know
     which of them are published."""
@@ -160,25 +167,31 @@ class Renderer:
 
     def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]], containment: Containment,
                  cache: Path | None = None, writes: BackgroundWrites | None = None,
-                 memo: Memo | None = None) -> None:
+                 memo: Memo | None = None, max_nesting: int = LimitSettings.nesting) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
         self.containment = containment
         self.cache = cache
         self.writes = writes
         self.memo = memo
-        self.fingerprint = digest(_code_version(), [_stable(e) for e in extensions], _stable(configs),
+        self.max_nesting = max_nesting
+        self.fingerprint = digest(_code_version(), max_nesting, [_stable(e) for e in extensions], _stable(configs),
                                   [str(r) for r in containment.roots], [str(e) for e in containment.excluded],
                                   containment.attachments)
 
-    def render(self, text: str, *, source: Path, page_url: str,
-               link_for_file: Callable[[Path], str | None]) -> Rendered:
-        """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown."""
+    def render(self, text: str, *, source: Path, page_url: str, link_for_file: Callable[[Path], str | None],
+               page_for_url: Callable[[str], Path | None] = lambda url: None) -> Rendered:
+        """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown;
+        `page_for_url` maps a page's address as the site or the preview shows it (`newsletter/6/`, resolved
+        against this page; `/dayori/newsletter/6/`; `http://127.0.0.1:8000/dayori/newsletter/6/`) to that file."""
         record_path = self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json" if self.cache else None
-        cached = _still_valid(self._stored(record_path), link_for_file) if record_path else None
+        cached = _still_valid(self._stored(record_path), link_for_file, page_for_url) if record_path else None
         if cached is not None:
             return cached
-        self.current = _Target(source, page_url, text, link_for_file)
+        deepest = limits.nesting(text)
+        if deepest.depth > self.max_nesting:  # Markdown would recurse that deep, for minutes, and fail
+            return Rendered(Body(html="", text="", toc=()), ((deepest.line, "", f"nesting:{deepest.depth}"),))
+        self.current = _Target(source, page_url, text, link_for_file, page_for_url)
         try:
             self.md.reset()
             html_text = self.md.convert(text)
@@ -211,14 +224,30 @@ class Renderer:
         return self.memo.get(_memo_key(record_path), lambda: read_json(record_path))
 
     def resolve(self, url: str, target: _Target) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # `http://[::1` : a bracket not closed
+            return self._refuse(url, target, "url")
+        if parts.scheme.lower() in ("http", "https") and (parts.hostname or "") in PREVIEW_HOSTS:
+            return self._site_page(url, url, target) or self._refuse(url, target, "preview")
         if parts.scheme.lower() == "file" or (not parts.scheme and not parts.netloc and url.startswith("/")):
-            return self._refuse(url, target, "absolute")
+            return self._site_page(url, parts.path, target) or self._refuse(url, target, "absolute")
         if parts.scheme or parts.netloc or url.startswith("#") or not parts.path:
             return url
-        written = target.source.parent / unquote(parts.path)
+        try:
+            return self._local(url, parts, target)
+        except (OSError, ValueError):  # a name no file can have: a NUL byte (`%00`), longer than 255 bytes
+            return self._refuse(url, target, "missing")
+
+    def _local(self, url: str, parts: SplitResult, target: _Target) -> str:
+        """A link to a file beside the Markdown, or to a page by its address."""
+        typed = unquote(parts.path)
+        written = find_path(target.source.parent, typed) or target.source.parent / typed
         path = written.resolve()
         target.depends.append(["link", str(written), str(path)])
+        if not path.exists() and _looks_like_a_page(typed):
+            address = posixpath.normpath(posixpath.join(target.page_url, typed))
+            return self._site_page(url, address, target) or self._refuse(url, target, "page")
         why = self.containment.refusal(path)
         if why is not None:
             return self._refuse(url, target, why)
@@ -235,9 +264,23 @@ class Renderer:
         if path.suffix.lower() == ".md":
             return self._refuse(url, target, "missing")
         target.depends.append(["file", str(path), _stamp(path)])
-        asset = Asset(path, asset_dest(path), _line_of(target.markdown, url))
+        asset = _asset(path, _line_of(target.markdown, url))
         target.assets.append(asset)
         return relative(asset.dest, target.page_url)
+
+    def _site_page(self, url: str, address: str, target: _Target) -> str | None:
+        """The link to an issue or episode written as its address on the site or in the preview, or None."""
+        page_file = target.page_for_url(address)
+        target.depends.append(["address", address, str(page_file) if page_file else None])
+        if page_file is None:
+            return None
+        page = target.link_for_file(page_file)
+        target.depends.append(["page", str(page_file), page])
+        if page is None:
+            return None
+        target.links.append((_line_of(target.markdown, url), url, str(page_file)))
+        fragment = urlsplit(url).fragment
+        return relative(page, target.page_url) + (f"#{fragment}" if fragment else "")
 
     @staticmethod
     def _refuse(url: str, target: _Target, why: str) -> str:
@@ -260,27 +303,35 @@ def _stamp(path: Path) -> list[int] | None:
 def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
     body = rendered.body
     return {"html": body.html, "text": body.text, "toc": [_heading_json(h) for h in body.toc],
-            "assets": [[str(a.source), a.dest, a.line] for a in body.assets], "broken": rendered.broken_links,
+            "assets": [[str(a.source), a.dest, a.line, a.size] for a in body.assets], "broken": rendered.broken_links,
             "links": rendered.page_links, "depends": depends}
 
 
-def _still_valid(record: Any, link_for_file: Callable[[Path], str | None]) -> Rendered | None:
+def _still_valid(record: Any, link_for_file: Callable[[Path], str | None],
+                 page_for_url: Callable[[str], Path | None]) -> Rendered | None:
     if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "links", "depends"}:
         return None
-    if not all(_holds(kind, Path(name), value, link_for_file) for kind, name, value in record["depends"]):
+    if not all(_holds(kind, name, value, link_for_file, page_for_url) for kind, name, value in record["depends"]):
         return None
     body = Body(html=record["html"], text=record["text"], toc=tuple(_heading_from(h) for h in record["toc"]),
-                assets=tuple(Asset(Path(source), dest, line) for source, dest, line in record["assets"]))
+                assets=tuple(Asset(Path(source), dest, line, tuple(size) if size else None)
+                             for source, dest, line, size in record["assets"]))
     return Rendered(body, tuple((line, url, why) for line, url, why in record["broken"]),
                     tuple((line, url, linked) for line, url, linked in record["links"]))
 
 
-def _holds(kind: str, path: Path, value: Any, link_for_file: Callable[[Path], str | None]) -> bool:
+def _holds(kind: str, name: str, value: Any, link_for_file: Callable[[Path], str | None],
+           page_for_url: Callable[[str], Path | None]) -> bool:
     """Whether one thing a cached rendering looked at is still as it was."""
+    if kind == "address":
+        found = page_for_url(name)
+        return (str(found) if found else None) == value
+    path = Path(name)
     if kind == "link":
         return str(path.resolve()) == value
     if kind == "missing":
-        return not path.is_file()
+        found = find_path(path.parent, path.name)
+        return found is None or not found.is_file()
     if kind == "page":
         return path.is_file() and link_for_file(path) == value
     return _stamp(path) == value
@@ -312,18 +363,29 @@ def _stable(value: Any) -> Any:
 def _code_version() -> str:
     """This module, the sanitiser, the packages they use and the recipe of published pictures (in their
     URLs): changing any of them renders every body again."""
-    return digest(code_version([Path(__file__), Path(sanitize.__file__)],
+    return digest(code_version([Path(__file__), Path(sanitize.__file__), Path(limits.__file__), Path(paths.__file__)],
                                ("markdown", "pymdown-extensions", "pygments", "nh3", "lxml")), recipe_version())
 
 
 ASSET_FOLDER = "media/files/"
 
 
-def asset_dest(path: Path) -> str:
+def _asset(path: Path, line: int) -> Asset:
     """Content-addressed (the file's bytes and how they are made fit to publish), so a changed image gets a
-    new URL and readers on slow links can cache forever."""
+    new URL and readers on slow links can cache forever; a picture's size is read from its header, for the
+    limit on pixels. Read in pieces: a file is never held in memory whole."""
     suffix = path.suffix.lower()
-    return f"{ASSET_FOLDER}{published_key(hashlib.sha256(path.read_bytes()).hexdigest(), suffix)[:16]}{suffix}"
+    with path.open("rb") as file:
+        sha256 = hashlib.file_digest(file, "sha256").hexdigest()
+        file.seek(0)
+        size = picture_size(file)
+    return Asset(path, f"{ASSET_FOLDER}{published_key(sha256, suffix)[:16]}{suffix}", line, size)
+
+
+def _looks_like_a_page(path: str) -> bool:
+    """An address rather than a file: `../6/`, `../6`, `../6/index.html` (what the preview's address bar shows)."""
+    name = path.rstrip("/").rpartition("/")[2]
+    return path.endswith("/") or name == "index.html" or "." not in name
 
 
 def plain_text(html_text: str) -> str:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from dayori.config import today
+from dayori.paths import markdown_files
 
-ISSUE_NAME = re.compile(r"^(\d+)(?:-.*)?\.md$")
+ISSUE_NAME = re.compile(r"^(\d+)(?:-.*)?\.md$", re.IGNORECASE | re.ASCII)
 
 TEMPLATE = """---
 vol: {vol}
@@ -38,7 +39,7 @@ draft: true
 
 
 def next_vol(newsletter: Path) -> int:
-    vols = [int(m.group(1)) for p in newsletter.rglob("*.md") if (m := ISSUE_NAME.match(p.name))]
+    vols = [int(m.group(1)) for p in markdown_files(newsletter) if (m := ISSUE_NAME.match(p.name))]
     return max(vols, default=0) + 1
 
 

@@ -24,8 +24,9 @@ from dayori.check.findings import ERROR, WARNING, Finding, ordered
 from dayori.check.rules import RULES
 from dayori.check.tables import PROFILES
 from dayori.config import Settings
+from dayori.limits import TOO_LARGE_TO_MEASURE, markdown_too_big, picture_size
 from dayori.memo import Memo, recall, remember
-from dayori.paths import RealPaths
+from dayori.paths import RealPaths, episode_index, markdown_files
 from dayori.store import code_version, digest, read_json, write_atomic
 
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
@@ -61,10 +62,9 @@ class _Item:
 
 def content_files(settings: Settings) -> list[Path]:
     """Every issue and episode file, drafts included: an editor checks before publishing."""
-    issues = sorted(settings.newsletter_path.rglob("*.md")) if settings.newsletter_path.is_dir() else []
-    episodes = sorted(p / "index.md" for p in settings.videos_path.iterdir()
-                      if (p / "index.md").is_file()) if settings.videos_path.is_dir() else []
-    return [*issues, *episodes]
+    folders = sorted(p for p in settings.videos_path.iterdir() if p.is_dir()) if settings.videos_path.is_dir() else []
+    episodes = [index for folder in folders if (index := episode_index(folder)) is not None]
+    return [*markdown_files(settings.newsletter_path), *episodes]
 
 
 def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path] | None = None,
@@ -82,7 +82,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
     version = _engine_version()
     cache = settings.cache_path / "check"
     paths = RealPaths(settings.root)
-    keyed = [(path, str(paths.display(path)), digest(version, settings.check.profile,
+    files, beyond = _within_limits(files, settings, paths)
+    keyed = [(path, str(paths.display(path)), digest(version, settings.check.profile, settings.limits.nesting, settings.limits.caption_bytes,
                                                       settings.check.max_sentence_chars, dictionary_text,
                                                       settings.check.okurigana, list(settings.check.titles),
                                                       _input_bytes(path))) for path in files]
@@ -107,6 +108,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         write_atomic(archive, _json(remember(memo, summary_key, {"key": whole, "findings": rows, "images": images})))
     wanted = {str(paths.display(p)) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
+    findings += [finding for finding in beyond if wanted is None or finding.path in wanted]
     findings += [finding for display, path, source, line, column in images if wanted is None or display in wanted
                  if (finding := _image_finding(display, Path(path), source, line, column, settings,
                                                levels.get("画像サイズ")))]
@@ -115,7 +117,23 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
 
 def check_context(settings: Settings, analyzer: Analyzer, entries: tuple[Entry, ...]) -> Context:
     return Context(settings.check.profile, settings.check.max_sentence_chars, analyzer, entries,
-                   settings.check.okurigana, tuple(settings.check.titles))
+                   settings.check.okurigana, tuple(settings.check.titles), settings.limits.nesting,
+                   settings.limits.caption_bytes)
+
+
+def _within_limits(files: Iterable[Path], settings: Settings, paths: RealPaths) -> tuple[list[Path], list[Finding]]:
+    """The files the check can read, and a finding for each one too big to (`extra.dayori.limits`)."""
+    kept, beyond = [], []
+    for path in files:
+        try:
+            why = markdown_too_big(path.stat().st_size, settings.limits)
+        except OSError as error:
+            why = f"読めません（{error.strerror or error}）。"
+        if why is None:
+            kept.append(path)
+        else:
+            beyond.append(Finding(str(paths.display(path)), 1, 1, "ファイル", ERROR, why, ""))
+    return kept, beyond
 
 
 def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) -> tuple[Record, bool]:
@@ -124,7 +142,7 @@ def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) ->
     stored = recall(memo, lambda _: key, lambda: read_json(stored_at))
     if isinstance(stored, dict):
         return Record(**stored), False
-    record = analyse(path, context)
+    record = analyse(path, context)  # not nested beyond the limit: see `analyse`
     write_atomic(stored_at, _json(remember(memo, key, record.as_dict())))
     return record, True
 
@@ -231,13 +249,14 @@ def _image_finding(display: str, document: Path, source: str, line: int, column:
     image = document.parent / source.split("#")[0].split("?")[0]
     if image.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".webp") or not image.is_file():
         return None
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(image) as opened:
-            width, height = opened.size
-    except (OSError, UnidentifiedImageError):
+        with image.open("rb") as file:
+            size = picture_size(file)
+    except OSError:
         return None
+    if size is None or size == TOO_LARGE_TO_MEASURE:
+        return None  # the build refuses it with the limit on pixels
+    width, height = size
     limit = settings.check.max_image_pixels
     if max(width, height) <= limit:
         return None

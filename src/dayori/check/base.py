@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from dayori.check.analyzer import Analyzer, Token
 from dayori.check.text import Segment
+from dayori.config import LimitSettings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Context:
     """本則 or 許容 of 「送り仮名の付け方」 (表わす, 行なう are 許容)."""
     titles: tuple[str, ...] = ()
     """Titles of laws and documents quoted as they are (no wording rule looks inside them)."""
+    max_nesting: int = LimitSettings.nesting
+    max_caption_bytes: int = LimitSettings.caption_bytes
+    """Beyond these a body or captions file is not read (see `dayori.limits`): the build refuses it first."""
 
 
 Analysed = tuple[Segment, list[Token]]

@@ -27,8 +27,11 @@ from dayori.check.text import (
     markdown,
     silenced,
 )
+from dayori.config import LimitSettings
 from dayori.errors import Problems
 from dayori.frontmatter import read_document
+from dayori.limits import nesting, nesting_too_deep
+from dayori.paths import find_entry
 from dayori.scaffold import TEMPLATE
 
 TEXT_FIELDS = ("title", "summary")
@@ -65,11 +68,16 @@ def analyse(path: Path, context: Context) -> Record:
         for problem in problems.items:
             record.findings.append([problem.line or 1, 1, "ファイル", problem.message, ""])
         return record
+    deepest = nesting(document.body)
+    if deepest.depth > context.max_nesting:
+        too_deep = nesting_too_deep(deepest, LimitSettings(nesting=context.max_nesting))
+        record.findings.append([document.body_line + deepest.line - 1, 1, "ファイル", str(too_deep), ""])
+        return record
     raw = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     raw_lines = raw.split("\n")
     extract = markdown(document.body, document.body_line)
     segments = [*_fields(document.data, document.key_lines, raw_lines), *extract.segments]
-    captions_file = _captions_file(path, document.data)
+    captions_file = _captions_file(path, document.data, context.max_caption_bytes)
     caption_segments = list(captions(captions_file.read_text(encoding="utf-8-sig", errors="replace"))) \
         if captions_file else []
     every = [*segments, *caption_segments]
@@ -132,12 +140,15 @@ def _fields(data: dict[str, Any], key_lines: dict[str, int], raw_lines: list[str
     return segments
 
 
-def _captions_file(path: Path, data: dict[str, Any]) -> Path | None:
+def _captions_file(path: Path, data: dict[str, Any], max_bytes: int) -> Path | None:
+    """The captions to check with the episode; none beyond the limit on size, which the build refuses."""
     name = data.get("captions")
     if not isinstance(name, str) or not name:
         return None
-    candidate = path.parent / name
-    return candidate if candidate.is_file() and candidate.suffix.lower() in (".vtt", ".srt") else None
+    candidate = find_entry(path.parent, name)
+    if candidate is None or not candidate.is_file() or candidate.suffix.lower() not in (".vtt", ".srt"):
+        return None
+    return candidate if candidate.stat().st_size <= max_bytes else None
 
 
 def _caption_findings(captions_file: Path, analysed: list[Analysed], context: Context) -> list[list[Any]]:

@@ -10,15 +10,21 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_WIDTH = 1200
 JPEG_QUALITY = 85
 _KEPT = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif"}
 _ORIENTATION = 0x0112
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+"""How each EXIF orientation is turned upright (as `ImageOps.exif_transpose` does, on the smaller picture)."""
 _SRC = re.compile(r'(\ssrc=")([^"]+)(")')
 
 
@@ -30,25 +36,55 @@ class InlineImage:
     data: bytes = field(repr=False)
 
 
-def for_email(data: bytes) -> tuple[bytes, str] | None:
+def for_email(data: bytes | Path) -> tuple[bytes, str] | None:
     """(bytes, image subtype) fit for a message, or None when Pillow cannot read it (SVG, a broken file).
 
     JPEG, PNG and GIF that are narrow enough and upright go as they are (no loss, no work); wider or rotated
-    ones are redrawn: photographs as JPEG, pictures with transparency or few colours as PNG."""
+    ones are redrawn: photographs as JPEG, pictures with transparency or few colours as PNG. A file is decoded
+    from the disk and made smaller before it is turned (a JPEG is even decoded at a reduced scale), so that a
+    large picture costs its own pixels once, not its file and its pixels twice."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
             kind = image.format or ""
-            rotated = image.getexif().get(_ORIENTATION, 1) != 1
-            if kind in _KEPT and image.width <= MAX_WIDTH and not rotated:
-                return data, _KEPT[kind]
+            orientation = image.getexif().get(_ORIENTATION, 1)
+            if kind in _KEPT and image.width <= MAX_WIDTH and orientation == 1:
+                return (data if isinstance(data, bytes) else data.read_bytes()), _KEPT[kind]
             image.seek(0)
-            picture = ImageOps.exif_transpose(image)
-            if picture.width > MAX_WIDTH:
-                height = max(1, round(picture.height * MAX_WIDTH / picture.width))
-                picture = picture.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
+            turned = orientation in (5, 6, 7, 8)
+            width = image.height if turned else image.width
+            picture: Image.Image = image
+            if width > MAX_WIDTH:
+                scale = MAX_WIDTH / width
+                picture = _shrunk(image, (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+            picture = picture.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else picture
             return _encode(picture, photo=kind in ("JPEG", "MPO") or (kind == "WEBP" and not _has_alpha(picture)))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+_BAND_PIXELS = 2_000_000
+
+
+def _shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` made `size`, a band of rows at a time: Pillow resizes a picture with transparency through a
+    whole premultiplied copy of it, which for a large screenshot doubles what decoding it takes. Each band
+    reads a few rows beyond its edges, so the bands join without a seam. A JPEG is decoded at a reduced
+    scale first (`draft`)."""
+    image.draft(image.mode, size)
+    width, height = size
+    scale = image.height / height
+    rows = max(1, int(_BAND_PIXELS / max(1, image.width) / scale))
+    margin = int(3 * scale) + 2
+    result = Image.new(image.mode, size)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        first, last = top * scale, bottom * scale
+        start, end = max(0, int(first) - margin), min(image.height, int(last) + margin + 1)
+        band = image.crop((0, start, image.width, end))
+        result.paste(band.resize((width, bottom - top), Image.Resampling.LANCZOS,
+                                 box=(0, first - start, image.width, last - start)), (0, top))
+    result.info = dict(image.info)
+    return result
 
 
 def _has_alpha(picture: Image.Image) -> bool:
@@ -89,12 +125,21 @@ def inline_images(html: str, sources: Mapping[str, Callable[[], InlineImage | No
     return _SRC.sub(swap, html), tuple(parts.values()), missing
 
 
-def inline_image(data: bytes, name: str, domain: str) -> InlineImage | None:
+def inline_image(data: bytes | Path, name: str, domain: str) -> InlineImage | None:
     """The part for one picture; its Content-ID comes from its bytes, so a rebuilt message is identical."""
     made = for_email(data)
     if made is None:
         return None
     content, subtype = made
-    stem = name.rsplit(".", 1)[0] or "image"
+    stem = _readable(name.rsplit(".", 1)[0]) or "image"
     digest = hashlib.sha256(content).hexdigest()[:20]
     return InlineImage(f"{digest}@{domain}", subtype, f"{stem}.{'jpg' if subtype == 'jpeg' else subtype}", content)
+
+
+def _readable(name: str) -> str:
+    """A file name as a mail header may carry it (RFC 2231 encodes the rest): one Unicode spelling (NFC),
+    without the line breaks and invisible characters a file system allows."""
+    return "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) not in _INVISIBLE).strip()
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"})

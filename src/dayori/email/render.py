@@ -5,7 +5,6 @@ The Jinja environment and the CSS inliner are built once per process: a build re
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import hashlib
@@ -13,7 +12,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -28,7 +26,7 @@ from markupsafe import Markup
 
 from dayori import csp
 from dayori.config import TOKYO, Settings
-from dayori.email import rules
+from dayori.email import mime, rules
 from dayori.email.images import image_size, image_size_of
 from dayori.email.inline import InlineImage, inline_image, inline_images
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
@@ -191,7 +189,7 @@ class EmailRenderer:
     def _inline(self, source: Path, domain: str) -> InlineImage | None:
         if source not in self.inlined:
             try:
-                data = self.pictures[source].read_bytes() if source in self.pictures else _stripped(source)
+                data: bytes | Path = self.pictures[source] if source in self.pictures else _stripped(source)
             except (OSError, NotAPicture):
                 self.inlined[source] = None
             else:
@@ -203,35 +201,39 @@ class EmailRenderer:
         return message_from_bytes(self.mime(rendered), policy=policy.default)
 
     def mime(self, rendered: RenderedEmail, extra: Mapping[str, str] | None = None) -> bytes:
-        """The message's bytes (CRLF, base64 parts, RFC 2047 headers), written directly because the
-        `email` package's header objects would take most of a build's time for hundreds of issues."""
+        """The message's bytes as the standard library writes them (CRLF, base64 parts, RFC 2047 headers,
+        RFC 2231 file names), with boundaries made from the content so that a rebuilt message is identical."""
+        return self.mime_message(rendered, extra).as_bytes(policy=mime.SMTP)
+
+    def mime_message(self, rendered: RenderedEmail, extra: Mapping[str, str] | None = None) -> EmailMessage:
         settings = self.settings
-        headers = {"Subject": _encoded(rendered.subject), "From": _address(settings.email.sender)}
+        message = EmailMessage(policy=mime.SMTP)
+        message["Subject"] = rendered.subject
+        message["From"] = _address(settings.email.sender)
         if settings.email.reply_to:
-            headers["Reply-To"] = _address(settings.email.reply_to)
-        headers |= {"Date": format_datetime(send_date(rendered.issue)),
-                    "Message-ID": message_id(rendered.issue.vol, settings),
-                    "Content-Language": "ja", "List-Id": f"<newsletter.{site_host(settings)}>",
-                    **unsubscribe_headers(settings), **(extra or {}), "MIME-Version": "1.0"}
+            message["Reply-To"] = _address(settings.email.reply_to)
+        headers = {"Date": format_datetime(send_date(rendered.issue)),
+                   "Message-ID": message_id(rendered.issue.vol, settings),
+                   "Content-Language": "ja", "List-Id": f"<newsletter.{site_host(settings)}>",
+                   **unsubscribe_headers(settings), **(extra or {})}
+        for name, value in headers.items():
+            if name != "Content-Language":  # set_content replaces every Content- header; set below
+                message[name] = value
+        message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
+        message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
+        message["Content-Language"] = headers["Content-Language"]
         digest = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()[:32]
-        boundary = f"==dayori-{rendered.issue.vol}-{digest}=="
-        headers["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
-        lines = [f"{name}: {value}" for name, value in headers.items()]
-        lines.append("")
-        lines += [f"--{boundary}", *_text_part("plain", rendered.text), f"--{boundary}"]
+        message.set_boundary(f"==dayori-{rendered.issue.vol}-{digest}==")
         if rendered.images:
-            related = f"==dayori-{rendered.issue.vol}-{digest}-related=="
-            lines += [f'Content-Type: multipart/related; type="text/html"; boundary="{related}"', "",
-                      f"--{related}", *_text_part("html", rendered.html)]
+            html_part = list(message.iter_parts())[1]
             for image in rendered.images:
-                lines += [f"--{related}", f"Content-Type: image/{image.subtype}", "Content-Transfer-Encoding: base64",
-                          f"Content-ID: <{image.cid}>", f'Content-Disposition: inline; filename="{image.filename}"',
-                          "", base64.encodebytes(image.data).decode("ascii").rstrip("\n")]
-            lines += [f"--{related}--", ""]
-        else:
-            lines += _text_part("html", rendered.html)
-        lines += [f"--{boundary}--", ""]
-        return "\r\n".join(lines).replace("\n", "\r\n").replace("\r\r\n", "\r\n").encode("ascii")
+                html_part.add_related(image.data, maintype="image", subtype=image.subtype, cid=f"<{image.cid}>",
+                                      filename=image.filename, disposition="inline")
+            html_part.set_boundary(f"==dayori-{rendered.issue.vol}-{digest}-related==")
+        for part in message.walk():
+            if part is not message:
+                del part["MIME-Version"]  # the library gives parts made by add_alternative their own
+        return message
 
     def _asset_sizes(self, issue: Issue) -> dict[str, tuple[int, int]]:
         result = {}
@@ -299,11 +301,6 @@ class EmailRenderer:
         return tidy("\n".join(parts)) + "\n"
 
 
-def _text_part(subtype: str, text: str) -> list[str]:
-    return [f'Content-Type: text/{subtype}; charset="utf-8"', "Content-Transfer-Encoding: base64", "",
-            base64.encodebytes(text.encode("utf-8")).decode("ascii").rstrip("\n")]
-
-
 def oversize(renderer: EmailRenderer, rendered: RenderedEmail) -> str | None:
     """Why the whole message (pictures included) is too big for `email.max_message_bytes`, naming the issue.
 
@@ -352,13 +349,6 @@ def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     hosted = re.sub(f'(\\s(?:src|href)=")({site})([^"]*)"',
                     lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', head + html[end:])
     return csp.with_policy(hosted, styles=csp.head_styles(hosted))
-
-
-def _encoded(text: str) -> str:
-    """RFC 2047 for non-ASCII header text, folded onto continuation lines."""
-    if text.isascii():
-        return text
-    return Header(text, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
 def _address(value: str) -> str:

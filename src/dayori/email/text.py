@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from lxml.html import HtmlElement
 
@@ -17,6 +17,9 @@ _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SOFT_BREAK = re.compile(rf"(?<=[{_CJK}])\s*\n\s*(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 RULE = "―" * 20
+
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 @dataclass
@@ -31,7 +34,9 @@ class Footnotes:
         return self.urls.index(url) + 1
 
     def render(self) -> str:
-        return "\n".join(f"[{index}] {url}" for index, url in enumerate(self.urls, start=1))
+        """Addresses percent-encoded: a mail client ends a link at the first Japanese character of
+        `videos/2026-12-04-会議のコツ/`."""
+        return "\n".join(f"[{index}] {quote(url, safe=_URL_SAFE)}" for index, url in enumerate(self.urls, start=1))
 
 
 def inline(text: str | None) -> str:

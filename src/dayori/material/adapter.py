@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import MkDocsException, PluginError
+from mkdocs.exceptions import Abort, BuildError, MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
@@ -90,6 +90,8 @@ class _State:
     site: _SiteSwap | None = None
     failure: list[Problem] | list[str] | None = None
     error: Exception | None = None
+    refused_warnings: int = 0
+    """Warnings for which a strict build was refused (MkDocs would say so in English)."""
     activated: list[Any] = field(default_factory=list)
     reload: _Reload = field(default_factory=_Reload)
     memo: Memo = field(default_factory=Memo)
@@ -147,11 +149,46 @@ def on_startup(command: str, dirty: bool) -> None:
     _engine_log()
     _state.preview = command == "serve"
     _state.dirty = dirty
+    _speak_japanese()
     if _state.preview:
         for suffix, content_type in FEED_TYPES.items():
             mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
     if _reloading():
         logging.getLogger("mkdocs.commands.build").addFilter(_without_dirty_warning)
+
+
+_MKDOCS_LINES = (
+    (r"Cleaning site directory", "新しいサイトを用意しています"),
+    (r"Building documentation to directory: .*", "サイトを作っています（できあがってから site/ と入れ替えます）"),
+    (r"Documentation built in ([\d.]+) seconds", "サイトを作りました（{0} 秒）"),
+    (r"Building documentation\.\.\.", "プレビューを作っています…"),
+    (r"Watching paths for changes: (.*)", "変更を見張っています: {0}"),
+    (r"Serving on (\S+)(?: and opening it in a browser)?", "プレビュー: {0} をブラウザーで開いてください（終わるときは Ctrl+C）"),
+    (r"Detected file changes", "ファイルの変更を見つけました。作り直します"),
+    (r"Reloading browsers", "ブラウザーの表示を新しくします"),
+    (r"Browser connected: (.*)", "ブラウザーがつながりました: {0}"),
+    (r"Shutting down\.\.\.", "プレビューを終わります…"),
+)
+"""MkDocs' own progress lines as editors read them in the terminal."""
+
+
+class _Japanese(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        for pattern, words in _MKDOCS_LINES:
+            match = re.fullmatch(rf"(\[[\d:]+\] )?{pattern}", text)  # the preview's lines start with the time
+            if match is not None:
+                record.msg, record.args = (match.group(1) or "") + words.format(*match.groups()[1:]), None
+                break
+        return True
+
+
+def _speak_japanese() -> None:
+    """MkDocs prints its progress in English; editors read it in Japanese (once per process)."""
+    for name in ("mkdocs.commands.build", "mkdocs.commands.serve", "mkdocs.livereload"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, _Japanese) for existing in logger.filters):
+            logger.addFilter(_Japanese())
 
 
 def _reloading() -> bool:
@@ -236,9 +273,13 @@ def on_pre_build(config: MkDocsConfig) -> None:
         return
     for warning in build.warnings:
         log.warning(warning)
-    log.info("dayori: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in build.seconds.items()))
+    log.info("所要時間: " + "、".join(f"{_STAGES.get(stage, stage)} {seconds:.2f} 秒"
+                                   for stage, seconds in build.seconds.items()))
     _state.build = build
     _state.pages = {_source_uri(page): page for page in build.site.pages}
+
+
+_STAGES = {"content": "読み込み", "check": "校正", "media": "動画", "feeds": "フィード", "email": "メール", "pages": "ページ"}
 
 
 def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
@@ -544,6 +585,7 @@ def _publish_site(config: MkDocsConfig) -> None:
         return
     config.site_dir = str(swap.staging.final)
     if swap.warnings is not None and swap.warnings.get_counts():
+        _state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
     else:
         publish(swap.staging)
@@ -575,12 +617,34 @@ on_post_build = CombinedEvent(_teach_search_japanese, _write_preview_failure, _p
 
 
 def on_build_error(error: Exception) -> None:
-    """A failed build's folder goes; `site/` keeps the last good build."""
+    """A failed build's folder goes; `site/` keeps the last good build. MkDocs would end the terminal's
+    output with `Aborted with a BuildError!`: the editor reads a Japanese summary instead."""
     _state.error = error
     _state.reload.forget()
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
+    if _state.preview:
+        return
+    if isinstance(error, BuildError):
+        log.error(str(error))  # what MkDocs would print before its closing line
+        raise Abort(closing_line(_problem_count(error))) from error
+    if isinstance(error, Abort) and _state.refused_warnings:
+        warnings, _state.refused_warnings = _state.refused_warnings, 0
+        raise Abort(f"ビルドを中止しました（strict: true のため、警告 {warnings} 件）。{_KEPT}") from error
+
+
+_KEPT = "site/ は前回のビルドのままです。"
+
+
+def closing_line(problems: int) -> str:
+    """The last line of a failed build, where editors look first."""
+    return f"ビルドを中止しました（{problems} 件の問題）。{_KEPT}"
+
+
+def _problem_count(error: BaseException) -> int:
+    cause = error.__cause__
+    return len(cause.problems) if isinstance(cause, ContentError) else 1
 
 
 def _end_site_swap() -> _SiteSwap | None:
