@@ -35,7 +35,7 @@ from dayori.config import ConfigError, Settings, never_published, settings_from_
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
-from dayori.material.search import rewrite_index, search_outputs
+from dayori.material.search import INDEX, rewrite_index, search_outputs, split_index
 from dayori.memo import Memo
 from dayori.model import Heading, Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page
@@ -428,7 +428,7 @@ def _teach_search_japanese(config: MkDocsConfig) -> None:
         if _reloading() and _state.failure is None:
             search.search_index_prev = None  # type: ignore[union-attr]  # its merge keeps one page only
             index.entries = _all_entries(index.entries)
-        index.generate_search_index = _with_japanese_terms(index.generate_search_index)
+        index.generate_search_index = _with_japanese_terms(index.generate_search_index, Path(config.site_dir))
 
 
 def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -497,11 +497,20 @@ def _end_site_swap() -> _SiteSwap | None:
     return swap
 
 
-def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
+def _with_japanese_terms(generate: Callable[[Any], str], site: Path) -> Callable[[Any], str]:
+    """Material writes what this returns as its index: the list of shards, written here beside it."""
     def generate_with_terms(previous: Any) -> str:
         known = _state.reload.terms if _reloading() else None
-        return json.dumps(rewrite_index(json.loads(generate(previous)), known), ensure_ascii=False,
-                          separators=(",", ":"))
+        dates = {page.url: str(page.meta["date"]) for page in (_state.pages or {}).values() if "date" in page.meta}
+        manifest, shards = split_index(rewrite_index(json.loads(generate(previous)), known), dates)
+        folder = site / Path(INDEX).parent
+        for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
+            if stale.relative_to(site).as_posix() not in shards:
+                stale.unlink()
+        for name, data in shards.items():
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_bytes(data)
+        return json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
     return generate_with_terms
 
 
