@@ -6,6 +6,7 @@ builder replaces.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -14,7 +15,7 @@ import os
 import shutil
 import sysconfig
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,7 @@ from mkdocs.structure.toc import _TocToken, get_toc
 from mkdocs.utils import CountHandler
 
 from dayori.build import STYLESHEET, Build, prepare
+from dayori.compress import precompress
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
@@ -104,6 +106,8 @@ _state = _State()
 
 
 MATERIAL_CSS = "assets/stylesheets/dayori/material.css"
+STYLESHEET_KEY = "dayori_stylesheet"
+"""Where `templates/main.html` finds the one stylesheet pages link (see `_one_stylesheet`)."""
 SITE_SCRIPT = "assets/javascripts/dayori/site.js"
 _PACKAGE = resources.files("dayori.material")
 
@@ -148,9 +152,6 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.reload.writing = False
     _state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
-    for stylesheet in (STYLESHEET, MATERIAL_CSS):
-        if stylesheet not in config.extra_css:
-            config.extra_css.append(stylesheet)
     config.extra["dayori_feeds"] = feed_links(_state.settings)
     if _reloading():
         _reuse_theme(config)
@@ -249,7 +250,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     assert _state.settings is not None
     cache = _state.settings.cache_path
     in_cache = tuple(f"{folder}{os.sep}" for folder in {cache, cache.resolve()})
-    for output in [*_state.build.outputs, *_theme_outputs()]:
+    stylesheet = _one_stylesheet(config, _state.build.outputs)
+    config.extra[STYLESHEET_KEY] = stylesheet.dest
+    for output in [*_state.build.outputs, *_theme_outputs(), stylesheet]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
@@ -367,6 +370,29 @@ def _theme_outputs() -> list[Output]:
             Output(MATERIAL_CSS, source=Path(str(_PACKAGE / "assets" / "material.css")))]
 
 
+def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
+    """Material's stylesheets, the engine's and this theme's in one file, the only request a page waits for
+    before it shows text (readers on slow links pay a connection and a round trip per stylesheet). Named by
+    its content, so that servers may let browsers keep it for a year (see the guide)."""
+    engine = next(output for output in outputs if output.dest == STYLESHEET)
+    parts = [*_material_stylesheets(config), engine.data(), (_PACKAGE / "assets" / "material.css").read_bytes()]
+    data = b"\n".join(parts)
+    return Output(f"assets/stylesheets/dayori/site.{hashlib.sha256(data).hexdigest()[:12]}.css", content=data)
+
+
+def _material_stylesheets(config: MkDocsConfig) -> list[bytes]:
+    """The two stylesheets Material's `base.html` links (`main`, then `palette` where mkdocs.yml sets one);
+    their names carry a hash that changes with each Material release."""
+    wanted = ["main", "palette"] if config.theme.get("palette") else ["main"]
+    for folder in config.theme.dirs:
+        styles = Path(folder) / "assets" / "stylesheets"
+        found = {name: sorted(styles.glob(f"{name}.*.min.css")) for name in wanted}
+        if all(len(paths) == 1 for paths in found.values()):
+            return [found[name][0].read_bytes() for name in wanted]
+    raise PluginError("Material for MkDocs のスタイルシート（assets/stylesheets/main.*.min.css）が見つかりません。"
+                      "make site で .venv を作り直してください。")
+
+
 class _CachedFile(File):
     """A finished file from the engine's cache (a transcode, an email): published as its own inode, never
     linked to the cache, so that editing site/ cannot change what a later build publishes; an untouched
@@ -446,7 +472,7 @@ def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @event_priority(-100)
 def _publish_site(config: MkDocsConfig) -> None:
     """Last of all `post_build` handlers (Material's search index and the sitemap are written by then):
-    the finished folder replaces `site/` in one step. A strict build with warnings is refused by MkDocs
+    the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
     swap = _end_site_swap()
     if swap is None:
@@ -455,6 +481,7 @@ def _publish_site(config: MkDocsConfig) -> None:
     if swap.warnings is not None and swap.warnings.get_counts():
         discard(swap.staging)
     else:
+        precompress(swap.staging.folder, swap.staging.final)
         publish(swap.staging)
 
 
