@@ -5,6 +5,7 @@ a browser served the way the guide says gets them."""
 from __future__ import annotations
 
 import gzip
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from browser import serve
-from conftest import Project, copy_project
+from conftest import ROOT, Project, copy_project
 from dayori.compress import TEXT_SUFFIXES, gzip_copy, precompress, unpack
+from dayori.statichost import HASHED
 
 
 def _text_files(site: Path) -> list[Path]:
@@ -90,3 +92,23 @@ def test_the_test_server_sends_the_gzip_copy_as_the_guide_configures(project: Pr
         with urllib.request.urlopen(url + f"assets/stylesheets/{css}") as response:
             assert response.headers["Content-Encoding"] is None  # not asked for: the file itself
             assert "immutable" in response.headers["Cache-Control"]
+
+
+def _guide_patterns() -> dict[str, re.Pattern[str]]:
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    nginx = re.search(r"location ~\* \^/dayori/\.\+(\S+) \{", guide)
+    iis = re.search(r'<add input="\{REQUEST_URI\}" pattern="([^"]+)" />', guide)
+    assert nginx and iis, "the guide's nginx and IIS examples must tell hashed names apart"
+    return {"nginx": re.compile(nginx[1], re.IGNORECASE), "iis": re.compile(iis[1], re.IGNORECASE)}
+
+
+def test_the_guides_server_settings_keep_exactly_the_hashed_names_for_a_year(project: Project) -> None:
+    patterns = _guide_patterns()
+    names = [path.relative_to(project.site).as_posix() for path in project.site.rglob("*") if path.is_file()]
+    for server, pattern in patterns.items():
+        kept = {name for name in names if pattern.search("/dayori/" + name)}
+        assert kept == {name for name in names if HASHED.search(name)}, server
+        assert any(name.startswith("search/shard-") for name in kept), server
+        assert any(name.startswith("assets/stylesheets/dayori/site.") for name in kept), server
+        for name in ("index.html", "newsletter/1/index.html", "search/search_index.json", "feed.xml"):
+            assert not pattern.search("/dayori/" + name), (server, name)
