@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
+from dayori.pageload import CHROMIUM
+from dayori.pageload import chromium as launch_chromium
 from dayori.statichost import PrecompressedHandler, serve_folder
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-gpu"]
 TESTS = Path(__file__).resolve().parent
 AXE = TESTS / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -38,14 +37,8 @@ def require_chromium() -> None:
 def chromium() -> Iterator[Any]:
     """A headless Chromium for the block; Playwright's own browser downloads are never used."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @contextlib.contextmanager

@@ -210,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dayori-bench-") as tmp:
         folder = Path(tmp)
         if args.only:
-            print(json.dumps(_extra_benchmarks()[args.only](folder, args.issues), indent=2))
+            measured = _extra_benchmarks()[args.only](folder, args.issues)
+            print(json.dumps(measured, indent=2))
+            if args.only == "slow_link" and measured:
+                print_slow_link(measured)
             return 0
         small = bench_site(folder, max(1, args.issues // 10), 1)
         large = bench_site(folder, args.issues, args.runs)
@@ -288,6 +291,37 @@ def bench_edit_to_served(folder: Path, issues: int, edits: int = 5) -> dict[str,
             "edit_to_served_over_plain": dayori_seconds / plain_seconds}
 
 
+def bench_slow_link(folder: Path, issues: int, runs: int = 3) -> dict[str, float]:
+    """A reader's first visit on a slow link (see `dayori.pageload`: Chromium, phone screen, 300 kbit/s,
+    200 ms) to the newest issue and the home page, each site served as the guide says (compressed copies
+    where the build wrote them): Dayori against plain MkDocs + Material on the same Markdown. Medians."""
+    from dayori.pageload import CHROMIUM, chromium, measure
+    from dayori.statichost import serve_folder
+
+    if not CHROMIUM.is_file():
+        print(f"slow_link: skipped, {CHROMIUM} is missing (apt-get install chromium)")
+        return {}
+    dayori, plain = make_corpus(folder / f"slow-{issues}", issues)
+    timed_build(dayori)
+    timed_build(plain)
+    pages = {"dayori": (dayori / "site", {"issue": f"newsletter/{issues}/", "home": ""}),
+             "plain": (plain / "site", {"issue": f"newsletter/{_year_of(plain, issues)}/{issues}/", "home": ""})}
+    results: dict[str, float] = {}
+    with chromium() as browser:
+        for site_name, (site, paths) in pages.items():
+            with serve_folder(site) as url:
+                for page_name, path in paths.items():
+                    loads = [measure(browser, url + path) for _ in range(runs)]
+                    prefix = f"{site_name}_{page_name}_"
+                    results[prefix + "first_paint_ms"] = statistics.median(load.first_paint_ms for load in loads)
+                    results[prefix + "bytes_before_paint"] = statistics.median(load.bytes_before_paint for load in loads)
+                    results[prefix + "bytes_in_15s"] = statistics.median(load.bytes_in_watch for load in loads)
+    for page_name in ("issue", "home"):
+        results[f"{page_name}_paint_over_plain"] = (results[f"dayori_{page_name}_first_paint_ms"]
+                                                    / results[f"plain_{page_name}_first_paint_ms"])
+    return results
+
+
 def _year_of(project: Path, vol: int) -> str:
     return next((project / "docs" / "newsletter").glob(f"*/{vol}.md")).parent.name
 
@@ -335,9 +369,10 @@ def _edits_served(project: Path, vol: int, url_path: str, edits: int, command: l
 
 
 def _extra_benchmarks() -> dict[str, Callable[[Path, int], dict[str, float]]]:
-    """Delivery to a local SMTP server, media on generated clips, and the edit-to-served wait of the preview."""
+    """Delivery to a local SMTP server, media on generated clips, the edit-to-served wait of the preview, and
+    a first visit on a slow link."""
     return {"sending": bench_sending, "sending_oauth": bench_sending_oauth, "media": bench_media_stage,
-            "preview": bench_edit_to_served}
+            "preview": bench_edit_to_served, "slow_link": bench_slow_link}
 
 
 def _print(results: dict[str, object]) -> None:
@@ -364,10 +399,24 @@ def _print(results: dict[str, object]) -> None:
         prefix = f"{kind}_stage_"
         print(f"  {kind} stages (s)      " + ", ".join(f"{k[len(prefix):-8]} {v:.3f}" for k, v in site.items()
                                                      if k.startswith(prefix)))
+    slow = results.get("slow_link")
+    if isinstance(slow, dict) and slow:
+        print_slow_link(slow)
     for name, values in results.items():
-        if isinstance(values, dict) and name != "site":
+        if isinstance(values, dict) and name not in ("site", "slow_link"):
             print(f"{name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in values.items()))
+
+
+def print_slow_link(slow: dict[str, float]) -> None:
+    print("slow link (Chromium, 390x844, 300 kbit/s, 200 ms; first visit): first paint, bytes before it, "
+          "bytes in the first 15 s")
+    for page_name in ("issue", "home"):
+        for site_name in ("dayori", "plain"):
+            prefix = f"{site_name}_{page_name}_"
+            print(f"  {page_name:5} {site_name:6} {slow[prefix + 'first_paint_ms'] / 1000:5.2f} s  "
+                  f"{slow[prefix + 'bytes_before_paint'] / 1000:7.1f} KB  {slow[prefix + 'bytes_in_15s'] / 1000:7.1f} KB")
+        print(f"  {page_name:5} first paint x{slow[f'{page_name}_paint_over_plain']:.3f} of plain Material")
 
 
 if __name__ == "__main__":

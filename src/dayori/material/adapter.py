@@ -105,9 +105,10 @@ class _SiteSwap:
 _state = _State()
 
 
-MATERIAL_CSS = "assets/stylesheets/dayori/material.css"
 STYLESHEET_KEY = "dayori_stylesheet"
 """Where `templates/main.html` finds the one stylesheet pages link (see `_one_stylesheet`)."""
+SCRIPTS_KEY = "dayori_scripts"
+"""Where `templates/main.html` finds the scripts' published names (see `_theme_scripts`)."""
 SITE_SCRIPT = "assets/javascripts/dayori/site.js"
 _PACKAGE = resources.files("dayori.material")
 
@@ -252,7 +253,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     in_cache = tuple(f"{folder}{os.sep}" for folder in {cache, cache.resolve()})
     stylesheet = _one_stylesheet(config, _state.build.outputs)
     config.extra[STYLESHEET_KEY] = stylesheet.dest
-    for output in [*_state.build.outputs, *_theme_outputs(), stylesheet]:
+    scripts = _theme_scripts()
+    config.extra[SCRIPTS_KEY] = {Path(original).stem: output.dest for original, output in scripts.items()}
+    for output in [*_state.build.outputs, *scripts.values(), stylesheet]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
@@ -364,10 +367,17 @@ def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
                 log.warning(why)
 
 
-def _theme_outputs() -> list[Output]:
-    """What this theme integration serves besides the engine's outputs: its scripts and stylesheet."""
-    return [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js"))),
-            Output(MATERIAL_CSS, source=Path(str(_PACKAGE / "assets" / "material.css")))]
+def _theme_scripts() -> dict[str, Output]:
+    """This theme integration's scripts by their plain names, each published under a name that carries a
+    hash of its content (`search.3f2a….js`), so that servers may let browsers keep them for a year."""
+    plain = [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js")))]
+    return {output.dest: _content_named(output.dest, output.data()) for output in plain}
+
+
+def _content_named(dest: str, data: bytes) -> Output:
+    path = Path(dest)
+    return Output(path.with_name(f"{path.stem}.{hashlib.sha256(data).hexdigest()[:12]}{path.suffix}").as_posix(),
+                  content=data)
 
 
 def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
@@ -376,8 +386,7 @@ def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
     its content, so that servers may let browsers keep it for a year (see the guide)."""
     engine = next(output for output in outputs if output.dest == STYLESHEET)
     parts = [*_material_stylesheets(config), engine.data(), (_PACKAGE / "assets" / "material.css").read_bytes()]
-    data = b"\n".join(parts)
-    return Output(f"assets/stylesheets/dayori/site.{hashlib.sha256(data).hexdigest()[:12]}.css", content=data)
+    return _content_named("assets/stylesheets/dayori/site.css", b"\n".join(parts))
 
 
 def _material_stylesheets(config: MkDocsConfig) -> list[bytes]:

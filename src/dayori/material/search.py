@@ -137,7 +137,8 @@ def _descending(key: str) -> str:
 
 
 def search_outputs() -> list[Output]:
-    """The two scripts the site serves; the theme must load SCRIPT before Material's own bundle."""
+    """The two scripts the site serves (the adapter publishes them under names with a hash of their
+    content); the theme must load SCRIPT before Material's own bundle and tell it WORKER's name."""
     return [Output(dest, source=_asset(Path(dest).name)) for dest in (SCRIPT, WORKER)]
 
 

@@ -7,14 +7,14 @@
   "use strict"
   var element = document.getElementById("__config")
   var script = document.currentScript
-  if (!element || !script || location.protocol === "file:")
+  if (!element || !script || !script.dataset.worker || location.protocol === "file:")
     return
   var config = JSON.parse(element.textContent)
   if (!config.search)
     return
   var base = new URL(config.base || ".", location.href)
   var index = new URL("search/search_index.json", base).href
-  var worker = new URL("search-worker.js", script.src)
+  var worker = new URL(script.dataset.worker, document.baseURI)
   worker.searchParams.set("material", new URL(config.search, document.baseURI).href)
   worker.searchParams.set("index", index)
   config.search = worker.href
