@@ -12,7 +12,7 @@ from typing import Any
 
 import lxml.html
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from browser import chromium, serve
@@ -134,10 +134,11 @@ def test_the_published_index_names_no_document_and_its_shards_hold_each_once(ser
 
 
 _years = st.sampled_from(["2019", "2024", "2025", "2026"])
-_docs = st.lists(st.tuples(st.integers(1, 60), st.one_of(st.none(), _years), st.text(min_size=0, max_size=400)),
-                 max_size=40, unique_by=lambda doc: doc[0])
+_docs = st.lists(st.tuples(st.integers(1, 60), st.one_of(st.none(), _years), st.text(max_size=200)),
+                 max_size=30, unique_by=lambda doc: doc[0])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # the machine is shared and loaded
 @given(_docs, st.integers(0, 3000))
 def test_shards_keep_every_document_once_and_the_first_ones_within_the_budget(
         docs: list[tuple[int, str | None, str]], budget: int) -> None:
