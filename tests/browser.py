@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import http.server
 import io
@@ -14,16 +13,16 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-gpu"]
+from dayori.pageload import CHROMIUM
+from dayori.pageload import chromium as launch_chromium
+from dayori.statichost import PrecompressedHandler, serve_folder
+
 TESTS = Path(__file__).resolve().parent
 AXE = TESTS / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -38,28 +37,16 @@ def require_chromium() -> None:
 def chromium() -> Iterator[Any]:
     """A headless Chromium for the block; Playwright's own browser downloads are never used."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:
-    """`directory` over HTTP on 127.0.0.1 as a static host would serve it; yields the base URL ("http://…/")."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """`directory` over HTTP on 127.0.0.1 as the guide's web server settings serve it (compressed copies,
+    cache lifetimes); yields the base URL ("http://…/")."""
+    with serve_folder(directory, _QuietHandler) as url:
+        yield url
 
 
 def axe_script() -> Path:
@@ -97,14 +84,9 @@ def exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _QuietHandler(PrecompressedHandler):
     """Static files with byte ranges, as web servers send video: without them Chromium keeps the clip's
     request open and cannot seek."""
-
-    # The base class declares this mapping the same way; the override only adds Atom's type (RUF012 is moot).
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,  # noqa: RUF012
-                      ".atom": "application/atom+xml; charset=utf-8"}
-    """As the guide tells the web server to send Atom feeds."""
 
     def send_head(self) -> Any:
         match = _RANGE.fullmatch(self.headers.get("Range", "").strip())
@@ -127,9 +109,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
         super().end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 _RANGE = re.compile(r"bytes=(?P<first>\d*)-(?P<last>\d*)")

@@ -3,6 +3,7 @@ folder, and nothing done to `site/` reaches the cache that later builds copy fro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -60,7 +61,8 @@ def kill_when(child: subprocess.Popen[str], root: Path, since_ns: int, files: in
     while child.poll() is None and time.monotonic() < deadline and fresh_files(root, since_ns) < files:
         time.sleep(0.002)
     running = child.poll() is None
-    os.killpg(child.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # the build finished first (reused files keep their times)
+        os.killpg(child.pid, signal.SIGKILL)
     child.communicate()
     return running
 

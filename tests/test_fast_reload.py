@@ -4,7 +4,6 @@ other issues are served as the last build wrote them."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -18,6 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import Project, issue_text
+from dayori.material.search import whole_index
 from dayori.model import tag_slug
 from test_preview import WAIT_MS, free_port, serve_command, serve_env, stop
 
@@ -68,7 +68,7 @@ def served(project: Project, tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def search_titles(url: str) -> list[str]:
-    return [doc["title"] for doc in json.loads(fetch(url + "search/search_index.json"))["docs"]]
+    return [doc["title"] for doc in whole_index(lambda path: fetch(url + path).encode())["docs"]]
 
 
 def test_saving_an_issue_updates_its_listings_and_search_and_leaves_other_pages_alone(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ import lxml.html
 import pytest
 
 from conftest import ROOT, Project, body_text, copy_project
+from dayori.material.search import whole_index
 
 HEADINGS = "## 準備\n\n本文です。\n\n## まとめ\n\nおわり。"
 
@@ -87,7 +87,7 @@ def test_feeds_page_lists_every_main_feed_and_is_linked_from_subscribe_and_foote
 
 
 def test_search_finds_articles_but_not_the_guide_or_the_home_listing(built: Project) -> None:
-    index = json.loads((built.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    index = whole_index(lambda path: (built.site / path).read_bytes())
     pages = {doc["location"].split("#")[0] for doc in index["docs"]}
     assert {"newsletter/1/", "newsletter/3/", "subscribe/"} <= pages
     assert "guide/" not in pages and "" not in pages
@@ -99,7 +99,7 @@ def test_preview_search_marks_draft_hits(project: Project) -> None:
     project.add_issue(2, "2026-11-25", "書きかけの号", draft=True)
     project.add_issue(3, "2026-12-04", "来週の号")
     project.build(command="serve")
-    index = json.loads((project.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    index = whole_index(lambda path: (project.site / path).read_bytes())
     titles = {doc["location"]: doc["title"] for doc in index["docs"] if "#" not in doc["location"]}
     assert titles["newsletter/2/"].startswith("【下書き】") and "書きかけの号" in titles["newsletter/2/"]
     assert titles["newsletter/3/"].startswith("【公開前】")

@@ -7,6 +7,7 @@ builder replaces.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import html
 import json
 import logging
@@ -16,7 +17,7 @@ import re
 import shutil
 import sysconfig
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -34,13 +35,14 @@ from mkdocs.utils import CountHandler
 
 from dayori import csp, sanitize
 from dayori.build import STYLESHEET, Build, prepare
+from dayori.compress import precompress
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
 from dayori.material import policy
-from dayori.material.search import rewrite_index, search_outputs
+from dayori.material.search import INDEX, rewrite_index, search_outputs, split_index
 from dayori.memo import Memo
 from dayori.model import Heading, Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
@@ -112,7 +114,10 @@ class _SiteSwap:
 _state = _State()
 
 
-MATERIAL_CSS = "assets/stylesheets/dayori/material.css"
+STYLESHEET_KEY = "dayori_stylesheet"
+"""Where `templates/main.html` finds the one stylesheet pages link (see `_one_stylesheet`)."""
+SCRIPTS_KEY = "dayori_scripts"
+"""Where `templates/main.html` finds the scripts' published names (see `_theme_scripts`)."""
 SITE_SCRIPT = "assets/javascripts/dayori/site.js"
 _PACKAGE = resources.files("dayori.material")
 
@@ -207,9 +212,6 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.reload.writing = False
     _state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
-    for stylesheet in (STYLESHEET, MATERIAL_CSS):
-        if stylesheet not in config.extra_css:
-            config.extra_css.append(stylesheet)
     config.extra["dayori_feeds"] = feed_links(_state.settings)
     if _reloading():
         _reuse_theme(config)
@@ -341,7 +343,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     assert _state.settings is not None
     cache = _state.settings.cache_path
     in_cache = tuple(f"{folder}{os.sep}" for folder in {cache, cache.resolve()})
-    for output in [*_state.build.outputs, *_theme_outputs()]:
+    stylesheet = _one_stylesheet(config, _state.build.outputs)
+    config.extra[STYLESHEET_KEY] = stylesheet.dest
+    scripts = _theme_scripts()
+    config.extra[SCRIPTS_KEY] = {Path(original).stem: output.dest for original, output in scripts.items()}
+    for output in [*_state.build.outputs, *scripts.values(), stylesheet]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
@@ -486,10 +492,39 @@ def _vetted_copy(file: File, publication: Publication) -> Callable[[bool], None]
     return copy_file
 
 
-def _theme_outputs() -> list[Output]:
-    """What this theme integration serves besides the engine's outputs: its scripts and stylesheet."""
-    return [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js"))),
-            Output(MATERIAL_CSS, source=Path(str(_PACKAGE / "assets" / "material.css")))]
+def _theme_scripts() -> dict[str, Output]:
+    """This theme integration's scripts by their plain names, each published under a name that carries a
+    hash of its content (`search.3f2a….js`), so that servers may let browsers keep them for a year."""
+    plain = [*search_outputs(), Output(SITE_SCRIPT, source=Path(str(_PACKAGE / "assets" / "site.js")))]
+    return {output.dest: _content_named(output.dest, output.data()) for output in plain}
+
+
+def _content_named(dest: str, data: bytes) -> Output:
+    path = Path(dest)
+    return Output(path.with_name(f"{path.stem}.{hashlib.sha256(data).hexdigest()[:12]}{path.suffix}").as_posix(),
+                  content=data)
+
+
+def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
+    """Material's stylesheets, the engine's and this theme's in one file, the only request a page waits for
+    before it shows text (readers on slow links pay a connection and a round trip per stylesheet). Named by
+    its content, so that servers may let browsers keep it for a year (see the guide)."""
+    engine = next(output for output in outputs if output.dest == STYLESHEET)
+    parts = [*_material_stylesheets(config), engine.data(), (_PACKAGE / "assets" / "material.css").read_bytes()]
+    return _content_named("assets/stylesheets/dayori/site.css", b"\n".join(parts))
+
+
+def _material_stylesheets(config: MkDocsConfig) -> list[bytes]:
+    """The two stylesheets Material's `base.html` links (`main`, then `palette` where mkdocs.yml sets one);
+    their names carry a hash that changes with each Material release."""
+    wanted = ["main", "palette"] if config.theme.get("palette") else ["main"]
+    for folder in config.theme.dirs:
+        styles = Path(folder) / "assets" / "stylesheets"
+        found = {name: sorted(styles.glob(f"{name}.*.min.css")) for name in wanted}
+        if all(len(paths) == 1 for paths in found.values()):
+            return [found[name][0].read_bytes() for name in wanted]
+    raise PluginError("Material for MkDocs のスタイルシート（assets/stylesheets/main.*.min.css）が見つかりません。"
+                      "make site で .venv を作り直してください。")
 
 
 class _CachedFile(File):
@@ -560,7 +595,7 @@ def _teach_search_japanese(config: MkDocsConfig) -> None:
         if _reloading() and _state.failure is None:
             search.search_index_prev = None  # type: ignore[union-attr]  # its merge keeps one page only
             index.entries = _all_entries(index.entries)
-        index.generate_search_index = _with_japanese_terms(index.generate_search_index)
+        index.generate_search_index = _with_japanese_terms(index.generate_search_index, Path(config.site_dir))
 
 
 def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -578,7 +613,7 @@ def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @event_priority(-100)
 def _publish_site(config: MkDocsConfig) -> None:
     """Last of all `post_build` handlers (Material's search index and the sitemap are written by then):
-    the finished folder replaces `site/` in one step. A strict build with warnings is refused by MkDocs
+    the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
     swap = _end_site_swap()
     if swap is None:
@@ -588,6 +623,7 @@ def _publish_site(config: MkDocsConfig) -> None:
         _state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
     else:
+        precompress(swap.staging.folder, swap.staging.final)
         publish(swap.staging)
     if _state.build is not None:
         log.info(_state.build.check.summary)
@@ -654,11 +690,20 @@ def _end_site_swap() -> _SiteSwap | None:
     return swap
 
 
-def _with_japanese_terms(generate: Callable[[Any], str]) -> Callable[[Any], str]:
+def _with_japanese_terms(generate: Callable[[Any], str], site: Path) -> Callable[[Any], str]:
+    """Material writes what this returns as its index: the list of shards, written here beside it."""
     def generate_with_terms(previous: Any) -> str:
         known = _state.reload.terms if _reloading() else None
-        return json.dumps(rewrite_index(json.loads(generate(previous)), known), ensure_ascii=False,
-                          separators=(",", ":"))
+        dates = {page.url: str(page.meta["date"]) for page in (_state.pages or {}).values() if "date" in page.meta}
+        manifest, shards = split_index(rewrite_index(json.loads(generate(previous)), known), dates)
+        folder = site / Path(INDEX).parent
+        for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
+            if stale.relative_to(site).as_posix() not in shards:
+                stale.unlink()
+        for name, data in shards.items():
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_bytes(data)
+        return json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
     return generate_with_terms
 
 

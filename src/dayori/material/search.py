@@ -12,15 +12,23 @@ because Material would cut any Japanese index term again with TinySegmenter, and
 own segmenter; the closing digit keeps lunr's English stemmer, which Material leaves on queries, from cutting
 an `s` or `ed` off a term. `assets/search-worker.js` beside this module (a wrapper around Material's worker) does the
 query side and must encode exactly as `encode` below; `search.js` makes Material start that wrapper.
+
+Readers on slow links pay for search only when they use it: `search.js` holds back Material's request for the
+index until the reader turns to the search box, and the index itself is split (`split_index`): the file Material
+asks for keeps only the configuration and a list of shards, one per year of dated pages and one for the rest, so
+that a new issue changes one shard and the others stay cached. The first query waits only for the shards within
+`FIRST_QUERY_BYTES` (the newest); the worker then loads the others and answers the query again.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import html
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,6 +42,12 @@ FIELD_PREFIX = "ja_"
 INDEXED_FIELDS = ("title", "text", "tags")
 SCRIPT = "assets/javascripts/dayori/search.js"
 WORKER = "assets/javascripts/dayori/search-worker.js"
+INDEX = "search/search_index.json"
+SHARDS_KEY = "dayori_shards"
+FIRST_QUERY_BYTES = 75_000
+"""Compressed bytes of index a first query waits for, at most (unless the newest shard alone is larger):
+with Material's worker and its Japanese segmenter (about 25 KB) a first query stays near 100 KB."""
+UNDATED = "pages"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Kana, kanji and the iteration/closing marks; the same ranges as JAPANESE in search-worker.js.
 _JAPANESE = re.compile(
@@ -82,8 +96,49 @@ def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | N
     return {**index, "config": config, "docs": [_with_terms(doc, names, known) for doc in index.get("docs", [])]}
 
 
+def split_index(index: Mapping[str, Any], dates: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The file Material asks for (its configuration, no documents, the list of shards) and the shards by
+    their path in the site. `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without one goes
+    to the first shard, then years newest first. Names carry a hash of the content, so a server may let
+    browsers keep them for good."""
+    groups: dict[str, list[Any]] = {}
+    for doc in index.get("docs", []):
+        date = dates.get(str(doc.get("location", "")).split("#", 1)[0], "")
+        groups.setdefault(date[:4] if date else UNDATED, []).append(doc)
+    shards: dict[str, bytes] = {}
+    listing: list[dict[str, Any]] = []
+    waited = 0
+    for key in sorted(groups, key=lambda key: (key != UNDATED, _descending(key))):
+        data = json.dumps(groups[key], ensure_ascii=False, separators=(",", ":")).encode()
+        name = f"shard-{key}.{hashlib.sha256(data).hexdigest()[:12]}.json"
+        size = len(gzip.compress(data, compresslevel=6, mtime=0))
+        first = not listing or (listing[-1]["first"] and waited + size <= FIRST_QUERY_BYTES)
+        waited += size if first else 0
+        shards[f"{Path(INDEX).parent.as_posix()}/{name}"] = data
+        listing.append({"url": name, "bytes": size, "first": first})
+    config = {**index.get("config", {}), SHARDS_KEY: listing}
+    return {**index, "config": config, "docs": []}, shards
+
+
+def whole_index(read: Callable[[str], bytes]) -> dict[str, Any]:
+    """The index as one value again, from a site's files (`read` takes a path in the site): for checks of
+    what search can find."""
+    manifest = json.loads(read(INDEX))
+    folder = Path(INDEX).parent.as_posix()
+    docs = list(manifest.get("docs", []))
+    for shard in manifest.get("config", {}).get(SHARDS_KEY, []):
+        docs.extend(json.loads(read(f"{folder}/{shard['url']}")))
+    return {**manifest, "docs": docs}
+
+
+def _descending(key: str) -> str:
+    """Years as text, newest first."""
+    return "".join(chr(0x10FFFF - ord(character)) for character in key)
+
+
 def search_outputs() -> list[Output]:
-    """The two scripts the site serves; the theme must load SCRIPT before Material's own bundle."""
+    """The two scripts the site serves (the adapter publishes them under names with a hash of their
+    content); the theme must load SCRIPT before Material's own bundle and tell it WORKER's name."""
     return [Output(dest, source=_asset(Path(dest).name)) for dest in (SCRIPT, WORKER)]
 
 

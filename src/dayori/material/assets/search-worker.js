@@ -1,10 +1,15 @@
 // Dayori: Material for MkDocs' search worker, unchanged, with Japanese query words rewritten on the way in
-// and results made readable on the way out. Why: see src/dayori/search.py, which adds to the index the
-// bigram terms that the queries below are turned into. The two files must encode the same way.
+// and results made readable on the way out. Why: see src/dayori/material/search.py, which adds to the index
+// the bigram terms that the queries below are turned into. The two files must encode the same way.
+// The index Material hands over lists shards instead of documents (see split_index in search.py): the first
+// query waits for the shards marked "first", and is answered again once the others are in.
 "use strict"
 
+var SETUP = 0                       // Material's SearchMessageType.SETUP
+var READY = 1                       // Material's SearchMessageType.READY
 var QUERY = 2                       // Material's SearchMessageType.QUERY
 var RESULT = 3                      // Material's SearchMessageType.RESULT
+var SHARDS = "dayori_shards"        // search.py's SHARDS_KEY
 var PREFIX = "jx"
 var END = "0"                       // keeps lunr's English stemmer off the terms (see search.py)
 var FIELD_PREFIX = "ja_"
@@ -115,28 +120,133 @@ function restore(result, words) {
   return result
 }
 
-var material = new URL(new URL(location.href).searchParams.get("material") || "", location.href)
-if (material.origin !== location.origin)
-  throw new Error("Dayori search: Material's worker must come from this site, not " + material.origin)
+function sameSite(name, fallback) {
+  var url = new URL(new URL(location.href).searchParams.get(name) || fallback, location.href)
+  if (url.origin !== location.origin)
+    throw new Error("Dayori search: " + name + " must come from this site, not " + url.origin)
+  return url
+}
+var material = sameSite("material", "")
+var index = sameSite("index", "../../../search/search_index.json")
 
+// Material imports its language scripts at every setup; each is fetched and run once.
+var imported = {}
+var importOnce = self.importScripts.bind(self)
+self.importScripts = function () {
+  var urls = Array.prototype.map.call(arguments, function (url) { return new URL(url, location.href).href })
+    .filter(function (url) { return !imported[url] })
+  urls.forEach(function (url) { imported[url] = true })
+  if (urls.length)
+    importOnce.apply(self, urls)
+}
+
+// Material's worker is loaded with the first setup, when the reader turns to search.
+var forwarding = false
+function forward(message) {
+  if (!imported[material.href])
+    self.importScripts(material.href)
+  forwarding = true
+  try {
+    dispatchEvent(new MessageEvent("message", { data: message }))
+  } finally {
+    forwarding = false
+  }
+}
+
+var setupData = null
+var readyWaiters = []
+var ready = false
+var waiting = []                    // queries sent before the first shards were in
+var lastQuery = null
 // Queries are answered in order, so each result belongs to the oldest query not yet answered.
 var pending = []
 
-// Registered before Material's listener, so Material reads the rewritten query from the same event.
+function setup(docs) {
+  return new Promise(function (resolve) {
+    readyWaiters.push(resolve)
+    forward({ type: SETUP, data: { config: setupData.config, docs: docs, options: setupData.options } })
+  })
+}
+
+function ask(query) {
+  var rewritten = rewrite(query)
+  pending.push(rewritten.words)
+  forward({ type: QUERY, data: rewritten.query })
+}
+
+function load(shards) {
+  return Promise.all(shards.map(function (shard) {
+    return fetch(new URL(shard.url, index))
+      .then(function (response) {
+        if (!response.ok)
+          throw new Error(response.status + " " + response.statusText)
+        return response.json()
+      })
+      .catch(function (error) {
+        console.warn("Dayori search: " + shard.url + " could not be loaded", error)
+        return []
+      })
+  })).then(function (lists) { return [].concat.apply([], lists) })
+}
+
+function announce() {
+  ready = true
+  send({ type: READY })
+  waiting.splice(0).forEach(ask)
+}
+
+function start(data) {
+  setupData = data
+  var shards = (data.config && data.config[SHARDS]) || []
+  var first = shards.filter(function (shard) { return shard.first })
+  var rest = shards.filter(function (shard) { return !shard.first })
+  var docs = data.docs || []
+  load(first)
+    .then(function (found) {
+      docs = docs.concat(found)
+      return setup(docs)
+    })
+    .then(function () {
+      announce()
+      if (!rest.length)
+        return null
+      return load(rest).then(function (found) {
+        return setup(docs.concat(found)).then(function () {
+          if (lastQuery !== null)
+            ask(lastQuery)
+        })
+      })
+    })
+}
+
+// Registered before Material's listener, which sees only the messages forwarded above.
 addEventListener("message", function (event) {
+  if (forwarding)
+    return
+  event.stopImmediatePropagation()
   var message = event.data
-  if (message && message.type === QUERY && typeof message.data === "string") {
-    var rewritten = rewrite(message.data)
-    pending.push(rewritten.words)
-    message.data = rewritten.query
+  if (!message)
+    return
+  if (message.type === SETUP && setupData === null) {
+    start(message.data)
+  } else if (message.type === QUERY && typeof message.data === "string") {
+    lastQuery = message.data
+    if (ready)
+      ask(message.data)
+    else
+      waiting.push(message.data)
   }
 })
 
 var send = self.postMessage.bind(self)
 self.postMessage = function (message) {
+  if (message && message.type === READY) {
+    var resolve = readyWaiters.shift()
+    if (resolve)
+      resolve()
+    return
+  }
   if (message && message.type === RESULT)
     restore(message.data, pending.shift() || [])
   send(message)
 }
-
-importScripts(material.href)
