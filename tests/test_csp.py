@@ -127,6 +127,10 @@ def test_a_script_that_slipped_into_a_page_is_refused_by_the_browser(site: tuple
     injected = ('<script>window.__ran = true;</script><img src="http://evil.example/track.png" alt="">'
                 '<a data-md-component="source" href="https://github.com/example/x">x</a>')
     page_file.write_text(original.replace("<article", injected + "<article", 1), encoding="utf-8")
+    compressed = {copy: copy.read_bytes() for copy in (page_file.with_name("index.html.gz"),
+                                                       page_file.with_name("index.html.br")) if copy.exists()}
+    for copy in compressed:
+        copy.unlink()  # the server would send the untouched compressed copy instead
     try:
         page, console = opened(browser, url + "newsletter/2/")
         try:
@@ -137,6 +141,8 @@ def test_a_script_that_slipped_into_a_page_is_refused_by_the_browser(site: tuple
             page.context.close()
     finally:
         page_file.write_text(original, encoding="utf-8")
+        for copy, data in compressed.items():
+            copy.write_bytes(data)
 
 
 def request(port: int, host: str | None, path: str = "/") -> tuple[int, str]:
@@ -159,7 +165,7 @@ def started_preview(project: Project) -> tuple[subprocess.Popen[str], int]:
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     assert process.stdout is not None
     for line in process.stdout:
-        if "Serving on" in line:
+        if "プレビュー: http" in line:
             break
     threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
     return process, port
