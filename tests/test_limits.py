@@ -16,17 +16,31 @@ from dayori.config import LimitSettings
 PEAK_MIB = 200
 
 
+_MEASURED_BUILD = """
+import runpy, sys
+report_path, sys.argv = sys.argv[1], ["mkdocs", "build", "-q"]
+try:
+    runpy.run_module("mkdocs", run_name="__main__")
+    code = 0
+except SystemExit as stop:
+    code = stop.code if isinstance(stop.code, int) else 1
+with open("/proc/self/status", encoding="ascii") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+with open(report_path, "w", encoding="ascii") as report:
+    report.write(peak)
+sys.exit(code)
+"""
+
+
 def peak_build(project: Project) -> tuple[int, float, str]:
-    """`mkdocs build` in a child process: its exit status, its peak resident memory (MiB, from the kernel's
-    accounting of that one child) and what it printed."""
+    """`mkdocs build` in a child process: its exit status, its peak resident memory in MiB and what it printed.
+    The peak is the kernel's high-water mark of the build's own memory (VmHWM, counted from `exec`): the
+    child's rusage would also count the moments before `exec`, when it is still a copy of the test worker."""
     env = {**os.environ, "DAYORI_TODAY": TODAY, "NO_COLOR": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "-q"], cwd=project.root, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert child.stdout is not None
-    output = child.stdout.read().decode("utf-8", errors="replace")
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, usage.ru_maxrss / 1024, output
+    report = project.root.parent / "peak.txt"
+    result = subprocess.run([sys.executable, "-c", _MEASURED_BUILD, str(report)], cwd=project.root, env=env,
+                            capture_output=True, text=True, timeout=600)
+    return result.returncode, int(report.read_text(encoding="ascii")) / 1024, result.stdout + result.stderr
 
 
 def picture_at_the_limit(path: Path) -> Path:
