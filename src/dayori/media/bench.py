@@ -349,10 +349,14 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A closed page drops its media requests mid-transfer; that is not worth a traceback."""
+
+
 @contextlib.contextmanager
 def _served(directory: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_QuietFiles, directory=str(directory)))
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
