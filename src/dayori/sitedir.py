@@ -128,6 +128,8 @@ def _alive_on_windows(pid: int) -> bool:
 def _exchange(first: Path, second: Path) -> bool:
     """Linux `renameat2(RENAME_EXCHANGE)`: both names stay valid throughout. False where unsupported (other
     systems, old C libraries, file systems without it) or when `second` does not exist."""
+    if sys.platform == "win32":
+        return False  # no renameat2, and ctypes.CDLL(None) raises TypeError there
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError):
