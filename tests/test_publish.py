@@ -31,8 +31,8 @@ def _subscribers(folder: Path) -> Path:
 
 
 def _publish(project: Project, *options: str, smtp: SmtpServer | None = None, webhook: Webhook | None = None,
-             today: str = "2026-11-26") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAYORI_TODAY": today, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+             today: str = "2026-11-26", env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAYORI_TODAY": today, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", **(env_extra or {})}
     env.pop("DAYORI_TEAMS_WEBHOOK", None)
     if smtp is not None:
         env.update(smtp.env())
@@ -210,3 +210,19 @@ def test_no_mail_deploys_and_announces_and_mails_nobody(project, tmp_path, webho
         assert server.recorder.received == []
     assert result.returncode == 0, result.stderr
     assert len(webhook.bodies) == 1 and (tmp_path / "www" / "newsletter" / "12" / "index.html").is_file()
+
+
+def test_a_daily_cap_pauses_the_mailing_without_failing_the_run_and_teams_waits(project, tmp_path, webhook):
+    """Exchange Online's daily cap: `send` pauses (exit 75). The hourly publish is not failed by it, says that a
+    later run continues, sends nobody twice and tells Teams nothing until the mailing is finished."""
+    project.add_issue(12, "2026-11-20", "今週の号", "今週のコツです。")
+    options = ("--to", str(_subscribers(tmp_path)))
+    capped = {"DAYORI_SMTP_DAILY_LIMIT": "2"}
+    with SmtpServer() as server:
+        runs = [_publish(project, *options, smtp=server, webhook=webhook, env_extra=capped) for _ in range(2)]
+        received = _vols_received(server)
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "上限" in run.stdout and "続きを送ります" in run.stdout, run.stdout
+    assert len(received) == 2 and len(set(received)) == 2
+    assert webhook.bodies == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -36,9 +36,9 @@ def publishable(data: bytes, suffix: str) -> bytes:
     """`data` (a picture of type `suffix`) without metadata, upright."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            rotated = image.getexif().get(_ORIENTATION, 1) not in (1, None)
             kind = image.format or ""
-            if rotated:
+            orientation = _png_orientation(data) if kind == "PNG" else image.getexif().get(_ORIENTATION, 1)
+            if orientation not in (1, None):
                 image.load()
                 return _upright(image, kind)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, struct.error) as error:
@@ -48,7 +48,7 @@ def publishable(data: bytes, suffix: str) -> bytes:
         raise NotAPicture(f"unexpected format {kind} for {suffix}")
     try:
         stripped = strip(data)
-        if not metadata_left(stripped):
+        if kind == "PNG" or not metadata_left(stripped):  # a PNG keeps only the chunks that draw it
             return stripped
         with Image.open(io.BytesIO(data)) as image:  # metadata where no block parser looks: draw it anew
             image.load()
@@ -144,9 +144,15 @@ def _scan_end(data: bytes, position: int) -> int:
 
 
 def _png(data: bytes) -> bytes:
+    """The chunks that draw the picture, joined once (a large screenshot is not copied twice)."""
+    view = memoryview(data)
+    return b"".join([_PNG_SIGNATURE, *(view[start:end] for kind, start, end in _png_chunks(data) if kind in _PNG_KEPT)])
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start, end) of each chunk up to IEND, read from the lengths alone (no pixel is decoded)."""
     if not data.startswith(_PNG_SIGNATURE):
         raise ValueError("not a PNG")
-    out = bytearray(_PNG_SIGNATURE)
     position = len(_PNG_SIGNATURE)
     while True:
         length = struct.unpack(">I", data[position:position + 4])[0]
@@ -154,11 +160,21 @@ def _png(data: bytes) -> bytes:
         end = position + 12 + length
         if end > len(data):
             raise ValueError("truncated PNG chunk")
-        if kind in _PNG_KEPT:
-            out += data[position:end]
+        yield kind, position, end
         if kind == b"IEND":
-            return bytes(out)
+            return
         position = end
+
+
+def _png_orientation(data: bytes) -> int:
+    """The EXIF orientation of a PNG (its eXIf chunk may follow the pixels): Pillow would decode the whole
+    picture to find it, which for a large screenshot costs more memory than the rest of a build."""
+    for kind, start, end in _png_chunks(data):
+        if kind == b"eXIf":
+            exif = Image.Exif()
+            exif.load(data[start + 8:end - 4])
+            return int(exif.get(_ORIENTATION, 1))
+    return 1
 
 
 def _gif(data: bytes) -> bytes:

@@ -274,6 +274,10 @@ def _mail(args: argparse.Namespace, plan: Plan, ledger_file: Path, outcome: Outc
         if status == 0:
             finished.add(issue.vol)
             outcome.done.append(f"第{issue.vol}号をメールで送りました")
+        elif status == send_cli.EXIT_PAUSED:
+            outcome.notes.append(f"第{issue.vol}号のメールは、送信の上限（1 日の件数など）に達したので途中で止めました（上の"
+                                 "メッセージに再開できる時刻があります）。その時刻の後の publish が、まだ届いていない人にだけ"
+                                 "続きを送ります。Teams への投稿は送り終えてからにします")
         else:
             outcome.failed.append(f"第{issue.vol}号のメールを送り終えられませんでした（上のメッセージを参照）。直してから同じ publish を"
                                   f"もう一度実行すると、まだ届いていない人にだけ送ります（個別には python -m dayori send "
