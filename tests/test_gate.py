@@ -327,8 +327,8 @@ def test_nested_symlinked_folders_inside_the_content_still_publish(project: Proj
     (project.root / "newsletter" / "2026" / "img").symlink_to(project.root / "docs" / "alias" / "img")
     project.add_issue(1, "2026-11-20", "図の号", "![図](img/figure.png)")
     project.build()
-    published = list((project.site / "media" / "files").iterdir())
-    assert len(published) == 1 and published[0].read_bytes() == shared.read_bytes()
+    published = [path for path in (project.site / "media" / "files").iterdir() if path.suffix != ".webp"]
+    assert len(published) == 1 and published[0].read_bytes() == shared.read_bytes()  # and its WebP twin
 
 
 SWAPPER = '''

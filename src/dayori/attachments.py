@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from PIL import Image, UnidentifiedImageError
+
 from dayori.errors import Problem
 from dayori.gate import Refused, Vetted, read_vetted
-from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, publishable
+from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, narrower, publishable
 from dayori.store import BackgroundWrites, code_version, digest
 
 FOLDER = "files"
@@ -86,3 +88,94 @@ def _made(vetted: Vetted, suffix: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != vetted.sha256:
         raise Refused("ビルドの途中で中身が変わりました。保存し終えてから、もう一度ビルドしてください。")
     return publishable(data, suffix) if suffix in PICTURE_SUFFIXES else data
+
+
+PHONE_WIDTHS = (480, 960)
+"""Widths of the smaller copies made of a wider picture: a phone's screen at one and two device pixels per
+CSS pixel."""
+_RESIZED = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+"""Pictures that get smaller copies and a WebP twin; a GIF or WebP is published as it is (an animation would
+lose its frames)."""
+_MIME = {"WEBP": "image/webp", "JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One encoding of a published picture, kept in the cache (`path`) and published at `dest`."""
+
+    dest: str
+    path: Path
+    width: int
+    height: int
+    mime: str
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """A published picture's real size, and its copies for `srcset` (narrowest first): WebP, and the
+    picture's own format, whose widest is the published copy itself."""
+
+    width: int
+    height: int
+    webp: tuple[Variant, ...] = ()
+    fallback: tuple[Variant, ...] = ()
+
+
+@dataclass
+class Variants:
+    """Each published picture's `Sizes` (by its site path), and how many encodings this build made."""
+
+    sizes: dict[str, Sizes] = field(default_factory=dict)
+    encoded: int = 0
+
+
+def picture_variants(published: Iterable[tuple[str, Path]], cache: Path, site_folder: str) -> Variants:
+    """The phone-sized and WebP copies of each published picture (its site path, its copy in the cache),
+    made when missing. A copy's key is the published picture's (its name) and the width and format, so
+    nothing is encoded twice; `site_folder` is where the site publishes them (`media/files/`)."""
+    variants = Variants()
+    folder = cache / FOLDER
+    with BackgroundWrites() as writes:
+        for dest, copy in published:
+            if dest in variants.sizes or copy.suffix.lower() not in PICTURE_SUFFIXES:
+                continue
+            sizes = _sizes(dest, copy, folder, site_folder, variants, writes)
+            if sizes is not None:
+                variants.sizes[dest] = sizes
+    return variants
+
+
+def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Variants, writes: BackgroundWrites) -> Sizes | None:
+    try:
+        with Image.open(copy) as image:
+            width, height = image.size
+            kind = _RESIZED.get(copy.suffix.lower()) if not getattr(image, "is_animated", False) else None
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    if kind is None:
+        return Sizes(width, height)
+    data: list[bytes] = []
+    webp: list[Variant] = []
+    fallback: list[Variant] = []
+    for target in sorted({*(w for w in PHONE_WIDTHS if w < width), width}):
+        for format_, found in (("WEBP", webp), (kind, fallback)):
+            if format_ == kind and target == width:
+                found.append(Variant(dest, copy, width, height, _MIME[kind]))
+                continue
+            key = digest(copy.stem, "narrower", target, format_)
+            suffix = ".webp" if format_ == "WEBP" else copy.suffix.lower()
+            final = folder / f"{key}{suffix}"
+            shape = _known_shape(width, height, target)
+            if not final.is_file():
+                if not data:
+                    data.append(copy.read_bytes())
+                encoded, shape = narrower(data[0], target, format_)
+                writes.file(final, encoded)
+                variants.encoded += 1
+            found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *shape, _MIME[format_]))
+    return Sizes(width, height, tuple(webp), tuple(fallback))
+
+
+def _known_shape(width: int, height: int, target: int) -> tuple[int, int]:
+    """The size `dayori.pictures.narrower` gives a picture of `width`×`height` at `target` pixels wide."""
+    return (target, max(1, round(height * target / width))) if target < width else (width, height)

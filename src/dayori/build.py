@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from dayori.attachments import Request, publish_copies, published_key
+from dayori.attachments import Request, Variants, picture_variants, publish_copies, published_key
 from dayori.check.stage import CheckResult, check_content
 from dayori.config import Settings
 from dayori.content import load_content
@@ -48,6 +48,8 @@ class Build:
     seconds: dict[str, float] = field(default_factory=dict)
     ffmpeg_runs: int = 0
     probes: int = 0
+    picture_encodes: int = 0
+    """Phone-sized and WebP copies of pictures encoded by this build (none when all were in the cache)."""
     check: CheckResult = field(default_factory=CheckResult)
     publications: dict[str, Publication] = field(default_factory=dict)
     """How to publish each hand-written file (docs/, theme overrides), by its site path."""
@@ -105,10 +107,13 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     lap("feeds")
     emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
     lap("email")
-    site = build_pages(content, settings, media.media, check.findings if preview else {}, memo)
-    lap("pages")
     assets, changed = _asset_outputs(content, passage, copies.files)
-    outputs = [*assets, _stylesheet(), *feeds, *emails.outputs,
+    variants = picture_variants(((a.dest, a.source) for a in assets if a.source is not None), settings.cache_path,
+                                ASSET_FOLDER)
+    lap("pictures")
+    site = build_pages(content, settings, media.media, check.findings if preview else {}, memo, variants.sizes)
+    lap("pages")
+    outputs = [*assets, *_variant_outputs(variants), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     problems = [*passage.problems, *copies.problems, *page_problems, *changed,
                 *([] if preview else media.problems), *emails.problems, *check.problems,
@@ -116,8 +121,8 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     if problems:
         raise ContentError(problems)
     return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
-                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, check,
-                 publications)
+                                                 *check.warnings), seconds, media.ffmpeg_runs, media.probes, variants.encoded,
+                 check, publications)
 
 
 def _copy_requests(content: Content, docs: Sequence[HandWritten], passage: Passage,
@@ -182,6 +187,12 @@ def _asset_outputs(content: Content, passage: Passage,
                 continue
             outputs[asset.dest] = Output(asset.dest, source=copy)
     return [outputs[dest] for dest in sorted(outputs)], problems
+
+
+def _variant_outputs(variants: Variants) -> list[Output]:
+    """The pictures' phone-sized and WebP copies (the widest fallback is the published picture itself)."""
+    return [Output(variant.dest, source=variant.path) for sizes in variants.sizes.values()
+            for variant in (*sizes.webp, *sizes.fallback[:-1])]
 
 
 def _stylesheet() -> Output:

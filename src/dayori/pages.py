@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from dayori import responsive
+from dayori.attachments import Sizes
 from dayori.config import Settings
 from dayori.feeds import feed_links
 from dayori.formats import duration_label, file_size, japanese_date, reading_minutes
@@ -58,8 +60,9 @@ class _Renderer:
     key names the items it shows (by fingerprint) and what every page shows (settings, clips, the day)."""
 
     def __init__(self, settings: Settings, content: Content, media: Mapping[str, EpisodeMedia],
-                 memo: Memo | None) -> None:
+                 memo: Memo | None, pictures: Mapping[str, Sizes]) -> None:
         self.env = _environment()
+        self.pictures = pictures
         self.settings = settings
         self.content = content
         self.media = media
@@ -89,6 +92,11 @@ class _Renderer:
                             self.content.today, _templates_version())
         return self._shared
 
+    def body(self, item: Issue | Episode) -> tuple[str, Callable[[Memo], str]]:
+        """The item's body as its page shows it, and a key for the pictures it shows."""
+        shown = {asset.dest: self.pictures[asset.dest] for asset in item.body.assets if asset.dest in self.pictures}
+        return responsive.for_pages(item.body.html, item.url, shown), lambda memo: memo.fingerprint(shown)
+
     def item_title(self, item: Issue | Episode, title: str) -> str:
         """In preview, an unpublished item's title says so: it is what a search hit and a browser tab show."""
         if not self.content.preview or is_published(item, self.content.today):
@@ -104,9 +112,11 @@ def _templates_version() -> tuple[tuple[str, int], ...]:
 
 
 def build_pages(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,
-                findings: Mapping[str, Sequence[Any]] | None = None, memo: Memo | None = None) -> Site:
-    """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview."""
-    render = _Renderer(settings, content, media or {}, memo)
+                findings: Mapping[str, Sequence[Any]] | None = None, memo: Memo | None = None,
+                pictures: Mapping[str, Sizes] | None = None) -> Site:
+    """`findings` (the proofreading check's, by source file) are shown on their pages only in a preview;
+    `pictures` (by site path) give the bodies' pictures their size and phone-sized copies."""
+    render = _Renderer(settings, content, media or {}, memo, pictures or {})
     found = findings if content.preview and findings else {}
     pages = [*_issue_pages(content, render, found), *_episode_pages(content, render, found),
              _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
@@ -128,13 +138,14 @@ def _issue_pages(content: Content, render: _Renderer, findings: Mapping[str, Seq
 def _issue_page(issue: Issue, previous: Issue | None, following: Issue | None, content: Content,
                 render: _Renderer, findings: Sequence[Any]) -> Page:
     episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
+    body, pictures = render.body(issue)
     return render.page(
         lambda memo: (memo.fingerprint(issue), *map(memo.fingerprint, episodes), memo.fingerprint(findings),
-                      _as_listed(previous), _as_listed(following)),
+                      _as_listed(previous), _as_listed(following), pictures(memo)),
         issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
         description=issue.summary, toc=issue.body.toc, section="newsletter/",
         meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
-        issue=issue, previous=previous, following=following, episodes=episodes, findings=findings)
+        issue=issue, body=body, previous=previous, following=following, episodes=episodes, findings=findings)
 
 
 def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
@@ -145,13 +156,14 @@ def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, S
 def _episode_page(episode: Episode, content: Content, render: _Renderer, findings: Sequence[Any]) -> Page:
     issue = content.issue(episode.newsletter) if episode.newsletter else None
     clip = render.media.get(episode.slug)
+    body, pictures = render.body(episode)
     return render.page(
         lambda memo: (memo.fingerprint(episode), memo.fingerprint(clip), memo.fingerprint(findings),
-                      _as_listed(issue)),
+                      _as_listed(issue), pictures(memo)),
         episode.url, render.item_title(episode, episode.title), "episode.html",
         description=episode.summary, toc=episode.body.toc, section="videos/",
         meta={"date": episode.date.isoformat(), "draft": episode.draft},
-        episode=episode, issue=issue, clip=clip, findings=findings)
+        episode=episode, body=body, issue=issue, clip=clip, findings=findings)
 
 
 def _listed(items: Sequence[Issue | Episode]) -> Callable[[Memo], tuple[object, ...]]:

@@ -236,3 +236,32 @@ def _webp(data: bytes) -> bytes:
 
 _STRIPPERS: dict[str, Callable[[bytes], bytes]] = {"JPEG": _jpeg, "MPO": _jpeg, "PNG": _png, "GIF": _gif,
                                                    "WEBP": _webp}
+
+
+WEBP_QUALITY = 80
+"""Phone-sized copies are for reading on a small screen; JPEG fallbacks keep `JPEG_QUALITY`."""
+
+
+def narrower(data: bytes, width: int, kind: str) -> tuple[bytes, tuple[int, int]]:
+    """A published (upright, metadata-free) picture at `width` pixels wide (never wider than it is), encoded
+    as `kind` (WEBP, JPEG or PNG) with nothing but the pixels and the colour profile; and its size."""
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.load()
+        image: Image.Image = opened
+        profile = image.info.get("icc_profile")
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if "transparency" in image.info or "A" in image.mode else "RGB")
+        if width < image.width:
+            image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+        if kind == "JPEG" and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        out = io.BytesIO()
+        options: dict[str, object] = {"icc_profile": profile} if profile else {}
+        if kind == "WEBP":
+            image.save(out, "WEBP", quality=WEBP_QUALITY, lossless=image.mode in ("RGBA", "LA"), **options)
+        elif kind == "JPEG":
+            image.save(out, "JPEG", quality=JPEG_QUALITY, **options)
+        else:
+            image.save(out, "PNG", optimize=True, **options)
+        return out.getvalue(), image.size
+
