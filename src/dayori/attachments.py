@@ -93,6 +93,10 @@ def _made(vetted: Vetted, suffix: str) -> bytes:
 PHONE_WIDTHS = (480, 960)
 """Widths of the smaller copies made of a wider picture: a phone's screen at one and two device pixels per
 CSS pixel."""
+WEBP_MAX_WIDTH = 2 * PHONE_WIDTHS[-1]
+"""A wider picture gets no full-size WebP twin: pages are at most 960 CSS pixels wide, so its 960 px copy
+serves phones and the original serves the rest; encoding a 16-megapixel WebP would take more memory than the
+rest of a build (see the limits)."""
 _RESIZED = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 """Pictures that get smaller copies and a WebP twin; a GIF or WebP is published as it is (an animation would
 lose its frames)."""
@@ -154,7 +158,6 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
         return None
     if kind is None:
         return Sizes(width, height)
-    data: list[bytes] = []
     webp: list[Variant] = []
     fallback: list[Variant] = []
     for target in sorted({*(w for w in PHONE_WIDTHS if w < width), width}):
@@ -162,14 +165,14 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
             if format_ == kind and target == width:
                 found.append(Variant(dest, copy, width, height, _MIME[kind]))
                 continue
+            if format_ == "WEBP" and target == width > WEBP_MAX_WIDTH:
+                continue
             key = digest(copy.stem, "narrower", target, format_)
             suffix = ".webp" if format_ == "WEBP" else copy.suffix.lower()
             final = folder / f"{key}{suffix}"
             shape = _known_shape(width, height, target)
             if not final.is_file():
-                if not data:
-                    data.append(copy.read_bytes())
-                encoded, shape = narrower(data[0], target, format_)
+                encoded, shape = narrower(copy, target, format_)
                 writes.file(final, encoded)
                 variants.encoded += 1
             found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *shape, _MIME[format_]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -238,21 +239,47 @@ _STRIPPERS: dict[str, Callable[[bytes], bytes]] = {"JPEG": _jpeg, "MPO": _jpeg, 
                                                    "WEBP": _webp}
 
 
+_BAND_PIXELS = 2_000_000
+
+
+def shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` made `size`, a band of rows at a time: Pillow resizes a picture with transparency through a
+    whole premultiplied copy of it, which for a large screenshot doubles what decoding it takes. Each band
+    reads a few rows beyond its edges, so the bands join without a seam. A JPEG is decoded at a reduced
+    scale first (`draft`)."""
+    image.draft(image.mode, size)
+    width, height = size
+    scale = image.height / height
+    rows = max(1, int(_BAND_PIXELS / max(1, image.width) / scale))
+    margin = int(3 * scale) + 2
+    result = Image.new(image.mode, size)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        first, last = top * scale, bottom * scale
+        start, end = max(0, int(first) - margin), min(image.height, int(last) + margin + 1)
+        band = image.crop((0, start, image.width, end))
+        result.paste(band.resize((width, bottom - top), Image.Resampling.LANCZOS,
+                                 box=(0, first - start, image.width, last - start)), (0, top))
+    result.info = dict(image.info)
+    return result
+
+
 WEBP_QUALITY = 80
 """Phone-sized copies are for reading on a small screen; JPEG fallbacks keep `JPEG_QUALITY`."""
 
 
-def narrower(data: bytes, width: int, kind: str) -> tuple[bytes, tuple[int, int]]:
+def narrower(source: bytes | Path, width: int, kind: str) -> tuple[bytes, tuple[int, int]]:
     """A published (upright, metadata-free) picture at `width` pixels wide (never wider than it is), encoded
-    as `kind` (WEBP, JPEG or PNG) with nothing but the pixels and the colour profile; and its size."""
-    with Image.open(io.BytesIO(data)) as opened:
+    as `kind` (WEBP, JPEG or PNG) with nothing but the pixels and the colour profile; and its size. A file is
+    decoded from the disk, so that its bytes are not held beside its pixels."""
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as opened:
         opened.load()
         image: Image.Image = opened
         profile = image.info.get("icc_profile")
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
             image = image.convert("RGBA" if "transparency" in image.info or "A" in image.mode else "RGB")
         if width < image.width:
-            image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+            image = shrunk(image, (width, max(1, round(image.height * width / image.width))))
         if kind == "JPEG" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         out = io.BytesIO()

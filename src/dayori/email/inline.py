@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from dayori.pictures import shrunk
+
 MAX_WIDTH = 1200
 JPEG_QUALITY = 85
 _KEPT = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif"}
@@ -55,36 +57,11 @@ def for_email(data: bytes | Path) -> tuple[bytes, str] | None:
             picture: Image.Image = image
             if width > MAX_WIDTH:
                 scale = MAX_WIDTH / width
-                picture = _shrunk(image, (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+                picture = shrunk(image, (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
             picture = picture.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else picture
             return _encode(picture, photo=kind in ("JPEG", "MPO") or (kind == "WEBP" and not _has_alpha(picture)))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
-
-
-_BAND_PIXELS = 2_000_000
-
-
-def _shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`image` made `size`, a band of rows at a time: Pillow resizes a picture with transparency through a
-    whole premultiplied copy of it, which for a large screenshot doubles what decoding it takes. Each band
-    reads a few rows beyond its edges, so the bands join without a seam. A JPEG is decoded at a reduced
-    scale first (`draft`)."""
-    image.draft(image.mode, size)
-    width, height = size
-    scale = image.height / height
-    rows = max(1, int(_BAND_PIXELS / max(1, image.width) / scale))
-    margin = int(3 * scale) + 2
-    result = Image.new(image.mode, size)
-    for top in range(0, height, rows):
-        bottom = min(height, top + rows)
-        first, last = top * scale, bottom * scale
-        start, end = max(0, int(first) - margin), min(image.height, int(last) + margin + 1)
-        band = image.crop((0, start, image.width, end))
-        result.paste(band.resize((width, bottom - top), Image.Resampling.LANCZOS,
-                                 box=(0, first - start, image.width, last - start)), (0, top))
-    result.info = dict(image.info)
-    return result
 
 
 def _has_alpha(picture: Image.Image) -> bool:
