@@ -8,10 +8,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -138,3 +139,14 @@ def project(tmp_path: Path) -> Project:
 def sample_project(tmp_path: Path) -> Project:
     """The real project with its sample issues and episodes."""
     return copy_project(tmp_path / "project", with_content=True)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Any]:
+    """A local server playing a Teams Workflows webhook (`test_announce.Webhook`), closed after the test."""
+    from test_announce import Webhook
+
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()

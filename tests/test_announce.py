@@ -71,14 +71,6 @@ class Webhook:
         return [json.loads(body)["attachments"][0]["content"] for body in self.bodies]
 
 
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
-
-
 def _announce(project: Project, webhook: Webhook, *options: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url,
            "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docx
-import pytest
 
 from conftest import ROOT, Project
 from dayori.__main__ import parser
@@ -130,14 +129,6 @@ def test_make_targets_and_files_the_guide_names_exist() -> None:
         for variable in re.findall(r"(?:\$env:|export |^|\s)([A-Z][A-Z_]+)\s*=", command):
             assert variable in {"HTTPS_PROXY", "HTTP_PROXY"} or any(
                 variable in path.read_text(encoding="utf-8") for path in (ROOT / "src").rglob("*.py")), command
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
 
 
 def _scheduled(command: str) -> str | None:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,14 +44,6 @@ def _publish(project: Project, *options: str, smtp: SmtpServer | None = None, we
 def _vols_received(server: SmtpServer) -> list[tuple[str, str]]:
     return sorted((address.lower(), str(item.message["Subject"])) for item in server.recorder.received
                   for address in item.recipients)
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
 
 
 def test_publishing_every_hour_mails_and_posts_the_weeks_issue_once_and_deploys_the_site(project, tmp_path, webhook):

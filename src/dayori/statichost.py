@@ -68,10 +68,15 @@ class PrecompressedHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A closed page drops its media requests mid-transfer; that is not worth a traceback."""
+
+
 @contextlib.contextmanager
 def serve_folder(directory: Path, handler: type[PrecompressedHandler] = PrecompressedHandler) -> Iterator[str]:
     """`directory` over HTTP on 127.0.0.1; yields the base URL ("http://…/")."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -20,17 +20,13 @@ whatever runs first otherwise pays for warming caches.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +48,7 @@ from dayori.media.pipeline import process_episodes
 from dayori.media.probe import probe
 from dayori.media.runner import run_ffmpeg
 from dayori.model import Body, Content, Episode, EpisodeMedia
+from dayori.statichost import serve_folder
 
 CLIPS = 4
 SECONDS = 4.0
@@ -259,7 +256,7 @@ def bench_playback(folder: Path, episode: Episode, media: EpisodeMedia,
     site = folder / "site"
     pages = {"before": _before_page(site, previous), "after": _after_page(site, episode, media)}
     found: dict[str, Any] = {"playback_network": f"{LATENCY_MS} ms latency, 390x844 viewport"}
-    with _served(site) as url, sync_playwright() as playwright:
+    with serve_folder(site) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=["--no-sandbox", "--disable-gpu", "--autoplay-policy="
                                                    "no-user-gesture-required"])
@@ -342,28 +339,6 @@ def _time_to_play(browser: Any, address: str, kbps: int) -> tuple[float, int, st
         return float(seconds), sum(fetched) - before, media[0] if media else ""
     finally:
         context.close()
-
-
-class _QuietFiles(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A closed page drops its media requests mid-transfer; that is not worth a traceback."""
-
-
-@contextlib.contextmanager
-def _served(directory: Path) -> Iterator[str]:
-    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _episode(tmpdir: Path, slug: str, index: int, exe: str, seconds: float, size: str) -> Episode:
