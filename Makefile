@@ -38,12 +38,13 @@ serve: $(STAMP)
 	$(BIN)/python -m dayori serve --port $(PORT)
 
 test: $(DEV_STAMP)
-	$(BIN)/ruff check src tests hooks scripts
+	$(BIN)/ruff check src tests hooks scripts benchmarks testsupport
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2
 
+# `make bench ONLY=build` runs one section (see `python -m benchmarks --help`); benchmarks/ is not part of the product.
 bench: $(DEV_STAMP)
-	$(BIN)/python -m dayori bench
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY)) $(BENCH_ARGS)
 
 # The input fuzzer at length (tests/test_fuzz_input.py): new examples every run, about 400 per property.
 fuzz: $(DEV_STAMP)

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from dayori.pageload import CHROMIUM
-from dayori.pageload import chromium as launch_chromium
-from dayori.statichost import PrecompressedHandler, serve_folder
+from testsupport.pageload import CHROMIUM
+from testsupport.pageload import chromium as launch_chromium
+from testsupport.statichost import PrecompressedHandler, serve_folder
 
 TESTS = Path(__file__).resolve().parent
 AXE = TESTS / "node_modules" / "axe-core" / "axe.min.js"

@@ -164,3 +164,16 @@ def test_engine_settings_match_what_mkdocs_reads(sample_project: Project) -> Non
     assert list(settings.markdown_extensions) == list(config.markdown_extensions)
     assert _stable(settings.markdown_configs) == _stable(dict(config.mdx_configs))
     assert settings.site_url == config.site_url
+
+
+def test_the_product_ships_no_benchmark_or_test_code() -> None:
+    """`benchmarks/` and `testsupport/` sit beside `src/`: the package neither holds nor imports them, nor the
+    tests' modules, and nothing reaches them by editing `sys.path`."""
+    outside = {"benchmarks", "testsupport", "conftest", *(path.stem for path in (ROOT / "tests").glob("*.py"))}
+    offenders = {str(path.relative_to(PACKAGE)): sorted(name for name in imported_modules(path)
+                                                        if name.split(".")[0] in outside)
+                 for path in PACKAGE.rglob("*.py")}
+    assert {path: names for path, names in offenders.items() if names} == {}
+    assert not [path for path in PACKAGE.rglob("*.py") if "bench" in path.stem]
+    for folder in (PACKAGE, ROOT / "benchmarks", ROOT / "testsupport"):
+        assert not [path for path in folder.rglob("*.py") if "sys.path" in path.read_text(encoding="utf-8")]

@@ -12,8 +12,8 @@ from dayori.check.analyzer import Analyzer
 from dayori.check.base import Context
 from dayori.check.confusables import group_count
 from dayori.check.document import analyse
-from dayori.check.measure import Score, load_corpus, score
 from dayori.check.rules import RULES
+from testsupport.proofreading import Score, load_corpus, score
 
 CORPUS = Path(__file__).with_name("proofreading_corpus.yml")
 PRECISION_TARGET = 0.95

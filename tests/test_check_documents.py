@@ -19,8 +19,8 @@ from conftest import Project
 from dayori.check.analyzer import Analyzer
 from dayori.check.base import Context
 from dayori.check.document import analyse
-from dayori.check.measure import load_corpus
 from dayori.check.wording_rules import WORDING_RULES
+from testsupport.proofreading import load_corpus
 
 CORPUS = Path(__file__).with_name("proofreading_corpus.yml")
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from browser import serve
 from conftest import ROOT, Project, copy_project
 from dayori.compress import TEXT_SUFFIXES, gzip_copy, precompress, unpack
-from dayori.statichost import HASHED
+from testsupport.statichost import HASHED
 
 
 def _text_files(site: Path) -> list[Path]:

@@ -22,7 +22,7 @@ from dayori.delivery.ledger import Ledger
 from dayori.delivery.subscribers import Recipient, parse_subscribers, read_subscribers
 from dayori.email.render import message_id, render_message
 from dayori.model import Body, Content, Issue
-from smtp_server import Plan, SmtpServer
+from testsupport.smtp_server import Plan, SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

@@ -1,5 +1,5 @@
 """`send` with DAYORI_SMTP_PROFILE=exchange-online against a local server that answers like Exchange Online under
-load (tests/exchange_server.py), on a clock that runs 600 times faster: a per-minute quota answered with a 5xx,
+load (testsupport/exchange_server.py), on a clock that runs 600 times faster: a per-minute quota answered with a 5xx,
 432 bursts, a reply without a status code, a daily cap. Each test ends with every reader holding exactly one copy."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from dayori.delivery import cli, words
 from dayori.delivery.cli import EXIT_PAUSED, SendRequest
 from dayori.delivery.send import DAY
-from exchange_server import NO_CODE, QUOTA, THREAD_LIMIT, ExchangePlan, ExchangeServer, ScaledClock
 from test_delivery import _addresses, _csv, _message, _settings
+from testsupport.exchange_server import NO_CODE, QUOTA, THREAD_LIMIT, ExchangePlan, ExchangeServer, ScaledClock
 
 READERS = _addresses(45)
 

@@ -18,8 +18,8 @@ import docx
 
 from conftest import ROOT, Project
 from dayori.__main__ import parser
-from smtp_server import SmtpServer
 from test_announce import Webhook
+from testsupport.smtp_server import SmtpServer
 
 GUIDE = ROOT / "docs" / "guide.md"
 PREFIXES = ("make ", ".venv\\Scripts\\", ".venv/bin/", "py -m ", "python -m ", "git ", "$env:", "schtasks ",
@@ -112,7 +112,7 @@ def test_commands_named_in_sentences_exist_with_their_options() -> None:
         if shown.whole or not argv:
             continue
         assert argv[0] in {"site", "serve", "check", "new-issue", "send", "announce", "publish", "suppress", "bounces",
-                           "wheelhouse", "bench", "--help"}, shown.text
+                           "wheelhouse", "--help"}, shown.text
         unknown = [a for a in argv if a.startswith("--") and a not in _options(argv[0])]
         assert not unknown, shown.text
 
@@ -175,7 +175,7 @@ def test_every_command_of_the_guide_runs(project: Project, tmp_path: Path, webho
                 ran.append(command)
                 continue
             args = parser().parse_args(argv)  # every shown form is one the command accepts
-            if argv[0] in {"serve", "wheelhouse", "bench"}:
+            if argv[0] in {"serve", "wheelhouse"}:
                 continue  # a server that runs until Ctrl+C, a download of ~350 MB: see test_preview, test_wheelhouse
             if argv[0] == "publish" and args.rollback:
                 project.add_issue(12, "2026-11-20", "今週の号（訂正）", "今週のコツです。")

@@ -21,15 +21,15 @@ from dayori.delivery.oauth import OAuthConfig, TokenError, TokenSource
 from dayori.delivery.smtp import SmtpConfig, Transport
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
-from exchange_server import ScaledClock
-from oauth_servers import (
+from testsupport.exchange_server import ScaledClock
+from testsupport.oauth_servers import (
     CLIENT_SECRET,
     OAuthSmtpServer,
     TokenServer,
     make_client_certificate,
     make_pki,
 )
-from smtp_server import Plan
+from testsupport.smtp_server import Plan
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS",
                                         "ignore:auth_required == True")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from smtp_server import Plan, SmtpServer
+from testsupport.smtp_server import Plan, SmtpServer
 
 TODAY = "2026-11-26"
 TITLE = "会議資料を一枚にまとめるコツ"

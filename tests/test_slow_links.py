@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from browser import chromium, serve
 from conftest import Project, copy_project
-from dayori.bench import issue_markdown
 from dayori.material import search
 from dayori.material.search import INDEX, SHARDS_KEY, split_index, whole_index
-from dayori.pageload import measure
+from testsupport.corpus import issue_markdown
+from testsupport.pageload import measure
 
 ISSUES = {
     1: ("2024-05-10", "古い号", "昔の記事でも手ぶれ補正の話をしました。"),

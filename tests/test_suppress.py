@@ -20,7 +20,6 @@ from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
-from smtp_server import Plan, SmtpServer
 from test_announce import Webhook
 from test_send_attacks import _addresses
 from test_send_attacks import _env as attack_env
@@ -28,6 +27,7 @@ from test_send_attacks import _list as subscriber_list
 from test_send_attacks import _send as send_command
 from test_send_attacks import _start as start_send
 from test_send_attacks import _wait_for as wait_for
+from testsupport.smtp_server import Plan, SmtpServer
 
 SITE = "https://dx.example.go.jp/dayori/"
 ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]

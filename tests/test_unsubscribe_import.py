@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from dayori.delivery import cli
 from dayori.delivery.cli import SendRequest
 from msg_files import outlook_msg
-from smtp_server import SmtpServer
 from test_delivery import _addresses, _csv, _message, _settings
 from test_suppress import _dsn
+from testsupport.smtp_server import SmtpServer
 
 READERS = _addresses(6)
 EXCHANGE = "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=3f2a9c-{}"

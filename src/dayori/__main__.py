@@ -43,17 +43,6 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve.main(["--port", str(args.port), "--host", args.host, "--config-file", str(args.config_file)])
 
 
-def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("options", nargs=argparse.REMAINDER, help="dayori.bench のオプション（--issues など）")
-    parser.set_defaults(run=run_bench)
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    from dayori import bench  # Linux and macOS only (it measures memory with `resource`)
-
-    return bench.main(args.options)
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dayori", description="業務合理化便り / DX日記 のコマンド")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -69,7 +58,6 @@ def parser() -> argparse.ArgumentParser:
     delivery_commands.add_bounces_arguments(commands.add_parser("bounces", help="不達通知を読み、恒久的な不達を配信停止にします"))
     wheelhouse.add_arguments(commands.add_parser(
         "wheelhouse", help="閉じたネットワーク向けに、Windows と Linux のインストール用ファイルを集めます（make wheelhouse）"))
-    add_bench_arguments(commands.add_parser("bench", help="ビルドの速さを測ります（make bench、開発者向け）"))
     return root
 
 

@@ -1,12 +1,13 @@
-"""Delivery rate with OAuth (a local HTTPS token endpoint and an XOAUTH2 SMTP server, the tests' own servers)
-against the same send with no login: what Microsoft 365's sign-in costs a send."""
+"""Delivery: sends per second through the ledger against plain smtplib; with OAuth (a local HTTPS token endpoint
+and an XOAUTH2 SMTP server, the tests' own servers from `testsupport`) against the same send with no login, what
+Microsoft 365's sign-in costs a send; and the pace of the exchange-online profile."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import os
-import sys
+import socket
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -31,17 +32,6 @@ def sample_send(folder: Path, count: int) -> tuple[Settings, EmailMessage, list[
 
 def bench_oauth_sending(folder: Path, count: int = 300) -> dict[str, float]:
     """Best of REPEATS sends of `count` messages each way, through the ledger as `send` does."""
-    tests = Path(__file__).resolve().parents[3] / "tests"
-    if not (tests / "oauth_servers.py").is_file():
-        return {}
-    sys.path.insert(0, str(tests))
-    try:
-        return _measure(folder, count)
-    finally:
-        sys.path.remove(str(tests))
-
-
-def _measure(folder: Path, count: int) -> dict[str, float]:
     import logging
     import warnings
 
@@ -49,8 +39,8 @@ def _measure(folder: Path, count: int) -> dict[str, float]:
     from dayori.delivery.send import SendOptions, deliver
     from dayori.delivery.smtp import SmtpConfig, Transport
     from dayori.email import message_id
-    from oauth_servers import OAuthSmtpServer, TokenServer, make_pki
-    from smtp_server import SmtpServer
+    from testsupport.oauth_servers import OAuthSmtpServer, TokenServer, make_pki
+    from testsupport.smtp_server import SmtpServer
 
     warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
     logging.getLogger("mail.log").setLevel(logging.ERROR)
@@ -93,24 +83,13 @@ def bench_profile_pace(folder: Path, count: int = 60, scale: float = 6.0) -> dic
     minute) on a clock `scale` times faster than real time (slow enough that the real cost of a message stays
     well inside the pace's interval): the send rate against the profile's limit, the quota refusals it met, and the
     ledger's own cost per message (the two commits around each message, timed alone)."""
-    tests = Path(__file__).resolve().parents[3] / "tests"
-    if not (tests / "exchange_server.py").is_file():
-        return {}
-    sys.path.insert(0, str(tests))
-    try:
-        return _measure_pace(folder, count, scale)
-    finally:
-        sys.path.remove(str(tests))
-
-
-def _measure_pace(folder: Path, count: int, scale: float) -> dict[str, float]:
     import logging
 
     from dayori.delivery.ledger import SENT, UNCERTAIN, Ledger
     from dayori.delivery.send import SendOptions, deliver
     from dayori.delivery.smtp import SmtpConfig, Transport
     from dayori.email import message_id
-    from exchange_server import QUOTA, ExchangePlan, ExchangeServer, ScaledClock
+    from testsupport.exchange_server import QUOTA, ExchangePlan, ExchangeServer, ScaledClock
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,3 +116,44 @@ def _measure_pace(folder: Path, count: int, scale: float) -> dict[str, float]:
     return {"messages": float(summary.sent_now), "profile_limit_per_minute": limit, "sent_per_minute": rate,
             "rate_over_limit": rate / limit if limit else 0.0, "quota_refusals": float(refusals),
             "ledger_ms_per_message": 1000 * ledger_seconds / count}
+
+
+def bench_sending(folder: Path, count: int = 300) -> dict[str, float]:
+    """Sends per second through the ledger to a local SMTP server, against plain smtplib sending the same
+    bytes over one connection (the floor any sender has)."""
+    import smtplib
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from dayori.delivery.ledger import Ledger
+    from dayori.delivery.send import SendOptions, deliver, personalize
+    from dayori.delivery.smtp import SmtpConfig, Transport
+    from dayori.email import message_id
+
+    settings, message, recipients = sample_send(folder, count)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = SmtpConfig.from_env({"DAYORI_SMTP_HOST": "127.0.0.1", "DAYORI_SMTP_PORT": str(controller.port),
+                                      "DAYORI_SMTP_SECURITY": "none"})
+        with Ledger.open(folder / "bench-ledger.sqlite3") as ledger:
+            ledger.freeze(1, [(r, message_id(1, settings, r.address)) for r in recipients])
+            start = time.perf_counter()
+            deliver(message, 1, ledger, Transport(config), "dx@example.go.jp", SendOptions(rate=0, progress=False, progress_stream=io.StringIO()))
+            ledgered = time.perf_counter() - start
+        data = personalize(message, recipients[0], message_id(1, settings))
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", controller.port) as client:
+            for recipient in recipients:
+                client.sendmail("dx@example.go.jp", [recipient.address], data)
+        plain = time.perf_counter() - start
+    finally:
+        controller.stop()
+    return {"messages": count, "sends_per_second": count / ledgered, "smtplib_sends_per_second": count / plain,
+            "ledger_over_smtplib": ledgered / plain}
+
+

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from smtp_server import Plan, Recorder, SmtpServer, _Controller
+from testsupport.smtp_server import Plan, Recorder, SmtpServer, _Controller
 
 QUOTA = ("554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due "
          "to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData]")

@@ -1,5 +1,5 @@
 """How much the media stage costs on top of ffmpeg itself, what the pool gains, what a warm rebuild does, and what a
-reader on a slow line gets (`make bench`, or `python -m dayori.bench --only media`).
+reader on a slow line gets (`make bench ONLY=media`, or `python -m benchmarks --only media`).
 
 - Overhead: the stage against the same commands run with plain `subprocess.run`, deliberately outside the runner,
   so that the ratio shows the stage's own cost (hashing, probing, progress parsing, HLS measurements, the poster
@@ -48,7 +48,7 @@ from dayori.media.pipeline import process_episodes
 from dayori.media.probe import probe
 from dayori.media.runner import run_ffmpeg
 from dayori.model import Body, Content, Episode, EpisodeMedia
-from dayori.statichost import serve_folder
+from testsupport.statichost import serve_folder
 
 CLIPS = 4
 SECONDS = 4.0
@@ -359,10 +359,3 @@ def _episode(tmpdir: Path, slug: str, index: int, exe: str, seconds: float, size
                    clip=clip, captions=None, poster_at=None, newsletter=None, source=source,
                    body=Body(html="", text="", toc=()))
 
-
-if __name__ == "__main__":
-    import json
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        print(json.dumps(bench_media(Path(scratch)), indent=2, ensure_ascii=False))
