@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.build import Pair, bench_build, noise, published_issues, show
-from benchmarks.common import Options, Run
+from benchmarks.common import Options, Run, TreeMemory, process_tree
 from conftest import ROOT, TODAY
 from testsupport.corpus import SLIPS, issue_date, issue_markdown, write_projects
 
@@ -36,6 +36,7 @@ def test_the_build_bench_times_both_sides_building_the_same_issues(tmp_path: Pat
             assert part[f"{side}_wall_seconds"] > 0 and part[f"{side}_user_seconds"] > 0
             assert part[f"{side}_system_seconds"] >= 0
             assert 10 < part[f"{side}_peak_mb"] < 4000  # a Python process running MkDocs, in MB
+            assert part[f"{side}_memory_mb"] >= part[f"{side}_peak_mb"]
             assert part[f"{side}_user_seconds"] + part[f"{side}_system_seconds"] < 4 * part[f"{side}_wall_seconds"]
         assert part["wall_ratio_min"] <= part["wall_ratio"] <= part["wall_ratio_max"]
         assert all(ratio > 0 for ratio in part["pair_ratios"]) and part["user_ratio"] > 0
@@ -57,6 +58,29 @@ def test_make_bench_runs_one_section_from_the_repository_root(tmp_path: Path) ->
     assert "warm B/A" in result.stdout and "cold B/A" in result.stdout
     assert json.loads(output.read_text(encoding="utf-8"))["build"]["published"] == 2
     assert re.search(r"^bench:.*\n\t.*-m benchmarks", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+
+
+WORKERS = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import sys, time; held = b'x' * 80_000_000; print(1, flush=True); time.sleep(3)"],
+                         stdout=subprocess.PIPE)
+child.stdout.readline()
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def test_the_memory_of_worker_processes_adds_up() -> None:
+    """A build that hands work to a process: the tree's memory counts the worker, the parent's alone would not."""
+    parent = subprocess.Popen([sys.executable, "-c", WORKERS], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    memory = TreeMemory(parent.pid)
+    memory.start()
+    worker = int(parent.stdout.readline())
+    assert worker in process_tree(parent.pid)
+    parent.wait(timeout=60)
+    memory.stop()
+    assert memory.peak > 80_000_000
 
 
 def _run(wall: float, cpu: float) -> Run:
