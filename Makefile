@@ -40,6 +40,7 @@ serve: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests hooks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --follow-imports=silent src/dayori
 	$(BIN)/python -m pytest -n 2
 
 bench: $(DEV_STAMP)

@@ -301,7 +301,7 @@ def _docs_outputs(config: MkDocsConfig) -> list[HandWritten]:
     assert _state.settings is not None
     project = Path(config.config_file_path).parent
     files = [HandWritten(file.dest_uri, Path(file.abs_src_path), Path(os.path.relpath(file.abs_src_path, project)))
-             for file in get_files(config) if file.inclusion.is_included() and file.abs_src_path is not None
+             for file in get_files(config) if _included(file) and file.abs_src_path is not None
              and left_out_of_docs(file.src_uri, Path(file.abs_src_path), _state.settings) is None]
     for folder in _override_folders(config):
         files += [HandWritten(name, folder / name, Path(os.path.relpath(folder / name, project)), folder)
@@ -469,7 +469,7 @@ def _publish_vetted(files: Files, config: MkDocsConfig, publications: dict[str, 
             continue
         publication = publications.get(file.dest_uri)
         if publication is None:
-            if file.inclusion.is_included() and file.src_dir in overrides | {config.docs_dir}:
+            if _included(file) and file.src_dir in overrides | {config.docs_dir}:
                 raise PluginError(f"{file.src_uri} は公開前の確認を通っていません（ビルドの途中で加わったファイル）。"
                                   "もう一度ビルドしてください。")
             continue
@@ -800,6 +800,11 @@ def _clear(folder: Path) -> None:
 
 def _generated(page: MkDocsPage) -> Page | None:
     return (_state.pages or {}).get(page.file.src_uri) if page.file.generated_by else None
+
+
+def _included(file: File) -> bool:
+    """Published, whether in the navigation or not (MkDocs leaves this method untyped)."""
+    return bool(file.inclusion.is_included())  # type: ignore[no-untyped-call]
 
 
 def _source_uri(page: Page) -> str:
