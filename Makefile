@@ -4,7 +4,18 @@
 # adds the test tools (requirements-dev.lock). Every target runs a `python -m dayori` command, which is how
 # Windows, without make, runs the same (see docs/guide.md).
 PYTHON ?= python3
+# `make site BUILDER=properdocs` (or serve, check …) runs ProperDocs, MkDocs' maintained fork, from its own venv;
+# `make test` builds the sample site with both and compares them (tests/test_builder_canary.py).
+BUILDER ?= mkdocs
+ifeq ($(BUILDER),properdocs)
+VENV := .venv-properdocs
+LOCK := requirements-properdocs.lock
+LOCK_FLAGS := --no-deps
+else
 VENV := .venv
+LOCK := requirements.lock
+LOCK_FLAGS :=
+endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dayori-installed
 DEV_STAMP := $(VENV)/.dayori-dev-installed
@@ -17,11 +28,12 @@ export SOURCE_DATE_EPOCH
 endif
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test fuzz bench check new-issue publish wheelhouse clean
+.PHONY: site serve test fuzz bench check new-issue publish wheelhouse clean venv properdocs
 
-$(STAMP): requirements.lock pyproject.toml
+# Material still names mkdocs as a dependency: ProperDocs' lock is complete and installed without resolving.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -r requirements.lock
+	$(PIP) $(LOCK_FLAGS) -r $(LOCK)
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -37,9 +49,16 @@ PORT ?= 8000
 serve: $(STAMP)
 	$(BIN)/python -m dayori serve --port $(PORT)
 
-test: $(DEV_STAMP)
+venv: $(STAMP)
+
+# The ProperDocs canary's venv (.venv-properdocs), which tests/test_builder_canary.py builds with.
+properdocs:
+	$(MAKE) --no-print-directory BUILDER=properdocs venv
+
+test: $(DEV_STAMP) properdocs
 	$(BIN)/ruff check src tests hooks scripts benchmarks testsupport
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --follow-imports=silent src/dayori
 	$(BIN)/python -m pytest -n 2
 
 # `make bench ONLY=build` runs one section (see `python -m benchmarks --help`); benchmarks/ is not part of the product.

@@ -14,5 +14,6 @@ from dayori.material.adapter import (  # noqa: F401  (MkDocs looks these names u
     on_post_template,
     on_pre_build,
     on_serve,
+    on_shutdown,
     on_startup,
 )

@@ -177,3 +177,110 @@ def test_the_product_ships_no_benchmark_or_test_code() -> None:
     assert not [path for path in PACKAGE.rglob("*.py") if "bench" in path.stem]
     for folder in (PACKAGE, ROOT / "benchmarks", ROOT / "testsupport"):
         assert not [path for path in folder.rglob("*.py") if "sys.path" in path.read_text(encoding="utf-8")]
+INTERNALS = PACKAGE / "material" / "internals.py"
+PRIVATE_SOURCES = ("mkdocs", "material", "properdocs", "pymdownx")
+OWN_RECEIVERS = {"self", "cls", "state", "reload"}
+"""Objects of the adapter's own (its session and what `make serve` reuses), whose attributes it sets freely."""
+PUBLIC_ATTRIBUTES = {"site_dir", "nav", "content_string", "active"}
+"""The documented data attributes of MkDocs' objects the adapter sets (`config.site_dir`, `file.content_string` …)."""
+
+
+def _private(name: str) -> bool:
+    return any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
+
+
+def _root(expression: ast.expr) -> str | None:
+    """The name an attribute chain starts from (`state` for `state.reload.writing`)."""
+    while isinstance(expression, ast.Attribute | ast.Subscript | ast.Call):
+        expression = expression.func if isinstance(expression, ast.Call) else expression.value
+    return expression.id if isinstance(expression, ast.Name) else None
+
+
+def builder_internals_used(path: Path) -> list[str]:
+    """What in a file reaches behind MkDocs' or Material's documented API: a private name imported from them,
+    another object's private attribute, a method or a plugin's attribute replaced (`x.method = …`, `setattr`),
+    a log filter (how a builder warning is hidden by its text)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PRIVATE_SOURCES:
+            found += [f"{node.lineno}: {node.module}.{alias.name}" for alias in node.names
+                      if _private(f"{node.module}.{alias.name}")]
+        elif isinstance(node, ast.Import):
+            found += [f"{node.lineno}: {alias.name}" for alias in node.names
+                      if alias.name.split(".")[0] in PRIVATE_SOURCES and _private(alias.name)]
+        elif isinstance(node, ast.Attribute) and _private(node.attr) and not (
+                isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"}):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if (isinstance(element, ast.Attribute) and element.attr not in PUBLIC_ATTRIBUTES
+                            and _root(element.value) not in OWN_RECEIVERS
+                            and not _private(element.attr)):
+                        found.append(f"{node.lineno}: {ast.unparse(element)} = …")
+        elif isinstance(node, ast.Call) and (getattr(node.func, "id", None) == "setattr"
+                                             or getattr(node.func, "attr", None) == "addFilter"):
+            found.append(f"{node.lineno}: {ast.unparse(node.func)}(…)")
+    return sorted(found, key=lambda use: int(use.split(":", 1)[0]))
+
+
+def test_builder_internals_are_used_in_one_module_only() -> None:
+    """Everything behind MkDocs' and Material's documented API lives in `dayori.material.internals`, which
+    checks the releases it was written for; the rest of the package (and the hook) keeps to their API."""
+    files = [*(PACKAGE / "material").rglob("*.py"), ROOT / "hooks" / "dayori_hook.py"]
+    offenders = {str(path.relative_to(ROOT)): builder_internals_used(path) for path in files if path != INTERNALS}
+    assert {name: uses for name, uses in offenders.items() if uses} == {}
+    engine = [path for path in PACKAGE.rglob("*.py") if "material" not in path.relative_to(PACKAGE).parts[:1]]
+    private_imports = {str(path.relative_to(ROOT)): [use for use in builder_internals_used(path)
+                                                     if use.split(": ", 1)[1].split(".")[0] in PRIVATE_SOURCES]
+                       for path in engine}
+    assert {name: uses for name, uses in private_imports.items() if uses} == {}
+    assert builder_internals_used(INTERNALS), "internals.py is where they are: the check must see them there"
+
+
+def test_the_internals_check_sees_every_kind_of_reach(tmp_path: Path) -> None:
+    sample = tmp_path / "probe.py"
+    sample.write_text(textwrap.dedent("""
+        import logging
+        from mkdocs.structure.toc import _TocToken
+        import material._private
+        def patch(page, server, config, search, state, file):
+            page.render = lambda config, files: None
+            server._inject_js_into_html = None
+            server.builder = print
+            search.search_index_prev = None
+            setattr(file, "is_modified", bool)
+            logging.getLogger("mkdocs").addFilter(lambda record: True)
+            state.failure = None
+            config.site_dir = "x"
+            file.content_string = ""
+    """), encoding="utf-8")
+    assert builder_internals_used(sample) == [
+        "3: mkdocs.structure.toc._TocToken", "4: material._private", "6: page.render = …",
+        "7: server._inject_js_into_html", "8: server.builder = …", "9: search.search_index_prev = …",
+        "10: setattr(…)", "11: logging.getLogger('mkdocs').addFilter(…)"]
+
+
+def test_the_adapter_keeps_its_state_on_one_session_object() -> None:
+    """No module global but the current session (MkDocs calls the hook's events as module functions): constants
+    are in capitals, and the session is made by `on_startup` and dropped by `on_shutdown`."""
+    tree = ast.parse((PACKAGE / "material" / "adapter.py").read_text(encoding="utf-8"))
+    names = [target.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+             if isinstance(target, ast.Name)]
+    assert [name for name in names if not name.isupper() and name not in {"log", "on_post_build"}] == ["_current"]
+
+
+def test_a_session_lasts_from_startup_to_shutdown(project: Project) -> None:
+    from dayori.material import adapter
+
+    adapter.on_startup(command="serve", dirty=True)
+    first = adapter.session()
+    assert first.preview and first.reloading
+    adapter.on_shutdown()
+    project.add_issue(1, "2026-11-02", "最初の号")
+    project.build()
+    after = adapter.session()
+    assert after is not first and not after.preview and after.build is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 _MISSING = object()
@@ -33,7 +33,7 @@ class Memo:
             if value is _MISSING:
                 value = compute()
             self._used[key] = value
-        return value
+        return cast(T, value)
 
     def put(self, key: Hashable, value: Any) -> None:
         """A result made outside `get` (a cache record just written)."""

@@ -21,7 +21,7 @@ from dayori.config import Settings
 from dayori.feeds import feed_links
 from dayori.formats import duration_label, file_size, japanese_date, reading_minutes
 from dayori.memo import Memo, recall
-from dayori.model import Content, Episode, EpisodeMedia, Issue, Page, is_published, newest_first, tag_slug
+from dayori.model import Content, Episode, EpisodeMedia, Heading, Issue, Page, is_published, newest_first, tag_slug
 from dayori.reading import by_reading
 from dayori.urls import relative
 
@@ -70,8 +70,8 @@ class _Renderer:
         self._shared: tuple[object, ...] | None = None
 
     def page(self, key: Callable[[Memo], tuple[object, ...]], url: str, title: str, template: str, *,
-             description: str = "", toc: tuple = (), meta: dict[str, Any] | None = None, searchable: bool = True,
-             listing: bool = False, section: str = "", **context: Any) -> Page:
+             description: str = "", toc: tuple[Heading, ...] = (), meta: dict[str, Any] | None = None,
+             searchable: bool = True, listing: bool = False, section: str = "", **context: Any) -> Page:
         """`key` names what the page's `context` shows (the items, by fingerprint or as listed)."""
         def render() -> Page:
             return Page(url=url, title=title, html=self.fragment(url, template, **context), description=description,

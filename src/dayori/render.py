@@ -91,7 +91,7 @@ class _Target:
     depends: list[list[Any]] = field(default_factory=list)
 
 
-class _LinkResolver(Treeprocessor):
+class _LinkResolver(Treeprocessor):  # type: ignore[misc]  # Markdown ships no types
     def __init__(self, md: markdown.Markdown, renderer: Renderer) -> None:
         super().__init__(md)
         self.renderer = renderer
@@ -134,7 +134,7 @@ def _refuse_raw_paths(block: str, target: _Target) -> None:
             target.broken.append((line, url, f"raw:{tag}"))
 
 
-class _LinkExtension(Extension):
+class _LinkExtension(Extension):  # type: ignore[misc]  # Markdown ships no types
     def __init__(self, renderer: Renderer) -> None:
         super().__init__()
         self.renderer = renderer
@@ -325,16 +325,16 @@ def _holds(kind: str, name: str, value: Any, link_for_file: Callable[[Path], str
     """Whether one thing a cached rendering looked at is still as it was."""
     if kind == "address":
         found = page_for_url(name)
-        return (str(found) if found else None) == value
+        return bool((str(found) if found else None) == value)
     path = Path(name)
     if kind == "link":
-        return str(path.resolve()) == value
+        return bool(str(path.resolve()) == value)
     if kind == "missing":
         found = find_path(path.parent, path.name)
         return found is None or not found.is_file()
     if kind == "page":
-        return path.is_file() and link_for_file(path) == value
-    return _stamp(path) == value
+        return path.is_file() and bool(link_for_file(path) == value)
+    return bool(_stamp(path) == value)
 
 
 def _heading_json(heading: Heading) -> list[Any]:

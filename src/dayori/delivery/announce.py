@@ -31,8 +31,8 @@ from dayori.delivery import words
 from dayori.delivery.commands import add_common, ledger_path
 from dayori.delivery.ledger import Ledger, LedgerError
 from dayori.errors import ContentError
+from dayori.formats import japanese_date
 from dayori.model import Content, Episode, Issue
-from dayori.pages import japanese_date
 
 CARD_VERSION = "1.5"
 MAX_PAYLOAD_BYTES = 28 * 1024

@@ -69,7 +69,7 @@ def _read_msg(path: Path, data: bytes) -> SavedMail:
             for kind, encoding in (("001F", "utf-16-le"), ("001E", "cp932")):
                 name = f"__substg1.0_{prop:04X}{kind}"
                 if ole.exists(name):
-                    return ole.openstream(name).read().decode(encoding, "replace").rstrip("\x00").strip()
+                    return str(ole.openstream(name).read().decode(encoding, "replace").rstrip("\x00").strip())
             return ""
 
         if not text(MESSAGE_CLASS) and not text(SUBJECT):

@@ -176,7 +176,7 @@ class _Throttle:
     def next_wait(self, result: Result) -> float | None:
         """Seconds to wait, or None when the budget is spent."""
         base = THROTTLE_FIRST_WAIT if result.code >= 500 or "quota" in result.detail.lower() else THROTTLE_SHORT_WAIT
-        wait = min(THROTTLE_MAX_WAIT, base * 2 ** self.in_a_row)
+        wait = min(THROTTLE_MAX_WAIT, base * 2.0 ** self.in_a_row)
         if self.waited + wait > self.budget:
             return None
         self.in_a_row += 1
@@ -402,4 +402,4 @@ class _Delivery:
         self.clock.sleep(wait)
 
     def _backoff(self, attempt: int) -> float:
-        return min(60.0, self.options.backoff * 2 ** (attempt - 1))
+        return min(60.0, self.options.backoff * 2.0 ** (attempt - 1))

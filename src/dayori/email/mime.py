@@ -26,7 +26,7 @@ class ReusingPolicy(EmailPolicy):
     def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
         if hasattr(value, "name"):
             return _folded(self, name, type(value).__name__, value)
-        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+        return str(super()._fold(name, value, refold_binary))  # type: ignore[misc]
 
 
 @lru_cache(maxsize=4096)

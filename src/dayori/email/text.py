@@ -78,7 +78,7 @@ class TextWriter:
         if tag == "hr":
             return f"\n\n{RULE}\n\n"
         if tag == "pre":
-            return "\n\n" + element.text_content().strip("\n") + "\n\n"
+            return "\n\n" + str(element.text_content()).strip("\n") + "\n\n"
         if tag == "img":
             alt = (element.get("alt") or "").strip()
             return f"[画像: {alt}]" if alt else "[画像]"

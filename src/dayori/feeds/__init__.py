@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TypeVar
 
 from feedgen.entry import FeedEntry
 
@@ -39,6 +39,8 @@ from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_publi
 from dayori.sanitize import clean_text, for_feed
 
 __all__ = ["FEED_LIMIT", "TAG_FEED_LIMIT", "build_feeds", "feed_links"]
+
+T = TypeVar("T")
 
 
 def build_feeds(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None, *,
@@ -97,7 +99,7 @@ class _EntryCache:
         return self._once(self._entries, source, lambda s: _feed_entry(self.item(s)))
 
     @staticmethod
-    def _once(cache: dict[str, Any], source: Issue | Episode, make: Callable[[Any], Any]) -> Any:
+    def _once(cache: dict[str, T], source: Issue | Episode, make: Callable[[Issue | Episode], T]) -> T:
         if source.key not in cache:
             cache[source.key] = make(source)
         return cache[source.key]

@@ -19,7 +19,7 @@ from dayori.model import Output
 from dayori.sanitize import clean_text
 
 
-class _FeedEntry(FeedEntry):
+class _FeedEntry(FeedEntry):  # type: ignore[misc]  # feedgen ships no types
     """feedgen 1.0's Atom entries drop rel/type/length from their links (a shadowed loop variable), which turns
     the video enclosure into a second alternate link; this puts them back."""
 

@@ -6,7 +6,6 @@ builder replaces.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import html
 import json
@@ -30,7 +29,6 @@ from mkdocs.exceptions import Abort, BuildError, MkDocsException, PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from mkdocs.structure.pages import Page as MkDocsPage
-from mkdocs.structure.toc import _TocToken, get_toc
 from mkdocs.utils import CountHandler
 
 from dayori import csp, sanitize
@@ -41,10 +39,10 @@ from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
-from dayori.material import policy
+from dayori.material import internals, policy
 from dayori.material.search import INDEX, rewrite_index, search_outputs, split_index
 from dayori.memo import Memo
-from dayori.model import Heading, Output, Page
+from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
 from dayori.store import copy_file, digest, link_or_copy
@@ -81,8 +79,10 @@ class _Reload:
 
 
 @dataclass
-class _State:
-    """What MkDocs forces to live between events: the current command and the current build."""
+class Session:
+    """What MkDocs forces to live between events, for one `mkdocs build` or one `mkdocs serve`: the command, the
+    current build and, under `make serve`, what its rebuilds reuse. Made by `on_startup`, dropped by
+    `on_shutdown`, so that nothing of one session reaches the next one in the same process."""
 
     preview: bool = False
     dirty: bool = False
@@ -101,6 +101,11 @@ class _State:
     policy: policy.Patterns | None = None
     """The theme's inline scripts and styles that pages may run (see `dayori.material.policy`), per build."""
 
+    @property
+    def reloading(self) -> bool:
+        """`make serve` (MkDocs' `--dirty`): see `_Reload`."""
+        return self.preview and self.dirty
+
 
 @dataclass(frozen=True)
 class _SiteSwap:
@@ -111,7 +116,16 @@ class _SiteSwap:
     warnings: CountHandler | None
 
 
-_state = _State()
+_current: Session | None = None
+"""MkDocs calls the hook's events as functions of a module: this is where they find the session."""
+
+
+def session() -> Session:
+    """The current session; a build started without `on_startup` (MkDocs' `build()` called alone) gets one."""
+    global _current
+    if _current is None:
+        _current = Session()
+    return _current
 
 
 STYLESHEET_KEY = "dayori_stylesheet"
@@ -151,69 +165,32 @@ def _engine_log() -> None:
 
 
 def on_startup(command: str, dirty: bool) -> None:
+    global _current
+    _current = state = Session(preview=command == "serve", dirty=dirty)
     _engine_log()
-    _state.preview = command == "serve"
-    _state.dirty = dirty
-    _speak_japanese()
-    if _state.preview:
+    internals.speak_japanese()
+    if state.preview:
         for suffix, content_type in FEED_TYPES.items():
             mimetypes.add_type(content_type, suffix)  # the preview server asks the standard registry
-    if _reloading():
-        logging.getLogger("mkdocs.commands.build").addFilter(_without_dirty_warning)
+    if state.reloading:
+        internals.hide_dirty_warning()
 
 
-_MKDOCS_LINES = (
-    (r"Cleaning site directory", "新しいサイトを用意しています"),
-    (r"Building documentation to directory: .*", "サイトを作っています（できあがってから site/ と入れ替えます）"),
-    (r"Documentation built in ([\d.]+) seconds", "サイトを作りました（{0} 秒）"),
-    (r"Building documentation\.\.\.", "プレビューを作っています…"),
-    (r"Watching paths for changes: (.*)", "変更を見張っています: {0}"),
-    (r"Serving on (\S+)(?: and opening it in a browser)?", "プレビュー: {0} をブラウザーで開いてください（終わるときは Ctrl+C）"),
-    (r"Detected file changes", "ファイルの変更を見つけました。作り直します"),
-    (r"Reloading browsers", "ブラウザーの表示を新しくします"),
-    (r"Browser connected: (.*)", "ブラウザーがつながりました: {0}"),
-    (r"Shutting down\.\.\.", "プレビューを終わります…"),
-)
-"""MkDocs' own progress lines as editors read them in the terminal."""
-
-
-class _Japanese(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        for pattern, words in _MKDOCS_LINES:
-            match = re.fullmatch(rf"(\[[\d:]+\] )?{pattern}", text)  # the preview's lines start with the time
-            if match is not None:
-                record.msg, record.args = (match.group(1) or "") + words.format(*match.groups()[1:]), None
-                break
-        return True
-
-
-def _speak_japanese() -> None:
-    """MkDocs prints its progress in English; editors read it in Japanese (once per process)."""
-    for name in ("mkdocs.commands.build", "mkdocs.commands.serve", "mkdocs.livereload"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(existing, _Japanese) for existing in logger.filters):
-            logger.addFilter(_Japanese())
-
-
-def _reloading() -> bool:
-    return _state.preview and _state.dirty
-
-
-def _without_dirty_warning(record: logging.LogRecord) -> bool:
-    """MkDocs warns about stale navigation at every `--dirty` rebuild; the adapter rebuilds every page
-    whenever the navigation changes, so the warning would only worry editors."""
-    return not str(record.msg).startswith("A 'dirty' build")
+def on_shutdown() -> None:
+    global _current
+    _current = None
 
 
 @event_priority(50)  # before Material's search plugin asks for the theme's environment
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    _state.failure = _state.error = _state.policy = None
-    _state.reload.writing = False
-    _state.settings = settings_from_config(config)
+    state = session()
+    internals.check_versions()
+    state.failure = state.error = state.policy = None
+    state.reload.writing = False
+    state.settings = settings_from_config(config)
     config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
-    config.extra["dayori_feeds"] = feed_links(_state.settings)
-    if _reloading():
+    config.extra["dayori_feeds"] = feed_links(state.settings)
+    if state.reloading:
         _reuse_theme(config)
     _stage_site(config)
     return config
@@ -223,27 +200,12 @@ def _reuse_theme(config: MkDocsConfig) -> None:
     """`make serve` keeps the theme's Jinja environment while the theme stays the same: MkDocs makes a new
     one at every rebuild, which lists Material's fourteen thousand files and compiles its templates again.
     A template edited under `make serve` (see `_templates_signature`) makes a new one."""
-    theme, reload = config.theme, _state.reload
+    state = session()
+    theme, reload = config.theme, state.reload
     made_from = (list(theme.dirs), theme.locale, sorted(theme.static_templates), _templates_signature(config))
     if reload.theme[0] != made_from:
-        reload.theme = made_from, _listing_once(theme.get_env())
-    environment = reload.theme[1]
-    theme.get_env = lambda: environment  # type: ignore[method-assign]
-
-
-def _listing_once(env: Any) -> Any:
-    """The environment lists the theme's files once: MkDocs asks at every rebuild, with a filter made anew
-    each time from the theme's static templates, which are part of what the environment was made from."""
-    listed: dict[object, list[str]] = {}
-    list_templates = env.list_templates
-
-    def listing(extensions: Any = None, filter_func: Any = None) -> list[str]:
-        key = (tuple(extensions or ()), getattr(filter_func, "__code__", filter_func))
-        if key not in listed:
-            listed[key] = list_templates(extensions, filter_func)
-        return list(listed[key])
-    env.list_templates = listing
-    return env
+        reload.theme = made_from, internals.listing_once(theme.get_env())
+    internals.keep_theme_environment(config, reload.theme[1])
 
 
 def _stage_site(config: MkDocsConfig) -> None:
@@ -252,24 +214,26 @@ def _stage_site(config: MkDocsConfig) -> None:
     see it half-written. `--dirty` therefore changes nothing for `mkdocs build` (the folder starts empty, so
     every file is written; `--clean` is what happens anyway). `mkdocs serve` builds into its own temporary
     folder and is left alone."""
-    _state.site = None
-    if _state.preview:
+    state = session()
+    state.site = None
+    if state.preview:
         return
     warnings = CountHandler(level=logging.WARNING) if config.strict else None
     if warnings is not None:
-        logging.getLogger("mkdocs").addHandler(warnings)
-    _state.site = _SiteSwap(begin(Path(config.site_dir)), warnings)
-    config.site_dir = str(_state.site.staging.folder)
+        internals.builder_logger().addHandler(warnings)
+    state.site = _SiteSwap(begin(Path(config.site_dir)), warnings)
+    config.site_dir = str(state.site.staging.folder)
 
 
 def on_pre_build(config: MkDocsConfig) -> None:
     """Runs before MkDocs cleans `site/`: a failing build leaves the last good site untouched."""
-    assert _state.settings is not None
+    state = session()
+    assert state.settings is not None
     try:
-        build = prepare(_state.settings, preview=_state.preview, docs=_docs_outputs(config),
-                        memo=_state.memo if _state.preview else None)
+        build = prepare(state.settings, preview=state.preview, docs=_docs_outputs(config),
+                        memo=state.memo if state.preview else None)
     except ContentError as error:
-        if not _state.preview:
+        if not state.preview:
             raise PluginError(error.report()) from error
         _show_in_preview(error, config)
         return
@@ -277,8 +241,8 @@ def on_pre_build(config: MkDocsConfig) -> None:
         log.warning(warning)
     log.info("所要時間: " + "、".join(f"{_STAGES.get(stage, stage)} {seconds:.2f} 秒"
                                    for stage, seconds in build.seconds.items()))
-    _state.build = build
-    _state.pages = {_source_uri(page): page for page in build.site.pages}
+    state.build = build
+    state.pages = {_source_uri(page): page for page in build.site.pages}
 
 
 _STAGES = {"content": "読み込み", "check": "校正", "media": "動画", "feeds": "フィード", "email": "メール", "pages": "ページ"}
@@ -288,24 +252,26 @@ def _show_in_preview(error: ContentError, config: MkDocsConfig) -> None:
     """Under `mkdocs serve` an editor's mistake does not fail the build (the server would then hold every
     request until a good build): the build publishes only the error page, and the terminal gets the whole
     list every time (MkDocs prints a repeated error only once)."""
+    state = session()
     log.error(error.report() + "\nプレビューには、この一覧をエラーページとして表示しています。直して保存すると自動で更新されます。")
-    _state.failure = error.problems
-    _state.build = _state.pages = None
-    _state.reload.forget()
+    state.failure = error.problems
+    state.build = state.pages = None
+    state.reload.forget()
     config.nav = []
 
 
 def _docs_outputs(config: MkDocsConfig) -> list[HandWritten]:
     """What MkDocs will publish of docs/ and of theme override folders, for the engine's gate and collision
     check before anything is written; paths as the editor finds them in the project."""
-    assert _state.settings is not None
+    state = session()
+    assert state.settings is not None
     project = Path(config.config_file_path).parent
     files = [HandWritten(file.dest_uri, Path(file.abs_src_path), Path(os.path.relpath(file.abs_src_path, project)))
-             for file in get_files(config) if file.inclusion.is_included() and file.abs_src_path is not None
-             and left_out_of_docs(file.src_uri, Path(file.abs_src_path), _state.settings) is None]
+             for file in get_files(config) if _included(file) and file.abs_src_path is not None
+             and left_out_of_docs(file.src_uri, Path(file.abs_src_path), state.settings) is None]
     for folder in _override_folders(config):
         files += [HandWritten(name, folder / name, Path(os.path.relpath(folder / name, project)), folder)
-                  for name in _theme_files(folder, config)]
+                  for name in internals.theme_files(folder, config)]
     return files
 
 
@@ -316,48 +282,34 @@ def _override_folders(config: MkDocsConfig) -> list[Path]:
     return [Path(folder) for folder in config.theme.dirs if not Path(folder).is_relative_to(installed)]
 
 
-_THEME_SKIPPED = (".*", "*/.*", "*.py", "*.pyc", "*.html", "*readme*", "mkdocs_theme.yml", "locales/*")
-"""MkDocs' own rule for the files of a theme folder that are not published (`Files.add_files_from_theme`)."""
-
-
-def _theme_files(folder: Path, config: MkDocsConfig) -> list[str]:
-    patterns = (*_THEME_SKIPPED, *(f"*{suffix}" for suffix in (".md", ".markdown", ".mdown", ".mkdn", ".mkd")),
-                *config.theme.static_templates)
-    names = []
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if (path.is_file() or path.is_symlink()) and not any(fnmatch.fnmatch(name.lower(), p) for p in patterns):
-            names.append(name)
-    return names
-
-
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    if _state.failure is not None:
+    state = session()
+    if state.failure is not None:
         return Files([])
-    assert _state.build is not None and _state.pages is not None
+    assert state.build is not None and state.pages is not None
     _leave_out_unpublishable(files, config)
-    _publish_vetted(files, config, _state.build.publications)
-    for uri, page in _state.pages.items():
+    _publish_vetted(files, config, state.build.publications)
+    for uri, page in state.pages.items():
         # Issues are reached from the archive, not from the navigation, which must not grow with them.
         _add(files, File.generated(config, uri, content=_reused_stub(page), inclusion=InclusionLevel.NOT_IN_NAV))
-    assert _state.settings is not None
-    cache = _state.settings.cache_path
+    assert state.settings is not None
+    cache = state.settings.cache_path
     in_cache = tuple(f"{folder}{os.sep}" for folder in {cache, cache.resolve()})
-    stylesheet = _one_stylesheet(config, _state.build.outputs)
+    stylesheet = _one_stylesheet(config, state.build.outputs)
     config.extra[STYLESHEET_KEY] = stylesheet.dest
     scripts = _theme_scripts()
     config.extra[SCRIPTS_KEY] = {Path(original).stem: output.dest for original, output in scripts.items()}
-    for output in [*_state.build.outputs, *scripts.values(), stylesheet]:
+    for output in [*state.build.outputs, *scripts.values(), stylesheet]:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
             _add(files, _CachedFile.generated(config, output.dest, abs_src_path=str(output.source)))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
-    if _reloading():
+    if state.reloading:
         for file in files:
             if _watched(file):
-                file.is_modified = _is_modified(file)  # type: ignore[method-assign]
+                internals.modified_when(file, _is_modified(file))
     return files
 
 
@@ -372,23 +324,26 @@ def _is_modified(file: File) -> Callable[[], bool]:
     only when the navigation takes its title from its text: nothing else shows another page's title or
     contents (issues are outside the navigation, the engine's HTML has its links resolved already, and the
     search index keeps every page's entries)."""
+    state = session()
     def is_modified() -> bool:
-        reload = _state.reload
+        reload = state.reload
         return file.src_uri not in reload.unchanged or (not reload.writing and file.src_uri in reload.untitled)
     return is_modified
 
 
 def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
     """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes."""
-    if _reloading() and _state.failure is None:
+    state = session()
+    if state.reloading and state.failure is None:
         _plan_rewrites(files, config, nav)
     return nav
 
 
 def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
     """Between reading the pages and writing them."""
-    if _reloading() and _state.failure is None:
-        _state.reload.writing = True
+    state = session()
+    if state.reloading and state.failure is None:
+        state.reload.writing = True
     return env
 
 
@@ -396,7 +351,8 @@ def _plan_rewrites(files: Files, config: MkDocsConfig, nav: Any) -> None:
     """A file is left as the last good build wrote it when what it is made from is the same: its own
     source (a page's Markdown, or the engine's page and stub), and, for pages, everything every page shows
     (mkdocs.yml, the navigation with its titles, the theme as `_reuse_theme` found it)."""
-    reload = _state.reload
+    state = session()
+    reload = state.reload
     common = digest(Path(config.config_file_path).read_bytes().hex(), _nav_signature(nav.items), reload.theme[0])
     if common == reload.common and (Path(config.site_dir) / "404.html").is_file():
         config.theme.static_templates.discard("404.html")  # shows only the navigation and mkdocs.yml
@@ -414,12 +370,13 @@ def _plan_rewrites(files: Files, config: MkDocsConfig, nav: Any) -> None:
 def _made_from(file: File, common: str) -> object:
     """Compared with what the last build's file was made from: the engine's values are the same objects
     when they did not change (see `dayori.memo`), so the comparison is mostly by identity."""
+    state = session()
     if not file.is_documentation_page():
         return file.content_bytes
-    generated = (_state.pages or {}).get(file.src_uri) if file.generated_by else None
+    generated = (state.pages or {}).get(file.src_uri) if file.generated_by else None
     text = file.content_string
     shown = generated.html if generated is not None else text
-    latest = _state.build.site.latest_html if _state.build is not None and LATEST_MARKER in shown else ""
+    latest = state.build.site.latest_html if state.build is not None and LATEST_MARKER in shown else ""
     return common, text, generated, latest
 
 
@@ -448,11 +405,12 @@ def _leave_out_unpublishable(files: Files, config: MkDocsConfig) -> None:
     """docs/ files of a kind that is never published (see `left_out_of_docs`); the theme's are its own.
     Files mkdocs.yml's `exclude_docs` names (the proofreading dictionary) are left out without a word, unless
     they are lists or tables, which are better moved out of docs/ altogether."""
-    assert _state.settings is not None
+    state = session()
+    assert state.settings is not None
     for file in list(files):
         if file.src_dir != config.docs_dir:
             continue
-        why = left_out_of_docs(file.src_uri, Path(file.abs_src_path or ""), _state.settings)
+        why = left_out_of_docs(file.src_uri, Path(file.abs_src_path or ""), state.settings)
         if why is not None:
             files.remove(file)
             if file.inclusion != InclusionLevel.EXCLUDED or never_published(Path(file.src_uri).suffix):
@@ -469,14 +427,14 @@ def _publish_vetted(files: Files, config: MkDocsConfig, publications: dict[str, 
             continue
         publication = publications.get(file.dest_uri)
         if publication is None:
-            if file.inclusion.is_included() and file.src_dir in overrides | {config.docs_dir}:
+            if _included(file) and file.src_dir in overrides | {config.docs_dir}:
                 raise PluginError(f"{file.src_uri} は公開前の確認を通っていません（ビルドの途中で加わったファイル）。"
                                   "もう一度ビルドしてください。")
             continue
         if publication.text is not None:
             file.content_string = publication.text
         else:
-            file.copy_file = _vetted_copy(file, publication)  # type: ignore[method-assign,assignment]
+            internals.copied_by(file, _vetted_copy(file, publication))
 
 
 def _vetted_copy(file: File, publication: Publication) -> Callable[[bool], None]:
@@ -510,21 +468,9 @@ def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
     before it shows text (readers on slow links pay a connection and a round trip per stylesheet). Named by
     its content, so that servers may let browsers keep it for a year (see the guide)."""
     engine = next(output for output in outputs if output.dest == STYLESHEET)
-    parts = [*_material_stylesheets(config), engine.data(), (_PACKAGE / "assets" / "material.css").read_bytes()]
+    parts = [*internals.material_stylesheets(config), engine.data(),
+             (_PACKAGE / "assets" / "material.css").read_bytes()]
     return _content_named("assets/stylesheets/dayori/site.css", b"\n".join(parts))
-
-
-def _material_stylesheets(config: MkDocsConfig) -> list[bytes]:
-    """The two stylesheets Material's `base.html` links (`main`, then `palette` where mkdocs.yml sets one);
-    their names carry a hash that changes with each Material release."""
-    wanted = ["main", "palette"] if config.theme.get("palette") else ["main"]
-    for folder in config.theme.dirs:
-        styles = Path(folder) / "assets" / "stylesheets"
-        found = {name: sorted(styles.glob(f"{name}.*.min.css")) for name in wanted}
-        if all(len(paths) == 1 for paths in found.values()):
-            return [found[name][0].read_bytes() for name in wanted]
-    raise PluginError("Material for MkDocs のスタイルシート（assets/stylesheets/main.*.min.css）が見つかりません。"
-                      "make site で .venv を作り直してください。")
 
 
 class _CachedFile(File):
@@ -538,16 +484,17 @@ class _CachedFile(File):
 
 
 def _copy_cached(source: Path, destination: Path, dest_uri: str) -> None:
-    if _state.preview:
+    state = session()
+    if state.preview:
         # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
         # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
-        linked = _state.reload.linked
+        linked = state.reload.linked
         if (str(source), str(destination)) not in linked and not _same_file(source, destination):
             destination.unlink(missing_ok=True)
             link_or_copy(source, destination)
         linked.add((str(source), str(destination)))
     else:
-        previous = _state.site.staging.final / dest_uri if _state.site is not None else None
+        previous = state.site.staging.final / dest_uri if state.site is not None else None
         copy_file(source, destination, previous)
 
 
@@ -564,44 +511,34 @@ def on_page_markdown(markdown: str, page: MkDocsPage, config: MkDocsConfig, file
     generated = _generated(page)
     if generated is None:
         return markdown
-    page.render = _prerendered(page, generated)  # type: ignore[method-assign]
+    internals.prerendered(page, generated.html, generated.toc)
     return ""
-
-
-def _prerendered(page: MkDocsPage, generated: Page) -> Any:
-    def render(config: MkDocsConfig, files: Files) -> None:
-        page.content = generated.html
-        page.toc = get_toc([_toc_token(h) for h in generated.toc])
-    return render
 
 
 def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str:
     """A hand-written page is cleaned by the sanitiser the bodies went through (the engine has already told the
     editor about anything it removes); the engine's own pages are clean already."""
+    state = session()
     if _generated(page) is not None:
         return html
     parts = [sanitize.clean(part) for part in html.split(LATEST_MARKER)]
-    latest = _state.build.site.latest_html if _state.build is not None else LATEST_MARKER
+    latest = state.build.site.latest_html if state.build is not None else LATEST_MARKER
     return latest.join(parts)
 
 
 @event_priority(100)
 def _teach_search_japanese(config: MkDocsConfig) -> None:
-    """Before Material's search plugin writes its index, teach it Japanese compounds (see `dayori.search`).
-    Material offers no hook for the index, so its generator is wrapped in memory for this build only."""
-    search = config.plugins.get("material/search")
-    index = getattr(search, "search_index", None)
-    if index is not None:
-        if _reloading() and _state.failure is None:
-            search.search_index_prev = None  # type: ignore[union-attr]  # its merge keeps one page only
-            index.entries = _all_entries(index.entries)
-        index.generate_search_index = _with_japanese_terms(index.generate_search_index, Path(config.site_dir))
+    """Before Material's search plugin writes its index, teach it Japanese compounds (see `dayori.search`)."""
+    state = session()
+    whole = _all_entries if state.reloading and state.failure is None else None
+    internals.rewrite_search_index(config, _with_japanese_terms(Path(config.site_dir)), whole)
 
 
 def _all_entries(built: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The whole index in page order, in a rebuild that rendered only some pages: their new entries and
     the others' from the build that last rendered them."""
-    reload = _state.reload
+    state = session()
+    reload = state.reload
     new: dict[str, list[dict[str, Any]]] = {}
     for entry in built:
         new.setdefault(str(entry["location"]).split("#", 1)[0], []).append(entry)
@@ -615,27 +552,29 @@ def _publish_site(config: MkDocsConfig) -> None:
     """Last of all `post_build` handlers (Material's search index and the sitemap are written by then):
     the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
+    state = session()
     swap = _end_site_swap()
     if swap is None:
         return
     config.site_dir = str(swap.staging.final)
     if swap.warnings is not None and swap.warnings.get_counts():
-        _state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
+        state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
     else:
         precompress(swap.staging.folder, swap.staging.final)
         publish(swap.staging)
-    if _state.build is not None:
-        log.info(_state.build.check.summary)
+    if state.build is not None:
+        log.info(state.build.check.summary)
 
 
 @event_priority(-50)
 def _write_preview_failure(config: MkDocsConfig) -> None:
-    if _state.failure is not None:
+    state = session()
+    if state.failure is not None:
         _clear(Path(config.site_dir))  # `make serve` keeps the last good build's files, no address may show them
-        _write_error_site(config, _state.failure)
-    elif _reloading():
-        _state.reload.rendered, _state.reload.writing = _state.reload.pending, False
+        _write_error_site(config, state.failure)
+    elif state.reloading:
+        state.reload.rendered, state.reload.writing = state.reload.pending, False
         (Path(config.site_dir) / BUILD_ID_FILE).unlink(missing_ok=True)  # open error pages reload now
 
 
@@ -655,18 +594,19 @@ on_post_build = CombinedEvent(_teach_search_japanese, _write_preview_failure, _p
 def on_build_error(error: Exception) -> None:
     """A failed build's folder goes; `site/` keeps the last good build. MkDocs would end the terminal's
     output with `Aborted with a BuildError!`: the editor reads a Japanese summary instead."""
-    _state.error = error
-    _state.reload.forget()
+    state = session()
+    state.error = error
+    state.reload.forget()
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
-    if _state.preview:
+    if state.preview:
         return
     if isinstance(error, BuildError):
         log.error(str(error))  # what MkDocs would print before its closing line
         raise Abort(closing_line(_problem_count(error))) from error
-    if isinstance(error, Abort) and _state.refused_warnings:
-        warnings, _state.refused_warnings = _state.refused_warnings, 0
+    if isinstance(error, Abort) and state.refused_warnings:
+        warnings, state.refused_warnings = state.refused_warnings, 0
         raise Abort(f"ビルドを中止しました（strict: true のため、警告 {warnings} 件）。{_KEPT}") from error
 
 
@@ -684,18 +624,20 @@ def _problem_count(error: BaseException) -> int:
 
 
 def _end_site_swap() -> _SiteSwap | None:
-    swap, _state.site = _state.site, None
+    state = session()
+    swap, state.site = state.site, None
     if swap is not None and swap.warnings is not None:
-        logging.getLogger("mkdocs").removeHandler(swap.warnings)
+        internals.builder_logger().removeHandler(swap.warnings)
     return swap
 
 
-def _with_japanese_terms(generate: Callable[[Any], str], site: Path) -> Callable[[Any], str]:
+def _with_japanese_terms(site: Path) -> Callable[[str], str]:
     """Material writes what this returns as its index: the list of shards, written here beside it."""
-    def generate_with_terms(previous: Any) -> str:
-        known = _state.reload.terms if _reloading() else None
-        dates = {page.url: str(page.meta["date"]) for page in (_state.pages or {}).values() if "date" in page.meta}
-        manifest, shards = split_index(rewrite_index(json.loads(generate(previous)), known), dates)
+    state = session()
+    def generate_with_terms(generated: str) -> str:
+        known = state.reload.terms if state.reloading else None
+        dates = {page.url: str(page.meta["date"]) for page in (state.pages or {}).values() if "date" in page.meta}
+        manifest, shards = split_index(rewrite_index(json.loads(generated), known), dates)
         folder = site / Path(INDEX).parent
         for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
             if stale.relative_to(site).as_posix() not in shards:
@@ -710,18 +652,20 @@ def _with_japanese_terms(generate: Callable[[Any], str], site: Path) -> Callable
 def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsConfig, nav: Any) -> dict[str, Any]:
     """Issues and episodes are outside the navigation, so Material would mark no tab: the tab of the list
     they belong to is marked for the time of this page's rendering."""
+    state = session()
     generated = _generated(page)
     if generated is not None and generated.section:
         for item in nav.items:
             if getattr(item, "url", None) == generated.section and not item.active:
                 item.active = True
-                _state.activated.append(item)
+                state.activated.append(item)
     return context
 
 
 def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
-    while _state.activated:
-        _state.activated.pop().active = False
+    state = session()
+    while state.activated:
+        state.activated.pop().active = False
     return _with_policy(output, config)
 
 
@@ -731,21 +675,23 @@ def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> s
 
 
 def _with_policy(page: str, config: MkDocsConfig) -> str:
-    if _state.policy is None:
-        _state.policy = policy.theme_patterns(config.theme.dirs)
-    return policy.with_policy(page, _state.policy)
+    state = session()
+    if state.policy is None:
+        state.policy = policy.theme_patterns(config.theme.dirs)
+    return policy.with_policy(page, state.policy)
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     """Editors' files live outside docs/: `mkdocs serve` rebuilds when they change too."""
-    assert _state.settings is not None
-    for folder in (_state.settings.newsletter_path, _state.settings.videos_path):
+    state = session()
+    assert state.settings is not None
+    for folder in (state.settings.newsletter_path, state.settings.videos_path):
         if folder.is_dir():
             server.watch(str(folder))
-    server.builder = _never_stuck(server.builder, config)
+    internals.wrap_rebuild(server, lambda builder: _never_stuck(builder, config))
     port = int(server.server_address[1])
     server.set_app(_local_only(server.get_app(), port))
-    server._inject_js_into_html = _reload_script_allowed(server._inject_js_into_html)
+    internals.wrap_reload_script(server, _reload_script_allowed)
     return server
 
 
@@ -776,15 +722,16 @@ def _reload_script_allowed(inject: Callable[[bytes, int], bytes]) -> Callable[[b
 def _never_stuck(builder: Callable[[], None], config: MkDocsConfig) -> Callable[[], None]:
     """A rebuild that fails for a reason outside the content (a page MkDocs cannot read, a plugin) would
     leave every request of `mkdocs serve` waiting for a good build: it serves the error page instead."""
+    state = session()
     def rebuild() -> None:
-        _state.error = None
+        state.error = None
         try:
             builder()
         except Exception as error:
-            message = str(_state.error or error)
+            message = str(state.error or error)
             log.error(message + "\nプレビューには、このエラーをエラーページとして表示しています。直して保存すると自動で更新されます。",
-                      exc_info=not isinstance(_state.error or error, MkDocsException))
-            _state.reload.forget()
+                      exc_info=not isinstance(state.error or error, MkDocsException))
+            state.reload.forget()
             _clear(Path(config.site_dir))
             _write_error_site(config, [message])
     return rebuild
@@ -799,7 +746,13 @@ def _clear(folder: Path) -> None:
 
 
 def _generated(page: MkDocsPage) -> Page | None:
-    return (_state.pages or {}).get(page.file.src_uri) if page.file.generated_by else None
+    state = session()
+    return (state.pages or {}).get(page.file.src_uri) if page.file.generated_by else None
+
+
+def _included(file: File) -> bool:
+    """Published, whether in the navigation or not (MkDocs leaves this method untyped)."""
+    return bool(file.inclusion.is_included())  # type: ignore[no-untyped-call]
 
 
 def _source_uri(page: Page) -> str:
@@ -808,10 +761,11 @@ def _source_uri(page: Page) -> str:
 
 def _reused_stub(page: Page) -> str:
     """`make serve` makes each stub once per front matter (YAML writing is a tenth of a rebuild)."""
-    if not _reloading():
+    state = session()
+    if not state.reloading:
         return _stub(page)
     key = digest(page.title, page.description, page.meta, page.searchable, page.listing, page.section)
-    stubs = _state.reload.stubs
+    stubs = state.reload.stubs
     if key not in stubs:
         stubs[key] = _stub(page)
     return stubs[key]
@@ -837,8 +791,3 @@ def _add(files: Files, file: File) -> None:
     if existing is not None:
         raise PluginError(f"docs/{file.src_uri} は自動生成されるページと同じ場所にあります。docs/ から移すか名前を変えてください。")
     files.append(file)
-
-
-def _toc_token(heading: Heading) -> _TocToken:
-    return {"level": heading.level, "id": heading.id, "name": html.escape(heading.text),
-            "children": [_toc_token(child) for child in heading.children]}

@@ -75,7 +75,7 @@ class MediaCache:
         with self._lock:
             known = self._index.get("ffmpeg")
         if known and known[:3] == stamp:
-            return known[3]
+            return str(known[3])
         version = read(exe)
         with self._lock:
             self._index["ffmpeg"] = [*stamp, version]

@@ -198,7 +198,7 @@ def ladder_command(exe: str, source: Path, outputs: Sequence[Output]) -> list[st
         if plan.audio:
             streams.append(next(sounds))
         made.append(ffmpeg.output(*streams, _tee(name, "mp4"), **_rendition_options(plan)))
-    return ffmpeg.merge_outputs(*made).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe)
+    return list(ffmpeg.merge_outputs(*made).global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
 
 
 def images_command(exe: str, source: Path, poster_frame: Path, still: Path, plan: ImagePlan) -> list[str]:
@@ -219,10 +219,10 @@ def images_command(exe: str, source: Path, poster_frame: Path, still: Path, plan
                      (still_height - plan.fit_height) // 2, color="black")
              .filter("setsar", 1))
     picture = {"frames:v": 1, "f": "image2", "update": 1, "map_metadata": -1}
-    return (ffmpeg.merge_outputs(ffmpeg.output(poster, str(poster_frame), **picture, **{"c:v": "png"}),
+    return list(ffmpeg.merge_outputs(ffmpeg.output(poster, str(poster_frame), **picture, **{"c:v": "png"}),
                                  ffmpeg.output(boxed, str(still), **picture, **{"c:v": "mjpeg",
                                                                                 "q:v": JPEG_QUALITY}))
-            .global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
+                .global_args(*BASE_ARGS).overwrite_output().compile(cmd=exe))
 
 
 BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-xerror", "-progress", "pipe:1")

@@ -168,7 +168,7 @@ def _variable(average: Fraction | None, base: Fraction | None) -> bool:
 
 def _duration(container: Any) -> float:
     if container.duration:
-        return container.duration / 1_000_000
+        return float(container.duration) / 1_000_000
     durations = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
     if not durations:
         raise ProbeError("動画の長さを読み取れません（壊れている可能性があります）")
