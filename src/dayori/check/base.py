@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dayori.check.analyzer import Analyzer, Token
@@ -47,3 +48,6 @@ class Context:
 
 
 Analysed = tuple[Segment, list[Token]]
+
+SegmentCheck = Callable[[Segment, list[Token], Context], Iterator[Hit]]
+"""A rule that looks at one segment of prose and its words."""

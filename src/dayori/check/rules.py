@@ -3,6 +3,7 @@ severity and a check. Rules look at one segment of prose, at a whole document, o
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dayori.check.analyzer import Token
-from dayori.check.base import Analysed, Context, Hit
+from dayori.check.base import Analysed, Context, Hit, SegmentCheck
 from dayori.check.findings import ERROR, WARNING
 from dayori.check.tables import (
     AUXILIARY_VERBS,
@@ -86,11 +87,18 @@ RULES = {rule.name: rule for rule in (
 
 def segment_hits(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     """Every rule's hits; wording rules stay out of quoted wording, titles of laws and documents."""
-    protected = protected_spans(segment.text, context)
-    for check in _SEGMENT_RULES:
+    protected: list[tuple[int, int]] | None = None  # found at the first wording hit: most segments have none
+    text = segment.text
+    for check, needs in _SEGMENT_RULES:
+        if needs is not None and needs.search(text) is None:
+            continue
         for hit in check(segment, tokens, context):
-            if not (protected and hit.rule in WORDING_RULES and inside(protected, hit.start)):
-                yield hit
+            if hit.rule in WORDING_RULES:
+                if protected is None:
+                    protected = protected_spans(segment.text, context)
+                if protected and inside(protected, hit.start):
+                    continue
+            yield hit
 
 
 def document_hits(analysed: list[Analysed], context: Context) -> Iterator[tuple[Segment, Hit]]:
@@ -356,7 +364,7 @@ def sentences(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _length(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    if segment.kind in (HEADING, TABLE):
+    if segment.kind in (HEADING, TABLE) or len(segment.text) <= context.max_sentence_chars:
         return
     for start, sentence in sentences(segment.text):
         count = sum(1 for c in sentence if not c.isspace())
@@ -389,10 +397,19 @@ def _project_dictionary(segment: Segment, tokens: list[Token], context: Context)
             yield Hit("表記ルール", match.start(), f"「{match.group()}」は「{fixed}」と書く決まりです{note}。", fixed)
 
 
-_SEGMENT_RULES: tuple[Callable[[Segment, list[Token], Context], Iterator[Hit]], ...] = (
-    _chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), _long_vowel, _doubled, _ranuki, _redundant, _perform,
-    _brackets, _kanji, _official, _counter_words, _thousands, _length, _ime, _project_dictionary, *WORDING_CHECKS,
+_OFFICIAL_WORDS = re.compile("|".join(map(re.escape, sorted(
+    {*FORMAL_AFTER_PREDICATE, "様", "又", *KANA_WORDS, *(stem for stem, _ in AUXILIARY_VERBS.values()), *CONJUNCTIONS,
+     *CONJUNCTIONS.values()}, key=len, reverse=True))))
+"""Every word `_official` can report starts with one of these: a segment without any is passed over."""
+
+_SEGMENT_RULES: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
+    (_chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), None), (_long_vowel, None), (_doubled, None),
+    (_ranuki, re.compile("れ")), (_redundant, None), (_perform, re.compile("行|おこな")),
+    (_brackets, re.compile("[" + re.escape("".join(_PAIRS) + "".join(_CLOSERS)) + "]")), (_kanji, None),
+    (_official, _OFFICIAL_WORDS), (_counter_words, None), (_thousands, re.compile("[0-9]")), (_length, None),
+    (_ime, re.compile("[a-z]")), (_project_dictionary, None), *WORDING_CHECKS,
 )
+"""Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""
 
 
 _WESTERN = {"，": "、", "．": "。"}
@@ -402,8 +419,9 @@ _ASCII_PUNCTUATION = re.compile(f"(?<={JAPANESE})([,.])(?=\\s|$|{JAPANESE})")
 def _punctuation(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
     """The document's own choice of 、。 or ，． wins; the other is a slip (公用文 allows ，． in 事務連絡,
     never both). Half-width ,. right after Japanese always is."""
+    western_used = any("，" in segment.text or "．" in segment.text for segment, _ in analysed)
     marks = [(segment, index, char) for segment, _ in analysed for index, char in enumerate(segment.text)
-             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))]
+             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))] if western_used else []
     western = sum(1 for _, _, char in marks if char in _WESTERN)
     if 0 < western < len(marks):
         keep_western = western > len(marks) - western
@@ -433,11 +451,13 @@ def _style(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
     for segment, tokens in analysed:
         if segment.kind not in (PARAGRAPH, FIELD):
             continue
+        begins = [t.begin for t in tokens]
+        ends = [t.end for t in tokens]
         for start, sentence in sentences(segment.text):
             end = start + len(sentence.rstrip())
             if not sentence.rstrip().endswith("。"):
                 continue
-            inside = [t for t in tokens if start <= t.begin and t.end <= end - 1]
+            inside = tokens[bisect.bisect_left(begins, start):bisect.bisect_right(ends, end - 1)]
             kind, at, words = _ending(inside)
             endings.append((segment, at, kind, words))
     polite = sum(1 for e in endings if e[2] == "polite")
