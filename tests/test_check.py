@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import Project
-from dayori.check import check_files, content_files
+from dayori.check import Finding, check_files, content_files
 from dayori.config import settings_from_file
 
 TYPO_BODY = """
@@ -179,12 +179,12 @@ BODIES = ("設定をを確認します。テレワ－クの日も同じです。
           "サーバを止めます。一番最初に連絡します。", "使えないわけではありません。")
 
 
-def _findings_of_each_way(project: Project, count: int) -> dict[str, tuple[object, ...]]:
+def _findings_of_each_way(project: Project, count: int) -> dict[str, tuple[Finding, ...]]:
     for vol in range(1, count + 1):
         body = "\n\n".join(BODIES[(vol + i) % len(BODIES)] for i in range(vol % 4 + 1))
         project.add_issue(vol, f"2026-{1 + vol % 12:02d}-{1 + vol % 27:02d}", f"第{vol}号", body)
     settings = settings_from_file(project.root / "mkdocs.yml")
-    found = {}
+    found: dict[str, tuple[Finding, ...]] = {}
     for workers in (1, 2, 3):
         shutil.rmtree(settings.cache_path / "check", ignore_errors=True)
         report = check_files(settings, content_files(settings), workers=workers)

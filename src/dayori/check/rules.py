@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dayori.check.analyzer import Token
 from dayori.check.base import Analysed, Context, Hit, SegmentCheck
@@ -136,6 +138,9 @@ _PARTICLES = frozenset("をがにはへでとのも")
 
 
 def _doubled(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    surfaces = [token.surface for token in tokens]
+    if not any(map(operator.eq, surfaces, surfaces[1:])):  # most segments: no word follows itself
+        return
     for first, second in itertools.pairwise(tokens):
         if first.surface != second.surface or first.end != second.begin:
             continue
@@ -239,17 +244,24 @@ _ALL_KANJI = re.compile(f"[{KANJI}]+")
 
 def _kanji(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     for token in tokens:
-        if token.surface == token.normalized or token.surface in KANJI_IN_KANA:
-            continue
-        missing = set(token.normalized) - set(token.surface)
-        if (missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(token.normalized)
-                and _HAS_HIRAGANA.search(token.surface) and _HAS_KANJI.search(token.surface)):
+        if token.surface != token.normalized and _kanji_for_kana(token.surface, token.normalized):
             yield Hit("漢字表記", token.begin, f"「{token.surface}」は常用漢字で「{token.normalized}」と書けます。",
                       token.normalized)
     for match in _KANJI_IN_KANA.finditer(segment.text):
         if _word_edge(segment.text, match.start(), match.end(), tokens):
             fixed = KANJI_IN_KANA[match.group()]
             yield Hit("漢字表記", match.start(), f"「{match.group()}」は常用漢字で「{fixed}」と書けます。", fixed)
+
+
+@lru_cache(maxsize=65_536)
+def _kanji_for_kana(surface: str, normalized: str) -> bool:
+    """Whether a word written half in kana (進ちょく) is written in 常用 kanji now (進捗): a question about the
+    word alone, so asked once per word."""
+    if surface in KANJI_IN_KANA:
+        return False
+    missing = set(normalized) - set(surface)
+    return bool(missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(normalized)
+                and _HAS_HIRAGANA.search(surface) and _HAS_KANJI.search(surface))
 
 
 def _word_edge(text: str, start: int, end: int, tokens: list[Token]) -> bool:
@@ -343,7 +355,7 @@ def _thousands(segment: Segment, tokens: list[Token], context: Context) -> Itera
                   f"{int(digits):,}")
 
 
-_SENTENCE_END = re.compile(r"[^。！？!?]+[。！？!?]*")
+_SENTENCE_MARKS = re.compile(r"[「『（(」』）)。！？!?]")
 
 
 def sentences(text: str) -> Iterator[tuple[int, str]]:
@@ -351,12 +363,13 @@ def sentences(text: str) -> Iterator[tuple[int, str]]:
     belongs to the sentence around it)."""
     depth = 0
     start = 0
-    for index, char in enumerate(text):
+    for match in _SENTENCE_MARKS.finditer(text):
+        char, index = match.group(), match.start()
         if char in "「『（(":
             depth += 1
         elif char in "」』）)":
             depth = max(0, depth - 1)
-        elif char in "。！？!?" and depth == 0 and (index + 1 == len(text) or text[index + 1] not in "。！？!?」』）"):
+        elif depth == 0 and (index + 1 == len(text) or text[index + 1] not in "。！？!?」』）"):
             yield start, text[start:index + 1]
             start = index + 1
     if text[start:].strip():
@@ -386,8 +399,12 @@ def _ime(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hi
 
 
 def _project_dictionary(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    if not context.dictionary:
+        return
+    literals = context.dictionary_words
+    any_literal = literals is not None and literals.search(segment.text) is not None
     for entry in context.dictionary:
-        if entry.literal and entry.literal not in segment.text:
+        if entry.literal and (not any_literal or entry.literal not in segment.text):
             continue
         for match in entry.pattern.finditer(segment.text):
             fixed = match.expand(entry.expected) if "\\" in entry.expected else entry.expected

@@ -44,9 +44,12 @@ class Segment:
     off: frozenset[str] = frozenset()
 
     def place(self, index: int) -> tuple[int, int]:
-        if not self.places:
+        places = self.places
+        if 0 <= index < len(places):
+            return places[index]
+        if not places:
             return (1, 1)
-        return self.places[min(max(index, 0), len(self.places) - 1)]
+        return places[min(max(index, 0), len(places) - 1)]
 
     def add(self, text: str, places: list[tuple[int, int]]) -> None:
         self.text += text

@@ -6,7 +6,9 @@ documents (〇〇法及び同法施行規則) or proper names: see `protected_sp
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import re
 from collections.abc import Iterable, Iterator
 
@@ -230,6 +232,7 @@ def stray_characters(segment: Segment, tokens: list[Token], context: Context) ->
 
 
 _DOUBLED_CHARACTER = re.compile(r"(.)(?=\1)")
+_begin = operator.attrgetter("begin")
 
 
 def _meeting_on_a_doubled_character(text: str, tokens: list[Token]) -> Iterator[tuple[Token, Token]]:
@@ -238,10 +241,9 @@ def _meeting_on_a_doubled_character(text: str, tokens: list[Token]) -> Iterator[
     boundaries = [match.end() for match in _DOUBLED_CHARACTER.finditer(text)]
     if not boundaries:
         return
-    starting = {token.begin: index for index, token in enumerate(tokens)}
     for boundary in boundaries:
-        index = starting.get(boundary)
-        if index and tokens[index - 1].end == boundary:
+        index = bisect.bisect_left(tokens, boundary, key=_begin)
+        if 0 < index < len(tokens) and tokens[index].begin == boundary and tokens[index - 1].end == boundary:
             yield tokens[index - 1], tokens[index]
 
 
@@ -277,7 +279,7 @@ def okurigana(segment: Segment, tokens: list[Token], context: Context) -> Iterat
             right = OKURIGANA_ERRORS[match.group()]
             yield Hit("送り仮名", match.start(), f"「{match.group()}」の送り仮名が違います（{match.group()} → {right}）。", right)
     for token in tokens:
-        if token.begin in done or token.kind not in ("動詞", "形容詞", "副詞", "形状詞"):
+        if token.lemma == token.normalized or token.begin in done or token.kind not in ("動詞", "形容詞", "副詞", "形状詞"):
             continue
         fixed = _standard_okurigana(token)
         if fixed is None or not context.analyzer.same_reading(token.lemma, token.normalized):
