@@ -34,6 +34,7 @@ class Analyzer:
     _readings: dict[tuple[str, str], str] = field(default_factory=dict)
     _word_readings: dict[str, frozenset[str]] = field(default_factory=dict)
     _pos: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _nouns_alone: dict[str, bool] = field(default_factory=dict)
 
     @cached_property
     def _dictionary(self) -> Any:
@@ -156,6 +157,14 @@ class Analyzer:
             self._word_readings[word] = frozenset(m.reading_form() for m in self._dictionary.lookup(word)
                                                   if not m.is_oov() and m.surface() == word)
         return self._word_readings[word]
+
+    def nouns_alone(self, text: str) -> bool:
+        """Whether `text`, read on its own, is nothing or dictionary nouns of two characters or more (メール,
+        パソコン; not ン, ート or an unknown ザワー): the other parts of a compound are words themselves."""
+        if text not in self._nouns_alone:
+            self._nouns_alone[text] = all(not t.oov and t.kind == "名詞" and len(t.surface) >= 2
+                                          for t in self.tokens(text))
+        return self._nouns_alone[text]
 
     def lemma_reading(self, token: Token) -> str:
         """The reading of a word's dictionary form: 問い合わせる and 問合せる read alike, but 使える (ツカエル)

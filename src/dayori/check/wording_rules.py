@@ -312,19 +312,42 @@ def _standard_okurigana(token: Token) -> str | None:
 # --- カタカナ語 -----------------------------------------------------------------------------------------------
 
 _KATAKANA = re.compile("|".join(map(re.escape, sorted(KATAKANA_ERRORS, key=len, reverse=True))))
+_KATAKANA_CHARS = frozenset(chr(c) for c in range(0x30A1, 0x30FB)) | {"ー"}
 
 
 def katakana(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    """A misspelling of the list, alone (ウィルスに) or inside a katakana compound (ウィルスメール,
+    コンピューターウィルス), however Sudachi splits it: the rest of the compound must be words of their own,
+    so a longer word that merely contains a misspelling (インストルメンタル, ザワークラウト) is left alone."""
+    text = segment.text
     proper = [(t.begin, t.end) for t in tokens if t.pos[1] == "固有名詞" and len(t.surface) > 1]
-    for match in _KATAKANA.finditer(segment.text):
-        before = segment.text[match.start() - 1:match.start()]
-        after = segment.text[match.end():match.end() + 1]
-        if re.match(f"[{KATA}]", before) or (re.match(f"[{KATA}]", after) and after != "ー"):
+    for match in _KATAKANA.finditer(text):
+        start, end, wrong = match.start(), match.end(), match.group()
+        right = KATAKANA_ERRORS[wrong]
+        if any(a <= start and end <= b and text[a:b] != wrong for a, b in proper):
             continue
-        if any(a <= match.start() and match.end() <= b and segment.text[a:b] != match.group() for a, b in proper):
+        if _inside_another_word(tokens, start, end, right):
             continue
-        right = KATAKANA_ERRORS[match.group()]
-        yield Hit("カタカナ語", match.start(), f"「{match.group()}」は「{right}」と書きます。", right)
+        first, last = _katakana_run(text, start, end)
+        if not (context.analyzer.nouns_alone(text[first:start]) and context.analyzer.nouns_alone(text[end:last].lstrip("ー"))):
+            continue
+        yield Hit("カタカナ語", start, f"「{wrong}」は「{right}」と書きます。", right)
+
+
+def _katakana_run(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the katakana around text[start:end] begins and ends (a compound is written without a break)."""
+    while start > 0 and text[start - 1] in _KATAKANA_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _KATAKANA_CHARS:
+        end += 1
+    return start, end
+
+
+def _inside_another_word(tokens: list[Token], start: int, end: int, right: str) -> bool:
+    """A dictionary word around the match that is not a spelling of the right form (インストルメンタル around
+    インストル; but コンピューターウィルス is Sudachi's word for コンピューターウイルス, so it counts)."""
+    return any(t.begin <= start and end <= t.end and t.end - t.begin > end - start and not t.oov
+               and right not in t.normalized for t in tokens if t.end > start and t.begin < end)
 
 
 # --- 公用文: 形式名詞・等・の方 ---------------------------------------------------------------------------------
