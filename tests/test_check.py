@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 
 import pytest
 from PIL import Image
 
 from conftest import Project
-from dayori.check import check_files, content_files
+from dayori.check import Finding, check_files, content_files
 from dayori.config import settings_from_file
 
 TYPO_BODY = """
@@ -170,6 +172,48 @@ def test_warm_check_reads_the_cache_and_never_loads_the_dictionary(project: Proj
     quiet = check_files(replace(settings, check=replace(settings.check, rules={"助詞の重複": "オフ"})),
                         content_files(settings))
     assert quiet.analysed == 0 and "助詞の重複" not in {f.rule for f in quiet.findings}
+
+
+BODIES = ("設定をを確認します。テレワ－クの日も同じです。", "資料は見れますので、確認することができます。",
+          "電子決済で回議してから施行します。", "ｻｰﾊﾞｰを再起動します。ウィルスメールに注意してください。",
+          "サーバを止めます。一番最初に連絡します。", "使えないわけではありません。")
+
+
+def _findings_of_each_way(project: Project, count: int) -> dict[str, tuple[Finding, ...]]:
+    for vol in range(1, count + 1):
+        body = "\n\n".join(BODIES[(vol + i) % len(BODIES)] for i in range(vol % 4 + 1))
+        project.add_issue(vol, f"2026-{1 + vol % 12:02d}-{1 + vol % 27:02d}", f"第{vol}号", body)
+    settings = settings_from_file(project.root / "mkdocs.yml")
+    found: dict[str, tuple[Finding, ...]] = {}
+    for workers in (1, 2, 3):
+        shutil.rmtree(settings.cache_path / "check", ignore_errors=True)
+        report = check_files(settings, content_files(settings), workers=workers)
+        assert report.analysed == count
+        found[f"{workers} processes"] = report.findings
+        again = check_files(settings, content_files(settings), workers=workers)
+        assert again.analysed == 0 and again.findings == report.findings  # what the processes stored
+    return found
+
+
+def test_findings_do_not_depend_on_how_many_processes_analyse(project: Project) -> None:
+    """A first check shares the files out between processes (forked here, as on Linux without threads): the
+    findings, their order and what the cache keeps are the same as from one process."""
+    found = _findings_of_each_way(project, 40)
+    assert len(set(found.values())) == 1, found
+    rules = {f.rule for f in found["1 processes"]}
+    assert {"助詞の重複", "ら抜き", "誤変換", "半角カナ", "重言", "二重否定", "表記ゆれ"} <= rules
+
+
+def test_new_interpreters_analyse_alike_when_threads_forbid_a_fork(project: Project) -> None:
+    """With another thread running (a preview server), processes are started fresh (spawn), not forked."""
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait, daemon=True)
+    waiter.start()
+    try:
+        found = _findings_of_each_way(project, 12)
+    finally:
+        stop.set()
+    assert len(set(found.values())) == 1, found
 
 
 def test_build_warns_and_strict_build_stops_on_errors(project: Project) -> None:

@@ -72,15 +72,18 @@ def test_held_out_part_meets_the_targets(scores: tuple[Score, Score, Score]) -> 
         assert held_out.recall_of(rule) >= CATEGORY_RECALL_TARGET, (rule, report)
 
 
-def test_fresh_held_out_part_meets_the_overall_targets(scores: tuple[Score, Score, Score]) -> None:
+def test_fresh_held_out_part_meets_the_targets(scores: tuple[Score, Score, Score]) -> None:
     """Sentences written after the rules and measured once (recall 0.917, no false alarm): the blind number.
-    Per category it is too small to hold the 0.80 floor (カタカナ語 inside compounds such as ウィルスメール is
-    missed), so only the overall targets are held."""
+    It showed カタカナ語 inside compounds (ウィルスメール) missed: 18 more sentences on that were written before
+    compound matching was built (カタカナ語 1/13 found, no false alarm) and measured once after it (13/13, none
+    of their 8 correct sentences flagged). Since then every category holds the 0.80 floor here too."""
     _, _, fresh = scores
     report = fresh.table("fresh held out") + "\n" + "\n".join(fresh.mistakes)
     print("\n" + report)
-    assert fresh.sentences >= 60 and fresh.recall >= RECALL_TARGET, report
+    assert fresh.sentences >= 78 and fresh.recall >= RECALL_TARGET, report
     assert fresh.false_alarm_rate <= FALSE_ALARM_TARGET and fresh.precision >= PRECISION_TARGET, report
+    for rule in ISSUE_20_RULES:
+        assert fresh.recall_of(rule) >= CATEGORY_RECALL_TARGET, (rule, report)
 
 
 def _rules(tmp_path: Path, text: str, context: Context) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ class Token(NamedTuple):
     begin: int
     end: int
     reading: str = ""
+    """Only for verbs (the rules that read readings look at verbs only)."""
     oov: bool = False
     """Not in Sudachi's dictionary: a word it guessed from the characters (パスワードド)."""
     kind: str = ""
@@ -33,6 +34,7 @@ class Analyzer:
     _readings: dict[tuple[str, str], str] = field(default_factory=dict)
     _word_readings: dict[str, frozenset[str]] = field(default_factory=dict)
     _pos: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _nouns_alone: dict[str, bool] = field(default_factory=dict)
 
     @cached_property
     def _dictionary(self) -> Any:
@@ -49,6 +51,14 @@ class Analyzer:
     @property
     def loaded(self) -> bool:
         return "_tokenizer" in self.__dict__
+
+    def load(self) -> None:
+        """Loads the dictionary now (before other processes are forked, so that they share it)."""
+        assert self._tokenizer is not None
+
+    def __reduce__(self) -> tuple[type[Analyzer], tuple[()]]:
+        """Sent to another process as a new analyzer, which loads its own dictionary there."""
+        return (Analyzer, ())
 
     def tokens(self, text: str) -> list[Token]:
         """Sudachi takes at most 49,149 bytes at once: a longer paragraph (a pasted report) is analysed in
@@ -96,34 +106,38 @@ class Analyzer:
             offset += len(texts[i])
             ends.append(offset)
             offset += 1
+        for index, tokens in zip(batch, self._analyse(joined, ends), strict=True):
+            result[index] = tokens
+
+    def _tokenize(self, text: str, start: int) -> list[Token]:
+        return self._analyse(text, [len(text)], start)[0]
+
+    def _analyse(self, text: str, ends: list[int], offset: int = 0) -> list[list[Token]]:
+        """The tokens of each piece of `text` (the pieces end at `ends`, each followed by one separator), with
+        offsets from the piece's start plus `offset`. Every call into Sudachi costs: the part of speech is made
+        once per kind, and the reading, which only verbs need, is asked of verbs only."""
         pos = self._pos
-        which, start = 0, 0
-        for m in self._tokenizer.tokenize(joined):
-            begin = m.begin()
-            while begin >= ends[which] + 1 and which + 1 < len(batch):
-                which += 1
-                start = ends[which - 1] + 1
-            end = m.end()
-            if end > ends[which]:
+        new = tuple.__new__
+        pieces: list[list[Token]] = [[] for _ in ends]
+        which, start, last = 0, -offset, len(ends) - 1
+        tokens, piece_end = pieces[0], ends[0]
+        for m in self._tokenizer.tokenize(text):
+            begin, end = m.begin(), m.end()
+            if begin > piece_end and which < last:
+                while begin > ends[which] and which < last:
+                    which += 1
+                tokens, piece_end = pieces[which], ends[which]
+                start = ends[which - 1] + 1 - offset
+            if end > piece_end:
                 continue
             pos_id = m.part_of_speech_id()
             part = pos.get(pos_id)
             if part is None:
                 part = pos[pos_id] = tuple(m.part_of_speech())
-            result[batch[which]].append(Token(m.surface(), m.normalized_form(), m.dictionary_form(), part,
-                                              begin - start, end - start, m.reading_form(), m.is_oov(), part[0]))
-
-    def _tokenize(self, text: str, start: int) -> list[Token]:
-        pos = self._pos
-        tokens = []
-        for m in self._tokenizer.tokenize(text):
-            pos_id = m.part_of_speech_id()
-            part = pos.get(pos_id)
-            if part is None:
-                part = pos[pos_id] = tuple(m.part_of_speech())
-            tokens.append(Token(m.surface(), m.normalized_form(), m.dictionary_form(), part,
-                                start + m.begin(), start + m.end(), m.reading_form(), m.is_oov(), part[0]))
-        return tokens
+            kind = part[0]
+            tokens.append(new(Token, (m.surface(), m.normalized_form(), m.dictionary_form(), part, begin - start,
+                                      end - start, m.reading_form() if kind == "動詞" else "", m.is_oov(), kind)))
+        return pieces
 
     def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
         """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
@@ -143,6 +157,14 @@ class Analyzer:
             self._word_readings[word] = frozenset(m.reading_form() for m in self._dictionary.lookup(word)
                                                   if not m.is_oov() and m.surface() == word)
         return self._word_readings[word]
+
+    def nouns_alone(self, text: str) -> bool:
+        """Whether `text`, read on its own, is nothing or dictionary nouns of two characters or more (メール,
+        パソコン; not ン, ート or an unknown ザワー): the other parts of a compound are words themselves."""
+        if text not in self._nouns_alone:
+            self._nouns_alone[text] = all(not t.oov and t.kind == "名詞" and len(t.surface) >= 2
+                                          for t in self.tokens(text))
+        return self._nouns_alone[text]
 
     def lemma_reading(self, token: Token) -> str:
         """The reading of a word's dictionary form: 問い合わせる and 問合せる read alike, but 使える (ツカエル)

@@ -19,8 +19,9 @@ import yaml
 
 from dayori.check.analyzer import Analyzer
 from dayori.check.base import Context, Entry
-from dayori.check.document import Record, analyse
+from dayori.check.document import Record
 from dayori.check.findings import ERROR, WARNING, Finding, ordered
+from dayori.check.parallel import analyse_files
 from dayori.check.rules import RULES
 from dayori.check.tables import PROFILES
 from dayori.config import Settings
@@ -68,9 +69,14 @@ def content_files(settings: Settings) -> list[Path]:
 
 
 def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path] | None = None,
-                analyzer: Analyzer | None = None, memo: Memo | None = None) -> Report:
+                analyzer: Analyzer | None = None, memo: Memo | None = None, workers: int | None = None) -> Report:
     """Checks `files` together (the archive-wide rules count them all); reports findings for `report`
     (default: all of them). Raises SettingsError for unusable settings.
+
+    Files not in the cache are analysed on every core when there are enough of them to be worth it (a first
+    check of the archive); `workers=1` keeps the work in this process (a caller that runs the check beside
+    other work on the same cores), `workers=None` decides from the cores there are. The findings do not
+    depend on it.
 
     Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
     keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
@@ -96,11 +102,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         rows, images = summary["findings"], summary["images"]
     else:
         context = check_context(settings, analyzer, entries)
-        items = []
-        for path, display, key in keyed:
-            record, made = _record(path, cache / f"{key}.json", context, memo)
-            analysed += made
-            items.append(_Item(path, display, record))
+        records, analysed = _records([(path, cache / f"{key}.json") for path, _, key in keyed], context, memo, workers)
+        items = [_Item(path, display, record) for (path, display, _), record in zip(keyed, records, strict=True)]
         found = [(item.display, f) for item in items for f in _item_findings(item, levels)]
         found += _archive_findings(items, levels)
         rows = [[display, *astuple(f)] for display, f in found]
@@ -136,15 +139,23 @@ def _within_limits(files: Iterable[Path], settings: Settings, paths: RealPaths) 
     return kept, beyond
 
 
-def _record(path: Path, stored_at: Path, context: Context, memo: Memo | None) -> tuple[Record, bool]:
-    """One file's analysis from the cache (`stored_at` is named by its key), or made now (True)."""
+def _records(jobs: list[tuple[Path, Path]], context: Context, memo: Memo | None,
+             workers: int | None) -> tuple[list[Record], int]:
+    """Each file's analysis, from the cache (`stored_at` is named by its key) or made now and stored; and
+    how many were made."""
+    records = [_stored(stored_at, memo) for _, stored_at in jobs]
+    missing = [index for index, record in enumerate(records) if record is None]
+    made = analyse_files([jobs[index] for index in missing], context, workers)
+    for index, record in zip(missing, made, strict=True):
+        remember(memo, ("check record", str(jobs[index][1])), record.as_dict())
+        records[index] = record
+    return [record for record in records if record is not None], len(missing)
+
+
+def _stored(stored_at: Path, memo: Memo | None) -> Record | None:
     key = ("check record", str(stored_at))
     stored = recall(memo, lambda _: key, lambda: read_json(stored_at))
-    if isinstance(stored, dict):
-        return Record(**stored), False
-    record = analyse(path, context)  # not nested beyond the limit: see `analyse`
-    write_atomic(stored_at, _json(remember(memo, key, record.as_dict())))
-    return record, True
+    return Record(**stored) if isinstance(stored, dict) else None
 
 
 def _json(data: Any) -> bytes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from dayori.check.analyzer import Analyzer, Token
 from dayori.check.text import Segment
@@ -45,5 +47,14 @@ class Context:
     max_caption_bytes: int = LimitSettings.caption_bytes
     """Beyond these a body or captions file is not read (see `dayori.limits`): the build refuses it first."""
 
+    @cached_property
+    def dictionary_words(self) -> re.Pattern[str] | None:
+        """One expression for the project dictionary's plain words: most segments contain none of them."""
+        words = sorted({entry.literal for entry in self.dictionary if entry.literal}, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, words))) if words else None
+
 
 Analysed = tuple[Segment, list[Token]]
+
+SegmentCheck = Callable[[Segment, list[Token], Context], Iterator[Hit]]
+"""A rule that looks at one segment of prose and its words."""

@@ -80,7 +80,7 @@ class Confusion:
 
 @lru_cache(maxsize=1)
 def confusion_set() -> ConfusionSet:
-    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    data = yaml.load(DATA.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     sources = {str(k): str(v) for k, v in data["sources"].items()}
     groups = tuple(_group(line) for line in data["groups"])
     always = tuple(_misspelling(line) for line in data["always"])
@@ -119,16 +119,18 @@ def confusions(text: str, tokens: list[Token]) -> Iterator[Confusion]:
     """Every word of a group whose own context is absent while another member's is present, and every
     misconversion of the `always` list that starts on a word boundary."""
     data = confusion_set()
-    begins = {t.begin for t in tokens}
-    ends = {t.end for t in tokens}
+    always = list(data.always_pattern.finditer(text))
+    nouns = list(data.noun_pattern.finditer(text))
+    begins = {t.begin for t in tokens} if always or nouns else set()
+    ends = {t.end for t in tokens} if nouns else set()
     found: set[int] = set()
-    for match in data.always_pattern.finditer(text):
+    for match in always:
         if match.start() in begins:
             wrong = data.always_by_wrong[match.group()]
             found.add(match.start())
             yield Confusion(match.start(), match.end(), wrong.wrong, wrong.right,
                             f"「{wrong.wrong}」は「{wrong.right}」の誤りです（{wrong.reason}）。")
-    for start, end, written, candidates in _occurrences(text, tokens, begins, ends, data):
+    for start, end, written, candidates in _occurrences(nouns, tokens, begins, ends, data):
         if start in found:
             continue
         for group, member in candidates:
@@ -139,14 +141,14 @@ def confusions(text: str, tokens: list[Token]) -> Iterator[Confusion]:
                 break
 
 
-def _occurrences(text: str, tokens: list[Token], begins: set[int], ends: set[int], data: ConfusionSet
+def _occurrences(nouns: list[re.Match[str]], tokens: list[Token], begins: set[int], ends: set[int], data: ConfusionSet
                  ) -> Iterator[tuple[int, int, str, tuple[tuple[Group, Member], ...]]]:
-    proper = [(t.begin, t.end) for t in tokens if t.pos[1] == "固有名詞"]
+    by_lemma = data.by_lemma
     for token in tokens:
-        candidates = data.by_lemma.get(token.lemma)
-        if candidates and token.kind in ("動詞", "形容詞"):
-            yield token.begin, token.end, token.surface, candidates
-    for match in data.noun_pattern.finditer(text):
+        if token.lemma in by_lemma and token.kind in ("動詞", "形容詞"):
+            yield token.begin, token.end, token.surface, by_lemma[token.lemma]
+    proper = [(t.begin, t.end) for t in tokens if t.pos[1] == "固有名詞"] if nouns else []
+    for match in nouns:
         start, end, word = match.start(), match.end(), match.group()
         if len(word) == 1 and not (start in begins and end in ends):
             continue

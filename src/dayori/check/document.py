@@ -5,15 +5,17 @@ changing a rule's setting does not analyse anything again."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dayori.check.analyzer import Analyzer, Token
+from dayori.check.analyzer import Analyzer
 from dayori.check.base import Analysed, Context, Hit
 from dayori.check.rules import document_hits, raw_hits, segment_hits
 from dayori.check.tables import STYLE_STOPWORDS
@@ -53,6 +55,10 @@ class Record:
 
     def as_dict(self) -> dict[str, list[list[Any]]]:
         return {"findings": self.findings, "words": self.words, "tags": self.tags, "images": self.images}
+
+    def to_json(self) -> bytes:
+        """What the cache stores (read back with `Record(**json.loads(...))`)."""
+        return json.dumps(self.as_dict(), ensure_ascii=False).encode("utf-8")
 
     def add(self, segment: Segment, hit: Hit) -> None:
         if not segment.turned_off(hit.rule):
@@ -219,7 +225,7 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
         if segment.turned_off("表記ゆれ"):
             continue
         for token in tokens:
-            if _variable(token):
+            if token.kind in ("名詞", "動詞") and _variable(token.kind, token.pos[1], token.lemma, token.normalized):
                 reading = analyzer.lemma_reading(token) if token.kind == "動詞" else ""
                 if token.kind == "動詞" and not reading:
                     continue
@@ -227,14 +233,16 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
     return words
 
 
-def _variable(token: Token) -> bool:
-    if token.kind not in ("名詞", "動詞") or token.pos[1] == "数詞" or len(token.lemma) < 2:
+@lru_cache(maxsize=65_536)
+def _variable(kind: str, subkind: str, lemma: str, normalized: str) -> bool:
+    """Whether a word's spelling counts for 表記ゆれ (asked once per word: words recur in every issue)."""
+    if kind not in ("名詞", "動詞") or subkind == "数詞" or len(lemma) < 2:
         return False
-    if token.normalized in STYLE_STOPWORDS or token.lemma.isascii() or not token.lemma.isprintable():
+    if normalized in STYLE_STOPWORDS or lemma.isascii() or not lemma.isprintable():
         return False
-    if unicodedata.normalize("NFKC", token.lemma) != token.lemma:
+    if unicodedata.normalize("NFKC", lemma) != lemma:
         return False
-    return bool(_KANJI.search(token.lemma)) or bool(_KATAKANA_WORD.fullmatch(token.lemma))
+    return bool(_KANJI.search(lemma)) or bool(_KATAKANA_WORD.fullmatch(lemma))
 
 
 def tag_key(tag: str, analyzer: Analyzer) -> str:

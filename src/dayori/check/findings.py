@@ -32,8 +32,10 @@ class Finding:
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
-    """Errors before warnings, then by file and place, so the most urgent fixes come first."""
-    return sorted(set(findings), key=lambda f: (not f.is_error, f.path, f.line, f.column, f.rule))
+    """Errors before warnings, then by file and place, so the most urgent fixes come first (and always in
+    the same order: two findings at one place are ordered by what they say)."""
+    return sorted(set(findings), key=lambda f: (not f.is_error, f.path, f.line, f.column, f.rule, f.message,
+                                                f.suggestion))
 
 
 def as_json(findings: Iterable[Finding]) -> str:

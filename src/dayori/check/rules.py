@@ -3,14 +3,17 @@ severity and a check. Rules look at one segment of prose, at a whole document, o
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dayori.check.analyzer import Token
-from dayori.check.base import Analysed, Context, Hit
+from dayori.check.base import Analysed, Context, Hit, SegmentCheck
 from dayori.check.findings import ERROR, WARNING
 from dayori.check.tables import (
     AUXILIARY_VERBS,
@@ -86,11 +89,18 @@ RULES = {rule.name: rule for rule in (
 
 def segment_hits(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     """Every rule's hits; wording rules stay out of quoted wording, titles of laws and documents."""
-    protected = protected_spans(segment.text, context)
-    for check in _SEGMENT_RULES:
+    protected: list[tuple[int, int]] | None = None  # found at the first wording hit: most segments have none
+    text = segment.text
+    for check, needs in _SEGMENT_RULES:
+        if needs is not None and needs.search(text) is None:
+            continue
         for hit in check(segment, tokens, context):
-            if not (protected and hit.rule in WORDING_RULES and inside(protected, hit.start)):
-                yield hit
+            if hit.rule in WORDING_RULES:
+                if protected is None:
+                    protected = protected_spans(segment.text, context)
+                if protected and inside(protected, hit.start):
+                    continue
+            yield hit
 
 
 def document_hits(analysed: list[Analysed], context: Context) -> Iterator[tuple[Segment, Hit]]:
@@ -128,6 +138,9 @@ _PARTICLES = frozenset("をがにはへでとのも")
 
 
 def _doubled(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    surfaces = [token.surface for token in tokens]
+    if not any(map(operator.eq, surfaces, surfaces[1:])):  # most segments: no word follows itself
+        return
     for first, second in itertools.pairwise(tokens):
         if first.surface != second.surface or first.end != second.begin:
             continue
@@ -231,17 +244,24 @@ _ALL_KANJI = re.compile(f"[{KANJI}]+")
 
 def _kanji(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     for token in tokens:
-        if token.surface == token.normalized or token.surface in KANJI_IN_KANA:
-            continue
-        missing = set(token.normalized) - set(token.surface)
-        if (missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(token.normalized)
-                and _HAS_HIRAGANA.search(token.surface) and _HAS_KANJI.search(token.surface)):
+        if token.surface != token.normalized and _kanji_for_kana(token.surface, token.normalized):
             yield Hit("漢字表記", token.begin, f"「{token.surface}」は常用漢字で「{token.normalized}」と書けます。",
                       token.normalized)
     for match in _KANJI_IN_KANA.finditer(segment.text):
         if _word_edge(segment.text, match.start(), match.end(), tokens):
             fixed = KANJI_IN_KANA[match.group()]
             yield Hit("漢字表記", match.start(), f"「{match.group()}」は常用漢字で「{fixed}」と書けます。", fixed)
+
+
+@lru_cache(maxsize=65_536)
+def _kanji_for_kana(surface: str, normalized: str) -> bool:
+    """Whether a word written half in kana (進ちょく) is written in 常用 kanji now (進捗): a question about the
+    word alone, so asked once per word."""
+    if surface in KANJI_IN_KANA:
+        return False
+    missing = set(normalized) - set(surface)
+    return bool(missing and missing <= JOYO_2010 and _ALL_KANJI.fullmatch(normalized)
+                and _HAS_HIRAGANA.search(surface) and _HAS_KANJI.search(surface))
 
 
 def _word_edge(text: str, start: int, end: int, tokens: list[Token]) -> bool:
@@ -335,7 +355,7 @@ def _thousands(segment: Segment, tokens: list[Token], context: Context) -> Itera
                   f"{int(digits):,}")
 
 
-_SENTENCE_END = re.compile(r"[^。！？!?]+[。！？!?]*")
+_SENTENCE_MARKS = re.compile(r"[「『（(」』）)。！？!?]")
 
 
 def sentences(text: str) -> Iterator[tuple[int, str]]:
@@ -343,12 +363,13 @@ def sentences(text: str) -> Iterator[tuple[int, str]]:
     belongs to the sentence around it)."""
     depth = 0
     start = 0
-    for index, char in enumerate(text):
+    for match in _SENTENCE_MARKS.finditer(text):
+        char, index = match.group(), match.start()
         if char in "「『（(":
             depth += 1
         elif char in "」』）)":
             depth = max(0, depth - 1)
-        elif char in "。！？!?" and depth == 0 and (index + 1 == len(text) or text[index + 1] not in "。！？!?」』）"):
+        elif depth == 0 and (index + 1 == len(text) or text[index + 1] not in "。！？!?」』）"):
             yield start, text[start:index + 1]
             start = index + 1
     if text[start:].strip():
@@ -356,7 +377,7 @@ def sentences(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _length(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    if segment.kind in (HEADING, TABLE):
+    if segment.kind in (HEADING, TABLE) or len(segment.text) <= context.max_sentence_chars:
         return
     for start, sentence in sentences(segment.text):
         count = sum(1 for c in sentence if not c.isspace())
@@ -378,8 +399,12 @@ def _ime(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hi
 
 
 def _project_dictionary(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    if not context.dictionary:
+        return
+    literals = context.dictionary_words
+    any_literal = literals is not None and literals.search(segment.text) is not None
     for entry in context.dictionary:
-        if entry.literal and entry.literal not in segment.text:
+        if entry.literal and (not any_literal or entry.literal not in segment.text):
             continue
         for match in entry.pattern.finditer(segment.text):
             fixed = match.expand(entry.expected) if "\\" in entry.expected else entry.expected
@@ -389,10 +414,19 @@ def _project_dictionary(segment: Segment, tokens: list[Token], context: Context)
             yield Hit("表記ルール", match.start(), f"「{match.group()}」は「{fixed}」と書く決まりです{note}。", fixed)
 
 
-_SEGMENT_RULES: tuple[Callable[[Segment, list[Token], Context], Iterator[Hit]], ...] = (
-    _chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), _long_vowel, _doubled, _ranuki, _redundant, _perform,
-    _brackets, _kanji, _official, _counter_words, _thousands, _length, _ime, _project_dictionary, *WORDING_CHECKS,
+_OFFICIAL_WORDS = re.compile("|".join(map(re.escape, sorted(
+    {*FORMAL_AFTER_PREDICATE, "様", "又", *KANA_WORDS, *(stem for stem, _ in AUXILIARY_VERBS.values()), *CONJUNCTIONS,
+     *CONJUNCTIONS.values()}, key=len, reverse=True))))
+"""Every word `_official` can report starts with one of these: a segment without any is passed over."""
+
+_SEGMENT_RULES: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
+    (_chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), None), (_long_vowel, None), (_doubled, None),
+    (_ranuki, re.compile("れ")), (_redundant, None), (_perform, re.compile("行|おこな")),
+    (_brackets, re.compile("[" + re.escape("".join(_PAIRS) + "".join(_CLOSERS)) + "]")), (_kanji, None),
+    (_official, _OFFICIAL_WORDS), (_counter_words, None), (_thousands, re.compile("[0-9]")), (_length, None),
+    (_ime, re.compile("[a-z]")), (_project_dictionary, None), *WORDING_CHECKS,
 )
+"""Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""
 
 
 _WESTERN = {"，": "、", "．": "。"}
@@ -402,8 +436,9 @@ _ASCII_PUNCTUATION = re.compile(f"(?<={JAPANESE})([,.])(?=\\s|$|{JAPANESE})")
 def _punctuation(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
     """The document's own choice of 、。 or ，． wins; the other is a slip (公用文 allows ，． in 事務連絡,
     never both). Half-width ,. right after Japanese always is."""
+    western_used = any("，" in segment.text or "．" in segment.text for segment, _ in analysed)
     marks = [(segment, index, char) for segment, _ in analysed for index, char in enumerate(segment.text)
-             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))]
+             if char in "、。，．" and not (char == "．" and _between_digits(segment.text, index))] if western_used else []
     western = sum(1 for _, _, char in marks if char in _WESTERN)
     if 0 < western < len(marks):
         keep_western = western > len(marks) - western
@@ -433,11 +468,13 @@ def _style(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
     for segment, tokens in analysed:
         if segment.kind not in (PARAGRAPH, FIELD):
             continue
+        begins = [t.begin for t in tokens]
+        ends = [t.end for t in tokens]
         for start, sentence in sentences(segment.text):
             end = start + len(sentence.rstrip())
             if not sentence.rstrip().endswith("。"):
                 continue
-            inside = [t for t in tokens if start <= t.begin and t.end <= end - 1]
+            inside = tokens[bisect.bisect_left(begins, start):bisect.bisect_right(ends, end - 1)]
             kind, at, words = _ending(inside)
             endings.append((segment, at, kind, words))
     polite = sum(1 for e in endings if e[2] == "polite")

@@ -5,6 +5,7 @@ rules off for the paragraph it stands in or the one right after it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,9 +44,12 @@ class Segment:
     off: frozenset[str] = frozenset()
 
     def place(self, index: int) -> tuple[int, int]:
-        if not self.places:
+        places = self.places
+        if 0 <= index < len(places):
+            return places[index]
+        if not places:
             return (1, 1)
-        return self.places[min(max(index, 0), len(self.places) - 1)]
+        return places[min(max(index, 0), len(places) - 1)]
 
     def add(self, text: str, places: list[tuple[int, int]]) -> None:
         self.text += text
@@ -111,9 +115,8 @@ def inline(text: str, line: int, column: int, images: list[Image] | None = None)
     places: list[tuple[int, int]] = []
     position = 0
     for match in _INLINE.finditer(text):
-        for offset in range(position, match.start()):
-            out.append(text[offset])
-            places.append((line, column + offset))
+        out.append(text[position:match.start()])
+        places += _places(line, column + position, column + match.start())
         position = match.end()
         if match.group("code") or match.group("opaque"):
             out.append(PLACEHOLDER)
@@ -131,10 +134,14 @@ def inline(text: str, line: int, column: int, images: list[Image] | None = None)
         elif match.group("escaped"):
             out.append(match.group("escaped"))
             places.append((line, column + match.start("escaped")))
-    for offset in range(position, len(text)):
-        out.append(text[offset])
-        places.append((line, column + offset))
+    out.append(text[position:])
+    places += _places(line, column + position, column + len(text))
     return "".join(out), places
+
+
+def _places(line: int, first: int, end: int) -> zip[tuple[int, int]]:
+    """(line, column) of the columns `first` to `end` (excluded) of one line."""
+    return zip(itertools.repeat(line, max(end - first, 0)), range(first, end), strict=True)
 
 
 def markdown(body: str, first_line: int) -> Extract:

@@ -6,12 +6,14 @@ documents (〇〇法及び同法施行規則) or proper names: see `protected_sp
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from dayori.check.analyzer import Token
-from dayori.check.base import Context, Hit
+from dayori.check.base import Context, Hit, SegmentCheck
 from dayori.check.confusables import confusions
 from dayori.check.text import Segment
 from dayori.check.wording import (
@@ -85,8 +87,37 @@ _U_ROW = dict(zip("かがさたなばまらわ", "くぐすつぬぶむるう", 
 
 def honorifics(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     text = segment.text
-    prefixes = {t.begin for t in tokens if t.kind == "接頭辞" or t.surface.startswith(("お", "ご", "御"))}
-    for match in _O_NI_NARARERU.finditer(text):
+    if "れ" in text:
+        yield from _double_honorifics(text, tokens)
+    if "拝" in text:
+        yield from _humble_passive(tokens)
+    if "いただ" in text:
+        for match in _HUMBLE_SASETE.finditer(text):
+            yield Hit("敬語", match.start(), f"「{match.group()}く」は謙譲語に「させていただく」を重ねた過剰な敬語です。",
+                      "拝見しました／伺います のように一つにする")
+    if "くださ" in text or "下さ" in text:
+        yield from _humble_request(text, tokens)
+    if "され" in text:
+        for match in _GO_SARERU.finditer(text):
+            yield Hit("敬語", match.start(), f"「{match.group()}る」は謙譲の「ご〜する」に尊敬の「れる」を重ねています。",
+                      match.group()[:-2] + "になる")
+    if "させ" in text:
+        yield from _saire(segment, context)
+    sasete = list(_SASETE.finditer(text)) if "いただ" in text else []
+    if len(sasete) >= 3:
+        yield Hit("敬語", sasete[0].start(), f"「させていただく」が {len(sasete)} 回続き、回りくどくなっています。",
+                  "「いたします」「します」に言い換える")
+
+
+def _prefixed(tokens: list[Token]) -> set[int]:
+    """Where an honorific お・ご・御 starts a word."""
+    return {t.begin for t in tokens if t.kind == "接頭辞" or t.surface.startswith(("お", "ご", "御"))}
+
+
+def _double_honorifics(text: str, tokens: list[Token]) -> Iterator[Hit]:
+    """お〜になられる, and a 尊敬語 or 謙譲語 verb with れる・られる on top."""
+    prefixes = _prefixed(tokens) if "られ" in text else set()
+    for match in _O_NI_NARARERU.finditer(text) if prefixes else ():
         if match.start() not in prefixes:
             continue
         after = text[match.end() + 2:match.end() + 5]
@@ -102,27 +133,25 @@ def honorifics(segment: Segment, tokens: list[Token], context: Context) -> Itera
         elif first.lemma in HUMBLE_VERBS and first.kind == "動詞":
             yield Hit("敬語", first.begin, f"「{first.surface}{second.surface}」は謙譲語「{first.lemma}」に「れる」を付けて"
                       "相手の動作に使っています。", HUMBLE_VERBS[first.lemma])
+
+
+def _humble_passive(tokens: list[Token]) -> Iterator[Hit]:
     for first, second, third in zip(tokens, tokens[1:], tokens[2:], strict=False):
         if first.lemma in ("拝見", "拝読", "拝聴") and second.lemma == "する" and third.normalized in ("れる", "られる"):
             yield Hit("敬語", first.begin, f"「{first.surface}{second.surface}{third.surface}」は謙譲語を相手の動作に使っています。",
                       HUMBLE_VERBS[first.lemma])
-    for match in _HUMBLE_SASETE.finditer(text):
-        yield Hit("敬語", match.start(), f"「{match.group()}く」は謙譲語に「させていただく」を重ねた過剰な敬語です。",
-                  "拝見しました／伺います のように一つにする")
+
+
+def _humble_request(text: str, tokens: list[Token]) -> Iterator[Hit]:
+    """お〜してください: the humble お〜する asked of the reader."""
+    prefixes: set[int] | None = None
     for match in _O_SHITE_KUDASAI.finditer(text):
+        prefixes = _prefixed(tokens) if prefixes is None else prefixes
         if match.start() not in prefixes:
             continue
         fixed = re.sub(r"[" + HIRA + r"]?して(ください|下さい|くださ)$", lambda m: "ください", match.group())
         yield Hit("敬語", match.start(), f"「{match.group()}」は謙譲の「お〜する」を相手の動作に使っています。",
                   fixed if not fixed.endswith("くださ") else match.group())
-    for match in _GO_SARERU.finditer(text):
-        yield Hit("敬語", match.start(), f"「{match.group()}る」は謙譲の「ご〜する」に尊敬の「れる」を重ねています。",
-                  match.group()[:-2] + "になる")
-    yield from _saire(segment, context)
-    sasete = list(_SASETE.finditer(text))
-    if len(sasete) >= 3:
-        yield Hit("敬語", sasete[0].start(), f"「させていただく」が {len(sasete)} 回続き、回りくどくなっています。",
-                  "「いたします」「します」に言い換える")
 
 
 def _saire(segment: Segment, context: Context) -> Iterator[Hit]:
@@ -187,14 +216,12 @@ def stray_characters(segment: Segment, tokens: list[Token], context: Context) ->
             reported.add(at)
             yield Hit("衍字", at, f"「{wrong}」に同じ字が重なっています。", right)
 
-    for first, second in itertools.pairwise(tokens):
-        if first.end != second.begin:
-            continue
+    for first, second in _meeting_on_a_doubled_character(text, tokens):
         if _same_ending_twice(first, second):
             yield from hit(second.begin, first.surface + second.surface, first.surface)
         elif _kanji_twice(first, second):
             yield from hit(second.begin, first.surface + second.surface[:1], first.surface)
-    for token in tokens:
+    for token in tokens if _REPEAT.search(text) else ():
         repeat = _REPEAT.search(token.surface) if token.oov else None
         if repeat is not None:
             at = token.begin + repeat.start() + len(repeat.group(1))
@@ -202,6 +229,22 @@ def stray_characters(segment: Segment, tokens: list[Token], context: Context) ->
     for match in _DOUBLED_ENDINGS.finditer(text):
         doubled = next(i for i in range(match.start(), match.end() - 1) if text[i] == text[i + 1])
         yield from hit(doubled + 1, match.group(), match.group()[:doubled - match.start()] + match.group()[doubled - match.start() + 1:])
+
+
+_DOUBLED_CHARACTER = re.compile(r"(.)(?=\1)")
+_begin = operator.attrgetter("begin")
+
+
+def _meeting_on_a_doubled_character(text: str, tokens: list[Token]) -> Iterator[tuple[Token, Token]]:
+    """Neighbouring words where the last character of the first is the first of the second (し|します): the
+    only places a doubled character can be, found by one scan of the text rather than of every word."""
+    boundaries = [match.end() for match in _DOUBLED_CHARACTER.finditer(text)]
+    if not boundaries:
+        return
+    for boundary in boundaries:
+        index = bisect.bisect_left(tokens, boundary, key=_begin)
+        if 0 < index < len(tokens) and tokens[index].begin == boundary and tokens[index - 1].end == boundary:
+            yield tokens[index - 1], tokens[index]
 
 
 def _same_ending_twice(first: Token, second: Token) -> bool:
@@ -236,7 +279,7 @@ def okurigana(segment: Segment, tokens: list[Token], context: Context) -> Iterat
             right = OKURIGANA_ERRORS[match.group()]
             yield Hit("送り仮名", match.start(), f"「{match.group()}」の送り仮名が違います（{match.group()} → {right}）。", right)
     for token in tokens:
-        if token.begin in done or token.kind not in ("動詞", "形容詞", "副詞", "形状詞"):
+        if token.lemma == token.normalized or token.begin in done or token.kind not in ("動詞", "形容詞", "副詞", "形状詞"):
             continue
         fixed = _standard_okurigana(token)
         if fixed is None or not context.analyzer.same_reading(token.lemma, token.normalized):
@@ -269,19 +312,42 @@ def _standard_okurigana(token: Token) -> str | None:
 # --- カタカナ語 -----------------------------------------------------------------------------------------------
 
 _KATAKANA = re.compile("|".join(map(re.escape, sorted(KATAKANA_ERRORS, key=len, reverse=True))))
+_KATAKANA_CHARS = frozenset(chr(c) for c in range(0x30A1, 0x30FB)) | {"ー"}
 
 
 def katakana(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    """A misspelling of the list, alone (ウィルスに) or inside a katakana compound (ウィルスメール,
+    コンピューターウィルス), however Sudachi splits it: the rest of the compound must be words of their own,
+    so a longer word that merely contains a misspelling (インストルメンタル, ザワークラウト) is left alone."""
+    text = segment.text
     proper = [(t.begin, t.end) for t in tokens if t.pos[1] == "固有名詞" and len(t.surface) > 1]
-    for match in _KATAKANA.finditer(segment.text):
-        before = segment.text[match.start() - 1:match.start()]
-        after = segment.text[match.end():match.end() + 1]
-        if re.match(f"[{KATA}]", before) or (re.match(f"[{KATA}]", after) and after != "ー"):
+    for match in _KATAKANA.finditer(text):
+        start, end, wrong = match.start(), match.end(), match.group()
+        right = KATAKANA_ERRORS[wrong]
+        if any(a <= start and end <= b and text[a:b] != wrong for a, b in proper):
             continue
-        if any(a <= match.start() and match.end() <= b and segment.text[a:b] != match.group() for a, b in proper):
+        if _inside_another_word(tokens, start, end, right):
             continue
-        right = KATAKANA_ERRORS[match.group()]
-        yield Hit("カタカナ語", match.start(), f"「{match.group()}」は「{right}」と書きます。", right)
+        first, last = _katakana_run(text, start, end)
+        if not (context.analyzer.nouns_alone(text[first:start]) and context.analyzer.nouns_alone(text[end:last].lstrip("ー"))):
+            continue
+        yield Hit("カタカナ語", start, f"「{wrong}」は「{right}」と書きます。", right)
+
+
+def _katakana_run(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the katakana around text[start:end] begins and ends (a compound is written without a break)."""
+    while start > 0 and text[start - 1] in _KATAKANA_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _KATAKANA_CHARS:
+        end += 1
+    return start, end
+
+
+def _inside_another_word(tokens: list[Token], start: int, end: int, right: str) -> bool:
+    """A dictionary word around the match that is not a spelling of the right form (インストルメンタル around
+    インストル; but コンピューターウィルス is Sudachi's word for コンピューターウイルス, so it counts)."""
+    return any(t.begin <= start and end <= t.end and t.end - t.begin > end - start and not t.oov
+               and right not in t.normalized for t in tokens if t.end > start and t.begin < end)
 
 
 # --- 公用文: 形式名詞・等・の方 ---------------------------------------------------------------------------------
@@ -355,5 +421,15 @@ def structural_conjunctions(text: str) -> set[int]:
     return found
 
 
-WORDING_CHECKS = (misconversion, honorifics, double_negatives, pleonasms, stray_characters, okurigana, katakana,
-                  official_nouns, conjunction_structure)
+def _any(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One expression that matches where any of `patterns` does: a quick test before running them one by one."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+WORDING_CHECKS: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
+    (misconversion, None), (honorifics, None), (double_negatives, _any(pattern for pattern, _ in NEGATIONS)),
+    (pleonasms, None), (stray_characters, None),
+    (okurigana, None), (katakana, None), (official_nouns, re.compile("[時所物等]|の方")),
+    (conjunction_structure, re.compile(f"{_AND_LARGE.pattern}|{_OR_SMALL.pattern}")),
+)
+"""Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""
