@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import feedparser
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,7 +127,8 @@ def test_an_unreadable_kept_result_is_simply_built_again(project: Project) -> No
 @settings(max_examples=4)
 @given(st.text(alphabet=st.sampled_from("あア漢字abc123 ！、。*_`#-\n"), min_size=1, max_size=40),
        st.sampled_from(["newsletter/2026/2.md", "docs/about.md", "newsletter/2026/files/memo.pdf"]))
-def test_a_rebuild_after_any_edit_equals_a_first_build(tmp_path_factory, text: str, where: str) -> None:
+def test_a_rebuild_after_any_edit_equals_a_first_build(tmp_path_factory: pytest.TempPathFactory, text: str,
+                                                       where: str) -> None:
     """What a warm build publishes after an edit is byte for byte what a first build of the same files does."""
     base = tmp_path_factory.mktemp("edit")
     warm = three_issues(copy_project(base / "warm", with_content=False))
