@@ -9,32 +9,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dayori.attachments import Request, Variants, picture_variants, publish_copies, published_key
-from dayori.check.stage import CheckResult, check_content
+from dayori import lastbuild
 from dayori.config import Settings
-from dayori.content import load_content
-from dayori.docs import page_problems
-from dayori.email import build_emails
 from dayori.errors import ContentError, Problem
-from dayori.feeds import build_feeds
-from dayori.gate import (
-    Gate,
-    HandWritten,
-    Passage,
-    Publication,
-    Refused,
-    body_line,
-    read_vetted,
-    vet_content,
-    vet_handwritten,
-)
-from dayori.media import process_episodes
+from dayori.gate import HandWritten, Publication
 from dayori.memo import Memo
 from dayori.model import Content, Episode, Issue, Output
-from dayori.pages import Site, build_pages
-from dayori.pictures import PICTURE_SUFFIXES
 from dayori.render import ASSET_FOLDER
+
+if TYPE_CHECKING:
+    from dayori.attachments import Request, Variants
+    from dayori.check.stage import CheckResult
+    from dayori.gate import Passage
+    from dayori.pages import Site
 
 STYLESHEET = "assets/dayori.css"
 
@@ -50,7 +39,7 @@ class Build:
     probes: int = 0
     picture_encodes: int = 0
     """Phone-sized and WebP copies of pictures encoded by this build (none when all were in the cache)."""
-    check: CheckResult = field(default_factory=CheckResult)
+    check: CheckResult = field(default_factory=lambda: _no_check())
     publications: dict[str, Publication] = field(default_factory=dict)
     """How to publish each hand-written file (docs/, theme overrides), by its site path."""
 
@@ -66,6 +55,9 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWri
     (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page, and a `memo` kept between
     rebuilds makes each stage redo only what an edit changed.
     """
+    made_from = lastbuild.snapshot(settings, docs) if memo is None and not preview else None
+    if made_from is not None and (kept := lastbuild.recall(settings, made_from)) is not None:
+        return kept
     try:
         build = _run_stages(settings, preview, docs, memo)
     except BaseException:
@@ -74,10 +66,22 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWri
         raise
     if memo is not None:
         memo.finish(complete=True)
+    if made_from is not None:
+        lastbuild.keep(settings, made_from, build)
     return build
 
 
 def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], memo: Memo | None) -> Build:
+    # The stages are imported when a build runs them: the next build of an unchanged project needs none.
+    from dayori.attachments import picture_variants, publish_copies
+    from dayori.check.stage import check_content
+    from dayori.content import load_content
+    from dayori.email import build_emails
+    from dayori.feeds import build_feeds
+    from dayori.gate import Gate, vet_content, vet_handwritten
+    from dayori.media import process_episodes
+    from dayori.pages import build_pages
+
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -125,9 +129,19 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                  check, publications)
 
 
+def _no_check() -> CheckResult:
+    from dayori.check.stage import CheckResult
+
+    return CheckResult()
+
+
 def _copy_requests(content: Content, docs: Sequence[HandWritten], passage: Passage,
                    settings: Settings) -> list[Request]:
     """Every vetted file the build publishes: the bodies' files, and docs/ pictures (their metadata goes)."""
+    from dayori.attachments import Request
+    from dayori.gate import body_line
+    from dayori.pictures import PICTURE_SUFFIXES
+
     requests = [Request(passage.assets[asset.source], item.source, asset.source.name,
                         functools.partial(body_line, item, settings, asset.line))
                 for item in _items(content) for asset in item.body.assets
@@ -141,6 +155,9 @@ def _publications(docs: Sequence[HandWritten], passage: Passage, copies: Mapping
                   memo: Memo | None) -> tuple[dict[str, Publication], list[Problem]]:
     """How the builder publishes each hand-written file; a page's Markdown is read here, once, and checked
     like a body (see `dayori.docs`)."""
+    from dayori.docs import page_problems
+    from dayori.gate import Refused, read_vetted
+
     publications: dict[str, Publication] = {}
     problems: list[Problem] = []
     for file in docs:
@@ -173,6 +190,8 @@ def _asset_outputs(content: Content, passage: Passage,
     """The published bodies' files from their copies in the cache (drafts' files are not among them). A file
     whose bytes are not those its URL was made from changed after its body was rendered: built again, the
     body links the new bytes."""
+    from dayori.attachments import published_key
+
     outputs: dict[str, Output] = {}
     problems: list[Problem] = []
     for item in _items(content):
