@@ -160,7 +160,7 @@ def show(result: dict[str, Any]) -> None:
                   f"{part[side + '_system_seconds']:8.2f}{part[side + '_peak_mb']:9.0f}{part[side + '_all_peak_mb']:8.0f}")
         print(f"  {kind + ' B/A':18}{part['wall_ratio']:7.2f}x{part['user_ratio']:7.2f}x{part['system_ratio']:7.2f}x"
               f"   pairs {part['pairs']}: {part['wall_ratio_min']:.2f}-{part['wall_ratio_max']:.2f}x; "
-              f"target <= {target:.2f}x: {verdict(part['wall_ratio'], target)}")
+              f"target <= {target:.2f}x: {verdict(part['wall_ratio'], target)}{' (too noisy to judge)' if part['noise'] else ''}")
     peak = max(result["warm"]["dayori_memory_mb"], result["cold"]["dayori_memory_mb"])
     print(f"  memory B            {peak:.0f} MB (A {result['warm']['plain_memory_mb']:.0f} MB); target <= "
           f"{PEAK_TARGET_MB:.0f} MB: {verdict(peak, PEAK_TARGET_MB)}  (peak: largest process, kernel's count; "
