@@ -281,3 +281,22 @@ def test_okurigana_and_titles_are_read_from_mkdocs_yml(project: Project) -> None
     set_check(project, "    check:\n      okurigana: 例外\n")
     result = run_check(project)
     assert result.returncode == 2 and "okurigana は「本則」か「許容」にしてください（今は「例外」）" in result.stderr
+
+
+def test_guide_lists_every_rule_with_an_example_and_its_source() -> None:
+    """Editors learn the rules from the guide's 「規則の一覧」: each rule (and ファイル, which reports files the
+    check cannot read) has a row with its default, an example and where the rule comes from."""
+    from conftest import ROOT
+    from dayori.check.rules import RULES
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    table = guide[guide.index("### 規則の一覧"):guide.index("### 設定を変える")]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] not in ("規則名", "---"):
+            rows[cells[0]] = cells
+    assert set(rows) == {*RULES, "ファイル"}
+    for name, (_, default, found, example, source) in rows.items():
+        assert default in ("警告", "エラー", "オフ") and found, name
+        assert "→" in example and source not in ("", "—", "-"), name
