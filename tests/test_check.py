@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -214,6 +215,38 @@ def test_new_interpreters_analyse_alike_when_threads_forbid_a_fork(project: Proj
     finally:
         stop.set()
     assert len(set(found.values())) == 1, found
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+@pytest.mark.parametrize("value, shared_out", [("1", False), ("2", True)])
+def test_environment_decides_how_many_processes_analyse(project: Project, monkeypatch: pytest.MonkeyPatch,
+                                                        value: str, shared_out: bool) -> None:
+    """DAYORI_CHECK_WORKERS=1 keeps the analysis in the calling process (a build that already runs the check
+    beside its page rendering), with the same findings; other processes' work shows in the CPU of children."""
+    for vol in range(1, 25):
+        project.add_issue(vol, f"2026-{1 + vol % 12:02d}-{1 + vol % 27:02d}", f"第{vol}号",
+                          "\n\n".join(BODIES[(vol + i) % len(BODIES)] for i in range(4)))
+    settings = settings_from_file(project.root / "mkdocs.yml")
+    alone = check_files(settings, content_files(settings), workers=1)
+    shutil.rmtree(settings.cache_path / "check")
+    monkeypatch.setenv("DAYORI_CHECK_WORKERS", value)
+    before = _children_cpu()
+    report = check_files(settings, content_files(settings))
+    assert (_children_cpu() > before) is shared_out
+    assert report.analysed == 24 and report.findings == alone.findings
+
+
+def test_a_wrong_number_of_processes_is_named(project: Project) -> None:
+    project.add_issue(1, "2026-11-20", "一", "設定を確認します。")
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_CHECK_WORKERS": "２つ"}
+    result = subprocess.run([sys.executable, "-m", "dayori", "check"], cwd=project.root, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "環境変数 DAYORI_CHECK_WORKERS は 1 以上の整数にしてください（今は「２つ」）" in result.stderr
 
 
 def test_build_warns_and_strict_build_stops_on_errors(project: Project) -> None:
