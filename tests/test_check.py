@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -216,6 +217,38 @@ def test_new_interpreters_analyse_alike_when_threads_forbid_a_fork(project: Proj
     assert len(set(found.values())) == 1, found
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+@pytest.mark.parametrize("value, shared_out", [("1", False), ("2", True)])
+def test_environment_decides_how_many_processes_analyse(project: Project, monkeypatch: pytest.MonkeyPatch,
+                                                        value: str, shared_out: bool) -> None:
+    """DAYORI_CHECK_WORKERS=1 keeps the analysis in the calling process (a build that already runs the check
+    beside its page rendering), with the same findings; other processes' work shows in the CPU of children."""
+    for vol in range(1, 25):
+        project.add_issue(vol, f"2026-{1 + vol % 12:02d}-{1 + vol % 27:02d}", f"第{vol}号",
+                          "\n\n".join(BODIES[(vol + i) % len(BODIES)] for i in range(4)))
+    settings = settings_from_file(project.root / "mkdocs.yml")
+    alone = check_files(settings, content_files(settings), workers=1)
+    shutil.rmtree(settings.cache_path / "check")
+    monkeypatch.setenv("DAYORI_CHECK_WORKERS", value)
+    before = _children_cpu()
+    report = check_files(settings, content_files(settings))
+    assert (_children_cpu() > before) is shared_out
+    assert report.analysed == 24 and report.findings == alone.findings
+
+
+def test_a_wrong_number_of_processes_is_named(project: Project) -> None:
+    project.add_issue(1, "2026-11-20", "一", "設定を確認します。")
+    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_CHECK_WORKERS": "２つ"}
+    result = subprocess.run([sys.executable, "-m", "dayori", "check"], cwd=project.root, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "環境変数 DAYORI_CHECK_WORKERS は 1 以上の整数にしてください（今は「２つ」）" in result.stderr
+
+
 def test_build_warns_and_strict_build_stops_on_errors(project: Project) -> None:
     project.add_issue(1, "2026-11-20", "設定の確認", TYPO_BODY)
     result = project.run_build()
@@ -281,3 +314,22 @@ def test_okurigana_and_titles_are_read_from_mkdocs_yml(project: Project) -> None
     set_check(project, "    check:\n      okurigana: 例外\n")
     result = run_check(project)
     assert result.returncode == 2 and "okurigana は「本則」か「許容」にしてください（今は「例外」）" in result.stderr
+
+
+def test_guide_lists_every_rule_with_an_example_and_its_source() -> None:
+    """Editors learn the rules from the guide's 「規則の一覧」: each rule (and ファイル, which reports files the
+    check cannot read) has a row with its default, an example and where the rule comes from."""
+    from conftest import ROOT
+    from dayori.check.rules import RULES
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    table = guide[guide.index("### 規則の一覧"):guide.index("### 設定を変える")]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] not in ("規則名", "---"):
+            rows[cells[0]] = cells
+    assert set(rows) == {*RULES, "ファイル"}
+    for name, (_, default, found, example, source) in rows.items():
+        assert default in ("警告", "エラー", "オフ") and found, name
+        assert "→" in example and source not in ("", "—", "-"), name

@@ -1,9 +1,13 @@
 """How well the rules do on a labelled corpus (tests/proofreading_corpus.yml): recall per category, precision,
-false alarms on correct sentences; the held-out part (written before the rules) is counted on its own."""
+false alarms on correct sentences; the held-out part (written before the rules) is counted on its own. And how
+long the check of a whole archive takes (`check_times`), for `make bench`."""
 
 from __future__ import annotations
 
+import shutil
+import statistics
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +100,36 @@ def score(entries: list[dict[str, Any]], context: Context | None = None) -> tupl
             part = fresh if entry.get("held_out") == "fresh" else held_out if entry.get("held_out") else developed
             part.add(entry["text"], set(entry["expect"]), found)
     return developed, held_out, fresh
+
+
+def check_times(project: Path, runs: int = 3) -> dict[str, float]:
+    """The check of a project's whole archive in this process, as `python -m dayori check` and a build run it:
+    cold (no check cache: Sudachi loads and every body is analysed, on every core) and warm (every body cached,
+    the dictionary never loaded). Wall seconds; CPU seconds of this process and of the processes it started
+    (the analysis is shared out between processes, so this process's CPU alone would hide most of the work);
+    and the cold check's CPU on one core. Medians of `runs`."""
+    import resource  # Linux and macOS, as `make bench`
+
+    from dayori.check import check_files, content_files
+    from dayori.config import settings_from_file
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    settings = settings_from_file(project / "mkdocs.yml")
+    files = content_files(settings)
+    laps: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for kind, workers in (("cold_one_core", 1), ("cold", None), ("warm", None)):
+            if kind != "warm":
+                shutil.rmtree(settings.cache_path / "check", ignore_errors=True)
+            wall, used = time.perf_counter(), cpu()
+            report = check_files(settings, files, workers=workers)
+            laps.setdefault(f"check_{kind}_seconds", []).append(time.perf_counter() - wall)
+            laps.setdefault(f"check_{kind}_cpu_seconds", []).append(cpu() - used)
+            assert report.analysed == (0 if kind == "warm" else len(files))
+        start = time.perf_counter()
+        Analyzer().tokens("辞書")
+        laps.setdefault("sudachi_load_seconds", []).append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in laps.items()}

@@ -73,71 +73,26 @@ class Analyzer:
         return result
 
     def tokens_of(self, texts: list[str]) -> list[list[Token]]:
-        """The tokens of each text, analysed in as few calls as fit Sudachi's limit (texts joined by line
-        breaks, which always end a word): a file's hundred short segments cost a few calls, not a hundred."""
-        result: list[list[Token]] = [[] for _ in texts]
-        batch: list[int] = []
-        size = 0
-        for index, text in enumerate([*texts, None]):
-            if text is not None and len(text) < MAX_PIECE and size + len(text) + 1 <= MAX_PIECE:
-                batch.append(index)
-                size += len(text) + 1
-                continue
-            self._batch(texts, batch, result)
-            batch, size = [], 0
-            if text is None:
-                break
-            if len(text) >= MAX_PIECE:
-                result[index] = self.tokens(text)
-            else:
-                batch, size = [index], len(text) + 1
-        return result
-
-    def _batch(self, texts: list[str], batch: list[int], result: list[list[Token]]) -> None:
-        """One Sudachi call for the texts `batch` indexes; each token goes to its text with its own offsets."""
-        if not batch:
-            return
-        joined = "\n".join(texts[i] for i in batch)
-        if not joined.strip():
-            return
-        ends = []
-        offset = 0
-        for i in batch:
-            offset += len(texts[i])
-            ends.append(offset)
-            offset += 1
-        for index, tokens in zip(batch, self._analyse(joined, ends), strict=True):
-            result[index] = tokens
+        """The tokens of each text, each analysed on its own: a text's first word reads the same whether it
+        opens a file or follows another paragraph (joined texts made Sudachi read 前年度 as 前|年度 after a line
+        break), and short calls cost Sudachi less per character than long ones."""
+        return [self.tokens(text) for text in texts]
 
     def _tokenize(self, text: str, start: int) -> list[Token]:
-        return self._analyse(text, [len(text)], start)[0]
-
-    def _analyse(self, text: str, ends: list[int], offset: int = 0) -> list[list[Token]]:
-        """The tokens of each piece of `text` (the pieces end at `ends`, each followed by one separator), with
-        offsets from the piece's start plus `offset`. Every call into Sudachi costs: the part of speech is made
-        once per kind, and the reading, which only verbs need, is asked of verbs only."""
+        """Every call into Sudachi costs: the part of speech is made once per kind, and the reading, which only
+        verbs need, is asked of verbs only."""
         pos = self._pos
         new = tuple.__new__
-        pieces: list[list[Token]] = [[] for _ in ends]
-        which, start, last = 0, -offset, len(ends) - 1
-        tokens, piece_end = pieces[0], ends[0]
+        tokens = []
         for m in self._tokenizer.tokenize(text):
-            begin, end = m.begin(), m.end()
-            if begin > piece_end and which < last:
-                while begin > ends[which] and which < last:
-                    which += 1
-                tokens, piece_end = pieces[which], ends[which]
-                start = ends[which - 1] + 1 - offset
-            if end > piece_end:
-                continue
             pos_id = m.part_of_speech_id()
             part = pos.get(pos_id)
             if part is None:
                 part = pos[pos_id] = tuple(m.part_of_speech())
             kind = part[0]
-            tokens.append(new(Token, (m.surface(), m.normalized_form(), m.dictionary_form(), part, begin - start,
-                                      end - start, m.reading_form() if kind == "動詞" else "", m.is_oov(), kind)))
-        return pieces
+            tokens.append(new(Token, (m.surface(), m.normalized_form(), m.dictionary_form(), part, m.begin() + start,
+                                      m.end() + start, m.reading_form() if kind == "動詞" else "", m.is_oov(), kind)))
+        return tokens
 
     def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
         """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell

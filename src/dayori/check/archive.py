@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -75,14 +76,15 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
 
     Files not in the cache are analysed on every core when there are enough of them to be worth it (a first
     check of the archive); `workers=1` keeps the work in this process (a caller that runs the check beside
-    other work on the same cores), `workers=None` decides from the cores there are. The findings do not
-    depend on it.
+    other work on the same cores). Without `workers`, the environment variable DAYORI_CHECK_WORKERS decides
+    (1: this process only), else the cores there are. The findings do not depend on it.
 
     Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
     keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
     does not), so an unchanged archive costs one hash per file and one read. A `memo` keeps what was read
     in memory between the rebuilds of a preview, and the dictionary loaded."""
     levels = rule_levels(settings)
+    workers = workers if workers is not None else workers_from_environment()
     dictionary_text, entries = project_dictionary(settings)
     analyzer = analyzer or recall(memo, lambda _: "analyzer", Analyzer)
     version = _engine_version()
@@ -116,6 +118,21 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
                  if (finding := _image_finding(display, Path(path), source, line, column, settings,
                                                levels.get("画像サイズ")))]
     return Report(tuple(ordered(findings)), analysed, len(keyed) - analysed, analyzer.loaded)
+
+
+WORKERS_VARIABLE = "DAYORI_CHECK_WORKERS"
+
+
+def workers_from_environment() -> int | None:
+    """How many processes may analyse, from DAYORI_CHECK_WORKERS (set by whoever already shares the cores out,
+    such as a build that runs the check beside its page rendering); None when it is not set."""
+    value = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not value.isdecimal() or int(value) < 1:
+        raise SettingsError(f"環境変数 {WORKERS_VARIABLE} は 1 以上の整数にしてください（今は「{value}」）。"
+                            "1 なら校正を一つのプロセスで行います。設定しなければ CPU の数から決めます。")
+    return int(value)
 
 
 def check_context(settings: Settings, analyzer: Analyzer, entries: tuple[Entry, ...]) -> Context:

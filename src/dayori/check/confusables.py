@@ -176,10 +176,11 @@ def _decide(text: str, start: int, end: int, written: str, group: Group, member:
 
 def _window(text: str, start: int, end: int) -> str:
     """The sentence around the word, at most WINDOW characters on each side, with the word itself as 〜."""
-    left = max(start - WINDOW, *(text.rfind(mark, 0, start) + 1 for mark in _SENTENCE_MARKS))
-    rights = [i for mark in _SENTENCE_MARKS if (i := text.find(mark, end)) >= 0]
-    right = min([end + WINDOW, *rights])
-    return text[left:start] + "〜" + text[end:right]
+    before = text[max(start - WINDOW, 0):start]
+    after = text[end:end + WINDOW]
+    left = max(before.rfind(mark) for mark in _SENTENCE_MARKS) + 1
+    rights = [i for mark in _SENTENCE_MARKS if (i := after.find(mark)) >= 0]
+    return before[left:] + "〜" + after[:min(rights, default=len(after))]
 
 
 def _present(context: str, window: str) -> bool:

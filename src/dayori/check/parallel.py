@@ -26,7 +26,7 @@ WORTH_A_FORK = 150_000
 WORTH_A_SPAWN = 600_000
 """The same for a new interpreter (Windows, macOS, or a process with threads), which imports the engine and
 loads the dictionary first (about 0.4 s)."""
-CHUNKS_PER_PROCESS = 8
+CHUNKS_PER_PROCESS = 16
 
 Job = tuple[Path, Path]
 """A file to analyse and where its record is stored."""

@@ -275,15 +275,20 @@ _PREDICATES = ("動詞", "形容詞", "助動詞")
 
 
 def _official(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    previous: Token | None = None
     for index, token in enumerate(tokens):
+        if token.surface not in _OFFICIAL_SURFACES and token.normalized not in AUXILIARY_VERBS:
+            continue
+        previous = tokens[index - 1] if index else None
         fixed = _official_fix(token, previous, context, honorific=index > 1 and tokens[index - 2].kind == "接頭辞")
         if token.surface == "又" and segment.text.startswith("又は", token.begin):
             fixed = ""
         if fixed:
             yield Hit("公用文表記", token.begin, f"「{token.surface}」は公用文では「{fixed}」と書きます。", fixed)
-        previous = token
     yield from _conjunctions(segment, tokens, context)
+
+
+_OFFICIAL_SURFACES = frozenset({*FORMAL_AFTER_PREDICATE, "様", "又", *KANA_WORDS})
+"""The words `_official_fix` can respell, besides the helper verbs it finds by their normalised form."""
 
 
 def _official_fix(token: Token, previous: Token | None, context: Context, *, honorific: bool = False) -> str:

@@ -189,10 +189,15 @@ def _phrase_start(text: str, index: int) -> int:
 
 
 def pleonasms(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
+    """The list's phrases, then the patterns where the list found nothing (各課ごと is reported once)."""
+    listed: set[int] = set()
     for match in _PLEONASMS.finditer(segment.text):
+        listed.add(match.start())
         yield Hit("重言", match.start(), f"「{match.group()}」は同じ意味の言葉を重ねています（重言）。", _PLEONASM_FIX[match.group()])
     for pattern, advice in _PLEONASM_PATTERNS:
         for match in pattern.finditer(segment.text):
+            if match.start() in listed:
+                continue
             yield Hit("重言", match.start(), f"「{match.group()}」は同じ意味の言葉を重ねています（重言）。", advice)
 
 
