@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dayori import lastbuild
+from dayori import lastbuild, sidework
 from dayori.config import Settings
 from dayori.errors import ContentError, Problem
 from dayori.gate import HandWritten, Publication
@@ -94,29 +94,42 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     gate = Gate.of(settings, memo)
     content = load_content(settings, preview=preview, memo=memo, gate=gate)
     lap("content")
-    passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
-    gate.save()
-    lap("gate")
-    seconds["gate"] = gate.seconds  # its share of reading the content too (issue files are vetted there)
-    copies = publish_copies(_copy_requests(content, docs, passage, settings), settings.cache_path)
-    publications, page_problems = _publications(docs, passage, copies.files, settings, memo)
-    lap("files")
-    check = check_content(content, settings, memo)
-    lap("check")
-    episodes = content.episodes if preview else tuple(e for e in content.episodes
-                                                      if e.slug not in passage.refused_episodes)
-    media = process_episodes(episodes, settings, keep_going=preview)
-    lap("media")
-    feeds = build_feeds(content, settings, media.media, memo=memo)
-    lap("feeds")
-    emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
-    lap("email")
-    assets, changed = _asset_outputs(content, passage, copies.files)
-    variants = picture_variants(((a.dest, a.source) for a in assets if a.source is not None), settings.cache_path,
-                                ASSET_FOLDER)
-    lap("pictures")
-    site = build_pages(content, settings, media.media, check.findings if preview else {}, memo, variants.sizes)
-    lap("pages")
+    # A site build proofreads in another process meanwhile (see `dayori.sidework`); a preview, here.
+    side = sidework.start(content, settings) if memo is None and not preview else None
+    try:
+        passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
+        gate.save()
+        lap("gate")
+        seconds["gate"] = gate.seconds  # its share of reading the content too (issue files are vetted there)
+        copies = publish_copies(_copy_requests(content, docs, passage, settings), settings.cache_path)
+        publications, page_problems = _publications(docs, passage, copies.files, settings, memo)
+        lap("files")
+        if side is None:
+            check = check_content(content, settings, memo)
+            lap("check")
+        episodes = content.episodes if preview else tuple(e for e in content.episodes
+                                                          if e.slug not in passage.refused_episodes)
+        media = process_episodes(episodes, settings, keep_going=preview)
+        lap("media")
+        feeds = build_feeds(content, settings, media.media, memo=memo)
+        lap("feeds")
+        emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
+        lap("email")
+        assets, changed = _asset_outputs(content, passage, copies.files)
+        variants = picture_variants(((a.dest, a.source) for a in assets if a.source is not None),
+                                    settings.cache_path, ASSET_FOLDER)
+        lap("pictures")
+        if side is not None:
+            side.wait_for_readings()
+        site = build_pages(content, settings, media.media, {} if side is not None else check.findings, memo,
+                           variants.sizes)
+        lap("pages")
+        if side is not None:
+            check = side.check_result()
+            lap("check")
+    finally:
+        if side is not None:
+            side.close()
     outputs = [*assets, *_variant_outputs(variants), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     problems = [*passage.problems, *copies.problems, *page_problems, *changed,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dayori.config import Settings, today
-from dayori.store import write_atomic
+from dayori.store import temporary_beside
 
 if TYPE_CHECKING:
     from dayori.build import Build
@@ -108,8 +108,12 @@ def keep(settings: Settings, made_from: Snapshot, build: Build) -> None:
     published = {str(output.source) for output in build.outputs if output.source is not None}
     published |= {str(publication.copy) for publication in build.publications.values() if publication.copy}
     header = (FORMAT, made_from.key, _files_key(made_from.files), {path: _quick(Path(path)) for path in sorted(published)})
-    write_atomic(settings.cache_path / FILE, pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
-                 + pickle.dumps(build, protocol=pickle.HIGHEST_PROTOCOL))
+    final = settings.cache_path / FILE
+    temporary = temporary_beside(final)
+    with open(temporary, "wb") as stored:  # streamed: the result is not held twice in memory
+        pickle.dump(header, stored, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(build, stored, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, final)
 
 
 def _files_key(files: dict[str, Stamp]) -> str:
