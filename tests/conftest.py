@@ -143,8 +143,8 @@ def sample_project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def webhook() -> Iterator[Any]:
-    """A local server playing a Teams Workflows webhook (`test_announce.Webhook`), closed after the test."""
-    from test_announce import Webhook
+    """A local server playing a Teams Workflows webhook (`webhook_server.Webhook`), closed after the test."""
+    from webhook_server import Webhook
 
     hook = Webhook()
     yield hook

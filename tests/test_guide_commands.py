@@ -19,7 +19,7 @@ import docx
 from conftest import ROOT, Project
 from dayori.__main__ import parser
 from smtp_server import SmtpServer
-from test_announce import Webhook
+from webhook_server import Webhook
 
 GUIDE = ROOT / "docs" / "guide.md"
 PREFIXES = ("make ", ".venv\\Scripts\\", ".venv/bin/", "py -m ", "python -m ", "git ", "$env:", "schtasks ",

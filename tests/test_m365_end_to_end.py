@@ -15,7 +15,7 @@ from PIL import Image
 
 from conftest import Project, body_text
 from oauth_servers import CLIENT_SECRET, OAuthSmtpServer, TokenServer, make_pki
-from test_inline_images import photo
+from support import photo
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 READERS = [f"staff{n:02d}@example.go.jp" for n in range(1, 6)]

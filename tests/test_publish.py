@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conftest import Project
 from dayori.publish import deploy, in_window, previous_copy, same_tree
 from smtp_server import Plan, SmtpServer
-from test_announce import Webhook
+from webhook_server import Webhook
 
 READERS = ["staff01@example.go.jp", "staff02@example.go.jp", "staff03@example.go.jp"]
 

@@ -743,15 +743,27 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
         if folder.is_dir():
             server.watch(str(folder))
     server.builder = _never_stuck(server.builder, config)
-    port = int(server.server_address[1])
-    server.set_app(_local_only(server.get_app(), port))
+    server.server_bind = _naming_bound_port(server)
+    server.set_app(_local_only(server.get_app(), lambda: int(server.server_address[1])))
     server._inject_js_into_html = _reload_script_allowed(server._inject_js_into_html)
     return server
 
 
-def _local_only(app: Callable[..., Any], port: int) -> Callable[..., Any]:
+def _naming_bound_port(server: Any) -> Callable[[], None]:
+    """With `--port 0` the system picks a free port as the server binds (tests take ports so, without a race):
+    the line that says where the preview is then names that port, not 0."""
+    bind = server.server_bind
+
+    def bound() -> None:
+        bind()
+        server.url = server.url.replace(":0/", f":{server.server_address[1]}/", 1)
+    return bound
+
+
+def _local_only(app: Callable[..., Any], bound_port: Callable[[], int]) -> Callable[..., Any]:
     """The preview answers only requests addressed to this computer (see `dayori.preview.host_allowed`)."""
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        port = bound_port()
         if not host_allowed(environ.get("HTTP_HOST"), port):
             page = forbidden_page(port)
             start_response("403 Forbidden", [("Content-Type", "text/html; charset=utf-8"),
