@@ -17,10 +17,10 @@ from typing import Any, Literal
 import pytest
 import yaml
 from hypothesis import HealthCheck, settings
+from testsupport.helpers import TODAY
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-TODAY = "2026-11-26"
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
@@ -143,8 +143,8 @@ def sample_project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def webhook() -> Iterator[Any]:
-    """A local server playing a Teams Workflows webhook (`webhook_server.Webhook`), closed after the test."""
-    from webhook_server import Webhook
+    """A local server playing a Teams Workflows webhook (`testsupport.webhook_server.Webhook`), closed after the test."""
+    from testsupport.webhook_server import Webhook
 
     hook = Webhook()
     yield hook

@@ -10,12 +10,12 @@ import subprocess
 import sys
 
 import pytest
+from testsupport.helpers import add_episode, wait_for
+from testsupport.webhook_server import Webhook
 
 from conftest import Project
 from dayori.delivery.announce import AnnounceError, webhook_url
 from media_clips import clip
-from support import add_episode, wait_for
-from webhook_server import Webhook
 
 
 def _announce(project: Project, webhook: Webhook, *options: str) -> subprocess.CompletedProcess[str]:

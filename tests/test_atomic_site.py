@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from mkdocs.exceptions import Abort
+from testsupport.helpers import wait_for
 
 import media_clips as mc
 from conftest import TODAY, Project
 from dayori import sitedir
-from support import wait_for
 
 Snapshot = dict[str, str]
 

@@ -8,8 +8,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from testsupport.helpers import ENGINE_BUILD
+
 from conftest import ROOT, Project
-from support import ENGINE_BUILD
 
 PACKAGE = ROOT / "src" / "dayori"
 BUILDER_MODULES = ("mkdocs", "material", "dayori.material", "pymdownx.slugs")

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testsupport.helpers import start_preview, stop, wait_for
 
 from browser import chromium, serve
 from conftest import TODAY, Project, copy_project
-from support import start_preview, stop, wait_for
 
 PAGES = {"home": "", "archive": "newsletter/", "issue": "newsletter/2/", "tabs": "newsletter/12/", "gallery": "videos/",
          "episode": "videos/2026-10-02-teams-channel/", "subscribe": "subscribe/", "feeds": "feeds/", "tags": "tags/",

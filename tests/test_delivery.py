@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from testsupport.helpers import SITE, TITLE, delivery_message, delivery_settings, staff_addresses, subscribers_csv
 
 from conftest import body_text
 from dayori.config import ConfigError, EmailSettings, Settings, settings_from_mapping
@@ -21,7 +22,6 @@ from dayori.delivery.ledger import Ledger
 from dayori.delivery.subscribers import Recipient, parse_subscribers, read_subscribers
 from dayori.email.render import message_id
 from smtp_server import Plan, SmtpServer
-from support import SITE, TITLE, delivery_message, delivery_settings, staff_addresses, subscribers_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

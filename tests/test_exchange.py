@@ -8,12 +8,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from testsupport.helpers import delivery_message, delivery_settings, staff_addresses, subscribers_csv
 
 from dayori.delivery import cli, words
 from dayori.delivery.cli import EXIT_PAUSED, SendRequest
 from dayori.delivery.send import DAY
 from exchange_server import NO_CODE, QUOTA, THREAD_LIMIT, ExchangePlan, ExchangeServer, ScaledClock
-from support import delivery_message, delivery_settings, staff_addresses, subscribers_csv
 
 READERS = staff_addresses(45)
 

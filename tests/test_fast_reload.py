@@ -14,11 +14,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from testsupport.helpers import serve_env, start_preview, stop, wait_for
 
 from conftest import Project, issue_text
 from dayori.material.search import whole_index
 from dayori.model import tag_slug
-from support import serve_env, start_preview, stop, wait_for
 
 
 def fetch(url: str) -> str:

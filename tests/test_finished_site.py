@@ -16,10 +16,10 @@ from urllib.parse import unquote, urljoin
 import feedparser
 import lxml.html
 import pytest
+from testsupport.helpers import serve_env, start_preview, stop
 
 from conftest import ROOT, Project, body_text, copy_project
 from dayori.material.search import whole_index
-from support import serve_env, start_preview, stop
 
 HEADINGS = "## 準備\n\n本文です。\n\n## まとめ\n\nおわり。"
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docx
+from testsupport.webhook_server import Webhook
 
 from conftest import ROOT, Project
 from dayori.__main__ import parser
 from smtp_server import SmtpServer
-from webhook_server import Webhook
 
 GUIDE = ROOT / "docs" / "guide.md"
 PREFIXES = ("make ", ".venv\\Scripts\\", ".venv/bin/", "py -m ", "python -m ", "git ", "$env:", "schtasks ",

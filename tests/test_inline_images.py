@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 from PIL import Image
+from testsupport.helpers import photo
 
 from conftest import Project, body_text
 from dayori.config import ConfigError, settings_from_file
 from dayori.email.inline import for_email
-from support import photo
 
 BODY = """\
 会議の写真です。

@@ -12,10 +12,10 @@ import sys
 import pytest
 from lxml import html as lxml_html
 from PIL import Image
+from testsupport.helpers import photo
 
 from conftest import Project, body_text
 from oauth_servers import CLIENT_SECRET, OAuthSmtpServer, TokenServer, make_pki
-from support import photo
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 READERS = [f"staff{n:02d}@example.go.jp" for n in range(1, 6)]

@@ -24,6 +24,7 @@ import m3u8
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from testsupport.helpers import make_episode, settings_for, wait_for
 
 import dayori
 import media_clips as mc
@@ -36,7 +37,6 @@ from dayori.media.probe import Probe
 from dayori.media.progress import Progress
 from dayori.media.progress import _remaining as remaining_words
 from dayori.model import Episode, Output, Rendition
-from support import make_episode, settings_for, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -268,8 +268,8 @@ def test_warm_rebuild_runs_nothing_even_after_the_site_folder_is_deleted(site, t
 MEDIA_RUN = """
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
-from support import make_episode, settings_for, wait_for
+sys.path.insert(0, {root!r})
+from testsupport.helpers import make_episode, settings_for
 from dayori.media import process_episodes
 root = Path(sys.argv[1])
 report = process_episodes([make_episode(root, "recipe")], settings_for(root), progress=False)
@@ -284,7 +284,7 @@ def test_a_change_to_how_commands_are_built_makes_the_outputs_again(tmp_path: Pa
     project = tmp_path / "project"
     mc.clip(make_episode(project, "recipe").clip, seconds=0.5)
     source = Path(dayori.__file__).parent
-    script = MEDIA_RUN.format(tests=str(Path(__file__).parent))
+    script = MEDIA_RUN.format(root=str(Path(__file__).parents[1]))
 
     def runs(package: Path) -> int:
         env = {**os.environ, "PYTHONPATH": str(package.parent)}
@@ -326,8 +326,8 @@ def test_build_killed_mid_transcode_leaves_nothing_taken_as_finished(tmp_path: P
     episode = make_episode(tmp_path, "killed")
     mc.clip(episode.clip, size="640x360", seconds=6.0, rate=30)
     files = tmp_path / ".cache" / "dayori" / "media" / "files"
-    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-              "from support import make_episode, settings_for\n"
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+              "from testsupport.helpers import make_episode, settings_for\n"
               "from pathlib import Path\n"
               "from dayori.media import process_episodes\n"
               f"root = Path({str(tmp_path)!r})\n"
@@ -648,8 +648,8 @@ CONCURRENT_BUILD = """
 import logging
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
-from support import make_episode, settings_for, wait_for
+sys.path.insert(0, {root!r})
+from testsupport.helpers import make_episode, settings_for
 from dayori.media import process_episodes
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 root = Path(sys.argv[1])
@@ -665,7 +665,7 @@ def test_a_second_build_at_the_same_time_waits_for_the_transcode_and_uses_it(tmp
     episode = make_episode(tmp_path, "shared")
     mc.clip(episode.clip, size="640x360", seconds=4.0, rate=30)
     files = tmp_path / ".cache" / "dayori" / "media" / "files"
-    script = CONCURRENT_BUILD.format(tests=str(Path(__file__).parent))
+    script = CONCURRENT_BUILD.format(root=str(Path(__file__).parents[1]))
     command = [sys.executable, "-c", script, str(tmp_path)]
     first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from testsupport.helpers import Preview, serve_command, serve_env, start_preview, stop
 
 from browser import chromium
 from conftest import Project, issue_text
-from support import Preview, serve_command, serve_env, start_preview, stop
 
 ISSUE = "newsletter/2026/1.md"
 BROKEN = ("---\nvol: 1\ndate: 2026-11-02\ntitle: 最初の号\nsummary: 要約です。\ntags: [テスト]\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testsupport.helpers import add_episode
 
 import sample_files
 from conftest import TODAY, Project, issue_text
@@ -19,7 +20,6 @@ from dayori.config import settings_from_file
 from dayori.errors import ContentError
 from dayori.memo import Memo
 from media_clips import clip
-from support import add_episode
 
 PNG_RED = sample_files.png(1, 1, colour=(255, 0, 0))
 PNG_BLUE = sample_files.png(1, 1, colour=(0, 0, 255))

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from testsupport.webhook_server import Webhook
 
 from conftest import Project
 from dayori.publish import deploy, in_window, previous_copy, same_tree
 from smtp_server import Plan, SmtpServer
-from webhook_server import Webhook
 
 READERS = ["staff01@example.go.jp", "staff02@example.go.jp", "staff03@example.go.jp"]
 

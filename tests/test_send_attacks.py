@@ -14,9 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from testsupport.helpers import (
+    excel_csv,
+    run_send,
+    send_command,
+    send_env,
+    send_list,
+    staff_addresses,
+    start_send,
+    wait_for,
+)
 
 from smtp_server import Plan, SmtpServer
-from support import excel_csv, run_send, send_command, send_env, send_list, staff_addresses, start_send, wait_for
 
 TODAY = "2026-11-26"
 TITLE = "会議資料を一枚にまとめるコツ"

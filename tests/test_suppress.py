@@ -14,6 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from testsupport.helpers import dsn, run_send, send_env, send_list, staff_addresses, start_send, wait_for
+from testsupport.webhook_server import Webhook
 
 from conftest import Project
 from dayori.config import EmailSettings, Settings
@@ -21,8 +23,6 @@ from dayori.delivery import cli
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
 from smtp_server import Plan, SmtpServer
-from support import dsn, run_send, send_env, send_list, staff_addresses, start_send, wait_for
-from webhook_server import Webhook
 
 SITE = "https://dx.example.go.jp/dayori/"
 ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]

@@ -11,11 +11,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from testsupport.helpers import delivery_message, delivery_settings, dsn, staff_addresses, subscribers_csv
+
 from dayori.delivery import cli
 from dayori.delivery.cli import SendRequest
 from msg_files import outlook_msg
 from smtp_server import SmtpServer
-from support import delivery_message, delivery_settings, dsn, staff_addresses, subscribers_csv
 
 READERS = staff_addresses(6)
 EXCHANGE = "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=3f2a9c-{}"

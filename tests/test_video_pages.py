@@ -7,12 +7,12 @@ import shutil
 
 import av
 import pytest
+from testsupport.helpers import add_episode
 
 from conftest import Project
 from dayori.build import prepare
 from dayori.config import settings_from_file
 from media_clips import clip, not_a_video
-from support import add_episode
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Helpers that several test modules share (test modules import from here, never from one another):
 waiting on a condition, `make serve` on a port the system picks, and the sample content and subscriber lists
-tests build with. Servers that play Teams, SMTP, Exchange and OAuth live in their own modules beside this one
-(`webhook_server`, `smtp_server`, `exchange_server`, `oauth_servers`); fixtures live in conftest."""
+tests build with. The servers that play Teams, SMTP, Exchange and OAuth live in their own modules of
+`testsupport/`; pytest fixtures live in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PIL import Image
 
-from conftest import TODAY, Project
 from dayori.config import EmailSettings, MediaSettings, Settings
 from dayori.email.render import render_message
 from dayori.errors import Problems
@@ -32,6 +31,12 @@ if TYPE_CHECKING:
     from smtp_server import SmtpServer
 
 T = TypeVar("T")
+TODAY = "2026-11-26"
+"""The day every test's build takes as today (`DAYORI_TODAY`)."""
+
+
+class _Project(Protocol):
+    root: Path
 WAIT_S = 120.0
 """How long a test waits for something that should happen: generous, the machine may be busy; not a speed
 check."""
@@ -140,7 +145,7 @@ project's mkdocs.yml); it prints what it built."""
 VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
 
 
-def add_episode(project: Project, slug: str, *, clip_name: str = "clip.mp4", newsletter: int | None = None,
+def add_episode(project: _Project, slug: str, *, clip_name: str = "clip.mp4", newsletter: int | None = None,
                 captions: bool = True, draft: bool = False) -> None:
     """A DX日記 episode's folder with its front matter (and captions); the clip is the test's to make."""
     folder = project.root / "videos" / slug
