@@ -18,9 +18,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
+from testsupport.helpers import TODAY
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-TODAY = "2026-11-26"
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
@@ -143,8 +144,8 @@ def sample_project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def webhook() -> Iterator[Any]:
-    """A local server playing a Teams Workflows webhook (`test_announce.Webhook`), closed after the test."""
-    from test_announce import Webhook
+    """A local server playing a Teams Workflows webhook (`testsupport.webhook_server.Webhook`), closed after the test."""
+    from testsupport.webhook_server import Webhook
 
     hook = Webhook()
     yield hook

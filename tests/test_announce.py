@@ -8,67 +8,14 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import Project
 from dayori.delivery.announce import AnnounceError, webhook_url
 from media_clips import clip
-from test_video_pages import add_episode
-
-SECRET_PATH = "/workflows/7c1e5d2a9b/triggers/manual/paths/invoke?api-version=1&sig=Zx9SeCrEt"
-
-
-@dataclass
-class Webhook:
-    """Answers each POST with the next planned reply (status, headers); 'drop' closes without answering."""
-
-    plan: list[tuple[int | str, dict[str, str]]] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)
-    posted: list[bytes] = field(default_factory=list)
-    """What reached the channel: like Teams, everything except what it refused before processing (4xx)."""
-    paths: list[str] = field(default_factory=list)
-    delay: float = 0.0
-    """Seconds before answering: a slow Teams, so that two runs overlap."""
-
-    def __post_init__(self) -> None:
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                hook.paths.append(self.path)
-                hook.bodies.append(body)
-                status, headers = hook.plan.pop(0) if hook.plan else (202, {})
-                if status == "drop" or (status != "drop-unprocessed" and not 400 <= int(status) < 500):
-                    hook.posted.append(body)
-                time.sleep(hook.delay)
-                if status in ("drop", "drop-unprocessed"):
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.send_response(int(status))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
-
-    def cards(self) -> list[dict]:
-        return [json.loads(body)["attachments"][0]["content"] for body in self.bodies]
+from testsupport.helpers import add_episode, wait_for
+from testsupport.webhook_server import Webhook
 
 
 def _announce(project: Project, webhook: Webhook, *options: str) -> subprocess.CompletedProcess[str]:
@@ -226,11 +173,13 @@ def test_two_runs_at_once_post_once(project, webhook):
     """Two editors run announce at the same moment against a slow Teams: one posts, the other finds the ledger
     held and stops before posting."""
     project.add_issue(3, "2026-11-20", "会議の号")
-    webhook.delay = 3.0
+    webhook.answering.clear()  # a slow Teams: the first run's post waits for an answer until the second has run
     env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "DAYORI_TEAMS_WEBHOOK": webhook.url, "NO_PROXY": "127.0.0.1"}
     command = [sys.executable, "-m", "dayori", "announce", "--vol", "3", "--backoff", "0"]
     runs = [subprocess.Popen(command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
+    wait_for(lambda: webhook.bodies and any(run.poll() is not None for run in runs), "one run posting, the other ending")
+    webhook.answering.set()
     results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
     assert len(webhook.bodies) == 1
     assert sorted(code for code, _, _ in results) == [0, 2]

@@ -18,6 +18,7 @@ from mkdocs.exceptions import Abort
 import media_clips as mc
 from conftest import TODAY, Project
 from dayori import sitedir
+from testsupport.helpers import wait_for
 
 Snapshot = dict[str, str]
 
@@ -57,9 +58,8 @@ def fresh_files(root: Path, since_ns: int) -> int:
 
 def kill_when(child: subprocess.Popen[str], root: Path, since_ns: int, files: int) -> bool:
     """`kill -9` once the build has written `files` files; True when it was still running then."""
-    deadline = time.monotonic() + 120
-    while child.poll() is None and time.monotonic() < deadline and fresh_files(root, since_ns) < files:
-        time.sleep(0.002)
+    wait_for(lambda: child.poll() is not None or fresh_files(root, since_ns) >= files,
+             f"the build writing {files} files", interval=0.002)
     running = child.poll() is None
     with contextlib.suppress(ProcessLookupError):  # the build finished first (reused files keep their times)
         os.killpg(child.pid, signal.SIGKILL)

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import ROOT, Project
+from testsupport.helpers import ENGINE_BUILD
 
 PACKAGE = ROOT / "src" / "dayori"
 BUILDER_MODULES = ("mkdocs", "material", "dayori.material", "pymdownx.slugs")
@@ -122,24 +123,6 @@ def test_the_hook_file_only_forwards() -> None:
     assert all(isinstance(node, ast.ImportFrom | ast.Expr) for node in tree.body)
 
 
-ENGINE_BUILD = """
-import sys
-from pathlib import Path
-from dayori.build import prepare
-from dayori.config import settings_from_file
-
-class NoBuilder:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"mkdocs", "material"} or name.startswith("dayori.material"):
-            raise ImportError(f"the engine imported {name}")
-        return None
-
-sys.meta_path.insert(0, NoBuilder())
-build = prepare(settings_from_file(Path(sys.argv[1])))
-dests = {output.dest for output in build.outputs}
-print(len(build.site.pages), len(build.content.issues),
-      sum(d.startswith("feeds/") for d in dests), sum(d.startswith("email/") and d.endswith("/message.eml") for d in dests))
-"""
 
 
 def test_the_engine_builds_everything_without_mkdocs(sample_project: Project) -> None:

@@ -286,7 +286,7 @@ def test_invisible_and_decomposed_characters_are_errors(project: Project, text: 
 
 
 def test_command_runs_where_mkdocs_cannot_be_imported(project: Project) -> None:
-    from test_boundary import ENGINE_BUILD
+    from testsupport.helpers import ENGINE_BUILD
 
     project.add_issue(1, "2026-11-20", "一", "設定をを確認します。")
     blocker = ENGINE_BUILD.split("sys.meta_path.insert(0, NoBuilder())")[0]

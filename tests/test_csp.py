@@ -11,8 +11,6 @@ import os
 import re
 import subprocess
 import textwrap
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 
 from browser import chromium, serve
 from conftest import TODAY, Project, copy_project
-from test_preview import free_port, serve_command, serve_env, stop
+from testsupport.helpers import start_preview, stop, wait_for
 
 PAGES = {"home": "", "archive": "newsletter/", "issue": "newsletter/2/", "tabs": "newsletter/12/", "gallery": "videos/",
          "episode": "videos/2026-10-02-teams-channel/", "subscribe": "subscribe/", "feeds": "feeds/", "tags": "tags/",
@@ -71,15 +69,12 @@ def wait_until(page: Any, expression: str, timeout: float = 60) -> None:
     forbids (no `unsafe-eval`), as it should."""
     from playwright.sync_api import Error
 
-    deadline = time.monotonic() + timeout
-    while True:
+    def true() -> bool:
         try:
-            if page.evaluate(f"() => Boolean({expression})"):
-                return
+            return bool(page.evaluate(f"() => Boolean({expression})"))
         except Error:
-            pass  # the page is reloading
-        assert time.monotonic() < deadline, f"never true: {expression}"
-        time.sleep(0.1)
+            return False  # the page is reloading
+    wait_for(true, f"the page making {expression} true", timeout=timeout, interval=0.1)
 
 
 def violations(page: Any, console: list[str]) -> list[str]:
@@ -159,16 +154,9 @@ def request(port: int, host: str | None, path: str = "/") -> tuple[int, str]:
 
 
 def started_preview(project: Project) -> tuple[subprocess.Popen[str], int]:
-    """`make serve` once it serves, its output drained in the background so that it never blocks."""
-    port = free_port()
-    process = subprocess.Popen(serve_command(port), cwd=project.root, env=serve_env(), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "プレビュー: http" in line:
-            break
-    threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
-    return process, port
+    """`make serve` once it serves, on the port the system gave it."""
+    running = start_preview(project.root)
+    return running.process, running.port
 
 
 def test_the_preview_answers_only_this_computer(project: Project) -> None:

@@ -4,7 +4,6 @@ across dropped connections, a server that went away and reruns."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import sqlite3
@@ -20,40 +19,11 @@ from dayori.config import ConfigError, EmailSettings, Settings, settings_from_ma
 from dayori.delivery import cli
 from dayori.delivery.ledger import Ledger
 from dayori.delivery.subscribers import Recipient, parse_subscribers, read_subscribers
-from dayori.email.render import message_id, render_message
-from dayori.model import Body, Content, Issue
+from dayori.email.render import message_id
+from testsupport.helpers import SITE, TITLE, delivery_message, delivery_settings, staff_addresses, subscribers_csv
 from testsupport.smtp_server import Plan, SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-SITE = "https://dx.example.go.jp/dayori/"
-TITLE = "会議資料を一枚にまとめるコツ"
-
-
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(root=tmp_path, site_url=SITE,
-                    email=EmailSettings(unsubscribe_url="https://dx.example.go.jp/dayori/subscribe/#unsubscribe"))
-
-
-def _message(settings: Settings):
-    body = Body(html="<p>今週は<a href=\"https://example.com/tips\">資料のコツ</a>です。</p>", text="今週は資料のコツです。",
-                toc=())
-    issue = Issue(vol=7, date=dt.date(2026, 11, 26), title=TITLE, summary="資料づくりの時間を半分にします。", tags=(),
-                  authors=(), draft=False, videos=(), source=Path("newsletter/2026/7.md"), body=body)
-    content = Content(issues=(issue,), episodes=(), today=dt.date(2026, 11, 26))
-    return render_message(issue, content, settings)
-
-
-def _addresses(count: int) -> list[str]:
-    return [f"staff{n:02d}@example.go.jp" for n in range(1, count + 1)]
-
-
-def _csv(tmp_path: Path, addresses: list[str], *, extra: str = "") -> Path:
-    rows = ["address,name"] + [f"{a},職員{n}" for n, a in enumerate(addresses, start=1)]
-    path = tmp_path / "subscribers.csv"
-    path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n" + extra).encode("utf-8"))
-    return path
-
 
 def _run(tmp_path: Path, monkeypatch, env: dict[str, str], *options: str) -> int:
     for name in ("DAYORI_SMTP_USER", "DAYORI_SMTP_PASSWORD"):
@@ -64,8 +34,8 @@ def _run(tmp_path: Path, monkeypatch, env: dict[str, str], *options: str) -> int
     cli.add_arguments(parser)
     args = parser.parse_args(["--vol", "7", "--ledger", str(tmp_path / "ledger.sqlite3"), "--rate", "0",
                               "--backoff", "0", *options])
-    settings = _settings(tmp_path)
-    return cli.execute(args, _message(settings), 7, settings)
+    settings = delivery_settings(tmp_path)
+    return cli.execute(args, delivery_message(settings), 7, settings)
 
 
 def _ledger(tmp_path: Path) -> dict[str, str]:
@@ -76,8 +46,8 @@ def _ledger(tmp_path: Path) -> dict[str, str]:
 
 
 def test_full_send_reaches_each_subscriber_once_with_their_own_headers(tmp_path, monkeypatch, capsys):
-    addresses = _addresses(5)
-    csv_path = _csv(tmp_path, addresses)
+    addresses = staff_addresses(5)
+    csv_path = subscribers_csv(tmp_path, addresses)
     with SmtpServer() as server:
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
@@ -106,7 +76,7 @@ def test_each_reader_gets_a_mailto_with_the_issue_and_their_own_token_and_no_one
     """A static page cannot take RFC 8058's POST: without `email.unsubscribe_endpoint` there is no
     List-Unsubscribe-Post, and the mailto that works in a closed network names the issue and the reader."""
     with SmtpServer() as server:
-        _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(2))))
+        _run(tmp_path, monkeypatch, server.env(), "--to", str(subscribers_csv(tmp_path, staff_addresses(2))))
     headers = [item.message["List-Unsubscribe"] for item in server.recorder.received]
     assert all(item.message["List-Unsubscribe-Post"] is None for item in server.recorder.received)
     targets = [[part.strip().strip("<>") for part in header.split(",")] for header in headers]
@@ -121,13 +91,13 @@ def test_each_reader_gets_a_mailto_with_the_issue_and_their_own_token_and_no_one
 def test_one_click_is_offered_only_with_an_https_endpoint(tmp_path, monkeypatch):
     endpoint = "https://forms.example.go.jp/unsubscribe?list=dayori"
     settings = Settings(root=tmp_path, site_url=SITE, email=EmailSettings(unsubscribe_endpoint=endpoint))
-    assert _message(settings)["List-Unsubscribe-Post"] is None  # the .eml for Outlook has no reader to name
+    assert delivery_message(settings)["List-Unsubscribe-Post"] is None  # the .eml for Outlook has no reader to name
     with SmtpServer() as server:
         parser = argparse.ArgumentParser()
         cli.add_arguments(parser)
         args = parser.parse_args(["--vol", "7", "--ledger", str(tmp_path / "ledger.sqlite3"), "--rate", "0",
-                                  "--to", str(_csv(tmp_path, _addresses(1)))])
-        assert cli.execute(args, _message(settings), 7, settings, env=server.env()) == 0
+                                  "--to", str(subscribers_csv(tmp_path, staff_addresses(1)))])
+        assert cli.execute(args, delivery_message(settings), 7, settings, env=server.env()) == 0
     message = server.recorder.received[0].message
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https = [t.strip().strip("<>") for t in message["List-Unsubscribe"].split(",") if "https:" in t]
@@ -137,10 +107,10 @@ def test_one_click_is_offered_only_with_an_https_endpoint(tmp_path, monkeypatch)
 
 
 def test_dropped_connections_and_temporary_refusals_are_retried_without_duplicates(tmp_path, monkeypatch):
-    addresses = _addresses(6)
+    addresses = staff_addresses(6)
     plan = Plan(drop_at_rcpt={3}, tempfail_rcpt={5})
     with SmtpServer(plan) as server:
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, addresses))) == 0
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(subscribers_csv(tmp_path, addresses))) == 0
     assert server.recorder.count_by_recipient() == {a: 1 for a in addresses}
     assert server.recorder.transactions == 8
 
@@ -149,8 +119,8 @@ def test_server_going_away_then_rerun_then_retry_uncertain(tmp_path, monkeypatch
     """Documented behaviour: an address whose connection dropped after the message was sent but before the
     server answered is 'uncertain' and is not resent by a rerun; `--retry-uncertain` resends it once, with the
     same Message-ID, so that a client that deduplicates by Message-ID still shows one copy."""
-    addresses = _addresses(8)
-    csv_path = _csv(tmp_path, addresses)
+    addresses = staff_addresses(8)
+    csv_path = subscribers_csv(tmp_path, addresses)
     with SmtpServer(Plan(drop_after_data={2}, down_after=4)) as server:
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 1
     first = server.recorder.count_by_recipient()
@@ -177,11 +147,11 @@ def test_server_going_away_then_rerun_then_retry_uncertain(tmp_path, monkeypatch
 
 
 def test_recipient_list_is_frozen_at_the_first_send(tmp_path, monkeypatch, capsys):
-    addresses = _addresses(3)
-    csv_path = _csv(tmp_path, addresses)
+    addresses = staff_addresses(3)
+    csv_path = subscribers_csv(tmp_path, addresses)
     with SmtpServer(Plan(down_after=1)) as server:
         _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path))
-    _csv(tmp_path, [*addresses, "newcomer@example.go.jp"])
+    subscribers_csv(tmp_path, [*addresses, "newcomer@example.go.jp"])
     with SmtpServer() as rerun:
         assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path)) == 0
     assert "newcomer@example.go.jp" not in rerun.recorder.count_by_recipient()
@@ -191,15 +161,15 @@ def test_recipient_list_is_frozen_at_the_first_send(tmp_path, monkeypatch, capsy
 
 def test_dry_run_sends_nothing_and_freezes_nothing(tmp_path, monkeypatch, capsys):
     with SmtpServer() as server:
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(4))), "--dry-run") == 0
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(subscribers_csv(tmp_path, staff_addresses(4))), "--dry-run") == 0
     assert server.recorder.received == [] and server.recorder.transactions == 0
     assert "4 件に送る予定" in capsys.readouterr().out
     assert _ledger(tmp_path) == {}
 
 
 def test_refused_login_sends_nothing_and_the_right_one_sends_all(tmp_path, monkeypatch, capsys):
-    addresses = _addresses(3)
-    csv_path = _csv(tmp_path, addresses)
+    addresses = staff_addresses(3)
+    csv_path = subscribers_csv(tmp_path, addresses)
     with SmtpServer(user="dayori", password="correct horse") as server:
         env = server.env(DAYORI_SMTP_USER="dayori", DAYORI_SMTP_PASSWORD="wrong")
         assert _run(tmp_path, monkeypatch, env, "--to", str(csv_path)) == 2
@@ -215,7 +185,7 @@ def test_sending_without_login_to_a_server_that_requires_it_stops_without_failin
                                                                                          capsys):
     """530 at MAIL is about the sender, not the readers: the run stops at once, nobody is recorded as failed, and
     the run after the login is set sends to everyone."""
-    csv_path = _csv(tmp_path, _addresses(2))
+    csv_path = subscribers_csv(tmp_path, staff_addresses(2))
     with SmtpServer(user="dayori", password="pw") as server:
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 1
         assert server.recorder.received == [] and server.recorder.transactions == 0
@@ -223,12 +193,12 @@ def test_sending_without_login_to_a_server_that_requires_it_stops_without_failin
         assert "ログインを求めています" in capsys.readouterr().err
         env = server.env(DAYORI_SMTP_USER="dayori", DAYORI_SMTP_PASSWORD="pw")
         assert _run(tmp_path, monkeypatch, env, "--to", str(csv_path)) == 0
-    assert server.recorder.count_by_recipient() == {a: 1 for a in _addresses(2)}
+    assert server.recorder.count_by_recipient() == {a: 1 for a in staff_addresses(2)}
 
 
 def test_bad_addresses_stop_the_send_before_anything_is_frozen_or_sent(tmp_path, monkeypatch, capsys):
     extra = "not-an-address,名無し\r\nＦｕｌｌ＠example.go.jp,全角\r\n\r\nSTAFF01@EXAMPLE.GO.JP,重複\r\nspace @example.go.jp\r\n"
-    csv_path = _csv(tmp_path, _addresses(2), extra=extra)
+    csv_path = subscribers_csv(tmp_path, staff_addresses(2), extra=extra)
     subscribers = read_subscribers(csv_path)
     assert [str(p).split(": ")[0] for p in subscribers.problems] == [f"{csv_path}:{n}" for n in (4, 5, 8)]
     assert "全角" in subscribers.problems[1].message
@@ -242,11 +212,11 @@ def test_bad_addresses_stop_the_send_before_anything_is_frozen_or_sent(tmp_path,
 
 
 def test_duplicate_addresses_are_sent_once_and_reported_by_line(tmp_path, monkeypatch, capsys):
-    csv_path = _csv(tmp_path, _addresses(2), extra="STAFF01@EXAMPLE.GO.JP,重複\r\n")
+    csv_path = subscribers_csv(tmp_path, staff_addresses(2), extra="STAFF01@EXAMPLE.GO.JP,重複\r\n")
     assert read_subscribers(csv_path).duplicate_lines == [4]
     with SmtpServer() as server:
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 0
-    assert server.recorder.count_by_recipient() == {a: 1 for a in _addresses(2)}
+    assert server.recorder.count_by_recipient() == {a: 1 for a in staff_addresses(2)}
     err = capsys.readouterr().err
     assert "4 行目" in err and "STAFF01" not in err
 
@@ -254,8 +224,8 @@ def test_duplicate_addresses_are_sent_once_and_reported_by_line(tmp_path, monkey
 def test_a_bad_name_frozen_by_an_earlier_version_fails_alone(tmp_path, monkeypatch, capsys):
     """Ledgers frozen before names were checked may hold a line break: that reader is recorded as failed,
     the readers after them still get the issue."""
-    addresses = _addresses(3)
-    settings = _settings(tmp_path)
+    addresses = staff_addresses(3)
+    settings = delivery_settings(tmp_path)
     names = ["職員1", "佐藤\n花子", "職員3"]
     with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
         ledger.freeze(7, [(Recipient(a, n), message_id(7, settings, a)) for a, n in zip(addresses, names, strict=True)])
@@ -269,7 +239,7 @@ def test_a_bad_name_frozen_by_an_earlier_version_fails_alone(tmp_path, monkeypat
 def test_a_send_leaves_one_self_contained_ledger_file(tmp_path, monkeypatch):
     """No -wal, -shm or -journal beside it: the file alone is the backup."""
     with SmtpServer() as server:
-        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(_csv(tmp_path, _addresses(2)))) == 0
+        assert _run(tmp_path, monkeypatch, server.env(), "--to", str(subscribers_csv(tmp_path, staff_addresses(2)))) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ledger")) == ["ledger.sqlite3"]
     with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
@@ -277,7 +247,7 @@ def test_a_send_leaves_one_self_contained_ledger_file(tmp_path, monkeypatch):
 
 
 def test_a_ledger_held_by_another_send_stops_this_one(tmp_path, monkeypatch, capsys):
-    csv_path = _csv(tmp_path, _addresses(2))
+    csv_path = subscribers_csv(tmp_path, staff_addresses(2))
     with SmtpServer() as server, Ledger.open(tmp_path / "ledger.sqlite3"):
         assert _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path)) == 2
     assert server.recorder.received == []
@@ -303,7 +273,7 @@ def test_test_send_goes_to_one_address_and_leaves_the_ledger_alone(tmp_path, mon
 
 def test_missing_smtp_host_is_explained(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DAYORI_SMTP_HOST", raising=False)
-    assert _run(tmp_path, monkeypatch, {}, "--to", str(_csv(tmp_path, _addresses(1)))) == 2
+    assert _run(tmp_path, monkeypatch, {}, "--to", str(subscribers_csv(tmp_path, staff_addresses(1)))) == 2
     assert "DAYORI_SMTP_HOST" in capsys.readouterr().err
     assert _ledger(tmp_path) == {}
 
@@ -312,14 +282,14 @@ def test_the_send_command_mails_a_published_issue_from_the_project_files(project
     """`python -m dayori send` as an editor runs it: reads mkdocs.yml and newsletter/, no site build needed."""
     project.add_issue(3, "2026-11-20", TITLE, "## 今週のコツ\n\n資料は一枚にまとめます。")
     project.add_issue(4, "2026-11-27", "来週の号", "まだ公開前です。")
-    subscribers = _csv(tmp_path, _addresses(3))
+    subscribers = subscribers_csv(tmp_path, staff_addresses(3))
     with SmtpServer() as server:
         env = {**os.environ, **server.env(), "DAYORI_TODAY": "2026-11-26"}
         command = [sys.executable, "-m", "dayori", "send", "--to", str(subscribers), "--rate", "0"]
         sent = subprocess.run([*command, "--vol", "3"], cwd=project.root, env=env, capture_output=True, text=True)
         early = subprocess.run([*command, "--vol", "4"], cwd=project.root, env=env, capture_output=True, text=True)
     assert sent.returncode == 0, sent.stderr
-    assert server.recorder.count_by_recipient() == {address: 1 for address in _addresses(3)}
+    assert server.recorder.count_by_recipient() == {address: 1 for address in staff_addresses(3)}
     message = server.recorder.received[0].message
     assert TITLE in str(message["Subject"])
     assert "資料は一枚にまとめます。" in body_text(message, "plain")
@@ -356,7 +326,7 @@ def test_a_draft_or_scheduled_issue_can_be_test_sent_marked_as_a_test_but_never_
         command = [sys.executable, "-m", "dayori", "send", "--rate", "0"]
         runs = [subprocess.run([*command, "--vol", vol, "--test-to", "editor@example.go.jp"], cwd=project.root,
                                env=env, capture_output=True, text=True) for vol in ("4", "5")]
-        real = subprocess.run([*command, "--vol", "5", "--to", str(_csv(tmp_path, _addresses(2)))],
+        real = subprocess.run([*command, "--vol", "5", "--to", str(subscribers_csv(tmp_path, staff_addresses(2)))],
                               cwd=project.root, env=env, capture_output=True, text=True)
     assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
     subjects = [str(item.message["Subject"]) for item in server.recorder.received]
@@ -369,12 +339,12 @@ def test_a_draft_or_scheduled_issue_can_be_test_sent_marked_as_a_test_but_never_
 def test_add_new_sends_the_frozen_issue_to_readers_added_since_once_each(tmp_path, monkeypatch, capsys):
     """Readers who joined the list after the first run get this issue only with --add-new, once each, and the
     message that mentions them says so; readers already sent are never sent again."""
-    addresses = _addresses(3)
-    csv_path = _csv(tmp_path, addresses)
+    addresses = staff_addresses(3)
+    csv_path = subscribers_csv(tmp_path, addresses)
     with SmtpServer(Plan(down_after=2)) as server:
         _run(tmp_path, monkeypatch, server.env(), "--to", str(csv_path))
     newcomers = ["newcomer1@example.go.jp", "newcomer2@example.go.jp"]
-    _csv(tmp_path, [*addresses, *newcomers])
+    subscribers_csv(tmp_path, [*addresses, *newcomers])
     with SmtpServer() as rerun:
         assert _run(tmp_path, monkeypatch, rerun.env(), "--to", str(csv_path), "--dry-run", "--add-new") == 0
         assert rerun.recorder.received == [] and set(_ledger(tmp_path)) == set(addresses)

@@ -12,20 +12,20 @@ import pytest
 from dayori.delivery import cli, words
 from dayori.delivery.cli import EXIT_PAUSED, SendRequest
 from dayori.delivery.send import DAY
-from test_delivery import _addresses, _csv, _message, _settings
 from testsupport.exchange_server import NO_CODE, QUOTA, THREAD_LIMIT, ExchangePlan, ExchangeServer, ScaledClock
+from testsupport.helpers import delivery_message, delivery_settings, staff_addresses, subscribers_csv
 
-READERS = _addresses(45)
+READERS = staff_addresses(45)
 
 
 def _send(tmp_path: Path, server: ExchangeServer, clock: ScaledClock, *, readers: list[str] = READERS,
           **env: str) -> cli.SendOutcome:
-    settings = _settings(tmp_path)
+    settings = delivery_settings(tmp_path)
     csv_path = tmp_path / "subscribers.csv"
     if not csv_path.exists():
-        _csv(tmp_path, readers)
+        subscribers_csv(tmp_path, readers)
     request = SendRequest(vol=7, to=csv_path, ledger=tmp_path / "ledger.sqlite3", progress=False, backoff=0.0)
-    return cli.send_message(request, _message(settings), settings, clock=clock, env=server.env(**env))
+    return cli.send_message(request, delivery_message(settings), settings, clock=clock, env=server.env(**env))
 
 
 def _outcomes(tmp_path: Path) -> dict[str, str]:
@@ -59,15 +59,15 @@ def test_a_reply_without_a_status_code_is_uncertain_and_never_sent_twice_unless_
     """`OK queued as 12345` after the message: the server has it. Recorded uncertain (not failed), so a rerun does
     not send it again; `--retry-uncertain` is the reader's own decision and reuses the Message-ID."""
     clock = ScaledClock()
-    readers = _addresses(4)
+    readers = staff_addresses(4)
     with ExchangeServer(ExchangePlan(per_minute=None, no_code_at={2}), clock) as server:
         assert _send(tmp_path, server, clock, readers=readers).exit_code == 1
         assert _send(tmp_path, server, clock, readers=readers).exit_code == 1
         assert server.recorder.count_by_recipient() == {address: 1 for address in readers}
         assert _outcomes(tmp_path)[readers[1]] == "uncertain"
-        settings = _settings(tmp_path)
+        settings = delivery_settings(tmp_path)
         request = SendRequest(vol=7, ledger=tmp_path / "ledger.sqlite3", retry_uncertain=True, progress=False)
-        assert cli.send_message(request, _message(settings), settings, clock=clock, env=server.env()).exit_code == 0
+        assert cli.send_message(request, delivery_message(settings), settings, clock=clock, env=server.env()).exit_code == 0
     copies = [item.message["Message-ID"] for item in server.recorder.received if item.recipients == [readers[1]]]
     assert len(copies) == 2 and copies[0] == copies[1]
     assert NO_CODE not in capsys.readouterr().out
@@ -137,7 +137,7 @@ def test_a_quota_that_never_lifts_pauses_the_run_instead_of_failing_anyone(tmp_p
 def test_a_refused_recipient_fails_alone_and_the_rest_are_sent(tmp_path, profile):
     """Only a refusal of the reader's own address (5.1.x at RCPT) is a failure."""
     clock = ScaledClock()
-    readers = [*_addresses(3), "nobody@example.go.jp"]
+    readers = [*staff_addresses(3), "nobody@example.go.jp"]
 
     unknown = "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
     plan = ExchangePlan(per_minute=None, refuse_rcpt={"nobody@example.go.jp": unknown})
@@ -150,7 +150,7 @@ def test_a_refused_recipient_fails_alone_and_the_rest_are_sent(tmp_path, profile
 def test_high_volume_email_warns_about_readers_outside_the_organisation(tmp_path, capsys):
     """HVE delivers inside the tenant only: readers at another domain are counted in a warning (never named)."""
     clock = ScaledClock()
-    readers = [*_addresses(2), "friend@example.com"]
+    readers = [*staff_addresses(2), "friend@example.com"]
     with ExchangeServer(ExchangePlan(per_minute=None), clock) as server:
         outcome = _send(tmp_path, server, clock, readers=readers, DAYORI_SMTP_PROFILE="exchange-hve")
     assert outcome.exit_code == 0

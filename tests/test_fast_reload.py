@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,7 @@ import pytest
 from conftest import Project, issue_text
 from dayori.material.search import whole_index
 from dayori.model import tag_slug
-from test_preview import WAIT_MS, free_port, serve_command, serve_env, stop
+from testsupport.helpers import serve_env, start_preview, stop, wait_for
 
 
 def fetch(url: str) -> str:
@@ -34,11 +33,10 @@ def fetch(url: str) -> str:
 
 
 def wait_until_served(url: str, text: str) -> str:
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while text not in (page := fetch(url)):
-        assert time.monotonic() < deadline, f"{url} never showed {text!r}"
-        time.sleep(0.2)
-    return page
+    def shown() -> str:
+        page = fetch(url)
+        return page if text in page else ""
+    return wait_for(shown, f"{url} showing {text!r}", interval=0.2)
 
 
 def save(path: Path, text: str) -> None:
@@ -55,16 +53,14 @@ def served(project: Project, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         project.add_issue(vol, f"2026-11-0{vol}", f"第{vol}の題", f"第{vol}号の本文です。")
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    port = free_port()
-    process = subprocess.Popen(serve_command(port), cwd=project.root, env={**serve_env(), "TMPDIR": str(temporary)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/dayori/"
+    running = start_preview(project.root, env=serve_env(TMPDIR=str(temporary)))
+    url = running.url
     try:
         wait_until_served(url + "newsletter/2/", "第2の題")
         (site,) = temporary.glob("mkdocs_*")
         yield url, site
     finally:
-        stop(process)
+        stop(running.process)
 
 
 def search_titles(url: str) -> list[str]:

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urljoin
 
 import feedparser
@@ -24,6 +19,7 @@ import pytest
 
 from conftest import ROOT, Project, body_text, copy_project
 from dayori.material.search import whole_index
+from testsupport.helpers import serve_env, start_preview, stop
 
 HEADINGS = "## 準備\n\n本文です。\n\n## まとめ\n\nおわり。"
 
@@ -154,35 +150,17 @@ def test_sample_prose_has_no_spaces_around_bold_text() -> None:
 
 
 
-def test_preview_server_sends_atom_feeds_as_utf8(project: Project, tmp_path: Path) -> None:
+def test_preview_server_sends_atom_feeds_as_utf8(project: Project) -> None:
     """Without a charset Chromium shows an Atom feed as Latin-1 mojibake; `mkdocs serve` is ours to set."""
     project.add_issue(1, "2026-11-20", "公開済みの号")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path / "serve.log").open("wb")
-    env = {**os.environ, "DAYORI_TODAY": "2026-11-26", "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-a", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(command, cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "mkdocs", "serve", "-a", "127.0.0.1:0"]  # port 0: the system picks a free one
+    server = start_preview(project.root, command, serve_env(DAYORI_TODAY="2026-11-26"))
     try:
-        response = _get_when_up(f"http://127.0.0.1:{port}/dayori/feeds/newsletter.atom", server)
+        response = urllib.request.urlopen(server.url + "feeds/newsletter.atom", timeout=60)
         assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
         assert "公開済みの号" in response.read().decode("utf-8")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
-
-def _get_when_up(url: str, server: subprocess.Popen[bytes]) -> Any:
-    deadline = time.monotonic() + 180  # a first build on a busy machine; not a speed check
-    while True:
-        try:
-            return urllib.request.urlopen(url, timeout=10)
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+        stop(server.process)
 
 
 def test_the_guides_windows_commands_run_what_make_runs() -> None:

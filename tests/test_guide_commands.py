@@ -18,8 +18,8 @@ import docx
 
 from conftest import ROOT, Project
 from dayori.__main__ import parser
-from test_announce import Webhook
 from testsupport.smtp_server import SmtpServer
+from testsupport.webhook_server import Webhook
 
 GUIDE = ROOT / "docs" / "guide.md"
 PREFIXES = ("make ", ".venv\\Scripts\\", ".venv/bin/", "py -m ", "python -m ", "git ", "$env:", "schtasks ",

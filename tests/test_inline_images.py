@@ -17,6 +17,7 @@ from PIL import Image
 from conftest import Project, body_text
 from dayori.config import ConfigError, settings_from_file
 from dayori.email.inline import for_email
+from testsupport.helpers import photo
 
 BODY = """\
 会議の写真です。
@@ -27,14 +28,6 @@ BODY = """\
 
 ![手順の図](steps.png)
 """
-
-
-def photo(width: int, height: int, seed: int = 0) -> bytes:
-    """A camera-like JPEG: noise, so that it is as heavy as a real photograph."""
-    image = Image.effect_noise((width, height), 40 + seed).convert("RGB")
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92)
-    return out.getvalue()
 
 
 def diagram(width: int, height: int) -> bytes:

@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from PIL import Image
 
 from conftest import Project, body_text
-from test_inline_images import photo
+from testsupport.helpers import photo
 from testsupport.oauth_servers import CLIENT_SECRET, OAuthSmtpServer, TokenServer, make_pki
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

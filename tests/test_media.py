@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import itertools
 import logging
@@ -28,43 +27,16 @@ from hypothesis import strategies as st
 
 import dayori
 import media_clips as mc
-from dayori.config import MediaSettings, Settings
-from dayori.errors import Problems
+from dayori.config import Settings
 from dayori.formats import file_size
-from dayori.frontmatter import read_document
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
 from dayori.media.captions import captions_to_vtt
 from dayori.media.commands import plan_renditions
 from dayori.media.probe import Probe
 from dayori.media.progress import Progress
 from dayori.media.progress import _remaining as remaining_words
-from dayori.model import Body, Episode, Output, Rendition
-
-
-def make_episode(root: Path, slug: str, clip_name: str = "clip.mp4", *, captions: str | None = "captions.vtt",
-                 poster_at: float | None = None) -> Episode:
-    """Like the content loader makes them: files absolute, `source` relative to the project root."""
-    folder = root / "videos" / f"2026-10-02-{slug}"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["---", f"title: {slug}", "date: 2026-10-02", f"clip: {clip_name}"]
-    if captions:
-        lines.append(f"captions: {captions}")
-        if not (folder / captions).exists():
-            (folder / captions).write_text("WEBVTT\n\n00:00.000 --> 00:01.500\nこんにちは。\n", encoding="utf-8")
-    if poster_at is not None:
-        lines.append(f"poster_at: {poster_at}")
-    index = folder / "index.md"
-    index.write_text("\n".join([*lines, "---", "", "本文"]) + "\n", encoding="utf-8")
-    document = read_document(index, index, Problems())
-    assert document is not None
-    return Episode(slug=slug, date=dt.date(2026, 10, 2), title=slug, summary="", tags=(), draft=False,
-                   clip=folder / clip_name, captions=folder / captions if captions else None, poster_at=poster_at,
-                   newsletter=None, source=folder.relative_to(root) / "index.md", body=Body(html="", text="", toc=()),
-                   key_lines=tuple(document.key_lines.items()))
-
-
-def settings_for(root: Path, **media: Any) -> Settings:
-    return Settings(root=root, site_url="http://localhost:8000/", media=replace(MediaSettings(), **media))
+from dayori.model import Episode, Output, Rendition
+from testsupport.helpers import make_episode, settings_for, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -296,8 +268,8 @@ def test_warm_rebuild_runs_nothing_even_after_the_site_folder_is_deleted(site, t
 MEDIA_RUN = """
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
-from test_media import make_episode, settings_for
+sys.path.insert(0, {root!r})
+from testsupport.helpers import make_episode, settings_for
 from dayori.media import process_episodes
 root = Path(sys.argv[1])
 report = process_episodes([make_episode(root, "recipe")], settings_for(root), progress=False)
@@ -312,7 +284,7 @@ def test_a_change_to_how_commands_are_built_makes_the_outputs_again(tmp_path: Pa
     project = tmp_path / "project"
     mc.clip(make_episode(project, "recipe").clip, seconds=0.5)
     source = Path(dayori.__file__).parent
-    script = MEDIA_RUN.format(tests=str(Path(__file__).parent))
+    script = MEDIA_RUN.format(root=str(Path(__file__).parents[1]))
 
     def runs(package: Path) -> int:
         env = {**os.environ, "PYTHONPATH": str(package.parent)}
@@ -354,16 +326,15 @@ def test_build_killed_mid_transcode_leaves_nothing_taken_as_finished(tmp_path: P
     episode = make_episode(tmp_path, "killed")
     mc.clip(episode.clip, size="640x360", seconds=6.0, rate=30)
     files = tmp_path / ".cache" / "dayori" / "media" / "files"
-    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-              "from test_media import make_episode, settings_for\n"
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+              "from testsupport.helpers import make_episode, settings_for\n"
               "from pathlib import Path\n"
               "from dayori.media import process_episodes\n"
               f"root = Path({str(tmp_path)!r})\n"
               "process_episodes([make_episode(root, 'killed')], settings_for(root, jobs=1), progress=False)\n")
     child = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(p.suffix == ".m4s" for p in written_in_progress(files)):
-        time.sleep(0.01)
+    wait_for(lambda: child.poll() is not None or any(p.suffix == ".m4s" for p in written_in_progress(files)),
+             "the transcode writing its first segment")
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     assert written_in_progress(files), "the build finished before it could be killed"
@@ -677,8 +648,8 @@ CONCURRENT_BUILD = """
 import logging
 import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
-from test_media import make_episode, settings_for
+sys.path.insert(0, {root!r})
+from testsupport.helpers import make_episode, settings_for
 from dayori.media import process_episodes
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 root = Path(sys.argv[1])
@@ -694,16 +665,15 @@ def test_a_second_build_at_the_same_time_waits_for_the_transcode_and_uses_it(tmp
     episode = make_episode(tmp_path, "shared")
     mc.clip(episode.clip, size="640x360", seconds=4.0, rate=30)
     files = tmp_path / ".cache" / "dayori" / "media" / "files"
-    script = CONCURRENT_BUILD.format(tests=str(Path(__file__).parent))
+    script = CONCURRENT_BUILD.format(root=str(Path(__file__).parents[1]))
     command = [sys.executable, "-c", script, str(tmp_path)]
     first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     second = None
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.suffix == ".m4s" for p in written_in_progress(files)):
-            assert time.monotonic() < deadline and first.poll() is None, "the first build never started transcoding"
-            time.sleep(0.01)
+        wait_for(lambda: any(p.suffix == ".m4s" for p in written_in_progress(files)) or first.poll() is not None,
+                 "the first build starting to transcode")
+        assert first.poll() is None, "the first build finished before it could be stopped"
         os.killpg(first.pid, signal.SIGSTOP)
         second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         waited = ""

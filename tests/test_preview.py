@@ -6,19 +6,17 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from browser import chromium
-from conftest import TODAY, Project, issue_text
+from conftest import Project, issue_text
+from testsupport.helpers import Preview, serve_command, serve_env, start_preview, stop
 
 ISSUE = "newsletter/2026/1.md"
 BROKEN = ("---\nvol: 1\ndate: 2026-11-02\ntitle: 最初の号\nsummary: 要約です。\ntags: [テスト]\n"
@@ -26,65 +24,14 @@ BROKEN = ("---\nvol: 1\ndate: 2026-11-02\ntitle: 最初の号\nsummary: 要約�
 WAIT_MS = 120_000
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "dayori.material.serve", "--port", str(port)]
-
-
-def serve_env() -> dict[str, str]:
-    return {**os.environ, "DAYORI_TODAY": TODAY, "NO_COLOR": "1"}
-
-
-@dataclass
-class Preview:
-    """`make serve` in a subprocess, with everything it prints kept for the test to read."""
-
-    process: subprocess.Popen[str]
-    url: str
-    lines: list[str] = field(default_factory=list)
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for_output(self, text: str, count: int = 1) -> None:
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while self.output().count(text) < count:
-            assert self.process.poll() is None, f"make serve stopped:\n{self.output()}"
-            assert time.monotonic() < deadline, f"never printed {text!r} {count} times:\n{self.output()}"
-            time.sleep(0.1)
-
-
 @pytest.fixture
 def preview(project: Project) -> Iterator[Preview]:
     project.write(ISSUE, BROKEN)
-    port = free_port()
-    process = subprocess.Popen(serve_command(port), cwd=project.root, env=serve_env(), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    running = Preview(process, f"http://127.0.0.1:{port}/dayori/")
-    assert process.stdout is not None
-    reader = threading.Thread(target=lambda: running.lines.extend(iter(process.stdout.readline, "")),  # type: ignore[union-attr]
-                              daemon=True)
-    reader.start()
+    running = start_preview(project.root)
     try:
-        running.wait_for_output("プレビュー: http")
         yield running
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    """The preview server asked to end, and made to if it does not within 30 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop(running.process)
 
 
 def error_list(page: Any) -> str:

@@ -18,7 +18,8 @@ from dayori.build import Build, prepare
 from dayori.config import settings_from_file
 from dayori.errors import ContentError
 from dayori.memo import Memo
-from test_video_pages import add_episode, clip
+from media_clips import clip
+from testsupport.helpers import add_episode
 
 PNG_RED = sample_files.png(1, 1, colour=(255, 0, 0))
 PNG_BLUE = sample_files.png(1, 1, colour=(0, 0, 255))

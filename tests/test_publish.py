@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from conftest import Project
 from dayori.publish import deploy, in_window, previous_copy, same_tree
-from test_announce import Webhook
 from testsupport.smtp_server import Plan, SmtpServer
+from testsupport.webhook_server import Webhook
 
 READERS = ["staff01@example.go.jp", "staff02@example.go.jp", "staff03@example.go.jp"]
 

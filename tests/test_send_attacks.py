@@ -10,60 +10,26 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from testsupport.helpers import (
+    excel_csv,
+    run_send,
+    send_command,
+    send_env,
+    send_list,
+    staff_addresses,
+    start_send,
+    wait_for,
+)
 from testsupport.smtp_server import Plan, SmtpServer
 
 TODAY = "2026-11-26"
 TITLE = "会議資料を一枚にまとめるコツ"
 NAMES = ["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲"]
-
-
-def _addresses(count: int) -> list[str]:
-    return [f"staff{n:02d}@example.go.jp" for n in range(1, count + 1)]
-
-
-def _csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8-sig") -> Path:
-    """As Excel writes it: CRLF, cells with commas or line breaks quoted."""
-    def cell(text: str) -> str:
-        return f'"{text}"' if any(c in text for c in ',"\n') else text
-    path.write_bytes("".join(",".join(cell(c) for c in row) + "\r\n" for row in rows).encode(encoding))
-    return path
-
-
-def _list(tmp_path: Path, addresses: list[str]) -> Path:
-    return _csv(tmp_path / "subscribers.csv", [["メールアドレス", "氏名"]] + [[a, f"職員{n}"] for n, a in
-                                                                           enumerate(addresses, start=1)])
-
-
-def _env(server: SmtpServer | None) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DAYORI_SMTP")}
-    return {**env, **(server.env() if server else {}), "DAYORI_TODAY": TODAY}
-
-
-def _command(*options: str | Path) -> list[str]:
-    return [sys.executable, "-m", "dayori", "send", "--rate", "0", *map(str, options)]
-
-
-def _send(cwd: Path, server: SmtpServer | None, *options: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_command(*options), cwd=cwd, env=_env(server), capture_output=True, text=True, timeout=120,
-                          check=False)
-
-
-def _start(cwd: Path, server: SmtpServer, *options: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(_command(*options), cwd=cwd, env=_env(server), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(condition: Callable[[], object]) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, "the send never got that far"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -75,14 +41,14 @@ def issue(project):
 @pytest.mark.parametrize("second_starts", ["mid-send", "at-once"])
 def test_two_sends_at_once_reach_each_reader_once(issue, tmp_path, second_starts):
     """The server keeps the first send waiting for its 2nd answer until the other send has given up."""
-    addresses = _addresses(4)
-    subscribers = _list(tmp_path, addresses)
+    addresses = staff_addresses(4)
+    subscribers = send_list(tmp_path, addresses)
     with SmtpServer(Plan(hold_data={2})) as server:
-        first = _start(issue.root, server, "--vol", "3", "--to", subscribers)
+        first = start_send(issue.root, server, "--vol", "3", "--to", subscribers)
         if second_starts == "mid-send":
-            _wait_for(lambda: len(server.recorder.received) == 2)
-        second = _start(issue.root, server, "--vol", "3", "--to", subscribers)
-        _wait_for(lambda: first.poll() is not None or second.poll() is not None)
+            wait_for(lambda: len(server.recorder.received) == 2, "the send getting that far")
+        second = start_send(issue.root, server, "--vol", "3", "--to", subscribers)
+        wait_for(lambda: first.poll() is not None or second.poll() is not None, "the send getting that far")
         server.recorder.release()
         results = [(*process.communicate(timeout=120), process.returncode) for process in (first, second)]
     assert server.recorder.count_by_recipient() == {address: 1 for address in addresses}
@@ -94,18 +60,18 @@ def test_two_sends_at_once_reach_each_reader_once(issue, tmp_path, second_starts
 
 def test_kill_9_mid_send_then_a_copy_of_the_ledger_file_alone_sends_nobody_twice(issue, tmp_path):
     """Killed while the server holds its 2nd answer: that reader has the message, the sender cannot know."""
-    addresses = _addresses(4)
-    subscribers = _list(tmp_path, addresses)
+    addresses = staff_addresses(4)
+    subscribers = send_list(tmp_path, addresses)
     ledger = tmp_path / "run" / "ledger.sqlite3"
     backup = tmp_path / "backup" / "ledger.sqlite3"
     with SmtpServer(Plan(hold_data={2})) as server:
-        send = _start(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", ledger)
-        _wait_for(lambda: len(server.recorder.received) == 2)
+        send = start_send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", ledger)
+        wait_for(lambda: len(server.recorder.received) == 2, "the send getting that far")
         send.kill()
         send.communicate()
         backup.parent.mkdir()
         shutil.copyfile(ledger, backup)
-        rerun = _send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", backup)
+        rerun = run_send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", backup)
     assert rerun.returncode == 1, rerun.stderr
     assert "固定されています" in rerun.stdout and "Traceback" not in rerun.stderr
     assert "送信済み 3 件" in rerun.stdout and "不明 1 件" in rerun.stdout
@@ -114,16 +80,16 @@ def test_kill_9_mid_send_then_a_copy_of_the_ledger_file_alone_sends_nobody_twice
 
 
 def test_a_line_break_in_a_name_is_refused_by_line_before_anything_is_sent(issue, tmp_path):
-    addresses = _addresses(4)
+    addresses = staff_addresses(4)
     rows = [["メールアドレス", "氏名"], [addresses[0], "山田 太郎"], [addresses[1], "佐藤\n花子"],
             [addresses[2], "鈴木\x0b一郎"], [addresses[3], "高橋 美咲"]]
-    subscribers = _csv(tmp_path / "subscribers.csv", rows)
+    subscribers = excel_csv(tmp_path / "subscribers.csv", rows)
     with SmtpServer() as server:
-        refused = _send(issue.root, server, "--vol", "3", "--to", subscribers)
+        refused = run_send(issue.root, server, "--vol", "3", "--to", subscribers)
         assert server.recorder.received == []
         rows[2][1], rows[3][1] = "佐藤 花子", "鈴木 一郎"
-        _csv(subscribers, rows)
-        fixed = _send(issue.root, server, "--vol", "3", "--to", subscribers)
+        excel_csv(subscribers, rows)
+        fixed = run_send(issue.root, server, "--vol", "3", "--to", subscribers)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"{subscribers}:3: " in refused.stderr and "改行" in refused.stderr
     assert f"{subscribers}:5: " in refused.stderr and "U+000B" in refused.stderr
@@ -147,25 +113,25 @@ def _xlsx(path: Path, rows: Sequence[Sequence[str | None]]) -> Path:
 
 @pytest.mark.parametrize("kind", ["cp932-csv", "xlsx"])
 def test_lists_saved_by_japanese_excel_deliver(issue, tmp_path, kind):
-    addresses = _addresses(4)
+    addresses = staff_addresses(4)
     people = [[n, a] for n, a in zip(NAMES, addresses, strict=True)]
     if kind == "cp932-csv":
-        subscribers = _csv(tmp_path / "購読者.csv", [["　お名前　", " メールアドレス "], *people], encoding="cp932")
+        subscribers = excel_csv(tmp_path / "購読者.csv", [["　お名前　", " メールアドレス "], *people], encoding="cp932")
     else:
         subscribers = _xlsx(tmp_path / "購読者.xlsx", [["氏名", "Ｅ－ｍａｉｌ"], [None, None], *people])
     with SmtpServer() as server:
-        result = _send(issue.root, server, "--vol", "3", "--to", subscribers)
+        result = run_send(issue.root, server, "--vol", "3", "--to", subscribers)
     assert result.returncode == 0, result.stderr
     received = {item.recipients[0]: item.message["To"].addresses[0].display_name for item in server.recorder.received}
     assert received == dict(zip(addresses, NAMES, strict=True))
 
 
 def test_an_alt_enter_in_a_workbook_cell_is_refused_with_its_row(issue, tmp_path):
-    addresses = _addresses(3)
+    addresses = staff_addresses(3)
     subscribers = _xlsx(tmp_path / "購読者.xlsx", [["メール", "名前"], [None], [addresses[0], "山田"],
                                                   [addresses[1], "佐藤\n花子"], [addresses[2], "鈴木"]])
     with SmtpServer() as server:
-        result = _send(issue.root, server, "--vol", "3", "--to", subscribers)
+        result = run_send(issue.root, server, "--vol", "3", "--to", subscribers)
     assert result.returncode == 2 and server.recorder.received == []
     assert f"{subscribers}:4: " in result.stderr and "改行" in result.stderr
 
@@ -192,7 +158,7 @@ def test_a_damaged_ledger_is_explained_and_left_untouched(issue, tmp_path, damag
         _damaged_sqlite(ledger)
     before = ledger.read_bytes()
     with SmtpServer() as server:
-        result = _send(issue.root, server, "--vol", "3", "--to", _list(tmp_path, _addresses(2)), "--ledger", ledger)
+        result = run_send(issue.root, server, "--vol", "3", "--to", send_list(tmp_path, staff_addresses(2)), "--ledger", ledger)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert str(ledger) in result.stderr and "バックアップ" in result.stderr
@@ -204,7 +170,7 @@ def test_a_damaged_ledger_is_explained_and_left_untouched(issue, tmp_path, damag
 def test_a_huge_vol_is_explained(issue, tmp_path):
     issue.add_issue(99999999999999999999, "2026-11-21", "桁あふれの号")
     with SmtpServer() as server:
-        result = _send(issue.root, server, "--vol", "99999999999999999999", "--to", _list(tmp_path, _addresses(1)))
+        result = run_send(issue.root, server, "--vol", "99999999999999999999", "--to", send_list(tmp_path, staff_addresses(1)))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "号数" in result.stderr
     assert server.recorder.received == []
@@ -215,7 +181,7 @@ def test_a_huge_vol_is_explained(issue, tmp_path):
 def test_send_outside_the_project_or_with_an_unreadable_config_is_explained(tmp_path, config, message):
     (tmp_path / "sjis.yml").write_bytes("site_name: 業務合理化便り\n".encode("cp932"))
     options = ["-f", config] if config else []
-    result = _send(tmp_path, None, "--vol", "3", "--to", _list(tmp_path, _addresses(1)), *options)
+    result = run_send(tmp_path, None, "--vol", "3", "--to", send_list(tmp_path, staff_addresses(1)), *options)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr
 
@@ -232,17 +198,17 @@ os._exit(0)
 
 
 def test_the_ledger_is_state_and_an_old_one_in_the_cache_is_moved_not_forgotten(issue, tmp_path):
-    addresses = _addresses(4)
-    subscribers = _list(tmp_path, addresses)
+    addresses = staff_addresses(4)
+    subscribers = send_list(tmp_path, addresses)
     first = tmp_path / "first.sqlite3"
     with SmtpServer(Plan(down_after=2)) as server:
-        _send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", first, "--backoff", "0")
+        run_send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", first, "--backoff", "0")
     old = issue.root / ".cache" / "dayori" / "ledger.sqlite3"
     old.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-c", _OLD_VERSION_KILLED, str(first), str(old)], check=True)
     assert old.with_name("ledger.sqlite3-wal").stat().st_size > old.stat().st_size
     with SmtpServer() as rerun:
-        result = _send(issue.root, rerun, "--vol", "3", "--to", subscribers)
+        result = run_send(issue.root, rerun, "--vol", "3", "--to", subscribers)
     assert result.returncode == 0, result.stderr
     assert "state/ledger.sqlite3" in result.stdout and "移しました" in result.stdout
     assert server.recorder.count_by_recipient() + rerun.recorder.count_by_recipient() == {a: 1 for a in addresses}
@@ -255,13 +221,13 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(issue, tmp_pat
     Either way the summary is in words, counts with separators, never a Python value."""
     import pty
 
-    addresses = _addresses(30)
-    subscribers = _list(tmp_path, addresses)
+    addresses = staff_addresses(30)
+    subscribers = send_list(tmp_path, addresses)
     with SmtpServer() as server:
-        logged = _send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", tmp_path / "a.sqlite3")
+        logged = run_send(issue.root, server, "--vol", "3", "--to", subscribers, "--ledger", tmp_path / "a.sqlite3")
         leader, follower = pty.openpty()
-        process = subprocess.Popen(_command("--vol", "3", "--to", subscribers, "--ledger", tmp_path / "b.sqlite3"),
-                                   cwd=issue.root, env={**_env(server), "COLUMNS": "120"}, stdout=subprocess.PIPE,
+        process = subprocess.Popen(send_command("--vol", "3", "--to", subscribers, "--ledger", tmp_path / "b.sqlite3"),
+                                   cwd=issue.root, env={**send_env(server), "COLUMNS": "120"}, stdout=subprocess.PIPE,
                                    stderr=follower, text=True)
         os.close(follower)
         screen = b""

@@ -20,14 +20,9 @@ from dayori.config import EmailSettings, Settings
 from dayori.delivery import cli
 from dayori.email.render import render_message
 from dayori.model import Body, Content, Issue
-from test_announce import Webhook
-from test_send_attacks import _addresses
-from test_send_attacks import _env as attack_env
-from test_send_attacks import _list as subscriber_list
-from test_send_attacks import _send as send_command
-from test_send_attacks import _start as start_send
-from test_send_attacks import _wait_for as wait_for
+from testsupport.helpers import dsn, run_send, send_env, send_list, staff_addresses, start_send, wait_for
 from testsupport.smtp_server import Plan, SmtpServer
+from testsupport.webhook_server import Webhook
 
 SITE = "https://dx.example.go.jp/dayori/"
 ADDRESSES = [f"staff{n:02d}@example.go.jp" for n in range(1, 7)]
@@ -101,37 +96,19 @@ def test_a_bad_address_changes_nothing(tmp_path):
     assert "ありません" in _dayori(tmp_path, "suppress", "list").stdout
 
 
-def _dsn(recipient: str, action: str, status: str, *, original: bool = False, kind: str = "delivery-status") -> bytes:
-    """A delivery status notification as Exchange Online sends one (RFC 3464 multipart/report; RFC 6533's
-    global-delivery-status for servers that speak SMTPUTF8)."""
-    field = "Original-Recipient" if original else "Final-Recipient"
-    return (
-        "From: Microsoft Outlook <postmaster@example.go.jp>\r\n"
-        "To: dx-team@example.go.jp\r\n"
-        "Subject: =?utf-8?b?6YWN5L+h5LiN6IO9?=\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"\r\n\r\n'
-        "--ndr\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDelivery has failed.\r\n"
-        f"--ndr\r\nContent-Type: message/{kind}\r\n\r\n"
-        "Reporting-MTA: dns;TY0PR01MB0000.jpnprd01.prod.outlook.com\r\n\r\n"
-        f"{field}: rfc822;{recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
-        "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound\r\n\r\n"
-        "--ndr--\r\n").encode()
-
-
 def test_bounces_suppress_permanent_failures_only(tmp_path, monkeypatch, capsys):
     box_path = tmp_path / "Bounces.mbox"
     box = mailbox.mbox(box_path)
-    box.add(_dsn(ADDRESSES[0], "failed", "5.1.1"))
-    box.add(_dsn(ADDRESSES[1], "delayed", "4.4.7"))
-    box.add(_dsn(ADDRESSES[5], "failed", "5.2.1", kind="global-delivery-status"))
+    box.add(dsn(ADDRESSES[0], "failed", "5.1.1"))
+    box.add(dsn(ADDRESSES[1], "delayed", "4.4.7"))
+    box.add(dsn(ADDRESSES[5], "failed", "5.2.1", kind="global-delivery-status"))
     plain = EmailMessage()
     plain["Subject"] = "Re: 配信希望"
     plain.set_content("よろしくお願いします")
     box.add(plain)
     box.close()
     eml = tmp_path / "ndr.eml"
-    eml.write_bytes(_dsn(ADDRESSES[2].upper(), "failed", "5.1.10", original=True))
+    eml.write_bytes(dsn(ADDRESSES[2].upper(), "failed", "5.1.10", original=True))
 
     result = _dayori(tmp_path, "bounces", str(box_path), str(eml))
     assert result.returncode == 0, result.stderr
@@ -166,7 +143,7 @@ def _in_project(project: Project, *arguments: str, env: dict[str, str] | None = 
                 ) -> subprocess.CompletedProcess[str]:
     """A command as an operator types it in the project folder: no --ledger unless given."""
     return subprocess.run([sys.executable, "-m", "dayori", *arguments], cwd=project.root, capture_output=True,
-                          text=True, env=env or attack_env(None), timeout=120)
+                          text=True, env=env or send_env(None), timeout=120)
 
 
 def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after_it(project, tmp_path):
@@ -174,14 +151,14 @@ def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after
     (at once, without a traceback), changes nothing and posts nothing; after the send it works, and the rerun
     that finishes the issue skips that reader."""
     project.add_issue(3, "2026-11-20", "配信停止の号")
-    addresses = _addresses(4)
-    subscribers = subscriber_list(tmp_path, addresses)
+    addresses = staff_addresses(4)
+    subscribers = send_list(tmp_path, addresses)
     hook = Webhook()
-    env = {**attack_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
+    env = {**send_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
     try:
         with SmtpServer(Plan(hold_data={2}, down_after=2)) as server:
             send = start_send(project.root, server, "--vol", "3", "--to", subscribers, "--backoff", "0")
-            wait_for(lambda: len(server.recorder.received) == 2)
+            wait_for(lambda: len(server.recorder.received) == 2, "the send getting that far")
             busy = [_in_project(project, "suppress", "add", addresses[3], env=env),
                     _in_project(project, "announce", "--vol", "3", "--backoff", "0", env=env),
                     _in_project(project, "suppress", "list", env=env)]
@@ -197,7 +174,7 @@ def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after
         added = _in_project(project, "suppress", "add", addresses[3])
         assert added.returncode == 0 and "1 件を追加" in added.stdout, added.stderr
         with SmtpServer() as rerun:
-            finished = send_command(project.root, rerun, "--vol", "3", "--to", subscribers)
+            finished = run_send(project.root, rerun, "--vol", "3", "--to", subscribers)
         assert finished.returncode == 0, finished.stderr
         assert rerun.recorder.count_by_recipient() == {addresses[2]: 1}
         assert "配信停止中の宛先 1 件には送っていません" in finished.stdout
@@ -210,7 +187,7 @@ def test_suppress_and_announce_during_a_send_stop_with_a_message_then_work_after
 
 def test_suppress_bounces_and_announce_use_the_ledger_of_send_unless_told(project, tmp_path):
     project.add_issue(3, "2026-11-20", "配信停止の号")
-    addresses = _addresses(3)
+    addresses = staff_addresses(3)
     legacy = project.root / ".cache" / "dayori" / "ledger.sqlite3"
     assert _in_project(project, "suppress", "add", addresses[0], "--ledger", str(legacy)).returncode == 0
     taken_over = _in_project(project, "suppress", "list")
@@ -218,17 +195,17 @@ def test_suppress_bounces_and_announce_use_the_ledger_of_send_unless_told(projec
     other = tmp_path / "other.sqlite3"
     assert _in_project(project, "suppress", "add", addresses[1], "--ledger", str(other)).returncode == 0
     eml = tmp_path / "ndr.eml"
-    eml.write_bytes(_dsn(addresses[2], "failed", "5.1.1"))
+    eml.write_bytes(dsn(addresses[2], "failed", "5.1.1"))
     assert "新たに配信停止 1 件" in _in_project(project, "bounces", str(eml), "--ledger", str(other)).stdout
     assert "配信停止 1 件" in _in_project(project, "suppress", "list").stdout
     assert "配信停止 2 件" in _in_project(project, "suppress", "list", "--ledger", str(other)).stdout
 
     with SmtpServer() as server:
-        sent = send_command(project.root, server, "--vol", "3", "--to", subscriber_list(tmp_path, addresses))
+        sent = run_send(project.root, server, "--vol", "3", "--to", send_list(tmp_path, addresses))
     assert sent.returncode == 0, sent.stderr
     assert server.recorder.count_by_recipient() == {addresses[1]: 1, addresses[2]: 1}
     hook = Webhook()
-    env = {**attack_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
+    env = {**send_env(None), "DAYORI_TEAMS_WEBHOOK": hook.url, "NO_PROXY": "127.0.0.1"}
     try:
         for ledger in ((), (), ("--ledger", str(other)), ("--ledger", str(other))):
             assert _in_project(project, "announce", "--vol", "3", "--backoff", "0", *ledger, env=env).returncode == 0
@@ -248,7 +225,7 @@ def test_a_damaged_ledger_is_explained_and_left_alone(project, tmp_path, content
     ledger = tmp_path / "ledger.sqlite3"
     ledger.write_bytes(content)
     eml = tmp_path / "ndr.eml"
-    eml.write_bytes(_dsn(ADDRESSES[0], "failed", "5.1.1"))
+    eml.write_bytes(dsn(ADDRESSES[0], "failed", "5.1.1"))
     for command in (("suppress", "add", ADDRESSES[0]), ("suppress", "list"), ("bounces", str(eml))):
         result = _in_project(project, *command, "--ledger", str(ledger))
         assert result.returncode == 2 and str(ledger) in result.stderr, result.stderr

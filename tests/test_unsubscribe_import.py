@@ -14,19 +14,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from dayori.delivery import cli
 from dayori.delivery.cli import SendRequest
 from msg_files import outlook_msg
-from test_delivery import _addresses, _csv, _message, _settings
-from test_suppress import _dsn
+from testsupport.helpers import delivery_message, delivery_settings, dsn, staff_addresses, subscribers_csv
 from testsupport.smtp_server import SmtpServer
 
-READERS = _addresses(6)
+READERS = staff_addresses(6)
 EXCHANGE = "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=3f2a9c-{}"
 
 
 def _send(tmp_path: Path, server: SmtpServer, vol: int) -> cli.SendOutcome:
-    settings = _settings(tmp_path)
+    settings = delivery_settings(tmp_path)
     request = SendRequest(vol=vol, to=tmp_path / "subscribers.csv", ledger=tmp_path / "ledger.sqlite3", rate=0,
                           progress=False)
-    return cli.send_message(request, _message(settings), settings, env=server.env())
+    return cli.send_message(request, delivery_message(settings), settings, env=server.env())
 
 
 def _subject(server: SmtpServer, address: str) -> str:
@@ -51,7 +50,7 @@ def _dayori(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]
 
 
 def test_requests_saved_from_outlook_unsubscribe_the_readers_they_name(tmp_path):
-    _csv(tmp_path, READERS)
+    subscribers_csv(tmp_path, READERS)
     with SmtpServer() as server:
         assert _send(tmp_path, server, 7).exit_code == 0
     inbox = tmp_path / "配信停止の依頼"
@@ -67,7 +66,7 @@ def test_requests_saved_from_outlook_unsubscribe_the_readers_they_name(tmp_path)
                                   "Subject: =?utf-8?b?6YWN5L+h5YGc5q2i?=\r\n")
     # Not requests: a question, and a bounce.
     _eml(inbox / "質問.eml", READERS[3], "Re: 第7号の資料について")
-    (inbox / "不達.eml").write_bytes(_dsn(READERS[4], "failed", "5.1.1"))
+    (inbox / "不達.eml").write_bytes(dsn(READERS[4], "failed", "5.1.1"))
 
     dry = _dayori(tmp_path, "suppress", "import", str(inbox), "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -89,7 +88,7 @@ def test_requests_saved_from_outlook_unsubscribe_the_readers_they_name(tmp_path)
 
 def test_a_forged_token_unsubscribes_nobody_but_its_sender(tmp_path):
     """Tokens are an HMAC with the ledger's own secret: writing a colleague's would-be token does nothing to them."""
-    _csv(tmp_path, READERS)
+    subscribers_csv(tmp_path, READERS)
     with SmtpServer() as server:
         assert _send(tmp_path, server, 7).exit_code == 0
     real = unquote(_subject(server, READERS[0]))

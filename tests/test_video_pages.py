@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import textwrap
 
 import av
 import pytest
@@ -13,28 +12,7 @@ from conftest import Project
 from dayori.build import prepare
 from dayori.config import settings_from_file
 from media_clips import clip, not_a_video
-
-VTT = "WEBVTT\n\n00:00.000 --> 00:01.500\nチャネルを作ります。\n"
-
-
-def add_episode(project: Project, slug: str, *, clip_name: str = "clip.mp4", newsletter: int | None = None,
-                captions: bool = True, draft: bool = False) -> None:
-    folder = project.root / "videos" / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    if captions:
-        (folder / "captions.vtt").write_text(VTT, encoding="utf-8")
-    front = textwrap.dedent(f"""\
-        ---
-        title: チャネルの作り方
-        date: {slug[:10]}
-        clip: {clip_name}
-        summary: Teams でチャネルを作る手順を 2 秒で紹介します。
-        tags: [Teams]
-        """)
-    front += "captions: captions.vtt\n" if captions else ""
-    front += f"newsletter: {newsletter}\n" if newsletter else ""
-    front += "draft: true\n" if draft else ""
-    (folder / "index.md").write_text(front + "---\n\n画面右上の「…」からチャネルを追加します。\n", encoding="utf-8")
+from testsupport.helpers import add_episode
 
 
 @pytest.fixture

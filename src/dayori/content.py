@@ -29,7 +29,7 @@ from dayori.limits import (
     picture_too_big,
     tag_problems,
 )
-from dayori.memo import Memo, recall
+from dayori.memo import Memo, through
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
 from dayori.paths import RealPaths, episode_index, find_entry, find_path, markdown_files, near_name, same_name
 from dayori.render import Containment, Renderer
@@ -316,8 +316,7 @@ def _read(path: Path, keys: Any, paths: RealPaths, problems: Problems, url: Call
         problems.add(display, None, too_big)
         return None
     raw = path.read_bytes()
-    document, values, found = recall(memo, lambda _: ("front matter", id(keys), str(path), str(display), raw),
-                                     lambda: _parse(path, raw, display, keys))
+    document, values, found = through(memo, _parse, path, raw, display, keys)
     problems.items += found
     if document is None:
         return None

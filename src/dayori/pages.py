@@ -5,8 +5,9 @@ Builder-independent: each page is HTML for the theme's content area plus a title
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from itertools import groupby
@@ -20,7 +21,7 @@ from dayori.attachments import Sizes
 from dayori.config import Settings
 from dayori.feeds import feed_links
 from dayori.formats import duration_label, file_size, japanese_date, reading_minutes
-from dayori.memo import Memo, recall
+from dayori.memo import Memo, through
 from dayori.model import Content, Episode, EpisodeMedia, Heading, Issue, Page, is_published, newest_first, tag_slug
 from dayori.reading import by_reading
 from dayori.urls import relative
@@ -53,49 +54,81 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Listed:
+    """What lists, cards and the pager show of an item: its front matter, never its body. Templates get this,
+    not the item, so a list is made again when what it shows changes and only then (a list remade at every
+    save of any issue would cost a third of a rebuild at 520 issues)."""
+
+    url: str
+    title: str
+    date: dt.date
+    summary: str
+    draft: bool
+    tags: tuple[str, ...]
+    vol: int | None
+    """None for a video episode."""
+    slug: str | None
+    """None for an issue."""
+
+
+def listed(item: Issue | Episode) -> Listed:
+    if isinstance(item, Issue):
+        return Listed(item.url, item.title, item.date, item.summary, item.draft, item.tags, item.vol, None)
+    return Listed(item.url, item.title, item.date, item.summary, item.draft, item.tags, None, item.slug)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every page may show: the settings, the clips, whether this is a preview, the day, and the
+    templates' modification times (a maintainer editing one under `make serve` sees it on the next save)."""
+
+    settings: Settings
+    media: Mapping[str, EpisodeMedia]
+    preview: bool
+    today: dt.date
+    templates: tuple[tuple[str, int], ...]
+
+
 class _Renderer:
     """Templates with a `url()` helper that makes every link relative to the page being rendered.
 
-    With a `memo` (`make serve`), a page is rendered again only when something it shows changed: each page's
-    key names the items it shows (by fingerprint) and what every page shows (settings, clips, the day)."""
+    With a `memo` (`make serve`), a page is rendered again only when something it shows changed: its key is
+    everything its template is given (`dayori.memo.through`)."""
 
     def __init__(self, settings: Settings, content: Content, media: Mapping[str, EpisodeMedia],
                  memo: Memo | None, pictures: Mapping[str, Sizes]) -> None:
-        self.env = _environment()
         self.pictures = pictures
-        self.settings = settings
         self.content = content
         self.media = media
         self.memo = memo
-        self._shared: tuple[object, ...] | None = None
+        self.shared = _Shared(settings, media, content.preview, content.today, _templates_version())
+        self._listed: dict[int, Listed] = {}
 
-    def page(self, key: Callable[[Memo], tuple[object, ...]], url: str, title: str, template: str, *,
-             description: str = "", toc: tuple[Heading, ...] = (), meta: dict[str, Any] | None = None,
-             searchable: bool = True, listing: bool = False, section: str = "", **context: Any) -> Page:
-        """`key` names what the page's `context` shows (the items, by fingerprint or as listed)."""
-        def render() -> Page:
-            return Page(url=url, title=title, html=self.fragment(url, template, **context), description=description,
-                        toc=toc, meta=meta or {}, searchable=searchable, listing=listing, section=section)
-        return recall(self.memo, lambda memo: (template, url, title, description, repr((toc, meta)), searchable,
-                                               listing, section, self.shared(memo), *key(memo)), render)
+    def page(self, url: str, title: str, template: str, *, description: str = "", toc: tuple[Heading, ...] = (),
+             meta: dict[str, Any] | None = None, searchable: bool = True, listing: bool = False, section: str = "",
+             **context: Any) -> Page:
+        empty = Page(url=url, title=title, html="", description=description, toc=toc, meta=meta or {},
+                     searchable=searchable, listing=listing, section=section)
+        return through(self.memo, _page, self.shared, template, empty, context)
 
     def fragment(self, url: str, template: str, **context: Any) -> str:
-        return self.env.get_template(template).render(
-            url=lambda target: relative(target, url), tag_url=tag_url, media=self.media, settings=self.settings,
-            preview=self.content.preview, today=self.content.today, **context)
+        return through(self.memo, _fragment, self.shared, url, template, context)
 
-    def shared(self, memo: Memo) -> tuple[object, ...]:
-        """What every page may show: the settings, the clips, whether this is a preview, the day, and the
-        templates."""
-        if self._shared is None:
-            self._shared = (memo.fingerprint(self.settings), memo.fingerprint(self.media), self.content.preview,
-                            self.content.today, _templates_version())
-        return self._shared
+    def listed(self, item: Issue | Episode) -> Listed:
+        """One view per item and build, so that its fingerprint is made once."""
+        known = self._listed.get(id(item))
+        if known is None:
+            known = self._listed[id(item)] = listed(item)
+        return known
 
-    def body(self, item: Issue | Episode) -> tuple[str, Callable[[Memo], str]]:
-        """The item's body as its page shows it, and a key for the pictures it shows."""
+    def listed_all(self, items: Sequence[Issue | Episode]) -> list[Listed]:
+        return [self.listed(item) for item in items]
+
+    def body(self, item: Issue | Episode) -> str:
+        """The item's body as its page shows it, its pictures with their sizes and phone-sized copies."""
         shown = {asset.dest: self.pictures[asset.dest] for asset in item.body.assets if asset.dest in self.pictures}
-        return responsive.for_pages(item.body.html, item.url, shown), lambda memo: memo.fingerprint(shown)
+        return responsive.for_pages(item.body.html, item.url, shown)
 
     def item_title(self, item: Issue | Episode, title: str) -> str:
         """In preview, an unpublished item's title says so: it is what a search hit and a browser tab show."""
@@ -104,9 +137,17 @@ class _Renderer:
         return f"【{'下書き' if item.draft else '公開前'}】{title}"
 
 
+def _page(shared: _Shared, template: str, empty: Page, context: Mapping[str, Any]) -> Page:
+    return replace(empty, html=_fragment(shared, empty.url, template, context))
+
+
+def _fragment(shared: _Shared, url: str, template: str, context: Mapping[str, Any]) -> str:
+    return _environment().get_template(template).render(
+        url=lambda target: relative(target, url), tag_url=tag_url, media=shared.media, settings=shared.settings,
+        preview=shared.preview, today=shared.today, **context)
+
+
 def _templates_version() -> tuple[tuple[str, int], ...]:
-    """The templates' modification times: a maintainer editing one under `make serve` sees it on the next
-    save without restarting."""
     folder = Path(str(resources.files("dayori") / "templates" / "site"))
     return tuple((path.name, path.stat().st_mtime_ns) for path in sorted(folder.glob("*.html")))
 
@@ -121,9 +162,9 @@ def build_pages(content: Content, settings: Settings, media: Mapping[str, Episod
     pages = [*_issue_pages(content, render, found), *_episode_pages(content, render, found),
              _archive(content, render), *_tag_pages(content, settings, render), _gallery(content, render),
              _feeds(settings, render)]
-    shown = (content.issues[:1], content.episodes[:3], tuple(_latest(content)))
-    latest = recall(memo, lambda memo: ("latest", render.shared(memo), *(_listed(items)(memo) for items in shown)),
-                    lambda: render.fragment("", "latest.html", content=content, latest_items=shown[2]))
+    latest = render.fragment("", "latest.html", issue=render.listed(content.issues[0]) if content.issues else None,
+                             episodes=render.listed_all(content.episodes[:3]),
+                             latest_items=render.listed_all(_latest(content)))
     return Site(tuple(pages), latest)
 
 
@@ -138,14 +179,12 @@ def _issue_pages(content: Content, render: _Renderer, findings: Mapping[str, Seq
 def _issue_page(issue: Issue, previous: Issue | None, following: Issue | None, content: Content,
                 render: _Renderer, findings: Sequence[Any]) -> Page:
     episodes = [e for e in (content.episode(slug) for slug in issue.videos) if e is not None]
-    body, pictures = render.body(issue)
     return render.page(
-        lambda memo: (memo.fingerprint(issue), *map(memo.fingerprint, episodes), memo.fingerprint(findings),
-                      _as_listed(previous), _as_listed(following), pictures(memo)),
         issue.url, render.item_title(issue, f"第{issue.vol}号 {issue.title}"), "issue.html",
         description=issue.summary, toc=issue.body.toc, section="newsletter/",
         meta={"vol": issue.vol, "date": issue.date.isoformat(), "draft": issue.draft},
-        issue=issue, body=body, previous=previous, following=following, episodes=episodes, findings=findings)
+        issue=issue, body=render.body(issue), previous=previous and render.listed(previous),
+        following=following and render.listed(following), episodes=render.listed_all(episodes), findings=findings)
 
 
 def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, Sequence[Any]]) -> list[Page]:
@@ -156,32 +195,17 @@ def _episode_pages(content: Content, render: _Renderer, findings: Mapping[str, S
 def _episode_page(episode: Episode, content: Content, render: _Renderer, findings: Sequence[Any]) -> Page:
     issue = content.issue(episode.newsletter) if episode.newsletter else None
     clip = render.media.get(episode.slug)
-    body, pictures = render.body(episode)
     return render.page(
-        lambda memo: (memo.fingerprint(episode), memo.fingerprint(clip), memo.fingerprint(findings),
-                      _as_listed(issue), pictures(memo)),
         episode.url, render.item_title(episode, episode.title), "episode.html",
         description=episode.summary, toc=episode.body.toc, section="videos/",
         meta={"date": episode.date.isoformat(), "draft": episode.draft},
-        episode=episode, body=body, issue=issue, clip=clip, findings=findings)
-
-
-def _listed(items: Sequence[Issue | Episode]) -> Callable[[Memo], tuple[object, ...]]:
-    return lambda memo: tuple(map(_as_listed, items))
-
-
-def _as_listed(item: Issue | Episode | None) -> object:
-    """What lists, cards and the pager show of an item: its front matter, never its body (a list remade
-    at every save of any issue would cost a third of a rebuild at 520 issues)."""
-    if item is None:
-        return None
-    return type(item).__name__, item.url, getattr(item, "vol", None), item.title, item.date, item.summary, \
-        item.draft, item.tags
+        episode=episode, body=render.body(episode), issue=issue and render.listed(issue), clip=clip,
+        findings=findings)
 
 
 def _archive(content: Content, render: _Renderer) -> Page:
-    years = [(year, list(items)) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
-    return render.page(_listed(content.issues), "newsletter/", "業務合理化便り バックナンバー", "archive.html",
+    years = [(year, render.listed_all(list(items))) for year, items in groupby(content.issues, key=lambda i: i.date.year)]
+    return render.page("newsletter/", "業務合理化便り バックナンバー", "archive.html",
                        description="業務合理化便りの全号の一覧です。", searchable=False, listing=True,
                        section="newsletter/", years=years, count=len(content.issues))
 
@@ -190,24 +214,24 @@ def _tag_pages(content: Content, settings: Settings, render: _Renderer) -> list[
     groups = content.tags()
     order = {label: index for index, label in enumerate(by_reading([g.label for g in groups], settings.cache_path))}
     ordered = sorted(groups, key=lambda group: order[group.label])
-    pages = [render.page(lambda memo: tuple((g.url, g.label, len(g.items)) for g in ordered), "tags/", "タグ一覧",
-                         "tags.html", description="タグから記事と動画を探せます。", searchable=False, listing=True,
-                         section="tags/", groups=ordered)]
-    pages += [render.page(_listed(group.items), group.url, f"タグ: {group.label}", "tag.html",
+    pages = [render.page("tags/", "タグ一覧", "tags.html", description="タグから記事と動画を探せます。", searchable=False, listing=True,
+                         section="tags/",
+                         groups=[replace(g, items=tuple(render.listed_all(g.items))) for g in ordered])]
+    pages += [render.page(group.url, f"タグ: {group.label}", "tag.html",
                           description=f"「{group.label}」の記事と動画", searchable=False, listing=True,
-                          section="tags/", tag=group.label, items=group.items, feeds=f"feeds/tags/{group.slug}")
+                          section="tags/", tag=group.label, items=render.listed_all(group.items), feeds=f"feeds/tags/{group.slug}")
               for group in groups]
     return pages
 
 
 def _gallery(content: Content, render: _Renderer) -> Page:
-    return render.page(_listed(content.episodes), "videos/", "DX日記", "gallery.html",
+    return render.page("videos/", "DX日記", "gallery.html",
                        description="操作のコツを短い動画で紹介する DX日記です。", searchable=False, listing=True,
-                       section="videos/", episodes=content.episodes)
+                       section="videos/", episodes=render.listed_all(content.episodes))
 
 
 def _feeds(settings: Settings, render: _Renderer) -> Page:
-    return render.page(lambda memo: (), FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
+    return render.page(FEEDS_URL, "フィードの一覧と登録方法", "feeds.html",
                        description="業務合理化便りと DX日記のフィード（RSS・Atom・JSON Feed）の一覧と、Outlook や"
                                    "フィードリーダーへの登録方法です。", feeds=feed_links(settings))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html import escape
 from importlib import resources
@@ -18,9 +18,9 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
 from dayori.formats import japanese_date
-from dayori.memo import Memo, recall, remember
+from dayori.memo import Memo, inputs_digest, recall, remember, through
 from dayori.model import Content, EpisodeMedia, Issue, Output
-from dayori.store import BackgroundWrites, code_version, digest, read_json
+from dayori.store import BackgroundWrites, code_version, read_json
 
 PREVIEW_DEST = "email/index.html"
 
@@ -87,21 +87,48 @@ class _Built:
 HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.json"
 
 
+@dataclass(frozen=True)
+class _EmailInputs:
+    """Everything one issue's email is made from, and all the renderer is given: its cache key is all of it."""
+
+    issue: Issue
+    content: Content
+    """The issue and its videos' episodes, nothing else of the build."""
+    media: Mapping[str, EpisodeMedia]
+    """Its videos' clips."""
+    pictures: Mapping[Path, Path]
+    """Its body's pictures as published."""
+    settings: Settings
+    code: str
+
+
+def _inputs(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None,
+            renderer: EmailRenderer) -> _EmailInputs:
+    episodes = tuple(e for e in (content.episode(slug) for slug in issue.videos) if e is not None)
+    clips = {slug: clip for slug, clip in (media or {}).items() if slug in issue.videos}
+    pictures = {a.source: renderer.pictures[a.source] for a in issue.body.assets if a.source in renderer.pictures}
+    return _EmailInputs(issue, replace(content, issues=(issue,), episodes=episodes, warnings=()), clips, pictures,
+                        renderer.settings, _code_version())
+
+
+def _folder_name(inputs: _EmailInputs) -> str:
+    return inputs_digest(inputs)
+
+
 def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
             cache: Path, writes: BackgroundWrites, memo: Memo | None) -> _Built:
-    folder = cache / recall(memo, lambda memo: ("email key", memo.fingerprint(issue), memo.fingerprint(media),
-                                                memo.fingerprint(renderer.settings),
-                                                tuple(memo.fingerprint(content.episode(slug)) for slug in issue.videos)),
-                            lambda: _key(issue, content, media, renderer.settings))
+    inputs = _inputs(issue, content, media, renderer)
+    folder = cache / through(memo, _folder_name, inputs)
     key = ("email", str(folder))
     record = recall(memo, lambda _: key, lambda: _stored_record(folder))
     if record is None or not (folder / RECORD).is_file():  # a preview remembers; the cache may be gone since
-        email = renderer.render(issue, content, media)
+        only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined)
+        email = only.render(inputs.issue, inputs.content, inputs.media)
         made: dict[str, Any] = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
                                 "notices": email.notices}
         record = remember(memo, key, made)
         writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
-                               EML: eml_bytes(email, renderer),
+                               EML: eml_bytes(email, only),
                                RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
     return _Built(issue, record["subject"], record["html_bytes"],
                   tuple((message, needle) for message, needle in record["notices"]), folder)
@@ -114,20 +141,6 @@ def _stored_record(folder: Path) -> dict[str, Any] | None:
     if complete and isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
         return record
     return None
-
-
-def _key(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, settings: Settings) -> str:
-    """Everything an issue's email is made from; the images' content is in their content-addressed dests."""
-    videos = []
-    for slug in issue.videos:
-        episode = content.episode(slug)
-        clip = (media or {}).get(slug)
-        still = clip.still if clip is not None else None
-        videos.append([slug, episode and [episode.title, episode.summary, episode.url],
-                       still.dest if still is not None else None, clip.duration if clip is not None else None])
-    return digest(_code_version(), settings.site_url, settings.site_name, asdict(settings.email), issue.vol,
-                  issue.date.isoformat(), issue.title, issue.summary, issue.body.html,
-                  [asset.dest for asset in issue.body.assets], videos)
 
 
 @lru_cache(maxsize=1)

@@ -34,7 +34,7 @@ from dayori.feeds.items import (
     _uri,
 )
 from dayori.feeds.rss_atom import _feed_entry, _render
-from dayori.memo import Memo, recall
+from dayori.memo import Derived, Memo, through
 from dayori.model import Content, Episode, EpisodeMedia, Issue, Output, is_published
 from dayori.sanitize import clean_text, for_feed
 
@@ -62,17 +62,13 @@ def build_feeds(content: Content, settings: Settings, media: Mapping[str, Episod
     outputs: list[Output] = []
     for spec, cap in specs:
         shown = spec.items if cap is None else spec.items[:cap]
-        outputs += _feed(spec, shown, entries, settings, media, memo)
+        outputs += through(memo, _feed_files, replace(spec, items=shown), entries, settings)
     return outputs
 
 
-def _feed(spec: FeedSpec, shown: tuple[Issue | Episode, ...], entries: _EntryCache, settings: Settings,
-          media: Mapping[str, EpisodeMedia] | None, memo: Memo | None) -> list[Output]:
-    return recall(memo, lambda memo: ("feed", spec.stem, spec.title, spec.description, spec.home,
-                                      tuple(map(memo.fingerprint, shown)), memo.fingerprint(settings),
-                                      memo.fingerprint(media)),
-                  lambda: _render(spec, [entries.item(i) for i in shown], [entries.feed_entry(i) for i in shown],
-                                  settings))
+def _feed_files(spec: FeedSpec, entries: _EntryCache, settings: Settings) -> list[Output]:
+    """One feed's three files, from the items it shows."""
+    return _render(spec, [entries.item(i) for i in spec.items], [entries.feed_entry(i) for i in spec.items], settings)
 
 
 def feed_links(settings: Settings) -> list[dict[str, str]]:
@@ -83,14 +79,18 @@ def feed_links(settings: Settings) -> list[dict[str, str]]:
 
 
 
-class _EntryCache:
-    """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed."""
+class _EntryCache(Derived):
+    """Each item's sanitized entry and feedgen entry, made once per build and shared by every feed: made from
+    the settings and the clips (and the items asked for)."""
 
     def __init__(self, settings: Settings, media: Mapping[str, EpisodeMedia]) -> None:
         self._settings = settings
         self._media = media
         self._items: dict[str, FeedItem] = {}
         self._entries: dict[str, FeedEntry] = {}
+
+    def memo_inputs(self) -> tuple[object, ...]:
+        return self._settings, self._media
 
     def item(self, source: Issue | Episode) -> FeedItem:
         return self._once(self._items, source, self._make_item)

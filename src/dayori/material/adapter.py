@@ -689,15 +689,16 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
         if folder.is_dir():
             server.watch(str(folder))
     internals.wrap_rebuild(server, lambda builder: _never_stuck(builder, config))
-    port = int(server.server_address[1])
-    server.set_app(_local_only(server.get_app(), port))
+    internals.name_the_bound_port(server)
+    server.set_app(_local_only(server.get_app(), lambda: int(server.server_address[1])))
     internals.wrap_reload_script(server, _reload_script_allowed)
     return server
 
 
-def _local_only(app: Callable[..., Any], port: int) -> Callable[..., Any]:
+def _local_only(app: Callable[..., Any], bound_port: Callable[[], int]) -> Callable[..., Any]:
     """The preview answers only requests addressed to this computer (see `dayori.preview.host_allowed`)."""
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        port = bound_port()
         if not host_allowed(environ.get("HTTP_HOST"), port):
             page = forbidden_page(port)
             start_response("403 Forbidden", [("Content-Type", "text/html; charset=utf-8"),

@@ -181,6 +181,18 @@ def wrap_rebuild(server: Any, wrap: Callable[[Callable[[], None]], Callable[[], 
     server.builder = wrap(server.builder)
 
 
+def name_the_bound_port(server: Any) -> None:
+    """With `--port 0` the system picks a free port as the server binds (tests take ports so, without a race):
+    the line that says where the preview is then names that port, not 0. MkDocs keeps that line in `server.url`,
+    written before the bind."""
+    bind = server.server_bind
+
+    def bound() -> None:
+        bind()
+        server.url = server.url.replace(":0/", f":{server.server_address[1]}/", 1)
+    server.server_bind = bound
+
+
 def wrap_reload_script(server: Any, wrap: Callable[[Callable[[bytes, int], bytes]], Callable[[bytes, int], bytes]]
                        ) -> None:
     """The preview server adds its reload script to each page with the private `_inject_js_into_html`."""
