@@ -11,8 +11,8 @@ import pytest
 from dayori.check.analyzer import Analyzer
 from dayori.check.base import Context
 from dayori.check.document import analyse
-from dayori.check.measure import load_corpus
 from dayori.check.rules import RULES
+from testsupport.proofreading import load_corpus
 
 CORPUS = load_corpus(Path(__file__).with_name("proofreading_corpus.yml"))
 WHOLE_ARCHIVE_RULES = {"表記ゆれ": "test_archive_variants_report_the_minority_with_the_majority",

@@ -28,7 +28,7 @@ from dayori.frontmatter import read_document
 from dayori.model import Body, Content, Episode, Issue
 
 if TYPE_CHECKING:
-    from smtp_server import SmtpServer
+    from testsupport.smtp_server import SmtpServer
 
 T = TypeVar("T")
 TODAY = "2026-11-26"
