@@ -37,30 +37,11 @@ def stage_seconds(project: Path, runs: int, *, cold: bool) -> dict[str, float]:
 
 
 def check_seconds(project: Path, runs: int) -> dict[str, float]:
-    """`python -m dayori check` over the whole corpus in-process: cold (no check cache: Sudachi loads and
-    every body is analysed) and warm (every body cached: the dictionary is never loaded); CPU seconds, as the
-    build's user CPU, so the ratios do not swing with the disk."""
-    from dayori.check import check_files, content_files
-    from dayori.check.analyzer import Analyzer
-    from dayori.config import settings_from_file
+    """`python -m dayori check` over the whole corpus in-process, cold and warm, with the CPU of the processes the
+    check shares its analysis with (see `testsupport.proofreading.check_times`)."""
+    from testsupport.proofreading import check_times
 
-    settings = settings_from_file(project / "mkdocs.yml")
-    files = content_files(settings)
-    cold, warm, loads = [], [], []
-    for _ in range(runs):
-        shutil.rmtree(settings.cache_path / "check", ignore_errors=True)
-        start = time.process_time()
-        report = check_files(settings, files)
-        cold.append(time.process_time() - start)
-        start = time.process_time()
-        again = check_files(settings, files)
-        warm.append(time.process_time() - start)
-        assert report.dictionary_loaded and not again.dictionary_loaded and again.analysed == 0
-        start = time.perf_counter()
-        Analyzer().tokens("辞書")
-        loads.append(time.perf_counter() - start)
-    return {"check_cold_cpu_seconds": statistics.median(cold), "check_warm_cpu_seconds": statistics.median(warm),
-            "sudachi_load_seconds": statistics.median(loads)}
+    return check_times(project, runs)
 
 
 def limits_seconds(project: Path, runs: int) -> dict[str, float]:
