@@ -91,7 +91,7 @@ def recall(settings: Settings, now: Snapshot) -> Build | None:
             header = pickle.load(stored)
             if header != (FORMAT, now.key, _files_key(now.files), header[-1]) or not _still_there(header[-1]):
                 return None
-            build = pickle.load(stored)
+            build: Build = pickle.load(stored)
         if not all(publication.stamp.same_file(os.stat(publication.source))
                    for publication in build.publications.values()):
             return None  # the gate vouches for the very files it saw, not for the same bytes under a new inode

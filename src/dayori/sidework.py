@@ -60,7 +60,8 @@ def start(task: str, settings: Settings, *args: Any) -> SideWork:
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
     source = str(Path(dayori.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH")))),
+           "DAYORI_CHECK_WORKERS": "1"}  # the build itself is the other core's work
     process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, env=env)
     return SideWork(process, work)
