@@ -23,6 +23,7 @@ def page_bytes(site: Path, pattern: str) -> float:
 
 def stage_seconds(project: Path, runs: int, *, cold: bool) -> dict[str, float]:
     """Each stage's time, in-process on the same corpus (no MkDocs rendering involved)."""
+    from dayori import lastbuild
     from dayori.build import prepare
     from dayori.config import settings_from_file
 
@@ -32,6 +33,8 @@ def stage_seconds(project: Path, runs: int, *, cold: bool) -> dict[str, float]:
     for _ in range(runs):
         if cold:
             shutil.rmtree(settings.cache_path, ignore_errors=True)
+        else:  # each stage's own cache, as after an edit: an unchanged project reuses the whole last build
+            (settings.cache_path / lastbuild.FILE).unlink(missing_ok=True)
         laps.append(prepare(settings).seconds)
     return {stage: statistics.median(lap[stage] for lap in laps) for stage in laps[0]}
 

@@ -94,8 +94,10 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     gate = Gate.of(settings, memo)
     content = load_content(settings, preview=preview, memo=memo, gate=gate)
     lap("content")
-    # A site build proofreads in another process meanwhile (see `dayori.sidework`); a preview, here.
-    side = sidework.start(content, settings) if memo is None and not preview else None
+    # A site build proofreads and makes the emails in other processes meanwhile (see `dayori.sidework`).
+    side = sidework.start("check", settings, [group.label for group in content.tags()], content) \
+        if memo is None and not preview else None
+    mailing: sidework.SideWork | None = None
     try:
         passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
         gate.save()
@@ -111,25 +113,31 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                                                           if e.slug not in passage.refused_episodes)
         media = process_episodes(episodes, settings, keep_going=preview)
         lap("media")
+        if side is not None:
+            mailing = sidework.start("emails", settings, content, media.media, copies.files)
         feeds = build_feeds(content, settings, media.media, memo=memo)
         lap("feeds")
-        emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
-        lap("email")
+        if mailing is None:
+            emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
+            lap("email")
         assets, changed = _asset_outputs(content, passage, copies.files)
         variants = picture_variants(((a.dest, a.source) for a in assets if a.source is not None),
                                     settings.cache_path, ASSET_FOLDER)
         lap("pictures")
         if side is not None:
-            side.wait_for_readings()
+            side.answer()  # the tags' readings are in the cache now
         site = build_pages(content, settings, media.media, {} if side is not None else check.findings, memo,
                            variants.sizes)
         lap("pages")
-        if side is not None:
-            check = side.check_result()
+        if side is not None and mailing is not None:
+            check = side.answer()
             lap("check")
+            emails = mailing.answer()
+            lap("email")
     finally:
-        if side is not None:
-            side.close()
+        for work in (side, mailing):
+            if work is not None:
+                work.close()
     outputs = [*assets, *_variant_outputs(variants), _stylesheet(), *feeds, *emails.outputs,
                *(output for clip in media.media.values() for output in clip.outputs())]
     problems = [*passage.problems, *copies.problems, *page_problems, *changed,

@@ -1,14 +1,15 @@
-"""Work a site build hands to a second process, so that it runs on the other core while this one renders the
-pages and emails: the proofreading check, and the tags' readings the tag page is sorted by.
+"""Work a site build hands to other processes, so that it runs on the other core while this one renders the
+pages: the proofreading check with the tags' readings the tag page is sorted by, and the emails.
 
-Both need SudachiPy's dictionary, which takes most of a second to load and most of the memory of a build;
-kept in the other process, it costs the build neither. The results are the ones the same functions return in
-this process (they are those functions, called there), so the site is the same either way. A preview keeps
-them in its own process, where its memo keeps the dictionary loaded between saves.
+The check and the readings need SudachiPy's dictionary, which takes most of a second to load and most of the
+memory of a build; the emails, a tenth of a second of inlining per issue on a first build. In other
+processes they cost the build neither. The results are the ones the same functions return in this process
+(they are those functions, called there), so the site is the same either way. A preview does everything in
+its own process, where its memo keeps the dictionary loaded and the emails in memory between saves.
 
-The other process is a plain `python -m dayori.sidework` (not `multiprocessing`, which would run the main
-script of whatever program called the build again): it reads its work from a file in the cache and answers
-on its standard output, first that the readings are in the cache, then the check's result.
+Each process is a plain `python -m dayori.sidework` (not `multiprocessing`, which would run the main script
+of whatever program called the build again): it reads its work from a file in the cache and answers on its
+standard output, one answer per step.
 """
 
 from __future__ import annotations
@@ -17,80 +18,77 @@ import os
 import pickle
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import dayori
 from dayori.config import Settings
-from dayori.model import Content
 from dayori.store import temporary_beside
-
-if TYPE_CHECKING:
-    from dayori.check.stage import CheckResult
 
 
 @dataclass
 class SideWork:
-    """The readings and the check, under way in another process."""
+    """Work under way in another process; `answer()` gives its steps' results in order."""
 
     process: subprocess.Popen[bytes]
     work: Path
-    readings_done: bool = False
 
-    def wait_for_readings(self) -> None:
-        """Before the tag page is made: its order then comes from the readings cache, not the dictionary."""
-        if not self.readings_done:
-            _answer(self.process)
-            self.readings_done = True
-
-    def check_result(self) -> CheckResult:
-        self.wait_for_readings()
-        result: CheckResult = _answer(self.process)
-        self.close()
-        return result
+    def answer(self) -> Any:
+        try:
+            kind, value = pickle.load(self.process.stdout)  # type: ignore[arg-type]
+        except (EOFError, pickle.UnpicklingError) as error:
+            raise RuntimeError(f"a build process ended without an answer (exit code {self.process.wait()})") \
+                from error
+        if kind == "error":
+            raise value
+        return value
 
     def close(self) -> None:
         """Ends the other process (at once, when the build stopped early) and removes its work file."""
-        if self.process.poll() is None and not self.process.stdout.closed:  # type: ignore[union-attr]
+        if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
         self.process.stdout.close()  # type: ignore[union-attr]
         self.work.unlink(missing_ok=True)
 
 
-def start(content: Content, settings: Settings) -> SideWork:
-    """Starts the readings, then the check, in one other process (one dictionary load for both)."""
-    work = temporary_beside(settings.cache_path / "sidework.pickle")
+def start(task: str, settings: Settings, *args: Any) -> SideWork:
+    """Starts one of `_TASKS` with `settings` and `args` in another process."""
+    work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
-        pickle.dump(([group.label for group in content.tags()], content, settings), stored,
-                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
     source = str(Path(dayori.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH")))),
+           "DAYORI_CHECK_WORKERS": "1"}  # the build itself is the other core's work
     process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, env=env)
     return SideWork(process, work)
 
 
-def _answer(process: subprocess.Popen[bytes]) -> Any:
-    try:
-        kind, value = pickle.load(process.stdout)  # type: ignore[arg-type]
-    except (EOFError, pickle.UnpicklingError) as error:
-        raise RuntimeError(f"the proofreading process ended without an answer (exit code {process.wait()})") from error
-    if kind == "error":
-        raise value
-    return value
-
-
-def _serve(work: Path, out: IO[bytes]) -> None:
+def _readings_then_check(settings: Settings, labels: list[str], content: Any) -> list[Callable[[], Any]]:
     from dayori.check.stage import check_content
     from dayori.reading import by_reading
 
+    return [lambda: by_reading(labels, settings.cache_path) and None, lambda: check_content(content, settings)]
+
+
+def _emails(settings: Settings, content: Any, media: Any, pictures: Any) -> list[Callable[[], Any]]:
+    from dayori.email import build_emails
+
+    return [lambda: build_emails(content, settings, media, None, pictures=pictures)]
+
+
+_TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_then_check, "emails": _emails}
+
+
+def _serve(work: Path, out: IO[bytes]) -> None:
     with open(work, "rb") as stored:
-        labels, content, settings = pickle.load(stored)
-    for task in (lambda: by_reading(labels, settings.cache_path) and None, lambda: check_content(content, settings)):
+        task, settings, args = pickle.load(stored)
+    for step in _TASKS[task](settings, *args):
         try:
-            answer: tuple[str, Any] = ("done", task())
+            answer: tuple[str, Any] = ("done", step())
         except Exception as error:  # raised again in the build, as if the work had been done there
             answer = ("error", error)
         pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)

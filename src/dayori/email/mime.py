@@ -3,6 +3,8 @@
 A build writes hundreds of messages whose headers are mostly the same (From, Reply-To, List-Unsubscribe, the
 parts' Content-Type): parsing and folding them again for every message took ten times as long as writing the
 bytes by hand. Header objects are immutable, so sharing them between messages changes nothing in the output.
+The caches are small: the shared headers stay in them, while a message's own (subject, boundaries) would
+only fill memory, some twenty megabytes for five hundred issues.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class ReusingPolicy(EmailPolicy):
         return str(super()._fold(name, value, refold_binary))  # type: ignore[misc]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _parsed(policy: ReusingPolicy, name: str, value: str) -> tuple[str, Any]:
     return EmailPolicy.header_store_parse(policy, name, value)
 
@@ -39,7 +41,7 @@ def _max_count(policy: ReusingPolicy, name: str) -> int | None:
     return EmailPolicy.header_max_count(policy, name)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _folded(policy: ReusingPolicy, name: str, kind: str, value: Any) -> str:
     return str(value.fold(policy=policy))
 
