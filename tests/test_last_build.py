@@ -146,3 +146,23 @@ def test_a_rebuild_after_any_edit_equals_a_first_build(tmp_path_factory: pytest.
     shutil.copytree(warm.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site"))
     cold.build()
     assert digests(warm.site) == digests(cold.site)
+
+
+def test_a_retitled_issue_gets_a_new_page_head_and_kept_page_stubs_never_outlive_their_front_matter(
+        project: Project, tmp_path: Path) -> None:
+    """A build takes the last build's page stubs (the front matter MkDocs reads) by what they were made from: a
+    new title makes a new stub, and a damaged stub file is simply made again."""
+    from dayori.material.adapter import STUBS_FILE
+
+    three_issues(project)
+    project.build()
+    project.add_issue(2, "2026-10-02", "改題した<題名>", "## 見出し\n\n本文その2です。")
+    project.build()
+    page = (project.site / "newsletter/2/index.html").read_text(encoding="utf-8")
+    assert "<title>第2号 改題した&lt;題名&gt; - " in page and "第2の話題" not in page
+    (project.root / ".cache/dayori" / STUBS_FILE).write_bytes(b"\x80\x05not a pickle")
+    project.build()
+    cold = Project(tmp_path / "cold")
+    shutil.copytree(project.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site"))
+    cold.build()
+    assert digests(project.site) == digests(cold.site)

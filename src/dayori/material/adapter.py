@@ -12,6 +12,7 @@ import json
 import logging
 import mimetypes
 import os
+import pickle
 import re
 import shutil
 import sysconfig
@@ -45,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, link_or_copy
+from dayori.store import copy_file, digest, link_or_copy, temporary_beside
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -100,6 +101,9 @@ class Session:
     """The engine's results kept between the rebuilds of `mkdocs serve` (see `dayori.memo`)."""
     policy: policy.Patterns | None = None
     """The theme's inline scripts and styles that pages may run (see `dayori.material.policy`), per build."""
+    stubs_kept: dict[str, str] | None = None
+    """The last build's page stubs by what they were made from (see `_reused_stub`), read once per build."""
+    stubs_made: dict[str, str] = field(default_factory=dict)
 
     @property
     def reloading(self) -> bool:
@@ -563,6 +567,7 @@ def _publish_site(config: MkDocsConfig) -> None:
     else:
         precompress(swap.staging.folder, swap.staging.final)
         publish(swap.staging)
+        _keep_stubs(state)
     if state.build is not None:
         log.info(state.build.check.summary)
 
@@ -760,16 +765,51 @@ def _source_uri(page: Page) -> str:
     return f"{page.url}index.md"
 
 
+STUBS_FILE = "page-stubs.pickle"
+STUB_CODE = hashlib.sha256(Path(__file__).read_bytes() + yaml.__version__.encode()).hexdigest()
+"""What a stub also depends on: the code that writes it (this file) and PyYAML."""
+
+
 def _reused_stub(page: Page) -> str:
-    """`make serve` makes each stub once per front matter (YAML writing is a tenth of a rebuild)."""
+    """Each stub is made once per front matter: `make serve` keeps them between rebuilds, and a build takes the
+    last build's from the cache (YAML writing is a tenth of a build)."""
     state = session()
-    if not state.reloading:
-        return _stub(page)
-    key = digest(page.title, page.description, page.meta, page.searchable, page.listing, page.section)
-    stubs = state.reload.stubs
-    if key not in stubs:
-        stubs[key] = _stub(page)
-    return stubs[key]
+    key = digest(STUB_CODE, page.title, page.description, page.meta, page.searchable, page.listing, page.section)
+    if state.reloading:
+        stubs = state.reload.stubs
+        if key not in stubs:
+            stubs[key] = _stub(page)
+        return stubs[key]
+    if state.stubs_kept is None:
+        state.stubs_kept = _read_stubs(state.settings)
+    stub = state.stubs_kept.get(key)
+    if stub is None:
+        stub = _stub(page)
+    state.stubs_made[key] = stub
+    return stub
+
+
+def _read_stubs(settings: Settings | None) -> dict[str, str]:
+    if settings is None:
+        return {}
+    try:
+        with open(settings.cache_path / STUBS_FILE, "rb") as stored:
+            stubs = pickle.load(stored)
+    except Exception:  # absent, cut short or from another version: every stub is made again
+        return {}
+    return stubs if isinstance(stubs, dict) and all(isinstance(v, str) for v in stubs.values()) else {}
+
+
+def _keep_stubs(state: Session) -> None:
+    """The stubs of a published build, for the next one; written only when they changed, and atomically."""
+    if state.settings is None or not state.stubs_made or state.stubs_made == state.stubs_kept:
+        return
+    final = state.settings.cache_path / STUBS_FILE
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_beside(final)
+    with open(temporary, "wb") as stored:
+        pickle.dump(state.stubs_made, stored, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, final)
 
 
 def _stub(page: Page) -> str:
