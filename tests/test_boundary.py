@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import ROOT, Project
-from testsupport.helpers import ENGINE_BUILD
+from testsupport.helpers import ENGINE_BUILD, NO_BUILDER
 
 PACKAGE = ROOT / "src" / "dayori"
 BUILDER_MODULES = ("mkdocs", "material", "dayori.material", "pymdownx.slugs")
@@ -73,16 +73,7 @@ def builder_imports_of(node: ast.AST) -> set[str]:
     return {name for name in names if any(name == m or name.startswith(m + ".") for m in BUILDER_MODULES[:3])}
 
 
-NO_BUILDER = """
-import sys
-
-class NoBuilder:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"mkdocs", "material"} or name.startswith("dayori.material"):
-            raise ImportError(f"the engine imported {name}")
-        return None
-
-sys.meta_path.insert(0, NoBuilder())
+NO_BUILDER_CLI = NO_BUILDER + """
 from dayori.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -90,14 +81,14 @@ sys.exit(main(sys.argv[1:]))
 
 def test_every_command_but_site_and_serve_runs_without_the_builder(sample_project: Project) -> None:
     env = {"DAYORI_TODAY": "2026-11-26", "PATH": "/usr/bin:/bin"}
-    listed = subprocess.run([sys.executable, "-c", NO_BUILDER, "--help"], capture_output=True, text=True,
+    listed = subprocess.run([sys.executable, "-c", NO_BUILDER_CLI, "--help"], capture_output=True, text=True,
                             timeout=120, env=env)
     assert listed.returncode == 0, listed.stderr
     assert all(name in listed.stdout for name in ("site", "serve", "publish", "wheelhouse", "check", "send"))
-    checked = subprocess.run([sys.executable, "-c", NO_BUILDER, "check", "--format", "json"], capture_output=True,
+    checked = subprocess.run([sys.executable, "-c", NO_BUILDER_CLI, "check", "--format", "json"], capture_output=True,
                              text=True, timeout=300, env=env, cwd=sample_project.root)
     assert checked.returncode in (0, 1) and checked.stdout.startswith("["), checked.stderr
-    built = subprocess.run([sys.executable, "-c", NO_BUILDER, "site"], capture_output=True, text=True, timeout=120,
+    built = subprocess.run([sys.executable, "-c", NO_BUILDER_CLI, "site"], capture_output=True, text=True, timeout=120,
                            env=env, cwd=sample_project.root)
     assert built.returncode != 0 and "the engine imported dayori.material" in built.stderr
 

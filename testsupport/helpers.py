@@ -118,11 +118,8 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 # The engine without a builder --------------------------------------------------------------------------------
 
-ENGINE_BUILD = """
+NO_BUILDER = """
 import sys
-from pathlib import Path
-from dayori.build import prepare
-from dayori.config import settings_from_file
 
 class NoBuilder:
     def find_spec(self, name, path=None, target=None):
@@ -131,6 +128,14 @@ class NoBuilder:
         return None
 
 sys.meta_path.insert(0, NoBuilder())
+"""
+"""The start of a script for a fresh interpreter where importing MkDocs, Material or the adapter fails."""
+
+ENGINE_BUILD = NO_BUILDER + """
+from pathlib import Path
+from dayori.build import prepare
+from dayori.config import settings_from_file
+
 build = prepare(settings_from_file(Path(sys.argv[1])))
 dests = {output.dest for output in build.outputs}
 print(len(build.site.pages), len(build.content.issues),

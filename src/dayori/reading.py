@@ -58,7 +58,16 @@ def _read(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _tokenizer() -> Any:
-    from sudachipy import Dictionary, SplitMode  # type: ignore[import-untyped]
+def sudachi_dictionary() -> Any:
+    """SudachiPy's core dictionary, opened once per process: the tags' readings and the proofreading check (which
+    a build runs in the same side process) share it, rather than each mapping its own copy."""
+    from sudachipy import Dictionary  # type: ignore[import-untyped]
 
-    return Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+    return Dictionary(dict="core")
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    from sudachipy import SplitMode
+
+    return sudachi_dictionary().tokenizer(mode=SplitMode.C)

@@ -38,13 +38,13 @@ class Analyzer:
 
     @cached_property
     def _dictionary(self) -> Any:
-        from sudachipy import Dictionary  # type: ignore[import-untyped]
+        from dayori.reading import sudachi_dictionary
 
-        return Dictionary(dict="core")
+        return sudachi_dictionary()
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from sudachipy import SplitMode
+        from sudachipy import SplitMode  # type: ignore[import-untyped]
 
         return self._dictionary.tokenizer(mode=SplitMode.C)
 
