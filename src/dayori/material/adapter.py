@@ -46,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, link_or_copy, temporary_beside
+from dayori.store import copy_file, digest, link_or_copy, write_atomic
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -806,10 +806,7 @@ def _keep_stubs(state: Session) -> None:
         return
     final = state.settings.cache_path / STUBS_FILE
     final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_beside(final)
-    with open(temporary, "wb") as stored:
-        pickle.dump(state.stubs_made, stored, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, final)
+    write_atomic(final, pickle.dumps(state.stubs_made, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _stub(page: Page) -> str:
