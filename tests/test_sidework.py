@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import TODAY, Project
 from dayori.build import prepare
@@ -54,3 +55,54 @@ def test_a_build_that_stops_early_leaves_no_process_behind(project: Project) -> 
     result = project.run_build()
     assert result.returncode != 0
     assert not list((project.root / ".cache/dayori").glob("*sidework*"))
+
+
+def sidework_processes(project: Project) -> list[str]:
+    """Processes still working for this project's build (their work file is in its cache)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                command = Path(f"/proc/{entry.name}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "dayori.sidework" in command and str(project.root) in command:
+                found.append(command)
+    return found
+
+
+def test_a_build_stopped_by_the_late_check_publishes_nothing_and_leaves_nothing_behind(project: Project) -> None:
+    project.add_issue(1, "2026-11-20", "会議の準備", "資料を共有します。")
+    assert project.run_build().returncode == 0
+    before = {path: path.read_bytes() for path in project.site.rglob("*") if path.is_file()}
+    project.add_issue(2, "2026-11-27", "設定の確認", "設定をを確認します。")
+    config = project.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("strict: false", "strict: true"), encoding="utf-8")
+    result = project.run_build(today="2026-11-28")
+    assert result.returncode != 0
+    assert "newsletter/2026/2.md" in result.stderr and "助詞の重複" in result.stderr
+    assert {path: path.read_bytes() for path in project.site.rglob("*") if path.is_file()} == before
+    assert not list((project.root / ".cache/dayori").glob("*sidework*"))
+    assert sidework_processes(project) == []
+
+
+def test_a_build_that_fails_while_rendering_pages_stops_its_other_processes(project: Project) -> None:
+    """The check and the emails are still being made while MkDocs renders the pages; a failure there (here a
+    second hook that breaks on one page) must not leave them running or their work files in the cache."""
+    project.add_issue(1, "2026-11-20", "会議の準備", "資料を共有します。")
+    (project.root / "hooks" / "breaks.py").write_text(
+        "def on_page_content(html, page, **kwargs):\n"
+        "    if page.url == 'newsletter/1/':\n"
+        "        raise RuntimeError('テスト用の故障')\n"
+        "    return html\n", encoding="utf-8")
+    config = project.root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  - hooks/dayori_hook.py\n" in text
+    config.write_text(text.replace("  - hooks/dayori_hook.py\n", "  - hooks/dayori_hook.py\n  - hooks/breaks.py\n"),
+                      encoding="utf-8")
+    result = project.run_build()
+    assert result.returncode != 0
+    assert "テスト用の故障" in result.stderr
+    assert not project.site.exists() or not (project.site / "newsletter" / "1" / "index.html").exists()
+    assert not list((project.root / ".cache/dayori").glob("*sidework*"))
+    assert sidework_processes(project) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from dayori.render import ASSET_FOLDER
 if TYPE_CHECKING:
     from dayori.attachments import Request, Variants
     from dayori.check.stage import CheckResult
+    from dayori.email.build import EmailReport
     from dayori.gate import Passage
     from dayori.pages import Site
 
@@ -42,10 +43,30 @@ class Build:
     check: CheckResult = field(default_factory=lambda: _no_check())
     publications: dict[str, Publication] = field(default_factory=dict)
     """How to publish each hand-written file (docs/, theme overrides), by its site path."""
+    late: Late | None = None
+    """Work still under way in other processes when `prepare(wait=False)` returned (a site build's check and
+    emails): `finish` waits for it. None in a finished build."""
+
+
+@dataclass
+class Late:
+    """What a site build's other processes are still making (see `dayori.sidework`), and what their results
+    are checked against when they arrive: the problems found meanwhile were none, or `prepare` would have
+    waited for these and reported everything together."""
+
+    check: sidework.SideWork
+    mailing: sidework.SideWork
+    docs: Sequence[HandWritten]
+    made_from: lastbuild.Snapshot | None
+    settings: Settings
+
+    def close(self) -> None:
+        for work in (self.check, self.mailing):
+            work.close()
 
 
 def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWritten] = (),
-            memo: Memo | None = None) -> Build:
+            memo: Memo | None = None, wait: bool = True) -> Build:
     """Runs every stage; raises ContentError listing every problem before anything is written.
 
     `docs` are the files the builder publishes itself (docs/ pages and files, theme overrides), each with the
@@ -54,24 +75,64 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWri
     halfway through writing. `Build.publications` tells the builder how to publish each of them. In preview
     (`mkdocs serve`) a clip that cannot be transcoded shows its error on its page, and a `memo` kept between
     rebuilds makes each stage redo only what an edit changed.
+
+    With `wait=False` a site build may return while its proofreading and emails are still being made in
+    other processes (`Build.late`): the builder renders its pages meanwhile, into a folder nobody reads yet,
+    and calls `finish` before it publishes anything; the check's errors then stop the build as before.
     """
     made_from = lastbuild.snapshot(settings, docs) if memo is None and not preview else None
     if made_from is not None and (kept := lastbuild.recall(settings, made_from)) is not None:
         return kept
     try:
-        build = _run_stages(settings, preview, docs, memo)
+        build = _run_stages(settings, preview, docs, memo, made_from)
     except BaseException:
         if memo is not None:
             memo.finish(complete=False)
         raise
     if memo is not None:
         memo.finish(complete=True)
-    if made_from is not None:
-        lastbuild.keep(settings, made_from, build)
-    return build
+    if build.late is not None and not wait:
+        return build
+    return finish(build)
 
 
-def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], memo: Memo | None) -> Build:
+def finish(build: Build) -> Build:
+    """The whole build: `build` with the results of its other processes, which it waits for; raises
+    ContentError when they found problems (nothing is published then). A finished build is returned as it is."""
+    late = build.late
+    if late is None:
+        return build
+    seconds = dict(build.seconds)
+    started = time.perf_counter()
+    try:
+        check, emails = _answers(late)
+    finally:
+        late.close()
+    seconds["check"] = time.perf_counter() - started
+    outputs = [*build.outputs, *emails.outputs]
+    problems = [*emails.problems, *check.problems, *_collisions(None, emails.outputs, late.docs)]
+    if problems:
+        raise ContentError(problems)
+    done = replace(build, outputs=_unique(outputs), warnings=(*build.warnings, *emails.warnings, *check.warnings),
+                   seconds=seconds, check=check, late=None)
+    if late.made_from is not None:
+        lastbuild.keep(late.settings, late.made_from, done)
+    return done
+
+
+def late_outputs(unfinished: Build, finished: Build) -> tuple[Output, ...]:
+    """What `finish` added: the builder publishes these itself, after rendering the pages."""
+    early = {output.dest for output in unfinished.outputs}
+    return tuple(output for output in finished.outputs if output.dest not in early)
+
+
+def _answers(late: Late) -> tuple[CheckResult, EmailReport]:
+    """The check's result (after the tags' readings, which the pages took already) and the emails."""
+    return late.check.answer(), late.mailing.answer()
+
+
+def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], memo: Memo | None,
+                made_from: lastbuild.Snapshot | None) -> Build:
     # The stages are imported when a build runs them: the next build of an unchanged project needs none.
     from dayori.attachments import picture_variants, publish_copies
     from dayori.check.stage import check_content
@@ -129,25 +190,33 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
         site = build_pages(content, settings, media.media, {} if side is not None else check.findings, memo,
                            variants.sizes)
         lap("pages")
+        outputs = [*assets, *_variant_outputs(variants), _stylesheet(), *feeds,
+                   *(output for clip in media.media.values() for output in clip.outputs())]
+        problems = [*passage.problems, *copies.problems, *page_problems, *changed,
+                    *([] if preview else media.problems), *_collisions(site, outputs, docs)]
         if side is not None and mailing is not None:
-            check = side.answer()
+            if not problems:  # the rest is checked when it arrives (see `finish`)
+                late = Late(side, mailing, docs, made_from, settings)
+                side = mailing = None
+                return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings), seconds,
+                             media.ffmpeg_runs, media.probes, variants.encoded, publications=publications,
+                             late=late)
+            check, emails = side.answer(), mailing.answer()
             lap("check")
-            emails = mailing.answer()
-            lap("email")
     finally:
         for work in (side, mailing):
             if work is not None:
                 work.close()
-    outputs = [*assets, *_variant_outputs(variants), _stylesheet(), *feeds, *emails.outputs,
-               *(output for clip in media.media.values() for output in clip.outputs())]
-    problems = [*passage.problems, *copies.problems, *page_problems, *changed,
-                *([] if preview else media.problems), *emails.problems, *check.problems,
-                *_collisions(site, outputs, docs)]
+    outputs += emails.outputs
+    problems += [*emails.problems, *check.problems, *_collisions(None, emails.outputs, docs)]
     if problems:
         raise ContentError(problems)
-    return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
+    done = Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
                                                  *check.warnings), seconds, media.ffmpeg_runs, media.probes, variants.encoded,
                  check, publications)
+    if made_from is not None:
+        lastbuild.keep(settings, made_from, done)
+    return done
 
 
 def _no_check() -> CheckResult:
@@ -198,8 +267,9 @@ def _publications(docs: Sequence[HandWritten], passage: Passage, copies: Mapping
     return publications, problems
 
 
-def _collisions(site: Site, outputs: list[Output], docs: Sequence[HandWritten]) -> list[Problem]:
-    generated = {f"{page.url}index.html": f"{page.title}（{page.url}）" for page in site.pages}
+def _collisions(site: Site | None, outputs: list[Output], docs: Sequence[HandWritten]) -> list[Problem]:
+    """Hand-written files at the site path of a generated page (of `site`, when given) or of an output."""
+    generated = {f"{page.url}index.html": f"{page.title}（{page.url}）" for page in site.pages} if site else {}
     generated |= {output.dest: output.dest for output in outputs}
     return [Problem(file.shown, None, f"このファイルは自動で作られる「{generated[file.dest]}」と同じ場所（site/{file.dest}）に"
                                       "出力されます。このファイルを docs/ の別の場所に移すか、名前を変えてください。")

@@ -33,7 +33,7 @@ from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.utils import CountHandler
 
 from dayori import csp, sanitize
-from dayori.build import STYLESHEET, Build, prepare
+from dayori.build import STYLESHEET, Build, finish, late_outputs, prepare
 from dayori.compress import precompress
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
@@ -182,7 +182,15 @@ def on_startup(command: str, dirty: bool) -> None:
 
 def on_shutdown() -> None:
     global _current
+    if _current is not None:
+        _stop_late_work(_current)
     _current = None
+
+
+def _stop_late_work(state: Session) -> None:
+    """A build that ended before `_finish_build` leaves no process behind."""
+    if state.build is not None and state.build.late is not None:
+        state.build.late.close()
 
 
 @event_priority(50)  # before Material's search plugin asks for the theme's environment
@@ -235,7 +243,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     assert state.settings is not None
     try:
         build = prepare(state.settings, preview=state.preview, docs=_docs_outputs(config),
-                        memo=state.memo if state.preview else None)
+                        memo=state.memo if state.preview else None, wait=False)
     except ContentError as error:
         if not state.preview:
             raise PluginError(error.report()) from error
@@ -557,6 +565,8 @@ def _publish_site(config: MkDocsConfig) -> None:
     the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
     state = session()
+    if state.build is not None and state.build.late is not None:
+        _finish_build(Path(config.site_dir))
     swap = _end_site_swap()
     if swap is None:
         return
@@ -570,6 +580,30 @@ def _publish_site(config: MkDocsConfig) -> None:
         _keep_stubs(state)
     if state.build is not None:
         log.info(state.build.check.summary)
+
+
+def _finish_build(folder: Path) -> None:
+    """The proofreading and the emails, made by other processes while MkDocs rendered the pages (see
+    `dayori.build.finish`), join the finished folder before it is published; their problems stop the build
+    here, and `site/` stays as it was."""
+    state = session()
+    unfinished = state.build
+    assert unfinished is not None
+    try:
+        build = finish(unfinished)
+    except ContentError as error:
+        raise PluginError(error.report()) from error
+    state.build = build
+    for warning in build.warnings[len(unfinished.warnings):]:
+        log.warning(warning)
+    for output in late_outputs(unfinished, build):
+        destination = folder / output.dest
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if output.content is not None:
+            write_atomic(destination, output.content)
+        else:
+            assert output.source is not None
+            _copy_cached(output.source, destination, output.dest)
 
 
 @event_priority(-50)
@@ -602,6 +636,7 @@ def on_build_error(error: Exception) -> None:
     state = session()
     state.error = error
     state.reload.forget()
+    _stop_late_work(state)
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
