@@ -72,6 +72,7 @@ def timed_build(project: Path) -> Run:
             log.seek(0)
             output = log.read().decode("utf-8", "replace")
             raise RuntimeError(f"mkdocs build failed in {project} (exit {process.returncode}):\n{output[-3000:]}")
+    settle(project)
     # Linux counts ru_maxrss in KiB.
     return Run(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss * 1024 / 1e6, memory.peak / 1e6)
 
@@ -113,6 +114,18 @@ def resident_bytes(pid: int) -> int:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, IndexError, ValueError):
         return 0
+
+
+SETTLE_SECONDS = 120.0
+
+
+def settle(project: Path) -> None:
+    """Untimed: waits until the tree a build replaced is deleted. Dayori deletes it in a process of its own
+    after the build returns (`dayori.sitedir.delete_later`): the editor does not wait for it, and the next
+    run, of either side, must not share the disk with it."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while any(project.glob(".site.old-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def forget(project: Path) -> None:

@@ -66,7 +66,7 @@ class Late:
 
 
 def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWritten] = (),
-            memo: Memo | None = None, wait: bool = True) -> Build:
+            memo: Memo | None = None, wait: bool = True, model: bool = True) -> Build:
     """Runs every stage; raises ContentError listing every problem before anything is written.
 
     `docs` are the files the builder publishes itself (docs/ pages and files, theme overrides), each with the
@@ -79,9 +79,11 @@ def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWri
     With `wait=False` a site build may return while its proofreading and emails are still being made in
     other processes (`Build.late`): the builder renders its pages meanwhile, into a folder nobody reads yet,
     and calls `finish` before it publishes anything; the check's errors then stop the build as before.
+    With `model=False` an unchanged project's build may come without its issues and episodes (see
+    `lastbuild.recall`): for a builder, which reads only the pages and the outputs.
     """
     made_from = lastbuild.snapshot(settings, docs) if memo is None and not preview else None
-    if made_from is not None and (kept := lastbuild.recall(settings, made_from)) is not None:
+    if made_from is not None and (kept := lastbuild.recall(settings, made_from, model=model)) is not None:
         return kept
     try:
         build = _run_stages(settings, preview, docs, memo, made_from)

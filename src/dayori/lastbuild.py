@@ -28,14 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dayori.config import Settings, today
-from dayori.store import temporary_beside
+from dayori.model import Output
+from dayori.store import temporary_beside, write_atomic
 
 if TYPE_CHECKING:
     from dayori.build import Build
     from dayori.gate import HandWritten
 
 FILE = "last-build.pickle"
-FORMAT = 1
+KEPT = "kept"
+"""The folder beside it for the result's larger outputs (see `_spilled`)."""
+FORMAT = 2
+_SPILL_BYTES = 16_384
 _HASHED_BYTES = 1 << 20
 """Files up to this size are known by their bytes (Markdown, pictures, captions); larger ones (clips) by their
 size, modification time and inode."""
@@ -82,9 +86,11 @@ def _described(settings: Settings) -> str:
                  _stable(settings.markdown_extensions), _stable(settings.markdown_configs)))
 
 
-def recall(settings: Settings, now: Snapshot) -> Build | None:
+def recall(settings: Settings, now: Snapshot, *, model: bool = True) -> Build | None:
     """The last good build's result when nothing it was made from changed, or None. The result follows
-    a short header in the file, so a changed project costs reading the header only."""
+    a short header in the file, so a changed project costs reading the header only. Without `model` the
+    result comes without its issues and episodes (`Build.content` lists none): a builder reads only the
+    pages and outputs, and the model is most of the memory of a warm build."""
     started = time.perf_counter()
     try:
         with open(settings.cache_path / FILE, "rb") as stored:
@@ -92,6 +98,9 @@ def recall(settings: Settings, now: Snapshot) -> Build | None:
             if header != (FORMAT, now.key, _files_key(now.files), header[-1]) or not _still_there(header[-1]):
                 return None
             build: Build = pickle.load(stored)
+            if model:
+                issues, episodes = pickle.load(stored)
+                build = replace(build, content=replace(build.content, issues=issues, episodes=episodes))
         if not all(publication.stamp.same_file(os.stat(publication.source))
                    for publication in build.publications.values()):
             return None  # the gate vouches for the very files it saw, not for the same bytes under a new inode
@@ -105,15 +114,40 @@ def keep(settings: Settings, made_from: Snapshot, build: Build) -> None:
     """Keeps a good build's result for the next one (not when a clip was saved too recently to be sure)."""
     if made_from.racy:
         return
+    build = replace(build, outputs=_spilled(build.outputs, settings.cache_path / KEPT))
     published = {str(output.source) for output in build.outputs if output.source is not None}
     published |= {str(publication.copy) for publication in build.publications.values() if publication.copy}
     header = (FORMAT, made_from.key, _files_key(made_from.files), {path: _quick(Path(path)) for path in sorted(published)})
+    content = build.content
     final = settings.cache_path / FILE
     temporary = temporary_beside(final)
     with open(temporary, "wb") as stored:  # streamed: the result is not held twice in memory
         pickle.dump(header, stored, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(build, stored, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(replace(build, content=replace(content, issues=(), episodes=())), stored,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((content.issues, content.episodes), stored, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, final)
+
+
+def _spilled(outputs: tuple[Output, ...], folder: Path) -> tuple[Output, ...]:
+    """The outputs with their larger bytes (feeds: a sixth of the result) in files named by their content,
+    which the next build publishes as copies instead of holding them in memory; files no output names any
+    more are removed."""
+    kept: dict[str, Path] = {}
+    spilled = []
+    for output in outputs:
+        if output.content is not None and len(output.content) >= _SPILL_BYTES:
+            name = hashlib.sha256(output.content).hexdigest()[:32] + Path(output.dest).suffix
+            path = kept.setdefault(name, folder / name)
+            if not path.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, output.content)
+            output = Output(output.dest, source=path)
+        spilled.append(output)
+    for old in folder.glob("*") if folder.is_dir() else ():
+        if old.name not in kept:
+            old.unlink(missing_ok=True)
+    return tuple(spilled)
 
 
 def _files_key(files: dict[str, Stamp]) -> str:

@@ -8,11 +8,13 @@ import ctypes
 import errno
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Folders left by a killed build are cleared once their process is gone, or after this long whatever the
 # process id says (ids are reused).
@@ -48,7 +50,7 @@ def publish(staging: Staging, keep: Path | None = None) -> None:
     at the same time simply wins or loses as a whole."""
     for _ in range(10):
         if _exchange(staging.folder, staging.final):
-            _retire(staging.folder, keep)
+            _retire(staging.folder, staging.final, keep)
             return
         if not staging.final.exists():
             try:
@@ -144,10 +146,11 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def _retire(earlier: Path, keep: Path | None) -> None:
-    """The tree that was published until now: deleted, or kept under `keep` (the copy before it is deleted)."""
+def _retire(earlier: Path, final: Path, keep: Path | None) -> None:
+    """The tree that was published until now at `final`: deleted, or kept under `keep` (the copy before it
+    is deleted)."""
     if keep is None:
-        shutil.rmtree(earlier, ignore_errors=True)
+        delete_later(earlier, final)
         return
     keep = Path(os.path.abspath(keep))
     if keep == Path(os.path.abspath(earlier)):
@@ -157,6 +160,39 @@ def _retire(earlier: Path, keep: Path | None) -> None:
         keep.rename(older)
     earlier.rename(keep)
     shutil.rmtree(older, ignore_errors=True)
+
+
+_DELETE = "import os, shutil, sys; shutil.rmtree(os.fsdecode(sys.stdin.buffer.read()), ignore_errors=True)"
+
+
+def delete_later(folder: Path, final: Path) -> None:
+    """Deletes `folder` (beside `final`) in a process of its own, which outlives the build: the new site is in
+    place already, and deleting thousands of files can take seconds on a busy disk that nobody needs to wait
+    for. The folder is renamed after that process, so that a build starting meanwhile leaves it to it; if it
+    is stopped first, the next build clears the folder (see `remove_leftovers`). Where no process can be
+    started, the folder is deleted at once."""
+    detached: dict[str, Any]
+    if sys.platform == "win32":
+        detached = {"creationflags": subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP}
+    else:
+        detached = {"start_new_session": True}
+    try:
+        deleter = subprocess.Popen([sys.executable, "-I", "-S", "-c", _DELETE], stdin=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, **detached)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    marked = final.with_name(f"{_prefix(final, 'old')}{deleter.pid}-{uuid.uuid4().hex[:12]}")
+    try:
+        folder.rename(marked)
+    except OSError:
+        marked = folder
+    try:
+        assert deleter.stdin is not None
+        with deleter.stdin:
+            deleter.stdin.write(os.fsencode(marked))
+    except OSError:
+        shutil.rmtree(marked, ignore_errors=True)
 
 
 def _swap_by_renames(staging: Staging, keep: Path | None = None) -> bool:
@@ -175,5 +211,5 @@ def _swap_by_renames(staging: Staging, keep: Path | None = None) -> bool:
             return False
         aside.rename(staging.final)
         raise
-    _retire(aside, keep)
+    _retire(aside, staging.final, keep)
     return True

@@ -37,6 +37,13 @@ def temporary_beside(final: Path) -> Path:
     return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
 
 
+def ensure_folder(folder: Path) -> None:
+    """`folder` and its parents exist. Looked at first: a `mkdir` of a folder that exists fails only after
+    taking the file system's lock on its parent, and a build publishes thousands of files into a few folders."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+
+
 def write_atomic(final: Path, data: bytes) -> None:
     temporary = temporary_beside(final)
     temporary.write_bytes(data)
@@ -130,7 +137,7 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
     has it and the same size, nobody has written to it, and the new site links to that copy instead of
     writing the bytes again (the old tree is deleted after the swap). The name is unlinked first: a file
     linked to the cache by an older version is let go, not written through."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(destination.parent)
     destination.unlink(missing_ok=True)
     cached = source.stat()
     if previous is not None and _untouched_copy(previous, cached):
@@ -148,7 +155,7 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
 def link_or_copy(source: Path, destination: Path) -> None:
     """For a folder that is emptied before every build and never edited (a preview server's): a hard link,
     or a copy across file systems. Never over an existing name, so nothing is ever written through a link."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(destination.parent)
     try:
         os.link(source, destination)
     except FileExistsError:

@@ -46,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, link_or_copy, write_atomic
+from dayori.store import copy_file, digest, ensure_folder, link_or_copy, write_atomic
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -243,7 +243,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     assert state.settings is not None
     try:
         build = prepare(state.settings, preview=state.preview, docs=_docs_outputs(config),
-                        memo=state.memo if state.preview else None, wait=False)
+                        memo=state.memo if state.preview else None, wait=False, model=False)
     except ContentError as error:
         if not state.preview:
             raise PluginError(error.report()) from error
@@ -598,7 +598,7 @@ def _finish_build(folder: Path) -> None:
         log.warning(warning)
     for output in late_outputs(unfinished, build):
         destination = folder / output.dest
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(destination.parent)
         if output.content is not None:
             write_atomic(destination, output.content)
         else:
@@ -671,19 +671,19 @@ def _end_site_swap() -> _SiteSwap | None:
     return swap
 
 
-def _with_japanese_terms(site: Path) -> Callable[[str], str]:
+def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
     """Material writes what this returns as its index: the list of shards, written here beside it."""
     state = session()
-    def generate_with_terms(generated: str) -> str:
+    def generate_with_terms(generated: dict[str, Any]) -> str:
         known = state.reload.terms if state.reloading else None
         dates = {page.url: str(page.meta["date"]) for page in (state.pages or {}).values() if "date" in page.meta}
-        manifest, shards = split_index(rewrite_index(json.loads(generated), known), dates)
+        manifest, shards = split_index(rewrite_index(generated, known), dates)
         folder = site / Path(INDEX).parent
         for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
             if stale.relative_to(site).as_posix() not in shards:
                 stale.unlink()
         for name, data in shards.items():
-            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
         return json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
     return generate_with_terms

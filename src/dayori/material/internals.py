@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import html
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -157,11 +158,15 @@ def listing_once(environment: Any) -> Any:
     return environment
 
 
-def rewrite_search_index(config: MkDocsConfig, rewrite: Callable[[str], str],
+def rewrite_search_index(config: MkDocsConfig, rewrite: Callable[[dict[str, Any]], str],
                          whole: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
     """Material's search plugin offers no hook for its index: its generator is wrapped in memory for this build,
-    so that Material writes what `rewrite` makes of the index it generated. `whole` gives the entries of every
-    page when a `--dirty` rebuild rendered only some (Material's own merge keeps one page only)."""
+    so that Material writes what `rewrite` makes of the index it would generate. `whole` gives the entries of
+    every page when a `--dirty` rebuild rendered only some (Material's own merge keeps one page only).
+
+    `rewrite` gets the index as a value: Material's configuration as it writes it, and its entries as it
+    merges them (see `_merged_entries`), without the round trip through a JSON text of the whole index, which
+    took most of the time and memory of writing it."""
     search = config.plugins.get("material/search")
     index = getattr(search, "search_index", None)
     if index is None:
@@ -172,8 +177,23 @@ def rewrite_search_index(config: MkDocsConfig, rewrite: Callable[[str], str],
     generate = index.generate_search_index
 
     def generate_rewritten(previous: Any) -> str:
-        return rewrite(generate(previous))
+        entries, index.entries = _merged_entries(index.entries, previous), []
+        try:
+            skeleton = json.loads(generate(None))  # its configuration alone
+        finally:
+            index.entries = entries
+        return rewrite({**skeleton, "docs": entries})
     index.generate_search_index = generate_rewritten
+
+
+def _merged_entries(entries: list[dict[str, Any]], previous: Any) -> list[dict[str, Any]]:
+    """What Material's `generate_search_index` (9.x) makes of its entries and the previous build's index."""
+    if previous and entries:
+        path = entries[0]["location"]
+        return [entry for entry in previous.entries if not entry["location"].startswith(path)] + entries
+    if previous and not entries:
+        return list(previous.entries)
+    return entries
 
 
 def wrap_rebuild(server: Any, wrap: Callable[[Callable[[], None]], Callable[[], None]]) -> None:

@@ -109,7 +109,7 @@ def split_index(index: Mapping[str, Any], dates: Mapping[str, str]) -> tuple[dic
     listing: list[dict[str, Any]] = []
     waited = 0
     for key in sorted(groups, key=lambda key: (key != UNDATED, _descending(key))):
-        data = json.dumps(groups[key], ensure_ascii=False, separators=(",", ":")).encode()
+        data = json.dumps(groups[key], ensure_ascii=False, separators=(",", ":"), default=str).encode()
         name = f"shard-{key}.{hashlib.sha256(data).hexdigest()[:12]}.json"
         size = len(gzip.compress(data, compresslevel=6, mtime=0))
         first = not listing or (listing[-1]["first"] and waited + size <= FIRST_QUERY_BYTES)
