@@ -143,7 +143,7 @@ def test_a_rebuild_after_any_edit_equals_a_first_build(tmp_path_factory: pytest.
         path.write_text(path.read_text(encoding="utf-8") + "\n\n" + text + "\n", encoding="utf-8")
     warm.build()
     cold = Project(base / "cold")
-    shutil.copytree(warm.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site"))
+    shutil.copytree(warm.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site", ".site.*"))
     cold.build()
     assert digests(warm.site) == digests(cold.site)
 
@@ -163,6 +163,33 @@ def test_a_retitled_issue_gets_a_new_page_head_and_kept_page_stubs_never_outlive
     (project.root / ".cache/dayori" / STUBS_FILE).write_bytes(b"\x80\x05not a pickle")
     project.build()
     cold = Project(tmp_path / "cold")
-    shutil.copytree(project.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site"))
+    shutil.copytree(project.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site", ".site.*"))
     cold.build()
     assert digests(project.site) == digests(cold.site)
+
+
+def test_kept_outputs_and_search_terms_damaged_in_the_cache_are_made_again(project: Project, tmp_path: Path) -> None:
+    """The kept result's larger outputs (feeds) are files in the cache, and the search index's terms are kept
+    between builds: a kept file edited or damaged there never reaches the site."""
+    from dayori.lastbuild import KEPT
+    from dayori.material.adapter import TERMS_FILE
+
+    for vol in (1, 2, 3):
+        project.add_issue(vol, f"2026-10-0{vol}", f"第{vol}の話題", f"## 見出し\n\n本文その{vol}です。" * 400)
+    assert project.run_build().returncode == 0
+    result = project.run_build()
+    assert result.returncode == 0 and REUSED in result.stderr, result.stderr
+    kept = sorted((project.root / ".cache/dayori" / KEPT).iterdir())
+    assert any(path.suffix == ".xml" for path in kept)
+    for path in kept:
+        path.write_bytes(path.read_bytes().replace("本文その".encode(), "ＺＺ改変印ＺＺ".encode()))
+    (project.root / ".cache/dayori" / TERMS_FILE).write_bytes(b"\x80\x05not a pickle")
+    result = project.run_build()
+    assert result.returncode == 0 and REUSED not in result.stderr, result.stderr
+    cold = Project(tmp_path / "cold")
+    shutil.copytree(project.root, cold.root, ignore=shutil.ignore_patterns(".cache", "site", ".site.*"))
+    cold.build()
+    assert digests(project.site) == digests(cold.site)
+    assert "ＺＺ改変印ＺＺ" not in project.site_text()
+    feed = feedparser.parse((project.site / "feeds/newsletter.xml").read_bytes())
+    assert any("本文その1" in entry.get("summary", "") + str(entry.get("content", "")) for entry in feed.entries)

@@ -41,7 +41,7 @@ from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
 from dayori.material import internals, policy
-from dayori.material.search import INDEX, rewrite_index, search_outputs, split_index
+from dayori.material.search import INDEX, TERMS_CODE, rewrite_index, search_outputs, split_index
 from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
@@ -104,6 +104,9 @@ class Session:
     stubs_kept: dict[str, str] | None = None
     """The last build's page stubs by what they were made from (see `_reused_stub`), read once per build."""
     stubs_made: dict[str, str] = field(default_factory=dict)
+    terms_used: dict[str, dict[str, str]] | None = None
+    """The search index's terms by entry (see `dayori.material.search.rewrite_index`), kept like the stubs."""
+    terms_kept: frozenset[str] = frozenset()
 
     @property
     def reloading(self) -> bool:
@@ -675,9 +678,10 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
     """Material writes what this returns as its index: the list of shards, written here beside it."""
     state = session()
     def generate_with_terms(generated: dict[str, Any]) -> str:
-        known = state.reload.terms if state.reloading else None
+        known = state.reload.terms if state.reloading else _kept_terms(state)
         dates = {page.url: str(page.meta["date"]) for page in (state.pages or {}).values() if "date" in page.meta}
-        manifest, shards = split_index(rewrite_index(generated, known), dates)
+        state.terms_used = {}
+        manifest, shards = split_index(rewrite_index(generated, known, state.terms_used), dates)
         folder = site / Path(INDEX).parent
         for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
             if stale.relative_to(site).as_posix() not in shards:
@@ -835,13 +839,35 @@ def _read_stubs(settings: Settings | None) -> dict[str, str]:
     return stubs if isinstance(stubs, dict) and all(isinstance(v, str) for v in stubs.values()) else {}
 
 
+TERMS_FILE = "search-terms.pickle"
+
+
+def _kept_terms(state: Session) -> dict[str, dict[str, str]]:
+    """The last published build's search terms by entry, when the code that made them is this one."""
+    terms: dict[str, dict[str, str]] = {}
+    if state.settings is not None:
+        try:
+            with open(state.settings.cache_path / TERMS_FILE, "rb") as stored:
+                code, kept = pickle.load(stored)
+            if code == TERMS_CODE and isinstance(kept, dict):
+                terms = kept
+        except Exception:  # absent, cut short or from another version: the terms are made again
+            pass
+    state.terms_kept = frozenset(terms)
+    return terms
+
+
 def _keep_stubs(state: Session) -> None:
-    """The stubs of a published build, for the next one; written only when they changed, and atomically."""
-    if state.settings is None or not state.stubs_made or state.stubs_made == state.stubs_kept:
+    """The stubs and search terms of a published build, for the next one; each file written only when they
+    changed, and atomically."""
+    if state.settings is None:
         return
-    final = state.settings.cache_path / STUBS_FILE
-    final.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(final, pickle.dumps(state.stubs_made, protocol=pickle.HIGHEST_PROTOCOL))
+    if state.stubs_made and state.stubs_made != state.stubs_kept:
+        write_atomic(state.settings.cache_path / STUBS_FILE,
+                     pickle.dumps(state.stubs_made, protocol=pickle.HIGHEST_PROTOCOL))
+    if state.terms_used and state.terms_used.keys() != state.terms_kept:
+        write_atomic(state.settings.cache_path / TERMS_FILE,
+                     pickle.dumps((TERMS_CODE, state.terms_used), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _stub(page: Page) -> str:

@@ -83,9 +83,11 @@ def _encoded(characters: str) -> str:
     return encode(characters)
 
 
-def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | None = None,
+                  used: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """Material's `search/search_index.json` with the bigram fields added; its own fields are untouched.
-    `known` keeps each entry's terms for the next call (`make serve` rewrites the same pages again and again)."""
+    `known` keeps each entry's terms for the next call (`make serve` rewrites the same pages again and again,
+    a build those of the last build: making them is a tenth of a build); `used` gets those of this index."""
     config = dict(index.get("config", {}))
     fields = dict(config.get("fields", {}))
     names = [name for name in INDEXED_FIELDS if name in fields]
@@ -93,7 +95,9 @@ def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | N
         fields[FIELD_PREFIX + name] = dict(fields[name])
     config["fields"] = fields
     known = {} if known is None else known
-    return {**index, "config": config, "docs": [_with_terms(doc, names, known) for doc in index.get("docs", [])]}
+    used = {} if used is None else used
+    return {**index, "config": config,
+            "docs": [_with_terms(doc, names, known, used) for doc in index.get("docs", [])]}
 
 
 def split_index(index: Mapping[str, Any], dates: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -142,11 +146,19 @@ def search_outputs() -> list[Output]:
     return [Output(dest, source=_asset(Path(dest).name)) for dest in (SCRIPT, WORKER)]
 
 
-def _with_terms(doc: Mapping[str, Any], names: list[str], known: dict[str, dict[str, str]]) -> dict[str, Any]:
-    key = json.dumps([names, *(doc.get(name) for name in names)], ensure_ascii=False)
-    if key not in known:
-        known[key] = _terms(doc, names)
-    return {**doc, **known[key]}
+TERMS_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+"""What an entry's terms also depend on: the code that makes them (this file)."""
+
+
+def _with_terms(doc: Mapping[str, Any], names: list[str], known: dict[str, dict[str, str]],
+                used: dict[str, dict[str, str]]) -> dict[str, Any]:
+    key = hashlib.blake2b(json.dumps([names, *(doc.get(name) for name in names)], ensure_ascii=False,
+                                     default=str).encode(), digest_size=16).hexdigest()
+    terms = known.get(key)
+    if terms is None:
+        terms = known[key] = _terms(doc, names)
+    used[key] = terms
+    return {**doc, **terms}
 
 
 def _terms(doc: Mapping[str, Any], names: list[str]) -> dict[str, str]:
