@@ -3,6 +3,7 @@ publishes is what the same work gives in the build's own process, and the build 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -106,3 +107,54 @@ def test_a_build_that_fails_while_rendering_pages_stops_its_other_processes(proj
     assert not project.site.exists() or not (project.site / "newsletter" / "1" / "index.html").exists()
     assert not list((project.root / ".cache/dayori").glob("*sidework*"))
     assert sidework_processes(project) == []
+
+
+def test_a_first_build_shares_rendering_with_another_process_and_reports_the_same(project: Project) -> None:
+    """A first build of many bodies has a helper render one in three into the render cache (`prerender`): the
+    content, and the problems in their order, are those of rendering everything here, and a helper that
+    renders nothing only costs time."""
+    import functools
+    from dataclasses import replace
+
+    from dayori.build import _render_helper
+    from dayori.content import HELPED_FROM, HELPER_PARTS, load_content, prerender
+    from dayori.errors import ContentError
+
+    count = HELPED_FROM + 8
+    for vol in range(1, count + 1):
+        body = f"## 第{vol}号の見出し\n\n本文その{vol}です。[前の号]({vol - 1}.md)" if vol > 1 else "最初の号です。"
+        project.add_issue(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", body)
+    broken = [vol for vol in range(1, count + 1) if (vol - 1) % HELPER_PARTS == HELPER_PARTS - 1][:2]
+    for vol in broken:  # in the helper's share, whatever the order the files are read in: a link to nowhere
+        project.add_issue(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", "[ない号](999.md)")
+    project.add_issue(2, "2025-01-03", "第2の話題", "[ない号](998.md)")
+    os.environ["DAYORI_TODAY"] = TODAY
+    try:
+        base = settings_from_file(project.root / "mkdocs.yml")
+        outcomes = []
+        for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: lambda: None)):
+            settings = replace(base, cache_dir=f".cache/{name}")
+            try:
+                load_content(settings, helper=functools.partial(helper, settings) if helper else None)
+            except ContentError as error:
+                outcomes.append([str(problem) for problem in error.problems])
+            for vol in broken:
+                project.add_issue(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", "直しました。")
+            project.add_issue(2, "2025-01-03", "第2の話題", "直しました。")
+            outcomes.append(load_content(settings, helper=functools.partial(helper, settings) if helper else None))
+            for vol in broken:
+                project.add_issue(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", "[ない号](999.md)")
+            project.add_issue(2, "2025-01-03", "第2の話題", "[ない号](998.md)")
+            assert len(list((settings.cache_path / "bodies").glob("*.json"))) >= count
+        shared = replace(base, cache_dir=".cache/shared")  # what a helper leaves is what this process looks for
+        prerender(shared, HELPER_PARTS - 1, HELPER_PARTS)
+        records = len(list((shared.cache_path / "bodies").glob("*.json")))
+        assert records == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
+        with contextlib.suppress(ContentError):
+            load_content(shared)
+        assert len(list((shared.cache_path / "bodies").glob("*.json"))) == count
+    finally:
+        os.environ.pop("DAYORI_TODAY", None)
+    alone, helped, idle = outcomes[0:2], outcomes[2:4], outcomes[4:6]
+    assert len(alone[0]) == 3 and "999.md" in alone[0][1] and "998.md" in alone[0][0]
+    assert helped == alone and idle == alone

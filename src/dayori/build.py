@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -155,11 +155,13 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
         clock = now
 
     gate = Gate.of(settings, memo)
-    content = load_content(settings, preview=preview, memo=memo, gate=gate)
+    site_build = memo is None and not preview
+    content = load_content(settings, preview=preview, memo=memo, gate=gate,
+                           helper=functools.partial(_render_helper, settings) if site_build else None)
     lap("content")
     # A site build proofreads and makes the emails in other processes meanwhile (see `dayori.sidework`).
     side = sidework.start("check", settings, [group.label for group in content.tags()], content) \
-        if memo is None and not preview else None
+        if site_build else None
     mailing: sidework.SideWork | None = None
     try:
         passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
@@ -219,6 +221,21 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     if made_from is not None:
         lastbuild.keep(settings, made_from, done)
     return done
+
+
+def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], None]:
+    """Another process rendering a share of the bodies (see `dayori.content.prerender`); waiting for it gives
+    nothing back: the bodies are in the render cache, and whatever it failed to render is rendered here."""
+    helper = sidework.start("bodies", settings, part, parts)
+
+    def wait() -> None:
+        try:
+            helper.answer()
+        except Exception:
+            pass
+        finally:
+            helper.close()
+    return wait
 
 
 def _no_check() -> CheckResult:

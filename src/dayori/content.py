@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -101,41 +101,34 @@ class _Read:
         return self.values
 
 
+Helper = Callable[[int, int], Callable[[], None]]
+"""Starts another process rendering every `parts`-th body from the `part`-th into the render cache (see
+`prerender`); the function it returns waits for that process, whatever became of it."""
+HELPED_FROM = 64
+"""Bodies to render (not in the render cache) from which a helper is worth its start (a third of a second)."""
+HELPER_PARTS = 3
+"""The helper renders one body in three: it also reads and vets every file, as this process does."""
+
+
 def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None = None,
-                 gate: Gate | None = None) -> Content:
+                 gate: Gate | None = None, helper: Helper | None = None) -> Content:
     """The published content (with drafts and scheduled items too when `preview`), or ContentError.
 
     Drafts and scheduled items are checked too: under preview their problems are errors like any other; in a
     site build they are warnings naming the file, so that they never block the published issues and are still
     known before their publication day. With a `memo` (`make serve`), only changed files are parsed again
-    and only changed bodies are looked up in the render cache."""
+    and only changed bodies are looked up in the render cache. With a `helper`, a first build has another
+    process render a share of the bodies meanwhile; this one then finds them in the render cache, and renders
+    itself whatever that process did not leave there."""
     problems = Problems()
     day = today()
-    paths = RealPaths(settings.root)
-    limits = settings.limits
-    vetted = functools.partial(vet_sources, gate or Gate.of(settings, memo), settings.root, problems)
-    issue_reads = _read_all(vetted(_issue_files(settings, paths, problems)), ISSUE_KEYS, paths, problems, _issue_url,
-                            memo, limits)
-    episode_reads = _read_all(vetted(_episode_files(settings, paths, problems)), EPISODE_KEYS, paths, problems,
-                              _episode_url, memo, limits)
-    issues = [read for read in issue_reads if read.values is not None]
-    episodes = [read for read in episode_reads if read.values is not None]
-    unpublished = {read.display for read in [*issue_reads, *episode_reads] if not _will_publish(read, day)}
-    _check_issue_names(issues, problems)
-    _check_episode_names(episodes, problems)
-    _check_unique_vols(sorted(issues, key=lambda read: read.display in unpublished), problems)
-    _check_episode_files(episodes, problems, limits)
-
-    pages = {read.page_key: read.url for read in [*issues, *episodes]}
-    hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
+    read = _read_content(settings, preview, memo, gate or Gate.of(settings, memo), problems, day)
+    issues, episodes, unpublished = read.issues, read.episodes, read.unpublished
     with BackgroundWrites() as writes:
-        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                            settings.cache_path / "bodies", writes, memo, limits.nesting)
-        links = _Links(renderer, pages, hidden, _shown_roots(settings, paths), problems, limits,
-                       _page_finder(settings, pages))
-        bodies = {read.display: _render(read, links) for read in [*issue_reads, *episode_reads]}
-        built_issues = [_issue(read, bodies[read.display]) for read in issues]
-        built_episodes = [_episode(read, bodies[read.display]) for read in episodes]
+        links = read.links(settings, writes, memo, problems)
+        bodies = _render_all(read.everything, links, helper)
+        built_issues = [_issue(item, bodies[item.display]) for item in issues]
+        built_episodes = [_episode(item, bodies[item.display]) for item in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)
     warnings: list[str] = []
     if not preview:
@@ -151,6 +144,79 @@ def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None
         preview=preview,
         warnings=tuple(warnings),
     )
+
+
+@dataclass
+class _Reading:
+    """Every content file read and validated, and what rendering their bodies needs to know of the others."""
+
+    everything: list[_Read]
+    issues: list[_Read]
+    episodes: list[_Read]
+    unpublished: set[Path]
+    pages: dict[Path, str]
+    hidden: dict[Path, str]
+    roots: str
+
+    def links(self, settings: Settings, writes: BackgroundWrites | None, memo: Memo | None,
+              problems: Problems) -> _Links:
+        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
+                            settings.cache_path / "bodies", writes, memo, settings.limits.nesting)
+        return _Links(renderer, self.pages, self.hidden, self.roots, problems, settings.limits,
+                      _page_finder(settings, self.pages))
+
+
+def _read_content(settings: Settings, preview: bool, memo: Memo | None, gate: Gate, problems: Problems,
+                  day: dt.date) -> _Reading:
+    paths = RealPaths(settings.root)
+    limits = settings.limits
+    vetted = functools.partial(vet_sources, gate, settings.root, problems)
+    issue_reads = _read_all(vetted(_issue_files(settings, paths, problems)), ISSUE_KEYS, paths, problems, _issue_url,
+                            memo, limits)
+    episode_reads = _read_all(vetted(_episode_files(settings, paths, problems)), EPISODE_KEYS, paths, problems,
+                              _episode_url, memo, limits)
+    issues = [read for read in issue_reads if read.values is not None]
+    episodes = [read for read in episode_reads if read.values is not None]
+    unpublished = {read.display for read in [*issue_reads, *episode_reads] if not _will_publish(read, day)}
+    _check_issue_names(issues, problems)
+    _check_episode_names(episodes, problems)
+    _check_unique_vols(sorted(issues, key=lambda read: read.display in unpublished), problems)
+    _check_episode_files(episodes, problems, limits)
+    pages = {read.page_key: read.url for read in [*issues, *episodes]}
+    hidden = {} if preview else _not_yet_published([*issues, *episodes], day)
+    return _Reading([*issue_reads, *episode_reads], issues, episodes, unpublished, pages, hidden,
+                    _shown_roots(settings, paths))
+
+
+def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dict[Path, Body]:
+    """Every body; with a helper and enough bodies not in the render cache, one in `HELPER_PARTS` is left to
+    the helper and taken from the cache once it is done."""
+    if helper is None or sum(not links.renderer.cached(read.document.path, read.url, read.document.body)
+                             for read in reads) < HELPED_FROM:
+        return {read.display: _render(read, links) for read in reads}
+    wait = helper(HELPER_PARTS - 1, HELPER_PARTS)
+    found = [Problems() for _ in reads]  # reported in the order of the files, as without a helper
+    bodies: dict[int, Body] = {}
+    for later in (False, True):
+        if later:
+            wait()
+        for index, read in enumerate(reads):
+            if (index % HELPER_PARTS == HELPER_PARTS - 1) == later:
+                bodies[index] = _render(read, replace(links, problems=found[index]))
+    for problems in found:
+        links.problems.items += problems.items
+    return {read.display: bodies[index] for index, read in enumerate(reads)}
+
+
+def prerender(settings: Settings, part: int, parts: int) -> None:
+    """Renders every `parts`-th body from the `part`-th into the render cache, for a build that renders the
+    others meanwhile (see `load_content`); what it finds wrong is that build's to report."""
+    problems = Problems()
+    read = _read_content(settings, False, None, Gate.of(settings, None), problems, today())
+    with BackgroundWrites() as writes:
+        links = read.links(settings, writes, None, problems)
+        for item in read.everything[part::parts]:
+            _render(item, links)
 
 
 def _issue_url(path: Path) -> str:

@@ -184,7 +184,7 @@ class Renderer:
         """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown;
         `page_for_url` maps a page's address as the site or the preview shows it (`newsletter/6/`, resolved
         against this page; `/dayori/newsletter/6/`; `http://127.0.0.1:8000/dayori/newsletter/6/`) to that file."""
-        record_path = self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json" if self.cache else None
+        record_path = self._record_path(source, page_url, text)
         cached = _still_valid(self._stored(record_path), link_for_file, page_for_url) if record_path else None
         if cached is not None:
             return cached
@@ -211,6 +211,16 @@ class Renderer:
             else:
                 write_atomic(record_path, record)
         return rendered
+
+    def cached(self, source: Path, page_url: str, text: str) -> bool:
+        """Whether a rendering of this body is in the cache (not whether what it looked at still holds)."""
+        record_path = self._record_path(source, page_url, text)
+        return record_path is not None and record_path.is_file()
+
+    def _record_path(self, source: Path, page_url: str, text: str) -> Path | None:
+        if self.cache is None:
+            return None
+        return self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json"
 
     def findings(self, text: str) -> list[sanitize.Finding]:
         """What a hand-written page (docs/) holds that a body may not: the sanitiser's findings only, its links

@@ -1,5 +1,6 @@
 """Work a site build hands to other processes, so that it runs on the other core while this one renders the
-pages: the proofreading check with the tags' readings the tag page is sorted by, and the emails.
+pages: the proofreading check with the tags' readings the tag page is sorted by, the emails, and on a first
+build a share of the bodies' Markdown, rendered into the render cache while this process renders the rest.
 
 The check and the readings need SudachiPy's dictionary, which takes most of a second to load and most of the
 memory of a build; the emails, a tenth of a second of inlining per issue on a first build. In other
@@ -74,13 +75,20 @@ def _readings_then_check(settings: Settings, labels: list[str], content: Any) ->
     return [lambda: by_reading(labels, settings.cache_path) and None, lambda: check_content(content, settings)]
 
 
+def _bodies(settings: Settings, part: int, parts: int) -> list[Callable[[], Any]]:
+    from dayori.content import prerender
+
+    return [lambda: prerender(settings, part, parts)]
+
+
 def _emails(settings: Settings, content: Any, media: Any, pictures: Any) -> list[Callable[[], Any]]:
     from dayori.email import build_emails
 
     return [lambda: build_emails(content, settings, media, None, pictures=pictures)]
 
 
-_TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_then_check, "emails": _emails}
+_TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_then_check, "emails": _emails,
+                                                             "bodies": _bodies}
 
 
 def _serve(work: Path, out: IO[bytes]) -> None:
