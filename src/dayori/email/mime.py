@@ -9,6 +9,9 @@ only fill memory, some twenty megabytes for five hundred issues.
 
 from __future__ import annotations
 
+import binascii
+from collections.abc import Iterable
+from email.message import EmailMessage
 from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
@@ -47,3 +50,58 @@ def _folded(policy: ReusingPolicy, name: str, kind: str, value: Any) -> str:
 
 
 SMTP = ReusingPolicy(linesep="\r\n")
+
+
+def header(name: str, value: str) -> bytes:
+    """One header line (folded, CRLF) as the generator writes a header set as `message[name] = value`."""
+    return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
+
+
+@lru_cache(maxsize=256)
+def shared_header(name: str, value: str) -> bytes:
+    """`header` for a value every message carries (From, List-Unsubscribe): folded once per process."""
+    return header(name, value)
+
+
+@lru_cache(maxsize=4)
+def text_part_head(subtype: str) -> bytes:
+    """The headers of a UTF-8 text part as `set_content(text, subtype=…, charset="utf-8", cte="base64")` makes them."""
+    part = EmailMessage(policy=SMTP)
+    part.set_content("", subtype=subtype, charset="utf-8", cte="base64")
+    return _head(part)
+
+
+@lru_cache(maxsize=1024)
+def image_part_head(subtype: str, cid: str, filename: str) -> bytes:
+    """The headers of a picture's part as `add_related` makes them (RFC 2231 for a Japanese file name)."""
+    part = EmailMessage(policy=SMTP)
+    part.set_content(b"", maintype="image", subtype=subtype, cid=cid, filename=filename, disposition="inline")
+    return _head(part)
+
+
+def multipart_head(subtype: str, boundary: str) -> bytes:
+    """A multipart's Content-Type with the boundary `set_boundary` gives it."""
+    return header("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+
+
+def _head(part: EmailMessage) -> bytes:
+    del part["MIME-Version"]  # a part has none (see `EmailRenderer.mime_message`)
+    return b"".join(SMTP.fold_binary(name, value) for name, value in part.raw_items())
+
+
+def base64_body(data: bytes) -> bytes:
+    """`data` in base64 lines of 76 characters, each ended by CRLF, as the generator writes a part's payload."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join([encoded[start:start + 76] + b"\r\n" for start in range(0, len(encoded), 76)])
+
+
+def text_body(text: str) -> bytes:
+    """A text part's payload: its lines with CRLF ends (MIME's canonical form), in base64."""
+    return base64_body(b"\r\n".join(text.encode("utf-8").splitlines()) + b"\r\n")
+
+
+def multipart(boundary: str, parts: Iterable[bytes]) -> bytes:
+    """The body of a multipart whose parts are already written (each its headers, a blank line and its body)."""
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    return (f"--{boundary}\r\n".encode("ascii") + delimiter.join(parts)
+            + f"\r\n--{boundary}--\r\n".encode("ascii"))
