@@ -18,7 +18,7 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
 from dayori.formats import japanese_date
-from dayori.memo import Memo, inputs_digest, recall, remember, through
+from dayori.memo import Memo, recall, remember
 from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.store import BackgroundWrites, code_version, write_atomic
 
@@ -50,8 +50,9 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Episo
     report = EmailReport()
     cache = settings.cache_path / "email"
     records = _Records(cache)
+    keys = memo if memo is not None else Memo()  # each value's fingerprint made once: the settings are in every key
     with BackgroundWrites() as writes:
-        emails = [_cached(issue, content, media, renderer, records, writes, memo) for issue in content.issues]
+        emails = [_cached(issue, content, media, renderer, records, writes, memo, keys) for issue in content.issues]
     records.save()  # once the emails it lists are on disk
     for email in emails:
         report.outputs += email.outputs()
@@ -158,14 +159,10 @@ def _inputs(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | 
                         renderer.settings, _code_version())
 
 
-def _entry_name(inputs: _EmailInputs) -> str:
-    return inputs_digest(inputs)
-
-
 def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
-            records: _Records, writes: BackgroundWrites, memo: Memo | None) -> _Built:
+            records: _Records, writes: BackgroundWrites, memo: Memo | None, keys: Memo) -> _Built:
     inputs = _inputs(issue, content, media, renderer)
-    entry = records.folder / through(memo, _entry_name, inputs)
+    entry = records.folder / keys.fingerprint(inputs)  # every field, the same in every process
     key = ("email", str(entry))
     record = recall(memo, lambda _: key, lambda: records.stored(entry))
     if record is None or (memo is not None and not _complete(entry)):  # a preview remembers; the cache may be gone

@@ -54,7 +54,12 @@ def subject_of(issue: Issue, settings: Settings) -> str:
 
 
 def site_host(settings: Settings) -> str:
-    return urlsplit(settings.site_url).hostname or "localhost"
+    return _host(settings.site_url)
+
+
+@lru_cache(maxsize=16)
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "localhost"
 
 
 def message_id(vol: int, settings: Settings, recipient: str | None = None) -> str:
@@ -86,7 +91,7 @@ def unsubscribe_mailbox(settings: Settings) -> str:
     """The team mailbox that takes unsubscribe requests: its own setting, else Reply-To, else the sender."""
     email = settings.email
     for value in (email.unsubscribe_mailbox, email.reply_to, email.sender):
-        address = parseaddr(value)[1]
+        address = _parsed_address(value)[1]
         if address:
             return address
     return ""
@@ -403,8 +408,15 @@ def _plain_extra(extra: Mapping[str, str]) -> bool:
                                                      for name in names)
 
 
+@lru_cache(maxsize=64)
+def _parsed_address(value: str) -> tuple[str, str]:
+    """(display name, address): settings every message of a build carries, parsed once."""
+    return parseaddr(value)
+
+
+@lru_cache(maxsize=64)
 def _address(value: str) -> str:
-    name, addr = parseaddr(value)
+    name, addr = _parsed_address(value)
     return formataddr((name, addr), charset="utf-8") if name else addr
 
 
