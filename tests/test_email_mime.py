@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,43 @@ def test_the_size_check_measures_the_message_as_sent(email: RenderedEmail, limit
     sent = renderer.message(email)
     assert (message_problem(sent, email.issue.vol, renderer.settings) is None) == (size <= limit)
     assert len(renderer.mime(email, {"X-Unsent": "1"})) == size + len(b"X-Unsent: 1\r\n")
+
+
+HOSTS = st.one_of(st.from_regex(r"[a-z0-9-]{1,20}(\.[a-z0-9-]{1,20}){0,4}", fullmatch=True),
+                  st.text(st.sampled_from(list("aZ0-._@<>\"\\ 　例")), min_size=1, max_size=70))
+
+
+@settings(max_examples=300, deadline=None)
+@given(local=st.one_of(st.from_regex(r"dayori\.vol[0-9]{1,12}(\.[0-9a-f]{20})?", fullmatch=True),
+                       st.text(st.sampled_from(list("ab.-_ 1\"")), min_size=1, max_size=30)), host=HOSTS)
+def test_message_ids_are_folded_as_the_library_folds_them(local: str, host: str) -> None:
+    value = f"<{local}@{host}>"
+    try:
+        expected = mime.header("Message-ID", value)
+    except ValueError:
+        return
+    assert mime.message_id_header(value) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(subtype=st.sampled_from(["alternative", "related", "mixed", "x-y", "ALT"]),
+       boundary=st.one_of(st.from_regex(r"==dayori-[0-9]{1,20}-[0-9a-f]{32}==(-related==)?", fullmatch=True),
+                          st.text(st.sampled_from(list("aZ09=-_ .\"")), min_size=1, max_size=90)))
+def test_multipart_content_types_are_folded_as_the_library_folds_them(subtype: str, boundary: str) -> None:
+    assert mime.multipart_head(subtype, boundary) == mime.header(
+        "Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+
+
+@pytest.mark.parametrize("length", range(1, 95))
+def test_every_boundary_length_is_folded_as_the_library_folds_it(length: int) -> None:
+    """Where the line is full: a boundary that just fits, one character more, a parameter too long for a line."""
+    for subtype in ("alternative", "related"):
+        boundary = ("==dayori-7-" + "0123456789abcdef" * 6)[:length]
+        assert mime.multipart_head(subtype, boundary) == mime.header(
+            "Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+
+
+@pytest.mark.parametrize("length", range(1, 75))
+def test_every_message_id_length_is_folded_as_the_library_folds_it(length: int) -> None:
+    value = f"<dayori.vol1@{('d.' + 'example-' * 10)[:length].strip('.-') or 'x'}>"
+    assert mime.message_id_header(value) == mime.header("Message-ID", value)

@@ -10,6 +10,7 @@ only fill memory, some twenty megabytes for five hundred issues.
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Iterable
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -57,6 +58,37 @@ def header(name: str, value: str) -> bytes:
     return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
 
 
+def message_id_header(value: str) -> bytes:
+    """`header("Message-ID", value)`; an id of plain dot-separated words that fits on the line is written as
+    it is, which is what the library's parsing and folding come to (tests/test_email_mime.py)."""
+    line = f"Message-ID: {value}"
+    if len(line) <= _MAX_LINE and _PLAIN_ID.fullmatch(value):
+        return f"{line}\r\n".encode("ascii")
+    return header("Message-ID", value)
+
+
+def multipart_head(subtype: str, boundary: str) -> bytes:
+    """A multipart's Content-Type with the boundary `set_boundary` gives it. For a boundary of letters,
+    digits, `=` and `-` (Dayori's), the library's folding comes to: the line as written when it fits, else
+    the parameter alone on the next line (tests/test_email_mime.py)."""
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    if not (_PLAIN_TOKEN.fullmatch(subtype) and _PLAIN_BOUNDARY.fullmatch(boundary)):
+        return header("Content-Type", value)
+    line = f"Content-Type: {value}"
+    if len(line) <= _MAX_LINE:
+        return f"{line}\r\n".encode("ascii")
+    parameter = f' boundary="{boundary}"'
+    if len(parameter) + 1 <= _MAX_LINE:
+        return f"Content-Type: multipart/{subtype};\r\n{parameter}\r\n".encode("ascii")
+    return header("Content-Type", value)
+
+
+_MAX_LINE = 78
+_PLAIN_ID = re.compile(r"<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+_PLAIN_TOKEN = re.compile(r"[a-z]+")
+_PLAIN_BOUNDARY = re.compile(r"[A-Za-z0-9=-]+")
+
+
 @lru_cache(maxsize=256)
 def shared_header(name: str, value: str) -> bytes:
     """`header` for a value every message carries (From, List-Unsubscribe): folded once per process."""
@@ -77,11 +109,6 @@ def image_part_head(subtype: str, cid: str, filename: str) -> bytes:
     part = EmailMessage(policy=SMTP)
     part.set_content(b"", maintype="image", subtype=subtype, cid=cid, filename=filename, disposition="inline")
     return _head(part)
-
-
-def multipart_head(subtype: str, boundary: str) -> bytes:
-    """A multipart's Content-Type with the boundary `set_boundary` gives it."""
-    return header("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
 
 
 def _head(part: EmailMessage) -> bytes:

@@ -228,7 +228,7 @@ class EmailRenderer:
         if settings.email.reply_to:
             head.append(mime.shared_header("Reply-To", _address(settings.email.reply_to)))
         head += [mime.header("Date", format_datetime(send_date(rendered.issue))),
-                 mime.header("Message-ID", message_id(rendered.issue.vol, settings)),
+                 mime.message_id_header(message_id(rendered.issue.vol, settings)),
                  mime.shared_header("List-Id", f"<newsletter.{site_host(settings)}>"),
                  *(mime.shared_header(name, value) for name, value in unsubscribe_headers(settings).items())]
         boundary, related = _boundaries(rendered)
