@@ -220,7 +220,8 @@ class EmailRenderer:
 
     def _draft(self, rendered: RenderedEmail) -> tuple[bytes, bytes]:
         """The message's bytes before and after the place of extra headers."""
-        key = (rendered.issue.vol, rendered.issue.date, rendered.subject, rendered.text, rendered.html, rendered.images)
+        key = (self.settings, rendered.issue.vol, rendered.issue.date, rendered.subject, rendered.text, rendered.html,
+               rendered.images)
         if self._last_draft is not None and self._last_draft[0] == key:
             return self._last_draft[1]
         settings = self.settings
