@@ -435,7 +435,7 @@ def _any(patterns: Iterable[str]) -> re.Pattern[str]:
 WORDING_CHECKS: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
     (misconversion, None), (honorifics, re.compile("[れ拝]|いただ|くださ|下さ|させ")),
     (double_negatives, _any(pattern for pattern, _ in NEGATIONS)),
-    (pleonasms, _any([_PLEONASMS.pattern, *(pattern for pattern, _ in PLEONASM_PATTERNS)])), (stray_characters, None),
+    (pleonasms, None), (stray_characters, None),
     (okurigana, None), (katakana, _KATAKANA), (official_nouns, re.compile("[時所物等]|の方")),
     (conjunction_structure, re.compile(f"{_AND_LARGE.pattern}|{_OR_SMALL.pattern}")),
 )
