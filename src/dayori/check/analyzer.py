@@ -171,7 +171,8 @@ class Analyzer:
 
 SHORT_TEXT = 16
 """Characters up to which a text's tokens are remembered: headings, table cells and tags recur in every issue."""
-SHORT_TEXTS_KEPT = 20_000
+SHORT_TEXTS_KEPT = 4_096
+"""At most this many (a few megabytes at worst): beyond, short texts are analysed each time, as before."""
 
 MAX_PIECE = 12_000
 """Characters per call: 4 bytes each at most in UTF-8, so always under Sudachi's limit."""
