@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +32,7 @@ from dayori.check.text import (
 )
 from dayori.config import LimitSettings
 from dayori.errors import Problems
-from dayori.frontmatter import read_document
+from dayori.frontmatter import parse_document
 from dayori.limits import nesting, nesting_too_deep
 from dayori.paths import find_entry
 from dayori.scaffold import TEMPLATE
@@ -69,7 +70,8 @@ def analyse(path: Path, context: Context) -> Record:
     """Reads and checks one Markdown file; a file that cannot be read yields one finding saying why."""
     record = Record()
     problems = Problems()
-    document = read_document(path, path, problems)
+    raw_bytes = path.read_bytes()
+    document = parse_document(path, raw_bytes, path, problems)
     if document is None:
         for problem in problems.items:
             record.findings.append([problem.line or 1, 1, "ファイル", problem.message, ""])
@@ -79,7 +81,7 @@ def analyse(path: Path, context: Context) -> Record:
         too_deep = nesting_too_deep(deepest, LimitSettings(nesting=context.max_nesting))
         record.findings.append([document.body_line + deepest.line - 1, 1, "ファイル", str(too_deep), ""])
         return record
-    raw = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    raw = raw_bytes.decode("utf-8-sig").replace("\r\n", "\n")
     raw_lines = raw.split("\n")
     extract = markdown(document.body, document.body_line)
     segments = [*_fields(document.data, document.key_lines, raw_lines), *extract.segments]
@@ -224,12 +226,17 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
     for segment, tokens in analysed:
         if segment.turned_off("表記ゆれ"):
             continue
+        place = segment.place
         for token in tokens:
-            if token.kind in ("名詞", "動詞") and _variable(token.kind, token.pos[1], token.lemma, token.normalized):
-                reading = analyzer.lemma_reading(token) if token.kind == "動詞" else ""
-                if token.kind == "動詞" and not reading:
+            kind = token.kind
+            if (kind != "名詞" and kind != "動詞") or not _variable(kind, token.pos[1], token.lemma, token.normalized):
+                continue
+            reading = ""
+            if kind == "動詞":
+                reading = analyzer.lemma_reading(token)
+                if not reading:
                     continue
-                words.append([f"{token.normalized}/{reading}", token.lemma, *segment.place(token.begin)])
+            words.append([sys.intern(f"{token.normalized}/{reading}"), token.lemma, *place(token.begin)])
     return words
 
 
