@@ -130,8 +130,9 @@ class _Records:
         self._used[entry.name] = record
 
     def save(self) -> None:
+        """Only what changed: nothing when the build used the emails the file lists, or none and there is none."""
         data = json.dumps(self._used, ensure_ascii=False).encode("utf-8")
-        if data != self._stored_bytes:
+        if data != self._stored_bytes and (self._used or self._stored_bytes):
             write_atomic(self._path, data)
 
 
