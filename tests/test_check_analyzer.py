@@ -92,3 +92,20 @@ def test_the_dictionary_pages_read_while_loading_are_handed_back_and_analyses_st
     assert _mapped_kilobytes(path) < 1024
     assert Analyzer().tokens("見れる資料を電子決済で回します。") == before == _sudachi("見れる資料を電子決済で回します。")
     assert _mapped_kilobytes(path) > 0
+
+
+ROWS = st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8), st.integers(1, 10**9), st.integers(1, 10**6)),
+                max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ROWS)
+def test_a_records_words_kept_in_columns_read_back_as_the_rows_the_cache_stores(rows: list[tuple[str, str, int, int]]) -> None:
+    import json
+
+    from dayori.check.document import Record
+
+    record = Record(findings=[[1, 1, "文体", "m", "s"]], words=[list(row) for row in rows])
+    assert list(record.words) == rows
+    assert record.as_dict()["words"] == [list(row) for row in rows]
+    assert Record(**json.loads(record.to_json())) == record

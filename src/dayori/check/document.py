@@ -9,6 +9,8 @@ import json
 import re
 import sys
 import unicodedata
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +45,44 @@ _KANJI = re.compile("[\u3005\u4e00-\u9fff]")
 _KATAKANA_WORD = re.compile("[\u30a1-\u30fa\u30fc]+")
 
 
+class Words:
+    """`Record.words` as four columns rather than a list per word: a first check keeps every body's words until
+    the last body is read (90,000 for 520 issues), for the archive's 表記ゆれ count. Iterates as rows."""
+
+    __slots__ = ("columns", "keys", "lines", "spellings")
+
+    def __init__(self, rows: Iterable[Sequence[Any]] = ()) -> None:
+        self.keys: list[str] = []
+        self.spellings: list[str] = []
+        self.lines = array("q")
+        self.columns = array("q")
+        for key, spelling, line, column in rows:
+            self.append(key, spelling, line, column)
+
+    def append(self, key: str, spelling: str, line: int, column: int) -> None:
+        self.keys.append(key)
+        self.spellings.append(spelling)
+        self.lines.append(line)
+        self.columns.append(column)
+
+    def __iter__(self) -> Iterator[tuple[str, str, int, int]]:
+        return zip(self.keys, self.spellings, self.lines, self.columns, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Words) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Words({self.rows()!r})"
+
+    def rows(self) -> list[list[Any]]:
+        return [list(row) for row in self]
+
+
 @dataclass
 class Record:
     """What one file yields, as JSON-able lists: findings `[line, column, rule, message, suggestion]`,
@@ -50,12 +90,18 @@ class Record:
     `[source, line, column]`. A caption's finding has a sixth item, its file's name (beside index.md)."""
 
     findings: list[list[Any]] = field(default_factory=list)
-    words: list[list[Any]] = field(default_factory=list)
+    words: Words | list[list[Any]] = field(default_factory=Words)
+    """Rows as `Words` once made (a list of rows is taken too: the cache's JSON)."""
     tags: list[list[Any]] = field(default_factory=list)
     images: list[list[Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.words, Words):
+            self.words = Words(self.words)
+
     def as_dict(self) -> dict[str, list[list[Any]]]:
-        return {"findings": self.findings, "words": self.words, "tags": self.tags, "images": self.images}
+        words = self.words.rows() if isinstance(self.words, Words) else self.words
+        return {"findings": self.findings, "words": words, "tags": self.tags, "images": self.images}
 
     def to_json(self) -> bytes:
         """What the cache stores (read back with `Record(**json.loads(...))`)."""
@@ -219,10 +265,10 @@ def _template_findings(record: Record, data: dict[str, Any], key_lines: dict[str
                 add(number, phrase, f"ひな形の文「{phrase}」が残っています。", "本文に書き換えるか消す")
 
 
-def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
+def _words(analysed: list[Analysed], analyzer: Analyzer) -> Words:
     """Nouns and verbs whose spelling may vary (サーバ／サーバー, 問合せ／問い合わせ), for the archive's count;
     a word is its normalised form and its reading, so 使える is not counted as a spelling of 使う."""
-    words = []
+    words = Words()
     for segment, tokens in analysed:
         if segment.turned_off("表記ゆれ"):
             continue
@@ -236,7 +282,7 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
                 reading = analyzer.lemma_reading(token)
                 if not reading:
                     continue
-            words.append([sys.intern(f"{token.normalized}/{reading}"), token.lemma, *place(token.begin)])
+            words.append(sys.intern(f"{token.normalized}/{reading}"), token.lemma, *place(token.begin))
     return words
 
 
