@@ -85,7 +85,16 @@ def precompress(folder: Path, previous: Path | None = None, record: Path | None 
         made = dict(pool.map(lambda path: _copies(folder, path, previous, vouched), _text_files(folder)))
     if record is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(record, json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":")).encode())
+        written = json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":"), sort_keys=True).encode()
+        if not _holds(record, written):  # a rebuild of an unchanged site leaves the cache as it was
+            write_atomic(record, written)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _recipe() -> str:
@@ -162,7 +171,11 @@ def _linked_if_untouched(copy: Path, target: Path, stamp: Stamp) -> Stamp | None
     except OSError:
         return None
     try:
-        os.link(copy, target)
+        try:
+            os.link(copy, target)
+        except FileExistsError:  # one the builder wrote itself (MkDocs' `sitemap.xml.gz`): ours stands
+            target.unlink()
+            os.link(copy, target)
         return stamp
     except OSError:
         pass

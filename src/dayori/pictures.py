@@ -266,7 +266,9 @@ def shrunk(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 WEBP_QUALITY = 80
-"""Phone-sized copies are for reading on a small screen; JPEG fallbacks keep `JPEG_QUALITY`."""
+"""Phone-sized copies are for reading on a small screen; JPEG fallbacks keep `JPEG_QUALITY`. The encoder's
+effort stays Pillow's default (method 4): method 2 halves the time (six 960 px photos and screens: 0.24 -> 0.12
+CPU s) for copies 2 % larger (16 % for flat drawings), and a copy is made once but downloaded at every view."""
 
 
 def narrower(source: bytes | Path, width: int, kind: str) -> tuple[bytes, tuple[int, int]]:
@@ -277,7 +279,9 @@ def narrower(source: bytes | Path, width: int, kind: str) -> tuple[bytes, tuple[
 
 _DRAFT_GAP = 2
 """A JPEG is decoded at a reduced scale that keeps at least this many times the width and height of the copy
-made from it, as Pillow's `thumbnail` does: decoding at the copy's own size averages 8×8 blocks, which shows."""
+made from it, as Pillow's `thumbnail` does. Measured on a 4032×3024 drawing, against reducing all its pixels:
+the 480 and 960 px copies differ by 0.7 and 1.3 levels of 255 on average (2.0 and 2.4 at a gap of 1, where 8×8
+blocks are averaged); eight photos and screenshots took 2.1 CPU s instead of 4.9, their copies 0.3 % smaller."""
 
 
 def narrower_copies(source: bytes | Path, wanted: Sequence[tuple[int, str]]) -> list[tuple[bytes, tuple[int, int]]]:
