@@ -1,13 +1,15 @@
 """Compressed copies beside the site's text files: each unpacks to exactly its file, the same build makes the
 same bytes, a copy left over from an earlier build (or edited in site/) never stands for a changed file, and
-a browser served the way the guide says gets them."""
+a browser served the way the guide says gets them (the gzip copy where a small file has no Brotli copy)."""
 
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import brotli
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from browser import serve
 from conftest import ROOT, Project, copy_project
-from dayori.compress import TEXT_SUFFIXES, gzip_copy, precompress, unpack
+from dayori.compress import BROTLI_MIN_BYTES, RECORD, TEXT_SUFFIXES, gzip_copy, precompress, unpack
 from testsupport.statichost import HASHED
 
 
@@ -40,7 +42,8 @@ def test_every_text_file_has_copies_that_unpack_to_it(project: Project) -> None:
         data = path.read_bytes()
         gz, br = path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")
         if len(data) > 1000:  # small files may be left alone: their copies would not be smaller
-            assert gz.is_file() and br.is_file(), path
+            assert gz.is_file(), path
+        assert br.is_file() == (len(data) > BROTLI_MIN_BYTES), path  # Brotli saves a small file ~25 bytes more
         if gz.is_file():
             assert gzip.decompress(gz.read_bytes()) == data and gz.stat().st_size < len(data)
         if br.is_file():
@@ -51,6 +54,7 @@ def test_every_text_file_has_copies_that_unpack_to_it(project: Project) -> None:
 def test_a_rebuild_makes_the_same_copies_and_replaces_a_copy_edited_in_site(project: Project) -> None:
     page = project.site / "newsletter" / "1" / "index.html"
     before = {path: path.read_bytes() for path in project.site.rglob("*.gz")}
+    inodes = {path: path.stat().st_ino for path in before}
     edited = page.with_name("index.html.gz")
     edited.write_bytes(gzip_copy(b"<p>tampered</p>" * 200))
     (page.with_name("index.html.br")).write_bytes(b"not brotli")
@@ -60,15 +64,18 @@ def test_a_rebuild_makes_the_same_copies_and_replaces_a_copy_edited_in_site(proj
     changed = [path for path in after if after[path] != before[path]]
     assert changed == [], changed  # same sources, same bytes: the edited copy was made again
     assert brotli.decompress(page.with_name("index.html.br").read_bytes()) == page.read_bytes()
+    assert (project.root / ".cache" / "dayori" / RECORD).is_file()
+    kept = [path for path in after if path.stat().st_ino == inodes[path]]
+    assert edited not in kept and len(kept) > len(after) / 2  # the untouched copies were linked, not made again
 
 
 def test_a_changed_file_never_keeps_its_old_copy(project: Project, tmp_path: Path) -> None:
     old, new = tmp_path / "old", tmp_path / "new"
-    for folder, text in ((old, "古い本文。" * 300), (new, "新しい本文。" * 300)):
+    for folder, text in ((old, "古い本文。" * 1000), (new, "新しい本文。" * 1000)):
         (folder / "a").mkdir(parents=True)
         (folder / "a" / "index.html").write_text(text, encoding="utf-8")
-    precompress(old)
-    precompress(new, old)
+    precompress(old, None, tmp_path / RECORD)
+    precompress(new, old, tmp_path / RECORD)
     for suffix in (".gz", ".br"):
         assert unpack(suffix, (new / "a" / f"index.html{suffix}").read_bytes()) == (new / "a" / "index.html").read_bytes()
 
@@ -113,3 +120,102 @@ def test_the_guides_server_settings_keep_exactly_the_hashed_names_for_a_year(pro
         assert any(name.startswith("assets/stylesheets/dayori/site.") for name in kept), server
         for name in ("index.html", "newsletter/1/index.html", "search/search_index.json", "feed.xml"):
             assert not pattern.search("/dayori/" + name), (server, name)
+
+
+def _edit_in_place_keeping_size(copy: Path) -> None:
+    data = bytearray(copy.read_bytes())
+    data[-9] ^= 0xFF  # the gzip CRC / a Brotli byte: same size, same inode, only the time moves
+    copy.write_bytes(bytes(data))
+
+
+def _replace_keeping_time(copy: Path) -> None:
+    """As an editor's program saves (a new file renamed over the old), then the old time put back."""
+    status = copy.stat()
+    spare = copy.with_name(copy.name + ".tmp")
+    spare.write_bytes(copy.read_bytes()[:-1] + b"\0")
+    os.replace(spare, copy)
+    os.utime(copy, ns=(status.st_atime_ns, status.st_mtime_ns))
+
+
+_EDITS: dict[str, Callable[[Path], None]] = {"in place": _edit_in_place_keeping_size, "replaced": _replace_keeping_time, "deleted": Path.unlink}
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.text(alphabet="回線が遅い拠点でもabc <>\n", min_size=0, max_size=9000), min_size=2, max_size=5),
+       edits=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(sorted(_EDITS)), st.sampled_from([".gz", ".br"]))),
+       changed=st.sets(st.integers(0, 4)))
+def test_a_rebuild_reuses_only_copies_its_record_vouches_for(texts: list[str], edits: list[tuple[int, str, str]],
+                                                            changed: set[int]) -> None:
+    """Whatever was edited by hand in the last build's copies, and whichever files changed, every copy of the
+    next build unpacks to its file, and the untouched copies of unchanged files are the same files (linked)."""
+    with tempfile.TemporaryDirectory() as temporary:
+        old, new, record = Path(temporary, "old"), Path(temporary, "new"), Path(temporary, "cache", RECORD)
+        for folder, suffix in ((old, ""), (new, "（改）")):
+            for number, text in enumerate(texts):
+                page = folder / str(number) / "index.html"
+                page.parent.mkdir(parents=True)
+                page.write_text(text * 3 + (suffix if number in changed else ""), encoding="utf-8")
+        precompress(old, None, record)
+        touched = set()
+        for number, edit, encoding in edits:
+            copy = old / str(number % len(texts)) / f"index.html{encoding}"
+            if copy.is_file():
+                _EDITS[edit](copy)
+                touched.add(copy)
+        inodes = {copy: copy.stat().st_ino for copy in old.rglob("*.*.*")}
+        precompress(new, old, record)
+        for page in new.rglob("index.html"):
+            data = page.read_bytes()
+            for encoding in (".gz", ".br"):
+                copy = page.with_name(page.name + encoding)
+                if copy.is_file():
+                    assert unpack(encoding, copy.read_bytes()) == data and copy.stat().st_size < len(data)
+                elif len(data) > 1000 and (encoding == ".gz" or len(data) > BROTLI_MIN_BYTES):
+                    raise AssertionError(f"{copy} is missing")
+                before = old / copy.relative_to(new)
+                if copy.is_file() and before in inodes and before not in touched \
+                        and int(page.parent.name) not in changed:
+                    assert copy.stat().st_ino == inodes[before], copy
+
+
+def test_a_damaged_record_vouches_for_nothing(tmp_path: Path) -> None:
+    old, new, record = tmp_path / "old", tmp_path / "new", tmp_path / RECORD
+    for folder in (old, new):
+        (folder / "a").mkdir(parents=True)
+        (folder / "a" / "index.html").write_text("同じ本文。" * 3000, encoding="utf-8")
+    precompress(old, None, record)
+    (old / "a" / "index.html.gz").write_bytes(gzip_copy(b"<p>tampered</p>" * 2000))
+    for damaged in (b"{", b"[]", b'{"recipe": 1}', record.read_bytes().replace(b'"files":{', b'"files":{"x":[1],')):
+        record.write_bytes(damaged)
+        for copy in new.rglob("*.*.*"):
+            copy.unlink()
+        precompress(new, old, record)
+        for encoding in (".gz", ".br"):
+            copy = new / "a" / f"index.html{encoding}"
+            assert unpack(encoding, copy.read_bytes()) == (new / "a" / "index.html").read_bytes()
+
+
+def test_a_small_file_is_sent_as_its_gzip_copy_to_a_browser_that_prefers_brotli(project: Project) -> None:
+    small = min((path for path in _text_files(project.site) if 1000 < path.stat().st_size <= BROTLI_MIN_BYTES
+                 and path.suffix == ".html"), key=lambda path: path.stat().st_size)
+    with serve(project.site) as url:
+        address = url + small.relative_to(project.site).as_posix()
+        request = urllib.request.Request(address, headers={"Accept-Encoding": "br, gzip"})
+        with urllib.request.urlopen(request) as response:
+            assert response.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(response.read()) == small.read_bytes()
+
+
+@pytest.mark.parametrize("edit", sorted(_EDITS))
+def test_a_copy_edited_by_hand_is_made_again_even_when_its_size_or_time_is_kept(edit: str, tmp_path: Path) -> None:
+    old, new, record = tmp_path / "old", tmp_path / "new", tmp_path / RECORD
+    for folder in (old, new):
+        (folder / "a").mkdir(parents=True)
+        (folder / "a" / "index.html").write_text("同じ本文。" * 3000, encoding="utf-8")
+    precompress(old, None, record)
+    for encoding in (".gz", ".br"):
+        _EDITS[edit](old / "a" / f"index.html{encoding}")
+    precompress(new, old, record)
+    for encoding in (".gz", ".br"):
+        copy = new / "a" / f"index.html{encoding}"
+        assert unpack(encoding, copy.read_bytes()) == (new / "a" / "index.html").read_bytes()

@@ -15,16 +15,16 @@ import lxml.html
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw, ImageStat
 from PIL.PngImagePlugin import PngInfo
 
 from browser import chromium, serve
 from conftest import Project, copy_project
 from dayori import sanitize
-from dayori.attachments import Sizes, Variant
+from dayori.attachments import Sizes, Variant, _known_shape
 from dayori.build import prepare
 from dayori.config import settings_from_file
-from dayori.pictures import metadata_left
+from dayori.pictures import metadata_left, narrower, narrower_copies
 from dayori.responsive import for_pages
 
 BODY = """\
@@ -204,3 +204,48 @@ def test_a_phone_on_a_slow_link_downloads_the_small_copies_not_the_originals(bui
     assert fetched == small, (fetched, small)
     assert not fetched & large
     assert {address.rsplit('/', 1)[1] for address in shown} == small
+
+
+def _drawing(width: int, height: int, mode: str) -> Image.Image:
+    """Gradients, lines and a disc: edges and smooth areas, where a poor reduction shows."""
+    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    draw = ImageDraw.Draw(image)
+    for x in range(0, width, 23):
+        draw.line((x, 0, width - x, height), fill="#c03020" if mode != "L" else 90, width=2)
+    draw.ellipse((width // 4, height // 4, width * 3 // 4, height * 3 // 4), fill="#2080d0" if mode != "L" else 200)
+    return image
+
+
+def _encoded(image: Image.Image, kind: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind, **({"quality": 90} if kind == "JPEG" else {}))
+    return out.getvalue()
+
+
+@given(width=st.integers(1, 2600), height=st.integers(1, 1300), kind=st.sampled_from(["JPEG", "PNG"]),
+       mode=st.sampled_from(["RGB", "L", "RGBA", "P"]), widths=st.lists(st.integers(1, 3000), min_size=1, max_size=4))
+def test_copies_made_together_are_the_bytes_made_alone_at_the_sizes_the_page_states(
+        width: int, height: int, kind: str, mode: str, widths: list[int]) -> None:
+    """A picture's copies are made in one go when the cache lacks them: each must be the bytes that making it
+    alone gives (what a cache that kept the others would hold), at the size written in the page."""
+    if kind == "JPEG" and mode in ("RGBA", "P"):
+        mode = "RGB"
+    data = _encoded(_drawing(width, height, mode), kind)
+    wanted = [(target, copy_kind) for target in widths for copy_kind in ("WEBP", kind)]
+    for (target, copy_kind), (encoded, shape) in zip(wanted, narrower_copies(data, wanted), strict=True):
+        assert (encoded, shape) == narrower(data, target, copy_kind)
+        assert shape == _known_shape(width, height, min(target, width))
+        with Image.open(io.BytesIO(encoded)) as copy:
+            assert copy.format == copy_kind and copy.size == shape
+
+
+@pytest.mark.parametrize("target", [480, 960])
+def test_a_large_photo_decoded_at_a_reduced_scale_looks_as_if_reduced_from_all_its_pixels(target: int) -> None:
+    source = _drawing(4032, 3024, "RGB")
+    data = _encoded(source, "JPEG")
+    encoded, shape = narrower(data, target, "PNG")  # lossless: only the reduction differs
+    with Image.open(io.BytesIO(data)) as full:
+        reference = full.convert("RGB").resize(shape, Image.Resampling.LANCZOS)
+    with Image.open(io.BytesIO(encoded)) as made:
+        difference = ImageStat.Stat(ImageChops.difference(made.convert("RGB"), reference))
+    assert max(difference.mean) < 1.5, difference.mean

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from dayori.errors import Problem
 from dayori.gate import Refused, Vetted, read_vetted
-from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, narrower, publishable
+from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, narrower_copies, publishable
 from dayori.store import BackgroundWrites, code_version, digest
 
 FOLDER = "files"
@@ -160,6 +160,7 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
         return Sizes(width, height)
     webp: list[Variant] = []
     fallback: list[Variant] = []
+    missing: list[tuple[Path, int, str]] = []
     for target in sorted({*(w for w in PHONE_WIDTHS if w < width), width}):
         for format_, found in (("WEBP", webp), (kind, fallback)):
             if format_ == kind and target == width:
@@ -170,15 +171,19 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
             key = digest(copy.stem, "narrower", target, format_)
             suffix = ".webp" if format_ == "WEBP" else copy.suffix.lower()
             final = folder / f"{key}{suffix}"
-            shape = _known_shape(width, height, target)
             if not final.is_file():
-                encoded, shape = narrower(copy, target, format_)
-                writes.file(final, encoded)
-                variants.encoded += 1
-            found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *shape, _MIME[format_]))
+                missing.append((final, target, format_))
+            found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *_known_shape(width, height, target),
+                                 _MIME[format_]))
+    if missing:  # one decoding of the picture for all its missing copies
+        for (final, _, _), (encoded, _) in zip(missing, narrower_copies(copy, [(t, f) for _, t, f in missing]),
+                                               strict=True):
+            writes.file(final, encoded)
+        variants.encoded += len(missing)
     return Sizes(width, height, tuple(webp), tuple(fallback))
 
 
 def _known_shape(width: int, height: int, target: int) -> tuple[int, int]:
-    """The size `dayori.pictures.narrower` gives a picture of `width`×`height` at `target` pixels wide."""
+    """The size `dayori.pictures.narrower` gives a picture of `width`×`height` at `target` pixels wide (the
+    variants' sizes are written down from this, whether made now or found in the cache)."""
     return (target, max(1, round(height * target / width))) if target < width else (width, height)

@@ -35,6 +35,11 @@ class Analyzer:
     _word_readings: dict[str, frozenset[str]] = field(default_factory=dict)
     _pos: dict[int, tuple[str, ...]] = field(default_factory=dict)
     _nouns_alone: dict[str, bool] = field(default_factory=dict)
+    _words: dict[int, tuple[str, str, tuple[str, ...], str, str]] = field(default_factory=dict)
+    """What a dictionary word's id says (normalised form, lemma, part of speech, reading, kind): a word met
+    again costs two calls into Sudachi instead of seven, and its strings are shared, not made anew."""
+    _short: dict[str, list[Token]] = field(default_factory=dict)
+    """The tokens of short texts, which recur (headings, table cells, tags)."""
 
     @cached_property
     def _dictionary(self) -> Any:
@@ -47,6 +52,11 @@ class Analyzer:
         from sudachipy import SplitMode  # type: ignore[import-untyped]
 
         return self._dictionary.tokenizer(mode=SplitMode.C)
+
+    @cached_property
+    def _morphemes(self) -> Any:
+        """One list Sudachi writes every analysis into, rather than a new one each call."""
+        return self._tokenizer.tokenize("")
 
     @property
     def loaded(self) -> bool:
@@ -63,6 +73,13 @@ class Analyzer:
     def tokens(self, text: str) -> list[Token]:
         """Sudachi takes at most 49,149 bytes at once: a longer paragraph (a pasted report) is analysed in
         pieces cut after a 。 or a line break where there is one."""
+        if len(text) <= SHORT_TEXT:
+            known = self._short.get(text)
+            if known is None:
+                known = self._tokenize(text, 0) if text.strip() else []
+                if len(self._short) < SHORT_TEXTS_KEPT:
+                    self._short[text] = known
+            return list(known)
         result: list[Token] = []
         start = 0
         while start < len(text):
@@ -79,20 +96,39 @@ class Analyzer:
         return [self.tokens(text) for text in texts]
 
     def _tokenize(self, text: str, start: int) -> list[Token]:
-        """Every call into Sudachi costs: the part of speech is made once per kind, and the reading, which only
-        verbs need, is asked of verbs only."""
-        pos = self._pos
+        """Every call into Sudachi costs: a dictionary word is known by its id after its first appearance
+        (its surface is the text between the end of the word before and its own end), and a word Sudachi
+        guessed or joined (numbers, unknown katakana) is read in full. The reading, which only verbs need, is
+        kept for verbs only."""
+        words = self._words
         new = tuple.__new__
         tokens = []
-        for m in self._tokenizer.tokenize(text):
-            pos_id = m.part_of_speech_id()
-            part = pos.get(pos_id)
-            if part is None:
-                part = pos[pos_id] = tuple(m.part_of_speech())
-            kind = part[0]
-            tokens.append(new(Token, (m.surface(), m.normalized_form(), m.dictionary_form(), part, m.begin() + start,
-                                      m.end() + start, m.reading_form() if kind == "動詞" else "", m.is_oov(), kind)))
+        begin = 0
+        for m in self._tokenizer.tokenize(text, out=self._morphemes):
+            end = m.end()
+            word = words.get(m.word_id())
+            if word is None:
+                word = self._word(m)
+                if m.is_oov():
+                    normalized, lemma, part, reading, kind = word
+                    tokens.append(new(Token, (m.surface(), normalized, lemma, part, begin + start, end + start,
+                                              reading, True, kind)))
+                    begin = end
+                    continue
+                words[m.word_id()] = word
+            normalized, lemma, part, reading, kind = word
+            tokens.append(new(Token, (text[begin:end], normalized, lemma, part, begin + start, end + start, reading,
+                                      False, kind)))
+            begin = end
         return tokens
+
+    def _word(self, m: Any) -> tuple[str, str, tuple[str, ...], str, str]:
+        pos_id = m.part_of_speech_id()
+        part = self._pos.get(pos_id)
+        if part is None:
+            part = self._pos[pos_id] = tuple(m.part_of_speech())
+        kind = part[0]
+        return (m.normalized_form(), m.dictionary_form(), part, m.reading_form() if kind == "動詞" else "", kind)
 
     def verb_types(self, lemma: str) -> tuple[tuple[str, str], ...]:
         """(reading, conjugation type) of the modern verbs spelt `lemma` (見る: 上一段; 帰る: 五段), to tell
@@ -132,6 +168,11 @@ class Analyzer:
                                         if m.normalized_form() == token.normalized), "")
         return self._readings[key]
 
+
+SHORT_TEXT = 16
+"""Characters up to which a text's tokens are remembered: headings, table cells and tags recur in every issue."""
+SHORT_TEXTS_KEPT = 4_096
+"""At most this many (a few megabytes at worst): beyond, short texts are analysed each time, as before."""
 
 MAX_PIECE = 12_000
 """Characters per call: 4 bytes each at most in UTF-8, so always under Sudachi's limit."""

@@ -20,7 +20,7 @@ WINDOW = 15
 _GROUP_LINE = re.compile(r"^(?P<word>[^=:\s]+)=(?P<gloss>[^:]+):\s*(?P<contexts>.+)$")
 _ALWAYS_LINE = re.compile(r"^(?P<wrong>[^>]+)>(?P<right>[^:]+):\s*(?P<reason>.+)$")
 _KANA_TAIL = re.compile("[\u3041-\u309f]+$")
-_SENTENCE_MARKS = "。！？!?\n"
+_SENTENCE_MARK = re.compile("[。！？!?\n]")
 
 
 @dataclass(frozen=True)
@@ -176,11 +176,9 @@ def _decide(text: str, start: int, end: int, written: str, group: Group, member:
 
 def _window(text: str, start: int, end: int) -> str:
     """The sentence around the word, at most WINDOW characters on each side, with the word itself as 〜."""
-    before = text[max(start - WINDOW, 0):start]
-    after = text[end:end + WINDOW]
-    left = max(before.rfind(mark) for mark in _SENTENCE_MARKS) + 1
-    rights = [i for mark in _SENTENCE_MARKS if (i := after.find(mark)) >= 0]
-    return before[left:] + "〜" + after[:min(rights, default=len(after))]
+    before = _SENTENCE_MARK.split(text[max(start - WINDOW, 0):start])[-1]
+    after = _SENTENCE_MARK.split(text[end:end + WINDOW], 1)[0]
+    return before + "〜" + after
 
 
 def _present(context: str, window: str) -> bool:

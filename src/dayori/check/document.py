@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +34,7 @@ from dayori.check.text import (
 )
 from dayori.config import LimitSettings
 from dayori.errors import Problems
-from dayori.frontmatter import read_document
+from dayori.frontmatter import parse_document
 from dayori.limits import nesting, nesting_too_deep
 from dayori.paths import find_entry
 from dayori.scaffold import TEMPLATE
@@ -42,6 +45,44 @@ _KANJI = re.compile("[\u3005\u4e00-\u9fff]")
 _KATAKANA_WORD = re.compile("[\u30a1-\u30fa\u30fc]+")
 
 
+class Words:
+    """`Record.words` as four columns rather than a list per word: a first check keeps every body's words until
+    the last body is read (90,000 for 520 issues), for the archive's 表記ゆれ count. Iterates as rows."""
+
+    __slots__ = ("columns", "keys", "lines", "spellings")
+
+    def __init__(self, rows: Iterable[Sequence[Any]] = ()) -> None:
+        self.keys: list[str] = []
+        self.spellings: list[str] = []
+        self.lines = array("q")
+        self.columns = array("q")
+        for key, spelling, line, column in rows:
+            self.append(key, spelling, line, column)
+
+    def append(self, key: str, spelling: str, line: int, column: int) -> None:
+        self.keys.append(key)
+        self.spellings.append(spelling)
+        self.lines.append(line)
+        self.columns.append(column)
+
+    def __iter__(self) -> Iterator[tuple[str, str, int, int]]:
+        return zip(self.keys, self.spellings, self.lines, self.columns, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Words) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Words({self.rows()!r})"
+
+    def rows(self) -> list[list[Any]]:
+        return [list(row) for row in self]
+
+
 @dataclass
 class Record:
     """What one file yields, as JSON-able lists: findings `[line, column, rule, message, suggestion]`,
@@ -49,12 +90,18 @@ class Record:
     `[source, line, column]`. A caption's finding has a sixth item, its file's name (beside index.md)."""
 
     findings: list[list[Any]] = field(default_factory=list)
-    words: list[list[Any]] = field(default_factory=list)
+    words: Words | list[list[Any]] = field(default_factory=Words)
+    """Rows as `Words` once made (a list of rows is taken too: the cache's JSON)."""
     tags: list[list[Any]] = field(default_factory=list)
     images: list[list[Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.words, Words):
+            self.words = Words(self.words)
+
     def as_dict(self) -> dict[str, list[list[Any]]]:
-        return {"findings": self.findings, "words": self.words, "tags": self.tags, "images": self.images}
+        words = self.words.rows() if isinstance(self.words, Words) else self.words
+        return {"findings": self.findings, "words": words, "tags": self.tags, "images": self.images}
 
     def to_json(self) -> bytes:
         """What the cache stores (read back with `Record(**json.loads(...))`)."""
@@ -69,7 +116,8 @@ def analyse(path: Path, context: Context) -> Record:
     """Reads and checks one Markdown file; a file that cannot be read yields one finding saying why."""
     record = Record()
     problems = Problems()
-    document = read_document(path, path, problems)
+    raw_bytes = path.read_bytes()
+    document = parse_document(path, raw_bytes, path, problems)
     if document is None:
         for problem in problems.items:
             record.findings.append([problem.line or 1, 1, "ファイル", problem.message, ""])
@@ -79,7 +127,7 @@ def analyse(path: Path, context: Context) -> Record:
         too_deep = nesting_too_deep(deepest, LimitSettings(nesting=context.max_nesting))
         record.findings.append([document.body_line + deepest.line - 1, 1, "ファイル", str(too_deep), ""])
         return record
-    raw = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    raw = raw_bytes.decode("utf-8-sig").replace("\r\n", "\n")
     raw_lines = raw.split("\n")
     extract = markdown(document.body, document.body_line)
     segments = [*_fields(document.data, document.key_lines, raw_lines), *extract.segments]
@@ -217,19 +265,24 @@ def _template_findings(record: Record, data: dict[str, Any], key_lines: dict[str
                 add(number, phrase, f"ひな形の文「{phrase}」が残っています。", "本文に書き換えるか消す")
 
 
-def _words(analysed: list[Analysed], analyzer: Analyzer) -> list[list[Any]]:
+def _words(analysed: list[Analysed], analyzer: Analyzer) -> Words:
     """Nouns and verbs whose spelling may vary (サーバ／サーバー, 問合せ／問い合わせ), for the archive's count;
     a word is its normalised form and its reading, so 使える is not counted as a spelling of 使う."""
-    words = []
+    words = Words()
     for segment, tokens in analysed:
         if segment.turned_off("表記ゆれ"):
             continue
+        place = segment.place
         for token in tokens:
-            if token.kind in ("名詞", "動詞") and _variable(token.kind, token.pos[1], token.lemma, token.normalized):
-                reading = analyzer.lemma_reading(token) if token.kind == "動詞" else ""
-                if token.kind == "動詞" and not reading:
+            kind = token.kind
+            if (kind != "名詞" and kind != "動詞") or not _variable(kind, token.pos[1], token.lemma, token.normalized):
+                continue
+            reading = ""
+            if kind == "動詞":
+                reading = analyzer.lemma_reading(token)
+                if not reading:
                     continue
-                words.append([f"{token.normalized}/{reading}", token.lemma, *segment.place(token.begin)])
+            words.append(sys.intern(f"{token.normalized}/{reading}"), token.lemma, *place(token.begin))
     return words
 
 

@@ -108,9 +108,11 @@ def document_hits(analysed: list[Analysed], context: Context) -> Iterator[tuple[
     yield from _style(analysed)
 
 
-def _chars(pattern: str) -> Callable[[Segment, list[Token], Context], Iterator[Hit]]:
+_WIDTH = re.compile("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+")
+
+
+def _chars(compiled: re.Pattern[str]) -> Callable[[Segment, list[Token], Context], Iterator[Hit]]:
     """A rule that is a pattern of characters, fixed by NFKC (全角英数, 半角カナ)."""
-    compiled = re.compile(pattern)
 
     def check(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
         for match in compiled.finditer(segment.text):
@@ -425,10 +427,10 @@ _OFFICIAL_WORDS = re.compile("|".join(map(re.escape, sorted(
 """Every word `_official` can report starts with one of these: a segment without any is passed over."""
 
 _SEGMENT_RULES: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
-    (_chars("[Ａ-Ｚａ-ｚ０-９]+|[\uff66-\uff9f]+"), None), (_long_vowel, None), (_doubled, None),
-    (_ranuki, re.compile("れ")), (_redundant, None), (_perform, re.compile("行|おこな")),
+    (_chars(_WIDTH), _WIDTH), (_long_vowel, _LONG_VOWEL), (_doubled, None),
+    (_ranuki, re.compile("れ")), (_redundant, re.compile("することが(?:でき|可能)")), (_perform, re.compile("行|おこな")),
     (_brackets, re.compile("[" + re.escape("".join(_PAIRS) + "".join(_CLOSERS)) + "]")), (_kanji, None),
-    (_official, _OFFICIAL_WORDS), (_counter_words, None), (_thousands, re.compile("[0-9]")), (_length, None),
+    (_official, _OFFICIAL_WORDS), (_counter_words, _COUNTER_WORD), (_thousands, re.compile("[0-9]")), (_length, None),
     (_ime, re.compile("[a-z]")), (_project_dictionary, None), *WORDING_CHECKS,
 )
 """Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""

@@ -276,9 +276,10 @@ _OKURIGANA_ERRORS = re.compile("|".join(map(re.escape, sorted(OKURIGANA_ERRORS, 
 def okurigana(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     """「送り仮名の付け方」: a list of slips (著るしい), and any one-kanji word whose okurigana differs from the
     dictionary's standard form (断わる → 断る); the 許容 forms are right when the setting says 許容."""
-    begins = {t.begin for t in tokens}
+    slips = list(_OKURIGANA_ERRORS.finditer(segment.text))
+    begins = {t.begin for t in tokens} if slips else set()
     done: set[int] = set()
-    for match in _OKURIGANA_ERRORS.finditer(segment.text):
+    for match in slips:
         if match.start() in begins:
             done.add(match.start())
             right = OKURIGANA_ERRORS[match.group()]
@@ -432,9 +433,10 @@ def _any(patterns: Iterable[str]) -> re.Pattern[str]:
 
 
 WORDING_CHECKS: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
-    (misconversion, None), (honorifics, None), (double_negatives, _any(pattern for pattern, _ in NEGATIONS)),
+    (misconversion, None), (honorifics, re.compile("[れ拝]|いただ|くださ|下さ|させ")),
+    (double_negatives, _any(pattern for pattern, _ in NEGATIONS)),
     (pleonasms, None), (stray_characters, None),
-    (okurigana, None), (katakana, None), (official_nouns, re.compile("[時所物等]|の方")),
+    (okurigana, None), (katakana, _KATAKANA), (official_nouns, re.compile("[時所物等]|の方")),
     (conjunction_structure, re.compile(f"{_AND_LARGE.pattern}|{_OR_SMALL.pattern}")),
 )
 """Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""

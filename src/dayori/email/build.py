@@ -18,9 +18,9 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.transform import Notice
 from dayori.errors import ContentError, Problem, line_containing
 from dayori.formats import japanese_date
-from dayori.memo import Memo, inputs_digest, recall, remember, through
+from dayori.memo import Memo, recall, remember
 from dayori.model import Content, EpisodeMedia, Issue, Output
-from dayori.store import BackgroundWrites, code_version, read_json
+from dayori.store import BackgroundWrites, code_version, write_atomic
 
 PREVIEW_DEST = "email/index.html"
 
@@ -49,8 +49,11 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Episo
     renderer = EmailRenderer(settings, pictures or {})
     report = EmailReport()
     cache = settings.cache_path / "email"
+    records = _Records(cache)
+    keys = memo if memo is not None else Memo()  # each value's fingerprint made once: the settings are in every key
     with BackgroundWrites() as writes:
-        emails = [_cached(issue, content, media, renderer, cache, writes, memo) for issue in content.issues]
+        emails = [_cached(issue, content, media, renderer, records, writes, memo, keys) for issue in content.issues]
+    records.save()  # once the emails it lists are on disk
     for email in emails:
         report.outputs += email.outputs()
         for problem in _problems(email):
@@ -75,16 +78,62 @@ class _Built:
     subject: str
     html_bytes: int
     notices: tuple[Notice, ...]
-    folder: Path
+    entry: Path
 
     def outputs(self) -> list[Output]:
         vol = self.issue.vol
-        return [Output(hosted_dest(vol), source=self.folder / HOSTED),
-                Output(f"email/{vol}/{TEXT}", source=self.folder / TEXT),
-                Output(f"email/{vol}/{EML}", source=self.folder / EML)]
+        return [Output(hosted_dest(vol), source=_file(self.entry, HOSTED)),
+                Output(f"email/{vol}/{TEXT}", source=_file(self.entry, TEXT)),
+                Output(f"email/{vol}/{EML}", source=_file(self.entry, EML))]
 
 
-HOSTED, TEXT, EML, RECORD = "index.html", "message.txt", "message.eml", "record.json"
+HOSTED, TEXT, EML = "index.html", "message.txt", "message.eml"
+RECORDS = "records.json"
+_RECORD_KEYS = {"subject", "html_bytes", "notices"}
+
+
+def _file(entry: Path, name: str) -> Path:
+    """One of the files of an issue's entry in the cache. The entries share one folder, their files named by
+    the entry's key: a folder for each issue took longer to make than its files."""
+    return entry.with_name(f"{entry.name}.{name}")
+
+
+def _complete(entry: Path) -> bool:
+    return all(_file(entry, name).is_file() for name in (HOSTED, TEXT, EML))
+
+
+class _Records:
+    """What the editor is told of each email in the cache (its subject, size and notices), for all of them in
+    one file, written after their files are on disk: making a file for each took longer than writing an
+    email's bytes. It lists the emails the last build used, so it stays the size of the archive; an email
+    it does not list is made again."""
+
+    def __init__(self, cache: Path) -> None:
+        self.folder = cache
+        self._path = cache / RECORDS
+        try:
+            self._stored_bytes = self._path.read_bytes()
+            stored = json.loads(self._stored_bytes)
+        except (OSError, ValueError):
+            self._stored_bytes, stored = b"", None
+        self._stored: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        self._used: dict[str, Any] = {}
+
+    def stored(self, entry: Path) -> dict[str, Any] | None:
+        """A finished email in the cache (its three files and its record), or None to make it."""
+        record = self._stored.get(entry.name)
+        if isinstance(record, dict) and record.keys() == _RECORD_KEYS and _complete(entry):
+            return record
+        return None
+
+    def use(self, entry: Path, record: dict[str, Any]) -> None:
+        self._used[entry.name] = record
+
+    def save(self) -> None:
+        """Only what changed: nothing when the build used the emails the file lists, or none and there is none."""
+        data = json.dumps(self._used, ensure_ascii=False).encode("utf-8")
+        if data != self._stored_bytes and (self._used or self._stored_bytes):
+            write_atomic(self._path, data)
 
 
 @dataclass(frozen=True)
@@ -111,36 +160,24 @@ def _inputs(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | 
                         renderer.settings, _code_version())
 
 
-def _folder_name(inputs: _EmailInputs) -> str:
-    return inputs_digest(inputs)
-
-
 def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
-            cache: Path, writes: BackgroundWrites, memo: Memo | None) -> _Built:
+            records: _Records, writes: BackgroundWrites, memo: Memo | None, keys: Memo) -> _Built:
     inputs = _inputs(issue, content, media, renderer)
-    folder = cache / through(memo, _folder_name, inputs)
-    key = ("email", str(folder))
-    record = recall(memo, lambda _: key, lambda: _stored_record(folder))
-    if record is None or not (folder / RECORD).is_file():  # a preview remembers; the cache may be gone since
+    entry = records.folder / keys.fingerprint(inputs)  # every field, the same in every process
+    key = ("email", str(entry))
+    record = recall(memo, lambda _: key, lambda: records.stored(entry))
+    if record is None or (memo is not None and not _complete(entry)):  # a preview remembers; the cache may be gone
         only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined)
         email = only.render(inputs.issue, inputs.content, inputs.media)
         made: dict[str, Any] = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
                                 "notices": email.notices}
         record = remember(memo, key, made)
-        writes.folder(folder, {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
-                               EML: eml_bytes(email, only),
-                               RECORD: json.dumps(record, ensure_ascii=False).encode("utf-8")})
+        files = {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
+                 EML: eml_bytes(email, only)}
+        writes.folder(records.folder, {_file(entry, name).name: data for name, data in files.items()})
+    records.use(entry, record)
     return _Built(issue, record["subject"], record["html_bytes"],
-                  tuple((message, needle) for message, needle in record["notices"]), folder)
-
-
-def _stored_record(folder: Path) -> dict[str, Any] | None:
-    """A finished email in the cache (its three files and its record), or None to make it."""
-    record = read_json(folder / RECORD)
-    complete = all((folder / name).is_file() for name in (HOSTED, TEXT, EML))
-    if complete and isinstance(record, dict) and record.keys() == {"subject", "html_bytes", "notices"}:
-        return record
-    return None
+                  tuple((message, needle) for message, needle in record["notices"]), entry)
 
 
 @lru_cache(maxsize=1)

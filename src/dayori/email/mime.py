@@ -9,6 +9,10 @@ only fill memory, some twenty megabytes for five hundred issues.
 
 from __future__ import annotations
 
+import binascii
+import re
+from collections.abc import Iterable
+from email.message import EmailMessage
 from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
@@ -47,3 +51,84 @@ def _folded(policy: ReusingPolicy, name: str, kind: str, value: Any) -> str:
 
 
 SMTP = ReusingPolicy(linesep="\r\n")
+
+
+def header(name: str, value: str) -> bytes:
+    """One header line (folded, CRLF) as the generator writes a header set as `message[name] = value`."""
+    return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
+
+
+def message_id_header(value: str) -> bytes:
+    """`header("Message-ID", value)`; an id of plain dot-separated words that fits on the line is written as
+    it is, which is what the library's parsing and folding come to (tests/test_email_mime.py)."""
+    line = f"Message-ID: {value}"
+    if len(line) <= _MAX_LINE and _PLAIN_ID.fullmatch(value):
+        return f"{line}\r\n".encode("ascii")
+    return header("Message-ID", value)
+
+
+def multipart_head(subtype: str, boundary: str) -> bytes:
+    """A multipart's Content-Type with the boundary `set_boundary` gives it. For a boundary of letters,
+    digits, `=` and `-` (Dayori's), the library's folding comes to: the line as written when it fits, else
+    the parameter alone on the next line (tests/test_email_mime.py)."""
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    if not (_PLAIN_TOKEN.fullmatch(subtype) and _PLAIN_BOUNDARY.fullmatch(boundary)):
+        return header("Content-Type", value)
+    line = f"Content-Type: {value}"
+    if len(line) <= _MAX_LINE:
+        return f"{line}\r\n".encode("ascii")
+    parameter = f' boundary="{boundary}"'
+    if len(parameter) + 1 <= _MAX_LINE:
+        return f"Content-Type: multipart/{subtype};\r\n{parameter}\r\n".encode("ascii")
+    return header("Content-Type", value)
+
+
+_MAX_LINE = 78
+_PLAIN_ID = re.compile(r"<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
+_PLAIN_TOKEN = re.compile(r"[a-z]+")
+_PLAIN_BOUNDARY = re.compile(r"[A-Za-z0-9=-]+")
+
+
+@lru_cache(maxsize=256)
+def shared_header(name: str, value: str) -> bytes:
+    """`header` for a value every message carries (From, List-Unsubscribe): folded once per process."""
+    return header(name, value)
+
+
+@lru_cache(maxsize=4)
+def text_part_head(subtype: str) -> bytes:
+    """The headers of a UTF-8 text part as `set_content(text, subtype=…, charset="utf-8", cte="base64")` makes them."""
+    part = EmailMessage(policy=SMTP)
+    part.set_content("", subtype=subtype, charset="utf-8", cte="base64")
+    return _head(part)
+
+
+@lru_cache(maxsize=1024)
+def image_part_head(subtype: str, cid: str, filename: str) -> bytes:
+    """The headers of a picture's part as `add_related` makes them (RFC 2231 for a Japanese file name)."""
+    part = EmailMessage(policy=SMTP)
+    part.set_content(b"", maintype="image", subtype=subtype, cid=cid, filename=filename, disposition="inline")
+    return _head(part)
+
+
+def _head(part: EmailMessage) -> bytes:
+    del part["MIME-Version"]  # a part has none (see `EmailRenderer.mime_message`)
+    return b"".join(SMTP.fold_binary(name, value) for name, value in part.raw_items())
+
+
+def base64_body(data: bytes) -> bytes:
+    """`data` in base64 lines of 76 characters, each ended by CRLF, as the generator writes a part's payload."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join([encoded[start:start + 76] + b"\r\n" for start in range(0, len(encoded), 76)])
+
+
+def text_body(text: str) -> bytes:
+    """A text part's payload: its lines with CRLF ends (MIME's canonical form), in base64."""
+    return base64_body(b"\r\n".join(text.encode("utf-8").splitlines()) + b"\r\n")
+
+
+def multipart(boundary: str, parts: Iterable[bytes]) -> bytes:
+    """The body of a multipart whose parts are already written (each its headers, a blank line and its body)."""
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    return (f"--{boundary}\r\n".encode("ascii") + delimiter.join(parts)
+            + f"\r\n--{boundary}--\r\n".encode("ascii"))

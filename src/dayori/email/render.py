@@ -54,7 +54,12 @@ def subject_of(issue: Issue, settings: Settings) -> str:
 
 
 def site_host(settings: Settings) -> str:
-    return urlsplit(settings.site_url).hostname or "localhost"
+    return _host(settings.site_url)
+
+
+@lru_cache(maxsize=16)
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "localhost"
 
 
 def message_id(vol: int, settings: Settings, recipient: str | None = None) -> str:
@@ -86,7 +91,7 @@ def unsubscribe_mailbox(settings: Settings) -> str:
     """The team mailbox that takes unsubscribe requests: its own setting, else Reply-To, else the sender."""
     email = settings.email
     for value in (email.unsubscribe_mailbox, email.reply_to, email.sender):
-        address = parseaddr(value)[1]
+        address = _parsed_address(value)[1]
         if address:
             return address
     return ""
@@ -129,6 +134,7 @@ class EmailRenderer:
     picture missing here is read from the editor's file and stripped on the spot."""
     sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
     inlined: dict[Path, InlineImage | None] = field(default_factory=dict)
+    _last_draft: tuple[object, tuple[bytes, bytes]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def render(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None = None) -> RenderedEmail:
         settings = self.settings
@@ -202,8 +208,42 @@ class EmailRenderer:
 
     def mime(self, rendered: RenderedEmail, extra: Mapping[str, str] | None = None) -> bytes:
         """The message's bytes as the standard library writes them (CRLF, base64 parts, RFC 2047 headers,
-        RFC 2231 file names), with boundaries made from the content so that a rebuilt message is identical."""
-        return self.mime_message(rendered, extra).as_bytes(policy=mime.SMTP)
+        RFC 2231 file names), with boundaries made from the content so that a rebuilt message is identical.
+
+        They are the bytes of `mime_message`, put together here from headers the library folds and parts
+        encoded in one go: its generator took most of the email stage's time. The message last written is
+        kept, so that measuring it (`oversize`) and writing the draft cost one message, not two."""
+        if extra and not _plain_extra(extra):
+            return self.mime_message(rendered, extra).as_bytes(policy=mime.SMTP)
+        before, after = self._draft(rendered)
+        return before + b"".join(mime.shared_header(name, value) for name, value in (extra or {}).items()) + after
+
+    def _draft(self, rendered: RenderedEmail) -> tuple[bytes, bytes]:
+        """The message's bytes before and after the place of extra headers."""
+        key = (self.settings, rendered.issue.vol, rendered.issue.date, rendered.subject, rendered.text, rendered.html,
+               rendered.images)
+        if self._last_draft is not None and self._last_draft[0] == key:
+            return self._last_draft[1]
+        settings = self.settings
+        head = [mime.header("Subject", rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
+        if settings.email.reply_to:
+            head.append(mime.shared_header("Reply-To", _address(settings.email.reply_to)))
+        head += [mime.header("Date", format_datetime(send_date(rendered.issue))),
+                 mime.message_id_header(message_id(rendered.issue.vol, settings)),
+                 mime.shared_header("List-Id", f"<newsletter.{site_host(settings)}>"),
+                 *(mime.shared_header(name, value) for name, value in unsubscribe_headers(settings).items())]
+        boundary, related = _boundaries(rendered)
+        html = mime.text_part_head("html") + b"\r\n" + mime.text_body(rendered.html)
+        if rendered.images:
+            images = [mime.image_part_head(image.subtype, f"<{image.cid}>", image.filename) + b"\r\n"
+                      + mime.base64_body(image.data) for image in rendered.images]
+            html = mime.multipart_head("related", related) + b"\r\n" + mime.multipart(related, [html, *images])
+        text = mime.text_part_head("plain") + b"\r\n" + mime.text_body(rendered.text)
+        tail = [mime.shared_header("MIME-Version", "1.0"), mime.multipart_head("alternative", boundary),
+                mime.shared_header("Content-Language", "ja"), b"\r\n", mime.multipart(boundary, [text, html])]
+        draft = b"".join(head), b"".join(tail)
+        self._last_draft = key, draft
+        return draft
 
     def mime_message(self, rendered: RenderedEmail, extra: Mapping[str, str] | None = None) -> EmailMessage:
         settings = self.settings
@@ -222,14 +262,14 @@ class EmailRenderer:
         message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
         message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
         message["Content-Language"] = headers["Content-Language"]
-        digest = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()[:32]
-        message.set_boundary(f"==dayori-{rendered.issue.vol}-{digest}==")
+        boundary, related = _boundaries(rendered)
+        message.set_boundary(boundary)
         if rendered.images:
             html_part = list(message.iter_parts())[1]
             for image in rendered.images:
                 html_part.add_related(image.data, maintype="image", subtype=image.subtype, cid=f"<{image.cid}>",
                                       filename=image.filename, disposition="inline")
-            html_part.set_boundary(f"==dayori-{rendered.issue.vol}-{digest}-related==")
+            html_part.set_boundary(related)
         for part in message.walk():
             if part is not message:
                 del part["MIME-Version"]  # the library gives parts made by add_alternative their own
@@ -351,8 +391,33 @@ def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     return csp.with_policy(hosted, styles=csp.head_styles(hosted))
 
 
+def _boundaries(rendered: RenderedEmail) -> tuple[str, str]:
+    """The message's boundary and its pictures' (multipart/related), from its content."""
+    digest = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()[:32]
+    return f"==dayori-{rendered.issue.vol}-{digest}==", f"==dayori-{rendered.issue.vol}-{digest}-related=="
+
+
+_ENVELOPE = frozenset({"subject", "from", "reply-to", "date", "message-id", "list-id", "list-unsubscribe",
+                       "mime-version"})
+
+
+def _plain_extra(extra: Mapping[str, str]) -> bool:
+    """Extra headers that go between the envelope and MIME-Version unchanged: none replaces a header of the
+    message or is a Content- header (which `set_content` would drop)."""
+    names = [name.lower() for name in extra]
+    return len(set(names)) == len(names) and not any(name in _ENVELOPE or name.startswith("content-")
+                                                     for name in names)
+
+
+@lru_cache(maxsize=64)
+def _parsed_address(value: str) -> tuple[str, str]:
+    """(display name, address): settings every message of a build carries, parsed once."""
+    return parseaddr(value)
+
+
+@lru_cache(maxsize=64)
 def _address(value: str) -> str:
-    name, addr = parseaddr(value)
+    name, addr = _parsed_address(value)
     return formataddr((name, addr), charset="utf-8") if name else addr
 
 

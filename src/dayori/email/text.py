@@ -16,6 +16,7 @@ _SKIP = {"script", "style", "head", "title"}
 _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SOFT_BREAK = re.compile(rf"(?<=[{_CJK}])\s*\n\s*(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 RULE = "―" * 20
 
 
@@ -43,12 +44,14 @@ def inline(text: str | None) -> str:
     """Markdown's soft line breaks vanish between Japanese characters and become spaces elsewhere."""
     if not text:
         return ""
-    return _SPACES.sub(" ", _SOFT_BREAK.sub("", text))
+    if "\n" in text:  # a soft break is a line end
+        text = _SOFT_BREAK.sub("", text)
+    return _SPACES.sub(" ", text)
 
 
 def tidy(text: str) -> str:
     lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 @dataclass

@@ -34,7 +34,7 @@ from mkdocs.utils import CountHandler
 
 from dayori import csp, sanitize
 from dayori.build import STYLESHEET, Build, finish, late_outputs, prepare
-from dayori.compress import precompress
+from dayori.compress import RECORD, precompress
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
@@ -578,7 +578,8 @@ def _publish_site(config: MkDocsConfig) -> None:
         state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
     else:
-        precompress(swap.staging.folder, swap.staging.final)
+        precompress(swap.staging.folder, swap.staging.final,
+                    state.settings.cache_path / RECORD if state.settings is not None else None)
         publish(swap.staging)
         _keep_stubs(state)
     if state.build is not None:
