@@ -131,7 +131,7 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     os.environ["DAYORI_TODAY"] = TODAY
     try:
         base = settings_from_file(project.root / "mkdocs.yml")
-        outcomes = []
+        outcomes: list[object] = []
         for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: lambda: None)):
             settings = replace(base, cache_dir=f".cache/{name}")
             try:
