@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import TODAY, Project
 from dayori.build import prepare
@@ -131,7 +132,7 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     os.environ["DAYORI_TODAY"] = TODAY
     try:
         base = settings_from_file(project.root / "mkdocs.yml")
-        outcomes: list[object] = []
+        outcomes: list[Any] = []
         for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: lambda: None)):
             settings = replace(base, cache_dir=f".cache/{name}")
             try:
