@@ -7,6 +7,8 @@
   of the pairs' own ratios.
 - Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, deleted before every run,
   in pairs alternated the same way.
+- Dayori deletes the site it replaced in a process of its own after the build returns (the editor does not wait
+  for it); the next run, of either side, starts once that is done, untimed (`benchmarks.common.settle`).
 
 For each side: wall seconds, user and system CPU seconds and peak resident memory of the build process
 (`os.wait4`), and of all its processes at once (sampled: worker processes add up). Targets: warm ≤ 1.10×,
