@@ -201,7 +201,11 @@ def test_leftovers_of_dead_builds_go_and_a_running_build_keeps_its_folder(tmp_pa
     assert leftovers(tmp_path) == sorted([running.name, staging.folder.name])
 
 
-def test_the_earlier_tree_is_deleted_by_a_process_of_its_own_which_a_new_build_leaves_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parent", ["公開", "改行\nのある名前"])  # `rm` from a shell; Python where a line end would cut the name
+def test_the_earlier_tree_is_deleted_by_a_process_of_its_own_which_a_new_build_leaves_alone(tmp_path: Path,
+                                                                                            parent: str) -> None:
+    tmp_path = tmp_path / parent
+    tmp_path.mkdir()
     final = tmp_path / "site"
     final.mkdir()
     (final / "index.html").write_text("公開中の版")

@@ -162,7 +162,15 @@ def _retire(earlier: Path, final: Path, keep: Path | None) -> None:
     shutil.rmtree(older, ignore_errors=True)
 
 
-_DELETE = "import os, shutil, sys; shutil.rmtree(os.fsdecode(sys.stdin.buffer.read()), ignore_errors=True)"
+_DELETE = "import os, shutil, sys; shutil.rmtree(os.fsdecode(sys.stdin.buffer.read().rstrip(b'\\n')), ignore_errors=True)"
+_DELETE_WITH_RM = 'IFS= read -r folder; exec rm -rf -- "$folder"'
+"""Where there is a shell: `rm` holds a tenth of the memory of a Python process."""
+
+
+def _deleter(final: Path) -> list[str]:
+    if sys.platform != "win32" and os.path.exists("/bin/sh") and b"\n" not in os.fsencode(final):
+        return ["/bin/sh", "-c", _DELETE_WITH_RM]
+    return [sys.executable, "-I", "-S", "-c", _DELETE]
 
 
 def delete_later(folder: Path, final: Path) -> None:
@@ -177,7 +185,7 @@ def delete_later(folder: Path, final: Path) -> None:
     else:
         detached = {"start_new_session": True}
     try:
-        deleter = subprocess.Popen([sys.executable, "-I", "-S", "-c", _DELETE], stdin=subprocess.PIPE,
+        deleter = subprocess.Popen(_deleter(final), stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, **detached)
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
@@ -190,7 +198,7 @@ def delete_later(folder: Path, final: Path) -> None:
     try:
         assert deleter.stdin is not None
         with deleter.stdin:
-            deleter.stdin.write(os.fsencode(marked))
+            deleter.stdin.write(os.fsencode(marked) + b"\n")
     except OSError:
         shutil.rmtree(marked, ignore_errors=True)
 
