@@ -21,10 +21,10 @@ from PIL.PngImagePlugin import PngInfo
 from browser import chromium, serve
 from conftest import Project, copy_project
 from dayori import sanitize
-from dayori.attachments import Sizes, Variant, _known_shape
+from dayori.attachments import Sizes, Variant
 from dayori.build import prepare
 from dayori.config import settings_from_file
-from dayori.pictures import metadata_left, narrower, narrower_copies
+from dayori.pictures import metadata_left, narrowed_size, narrower, narrower_copies
 from dayori.responsive import for_pages
 
 BODY = """\
@@ -234,7 +234,7 @@ def test_copies_made_together_are_the_bytes_made_alone_at_the_sizes_the_page_sta
     wanted = [(target, copy_kind) for target in widths for copy_kind in ("WEBP", kind)]
     for (target, copy_kind), (encoded, shape) in zip(wanted, narrower_copies(data, wanted), strict=True):
         assert (encoded, shape) == narrower(data, target, copy_kind)
-        assert shape == _known_shape(width, height, min(target, width))
+        assert shape == narrowed_size(width, height, min(target, width))
         with Image.open(io.BytesIO(encoded)) as copy:
             assert copy.format == copy_kind and copy.size == shape
 

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from dayori.errors import Problem
 from dayori.gate import Refused, Vetted, read_vetted
-from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, narrower_copies, publishable
+from dayori.pictures import PICTURE_SUFFIXES, NotAPicture, narrowed_size, narrower_copies, publishable
 from dayori.store import BackgroundWrites, code_version, digest
 
 FOLDER = "files"
@@ -173,7 +173,7 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
             final = folder / f"{key}{suffix}"
             if not final.is_file():
                 missing.append((final, target, format_))
-            found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *_known_shape(width, height, target),
+            found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *narrowed_size(width, height, target),
                                  _MIME[format_]))
     if missing:  # one decoding of the picture for all its missing copies
         for (final, _, _), (encoded, _) in zip(missing, narrower_copies(copy, [(t, f) for _, t, f in missing]),
@@ -181,9 +181,3 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
             writes.file(final, encoded)
         variants.encoded += len(missing)
     return Sizes(width, height, tuple(webp), tuple(fallback))
-
-
-def _known_shape(width: int, height: int, target: int) -> tuple[int, int]:
-    """The size `dayori.pictures.narrower` gives a picture of `width`×`height` at `target` pixels wide (the
-    variants' sizes are written down from this, whether made now or found in the cache)."""
-    return (target, max(1, round(height * target / width))) if target < width else (width, height)

@@ -22,7 +22,6 @@ from dayori.render import ASSET_FOLDER
 if TYPE_CHECKING:
     from dayori.attachments import Request, Variants
     from dayori.check.stage import CheckResult
-    from dayori.email.build import EmailReport
     from dayori.gate import Passage
     from dayori.pages import Site
 
@@ -107,7 +106,7 @@ def finish(build: Build) -> Build:
     seconds = dict(build.seconds)
     started = time.perf_counter()
     try:
-        check, emails = _answers(late)
+        check, emails = late.check.answer(), late.mailing.answer()
     finally:
         late.close()
     seconds["check"] = time.perf_counter() - started
@@ -126,11 +125,6 @@ def late_outputs(unfinished: Build, finished: Build) -> tuple[Output, ...]:
     """What `finish` added: the builder publishes these itself, after rendering the pages."""
     early = {output.dest for output in unfinished.outputs}
     return tuple(output for output in finished.outputs if output.dest not in early)
-
-
-def _answers(late: Late) -> tuple[CheckResult, EmailReport]:
-    """The check's result (after the tags' readings, which the pages took already) and the emails."""
-    return late.check.answer(), late.mailing.answer()
 
 
 def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], memo: Memo | None,
@@ -215,12 +209,9 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     problems += [*emails.problems, *check.problems, *_collisions(None, emails.outputs, docs)]
     if problems:
         raise ContentError(problems)
-    done = Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
+    return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings, *emails.warnings,
                                                  *check.warnings), seconds, media.ffmpeg_runs, media.probes, variants.encoded,
                  check, publications)
-    if made_from is not None:
-        lastbuild.keep(settings, made_from, done)
-    return done
 
 
 def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], None]:

@@ -84,7 +84,6 @@ def precompress(folder: Path, previous: Path | None = None, record: Path | None 
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
         made = dict(pool.map(lambda path: _copies(folder, path, previous, vouched), _text_files(folder)))
     if record is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
         written = json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":"), sort_keys=True).encode()
         if not _holds(record, written):  # a rebuild of an unchanged site leaves the cache as it was
             write_atomic(record, written)

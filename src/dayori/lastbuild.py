@@ -140,7 +140,6 @@ def _spilled(outputs: tuple[Output, ...], folder: Path) -> tuple[Output, ...]:
             name = hashlib.sha256(output.content).hexdigest()[:32] + Path(output.dest).suffix
             path = kept.setdefault(name, folder / name)
             if not path.is_file():
-                folder.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, output.content)
             output = Output(output.dest, source=path)
         spilled.append(output)

@@ -309,9 +309,8 @@ def _narrowed(source: bytes | Path, width: int, decodings: dict[tuple[int, int],
     that its bytes are not held beside its pixels."""
     opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     full_width, full_height = opened.size
-    width = min(width, full_width)
-    size = (width, _height_at(full_width, full_height, width))
-    if width < full_width:
+    size = narrowed_size(full_width, full_height, width)
+    if size[0] < full_width:
         opened.draft(opened.mode, (_DRAFT_GAP * size[0], _DRAFT_GAP * size[1]))
     profile = opened.info.get("icc_profile")
     image = decodings.get(opened.size)
@@ -327,8 +326,10 @@ def _narrowed(source: bytes | Path, width: int, decodings: dict[tuple[int, int],
     return (shrunk(image, size) if size != image.size else image), profile
 
 
-def _height_at(width: int, height: int, target: int) -> int:
-    return max(1, round(height * target / width))
+def narrowed_size(width: int, height: int, target: int) -> tuple[int, int]:
+    """The size `narrower` gives a picture of `width`×`height` at `target` pixels wide (pages write the copies'
+    sizes down from this, whether made now or found in the cache)."""
+    return (target, max(1, round(height * target / width))) if target < width else (width, height)
 
 
 def _encoded(image: Image.Image, kind: str, profile: object) -> tuple[bytes, tuple[int, int]]:

@@ -48,7 +48,6 @@ def _readings(words: list[str], cache: Path | None) -> dict[str, str]:
     if missing:
         known |= {word: _read(word) for word in missing}
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps(known, ensure_ascii=False, sort_keys=True).encode())
     return {word: known[word] for word in needed}
 

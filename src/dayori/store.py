@@ -31,17 +31,17 @@ def code_version(sources: Iterable[Path], packages: Iterable[str]) -> str:
     return digest(hashes, [f"{name}=={metadata.version(name)}" for name in packages])
 
 
-def temporary_beside(final: Path) -> Path:
-    """A name in the same folder (so `os.replace` is atomic) that never looks like a finished file."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
-
-
 def ensure_folder(folder: Path) -> None:
     """`folder` and its parents exist. Looked at first: a `mkdir` of a folder that exists fails only after
-    taking the file system's lock on its parent, and a build publishes thousands of files into a few folders."""
+    taking the file system's lock on its parent, and a build writes thousands of files into a few folders."""
     if not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
+
+
+def temporary_beside(final: Path) -> Path:
+    """A name in the same folder (so `os.replace` is atomic) that never looks like a finished file."""
+    ensure_folder(final.parent)
+    return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
 
 
 def write_atomic(final: Path, data: bytes) -> None:

@@ -601,8 +601,7 @@ def _finish_build(folder: Path) -> None:
     for warning in build.warnings[len(unfinished.warnings):]:
         log.warning(warning)
     for output in late_outputs(unfinished, build):
-        destination = folder / output.dest
-        ensure_folder(destination.parent)
+        destination = folder / output.dest  # both ways of writing make its folder
         if output.content is not None:
             write_atomic(destination, output.content)
         else:
@@ -830,14 +829,20 @@ def _reused_stub(page: Page) -> str:
 
 
 def _read_stubs(settings: Settings | None) -> dict[str, str]:
-    if settings is None:
-        return {}
-    try:
-        with open(settings.cache_path / STUBS_FILE, "rb") as stored:
-            stubs = pickle.load(stored)
-    except Exception:  # absent, cut short or from another version: every stub is made again
-        return {}
+    stubs = _read_kept(settings, STUBS_FILE)
     return stubs if isinstance(stubs, dict) and all(isinstance(v, str) for v in stubs.values()) else {}
+
+
+def _read_kept(settings: Settings | None, name: str) -> Any:
+    """What the last published build kept in the cache under `name` (see `_keep_stubs`), or None: absent,
+    cut short or from another version, it is simply made again."""
+    if settings is None:
+        return None
+    try:
+        with open(settings.cache_path / name, "rb") as stored:
+            return pickle.load(stored)
+    except Exception:
+        return None
 
 
 TERMS_FILE = "search-terms.pickle"
@@ -845,15 +850,9 @@ TERMS_FILE = "search-terms.pickle"
 
 def _kept_terms(state: Session) -> dict[str, dict[str, str]]:
     """The last published build's search terms by entry, when the code that made them is this one."""
-    terms: dict[str, dict[str, str]] = {}
-    if state.settings is not None:
-        try:
-            with open(state.settings.cache_path / TERMS_FILE, "rb") as stored:
-                code, kept = pickle.load(stored)
-            if code == TERMS_CODE and isinstance(kept, dict):
-                terms = kept
-        except Exception:  # absent, cut short or from another version: the terms are made again
-            pass
+    kept = _read_kept(state.settings, TERMS_FILE)
+    terms = kept[1] if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == TERMS_CODE \
+        and isinstance(kept[1], dict) else {}
     state.terms_kept = frozenset(terms)
     return terms
 
