@@ -207,13 +207,14 @@ def test_a_phone_on_a_slow_link_downloads_the_small_copies_not_the_originals(bui
 
 
 def _drawing(width: int, height: int, mode: str) -> Image.Image:
-    """Gradients, lines and a disc: edges and smooth areas, where a poor reduction shows."""
-    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    """Gradients, lines and a disc: edges and smooth areas, where a poor reduction shows. A palette picture is
+    drawn in colour first: a grey gradient can fill all 256 entries and leave none for the lines."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB" if mode == "P" else mode)
     draw = ImageDraw.Draw(image)
     for x in range(0, width, 23):
         draw.line((x, 0, width - x, height), fill="#c03020" if mode != "L" else 90, width=2)
     draw.ellipse((width // 4, height // 4, width * 3 // 4, height * 3 // 4), fill="#2080d0" if mode != "L" else 200)
-    return image
+    return image.convert("P") if mode == "P" else image
 
 
 def _encoded(image: Image.Image, kind: str) -> bytes:
