@@ -115,10 +115,17 @@ class Pack:
         index = json.dumps([[key, len(record), idle] for key, (record, idle) in kept.items()]).encode()
         rest = b"".join([index, b"\n", *(record for record, _ in kept.values())])
         temporary = temporary_beside(self.path)
-        with open(temporary, "wb") as file:
-            file.write(MAGIC + f"{FORMAT} {hashlib.sha256(rest).hexdigest()}\n".encode())
-            file.write(rest)
-        os.replace(temporary, self.path)
+        try:
+            with open(temporary, "wb") as file:
+                file.write(MAGIC + f"{FORMAT} {hashlib.sha256(rest).hexdigest()}\n".encode())
+                file.write(rest)
+            os.replace(temporary, self.path)
+        except PermissionError:  # Windows: another build is reading the pack; its own save will do
+            temporary.unlink(missing_ok=True)
+            return
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         self._remove_leftovers()
         self._data, self._index = rest[len(index) + 1:], _places(kept)
         self._stamp = _stamp(self.path)
