@@ -328,3 +328,23 @@ def test_a_warm_build_after_an_edit_publishes_what_a_first_build_does(built: Pro
     build(fresh)
     assert same_tree(built.site, fresh.site)
     assert len(stored(built.root / ".cache" / "dayori" / RENDER_CACHE)) == 12 + (KEEP_UNUSED > 0)  # the old 5
+
+
+def test_the_checks_cache_stays_one_pack_and_a_few_summaries_as_issues_are_added(project: Project) -> None:
+    """A summary of the archive's findings is written for each new set of files (each new issue); only the
+    newest KEPT_SUMMARIES stay, so `make check` (drafts too) and a build (without) still both find theirs."""
+    from dayori.check.archive import KEPT_SUMMARIES, check_files, content_files
+
+    settings = settings_from_file(project.root / "mkdocs.yml")
+    cache = settings.cache_path / "check"
+    for vol in range(1, 7):
+        project.add_issue(vol, f"2025-03-{vol:02d}", f"第{vol}号", "資料をを共有します。")
+        files = content_files(settings)
+        for checked in (files, files[:-1]):  # `make check`, then a build that leaves the newest out
+            first = check_files(settings, checked, workers=1)
+            again = check_files(settings, checked, workers=1)
+            assert again.analysed == 0 and again.findings == first.findings and (first.findings or not checked)
+        names = sorted(path.name for path in cache.iterdir())
+        assert names[-1] == RECORDS and len(names) - 1 == min(2 * vol, KEPT_SUMMARIES), names
+    assert check_files(settings, files, workers=1).analysed == 0
+    assert len(stored(cache / RECORDS)) == 6

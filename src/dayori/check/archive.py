@@ -3,6 +3,7 @@ every file at once (表記ゆれ, タグのゆれ) and the editors' settings (wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,6 +38,9 @@ _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True
 _CAPTIONS = ("*.vtt", "*.srt")
 RECORDS = "records.pack"
 """Each file's analysis, in the check's cache folder (see `dayori.pack`)."""
+KEPT_SUMMARIES = 3
+"""The archive's findings kept, for as many sets of files: a build's, `make check`'s (with drafts) and one more.
+A new set (a new issue) writes a new summary, so older ones are removed."""
 OKURIGANA_SETTINGS = ("本則", "許容")
 
 
@@ -115,6 +119,7 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         rows = [[display, *astuple(f)] for display, f in found]
         images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
         write_atomic(archive, _json(remember(memo, summary_key, {"key": whole, "findings": rows, "images": images})))
+        _remove_old_summaries(cache, archive)
     wanted = {str(paths.display(p)) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
     findings += [finding for finding in beyond if wanted is None or finding.path in wanted]
@@ -175,6 +180,16 @@ def _records(jobs: list[tuple[Path, str]], pack_path: Path, context: Context, me
         records[index] = record
     pack.save()
     return [record for record in records if record is not None], len(missing)
+
+
+def _remove_old_summaries(cache: Path, current: Path) -> None:
+    dated = []
+    for summary in cache.glob("archive-*.json"):
+        with contextlib.suppress(OSError):  # removed meanwhile by another build
+            dated.append((summary.stat().st_mtime_ns, summary))
+    for _, old in sorted(dated, reverse=True)[KEPT_SUMMARIES:]:
+        if old != current:
+            old.unlink(missing_ok=True)
 
 
 def _stored(pack: Pack, key: str, memo: Memo | None) -> Record | None:
