@@ -111,15 +111,16 @@ def test_a_build_that_fails_while_rendering_pages_stops_its_other_processes(proj
 
 
 def test_a_first_build_shares_rendering_with_another_process_and_reports_the_same(project: Project) -> None:
-    """A first build of many bodies has a helper render one in three into the render cache (`prerender`): the
-    content, and the problems in their order, are those of rendering everything here, and a helper that
-    renders nothing only costs time."""
+    """A first build of many bodies has a helper render one in three (`prerender`), whose records come back in
+    its answer: the content, and the problems in their order, are those of rendering everything here, and a
+    helper that renders nothing only costs time. The render cache is one file, written by the build alone."""
     import functools
     from dataclasses import replace
 
     from dayori.build import _render_helper
-    from dayori.content import HELPED_FROM, HELPER_PARTS, load_content, prerender
+    from dayori.content import HELPED_FROM, HELPER_PARTS, RENDER_CACHE, load_content, prerender
     from dayori.errors import ContentError
+    from dayori.pack import Pack
 
     count = HELPED_FROM + 8
     for vol in range(1, count + 1):
@@ -133,7 +134,7 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     try:
         base = settings_from_file(project.root / "mkdocs.yml")
         outcomes: list[Any] = []
-        for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: lambda: None)):
+        for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: dict)):
             settings = replace(base, cache_dir=f".cache/{name}")
             try:
                 load_content(settings, helper=functools.partial(helper, settings) if helper else None)
@@ -146,14 +147,15 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
             for vol in broken:
                 project.add_issue(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", "[ない号](999.md)")
             project.add_issue(2, "2025-01-03", "第2の話題", "[ない号](998.md)")
-            assert len(list((settings.cache_path / "bodies").glob("*.json"))) >= count
-        shared = replace(base, cache_dir=".cache/shared")  # what a helper leaves is what this process looks for
-        prerender(shared, HELPER_PARTS - 1, HELPER_PARTS)
-        records = len(list((shared.cache_path / "bodies").glob("*.json")))
-        assert records == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
+            assert len(Pack(settings.cache_path / RENDER_CACHE)) >= count
+            assert sorted(path.name for path in settings.cache_path.iterdir()) == [RENDER_CACHE]
+        shared = replace(base, cache_dir=".cache/shared")  # what a helper makes is what this process looks for
+        made = prerender(shared, HELPER_PARTS - 1, HELPER_PARTS)
+        assert len(made) == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
+        assert not (shared.cache_path / RENDER_CACHE).exists()  # the helper answers; it writes no cache
         with contextlib.suppress(ContentError):
             load_content(shared)
-        assert len(list((shared.cache_path / "bodies").glob("*.json"))) == count
+        assert len(Pack(shared.cache_path / RENDER_CACHE)) == count
     finally:
         os.environ.pop("DAYORI_TODAY", None)
     alone, helped, idle = outcomes[0:2], outcomes[2:4], outcomes[4:6]

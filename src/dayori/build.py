@@ -214,18 +214,19 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                  check, publications)
 
 
-def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], None]:
+def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], dict[str, bytes]]:
     """Another process rendering a share of the bodies (see `dayori.content.prerender`); waiting for it gives
-    nothing back: the bodies are in the render cache, and whatever it failed to render is rendered here."""
+    the render cache's records it made, through its answer (none if it failed: this process renders them)."""
     helper = sidework.start("bodies", settings, part, parts)
 
-    def wait() -> None:
+    def wait() -> dict[str, bytes]:
         try:
-            helper.answer()
+            made = helper.answer()
         except Exception:
-            pass
+            return {}
         finally:
             helper.close()
+        return made if isinstance(made, dict) else {}
     return wait
 
 

@@ -31,10 +31,10 @@ from dayori.limits import (
 )
 from dayori.memo import Memo, through
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
+from dayori.pack import Pack
 from dayori.paths import RealPaths, episode_index, find_entry, find_path, markdown_files, near_name, same_name
 from dayori.render import Containment, Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, Invalid, as_date, validate
-from dayori.store import BackgroundWrites
 
 BROKEN_LINK_MESSAGES = {
     "missing": "リンク先または画像「{url}」が見つかりません。ファイル名と置き場所を確かめてください"
@@ -101,9 +101,12 @@ class _Read:
         return self.values
 
 
-Helper = Callable[[int, int], Callable[[], None]]
-"""Starts another process rendering every `parts`-th body from the `part`-th into the render cache (see
-`prerender`); the function it returns waits for that process, whatever became of it."""
+Helper = Callable[[int, int], Callable[[], dict[str, bytes]]]
+"""Starts another process rendering every `parts`-th body from the `part`-th (see `prerender`); the function
+it returns waits for that process, whatever became of it, and gives the render cache's records it made
+(none when it failed)."""
+RENDER_CACHE = "bodies.pack"
+"""The render cache, in the engine's cache folder (see `dayori.pack`)."""
 HELPED_FROM = 64
 """Bodies to render (not in the render cache) from which a helper is worth its start (a third of a second)."""
 HELPER_PARTS = 3
@@ -118,17 +121,19 @@ def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None
     site build they are warnings naming the file, so that they never block the published issues and are still
     known before their publication day. With a `memo` (`make serve`), only changed files are parsed again
     and only changed bodies are looked up in the render cache. With a `helper`, a first build has another
-    process render a share of the bodies meanwhile; this one then finds them in the render cache, and renders
-    itself whatever that process did not leave there."""
+    process render a share of the bodies meanwhile and hand back its records; this one then finds them in its
+    render cache, and renders itself whatever that process did not make. The render cache is saved once,
+    with what this build used, before its problems are raised: fixing them costs only the bodies edited."""
     problems = Problems()
     day = today()
     read = _read_content(settings, preview, memo, gate or Gate.of(settings, memo), problems, day)
     issues, episodes, unpublished = read.issues, read.episodes, read.unpublished
-    with BackgroundWrites() as writes:
-        links = read.links(settings, writes, memo, problems)
-        bodies = _render_all(read.everything, links, helper)
-        built_issues = [_issue(item, bodies[item.display]) for item in issues]
-        built_episodes = [_episode(item, bodies[item.display]) for item in episodes]
+    cache = Pack.of(settings.cache_path / RENDER_CACHE, memo)
+    links = read.links(settings, cache, memo, problems)
+    bodies = _render_all(read.everything, links, helper)
+    cache.save()
+    built_issues = [_issue(item, bodies[item.display]) for item in issues]
+    built_episodes = [_episode(item, bodies[item.display]) for item in episodes]
     _check_references(built_issues, built_episodes, issues, episodes, problems)
     warnings: list[str] = []
     if not preview:
@@ -158,10 +163,9 @@ class _Reading:
     hidden: dict[Path, str]
     roots: str
 
-    def links(self, settings: Settings, writes: BackgroundWrites | None, memo: Memo | None,
-              problems: Problems) -> _Links:
+    def links(self, settings: Settings, cache: Pack, memo: Memo | None, problems: Problems) -> _Links:
         renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                            settings.cache_path / "bodies", writes, memo, settings.limits.nesting)
+                            cache, memo, settings.limits.nesting)
         return _Links(renderer, self.pages, self.hidden, self.roots, problems, settings.limits,
                       _page_finder(settings, self.pages))
 
@@ -190,7 +194,7 @@ def _read_content(settings: Settings, preview: bool, memo: Memo | None, gate: Ga
 
 def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dict[Path, Body]:
     """Every body; with a helper and enough bodies not in the render cache, one in `HELPER_PARTS` is left to
-    the helper and taken from the cache once it is done."""
+    the helper, whose records join the render cache once it is done."""
     if helper is None or sum(not links.renderer.cached(read.document.path, read.url, read.document.body)
                              for read in reads) < HELPED_FROM:
         return {read.display: _render(read, links) for read in reads}
@@ -199,7 +203,9 @@ def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dic
     bodies: dict[int, Body] = {}
     for later in (False, True):
         if later:
-            wait()
+            made = wait()
+            if links.renderer.cache is not None:
+                links.renderer.cache.offer(made)
         for index, read in enumerate(reads):
             if (index % HELPER_PARTS == HELPER_PARTS - 1) == later:
                 bodies[index] = _render(read, replace(links, problems=found[index]))
@@ -208,15 +214,17 @@ def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dic
     return {read.display: bodies[index] for index, read in enumerate(reads)}
 
 
-def prerender(settings: Settings, part: int, parts: int) -> None:
-    """Renders every `parts`-th body from the `part`-th into the render cache, for a build that renders the
-    others meanwhile (see `load_content`); what it finds wrong is that build's to report."""
+def prerender(settings: Settings, part: int, parts: int) -> dict[str, bytes]:
+    """The render cache's records of every `parts`-th body from the `part`-th, for a build that renders the
+    others meanwhile (see `load_content`) and saves them with its own; what it finds wrong is that build's
+    to report."""
     problems = Problems()
     read = _read_content(settings, False, None, Gate.of(settings, None), problems, today())
-    with BackgroundWrites() as writes:
-        links = read.links(settings, writes, None, problems)
-        for item in read.everything[part::parts]:
-            _render(item, links)
+    cache = Pack.of(settings.cache_path / RENDER_CACHE, None)
+    links = read.links(settings, cache, None, problems)
+    for item in read.everything[part::parts]:
+        _render(item, links)
+    return cache.used()
 
 
 def _issue_url(path: Path) -> str:

@@ -32,8 +32,9 @@ from dayori.errors import line_containing
 from dayori.limits import picture_size
 from dayori.memo import Memo, remember
 from dayori.model import Asset, Body, Heading
+from dayori.pack import Pack
 from dayori.paths import find_path
-from dayori.store import BackgroundWrites, code_version, digest, read_json, write_atomic
+from dayori.store import code_version, digest
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -159,20 +160,19 @@ class Rendered:
 class Renderer:
     """One Markdown instance for the whole build (building one per page is what makes MkDocs slow).
 
-    With a cache folder, a body is converted again only when its text, the Markdown settings, this code or a
-    file it links to changed: each rendering remembers what it looked at (linked issues' URLs, images' size
-    and time, files that were missing) and is reused only while all of that still holds. A `memo` keeps the
-    records read in memory between the rebuilds of a preview.
+    With a render cache (a `Pack`, which its owner saves), a body is converted again only when its text, the
+    Markdown settings, this code or a file it links to changed: each rendering remembers what it looked at
+    (linked issues' URLs, images' size and time, files that were missing) and is reused only while all of
+    that still holds. A `memo` keeps the records read in memory between the rebuilds of a preview.
     """
 
     def __init__(self, extensions: tuple[Any, ...], configs: dict[str, dict[str, Any]], containment: Containment,
-                 cache: Path | None = None, writes: BackgroundWrites | None = None,
-                 memo: Memo | None = None, max_nesting: int = LimitSettings.nesting) -> None:
+                 cache: Pack | None = None, memo: Memo | None = None,
+                 max_nesting: int = LimitSettings.nesting) -> None:
         self.current: _Target | None = None
         self.md = markdown.Markdown(extensions=[*extensions, _LinkExtension(self)], extension_configs=configs)
         self.containment = containment
         self.cache = cache
-        self.writes = writes
         self.memo = memo
         self.max_nesting = max_nesting
         self.fingerprint = digest(_code_version(), max_nesting, [_stable(e) for e in extensions], _stable(configs),
@@ -184,8 +184,8 @@ class Renderer:
         """`link_for_file` maps another content file (an issue's .md) to its site URL, or None if unknown;
         `page_for_url` maps a page's address as the site or the preview shows it (`newsletter/6/`, resolved
         against this page; `/dayori/newsletter/6/`; `http://127.0.0.1:8000/dayori/newsletter/6/`) to that file."""
-        record_path = self._record_path(source, page_url, text)
-        cached = _still_valid(self._stored(record_path), link_for_file, page_for_url) if record_path else None
+        key = self._key(source, page_url, text)
+        cached = _still_valid(self._stored(key), link_for_file, page_for_url) if key is not None else None
         if cached is not None:
             return cached
         deepest = limits.nesting(text)
@@ -203,24 +203,20 @@ class Renderer:
         html_text = sanitize.clean(html_text)
         body = Body(html=html_text, text=plain_text(html_text), toc=toc, assets=tuple(dict.fromkeys(target.assets)))
         rendered = Rendered(body, (*target.broken, *unsafe), tuple(target.links))
-        if record_path is not None:
-            stored = remember(self.memo, _memo_key(record_path), _record(rendered, target.depends))
-            record = json.dumps(stored, ensure_ascii=False).encode()
-            if self.writes is not None:
-                self.writes.file(record_path, record)
-            else:
-                write_atomic(record_path, record)
+        if key is not None and self.cache is not None:
+            stored = remember(self.memo, _memo_key(key), _record(rendered, target.depends))
+            self.cache.put(key, json.dumps(stored, ensure_ascii=False).encode())
         return rendered
 
     def cached(self, source: Path, page_url: str, text: str) -> bool:
         """Whether a rendering of this body is in the cache (not whether what it looked at still holds)."""
-        record_path = self._record_path(source, page_url, text)
-        return record_path is not None and record_path.is_file()
+        key = self._key(source, page_url, text)
+        return key is not None and self.cache is not None and key in self.cache
 
-    def _record_path(self, source: Path, page_url: str, text: str) -> Path | None:
+    def _key(self, source: Path, page_url: str, text: str) -> str | None:
         if self.cache is None:
             return None
-        return self.cache / f"{digest(self.fingerprint, str(source), page_url, text)}.json"
+        return digest(self.fingerprint, str(source), page_url, text)
 
     def findings(self, text: str) -> list[sanitize.Finding]:
         """What a hand-written page (docs/) holds that a body may not: the sanitiser's findings only, its links
@@ -228,10 +224,13 @@ class Renderer:
         self.md.reset()
         return sanitize.findings(self.md.convert(text), text)
 
-    def _stored(self, record_path: Path) -> Any:
+    def _stored(self, key: str) -> Any:
+        record = self.cache.get(key) if self.cache is not None else None
+        if record is None:
+            return None
         if self.memo is None:
-            return read_json(record_path)
-        return self.memo.get(_memo_key(record_path), lambda: read_json(record_path))
+            return _loaded(record)
+        return self.memo.get(_memo_key(key), lambda: _loaded(record))
 
     def resolve(self, url: str, target: _Target) -> str:
         try:
@@ -298,8 +297,16 @@ class Renderer:
         return url
 
 
-def _memo_key(record_path: Path) -> tuple[str, str]:
-    return "body record", str(record_path)
+def _memo_key(key: str) -> tuple[str, str]:
+    return "body record", key
+
+
+def _loaded(record: bytes) -> Any:
+    """A stored rendering, or None when it cannot be read (then the body is simply rendered again)."""
+    try:
+        return json.loads(record)
+    except ValueError:
+        return None
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -319,6 +326,15 @@ def _record(rendered: Rendered, depends: list[list[Any]]) -> dict[str, Any]:
 
 def _still_valid(record: Any, link_for_file: Callable[[Path], str | None],
                  page_for_url: Callable[[str], Path | None]) -> Rendered | None:
+    """The stored rendering, if everything it looked at still holds; None for a record of another shape."""
+    try:
+        return _reused(record, link_for_file, page_for_url)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def _reused(record: Any, link_for_file: Callable[[Path], str | None],
+            page_for_url: Callable[[str], Path | None]) -> Rendered | None:
     if not isinstance(record, dict) or set(record) != {"html", "text", "toc", "assets", "broken", "links", "depends"}:
         return None
     if not all(_holds(kind, name, value, link_for_file, page_for_url) for kind, name, value in record["depends"]):

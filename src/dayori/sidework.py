@@ -1,6 +1,7 @@
 """Work a site build hands to other processes, so that it runs on the other core while this one renders the
 pages: the proofreading check with the tags' readings the tag page is sorted by, the emails, and on a first
-build a share of the bodies' Markdown, rendered into the render cache while this process renders the rest.
+build a share of the bodies' Markdown (the records for the render cache come back in its answer) while this
+process renders the rest.
 
 The check and the readings need SudachiPy's dictionary, which takes most of a second to load and most of the
 memory of a build; the emails, a tenth of a second of inlining per issue on a first build. In other

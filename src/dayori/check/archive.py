@@ -3,6 +3,7 @@ every file at once (表記ゆれ, タグのゆれ) and the editors' settings (wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,12 +29,18 @@ from dayori.check.tables import PROFILES
 from dayori.config import Settings
 from dayori.limits import TOO_LARGE_TO_MEASURE, markdown_too_big, picture_size
 from dayori.memo import Memo, recall, remember
+from dayori.pack import Pack
 from dayori.paths import RealPaths, episode_index, markdown_files
 from dayori.store import code_version, digest, read_json, write_atomic
 
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
 _CAPTIONS = ("*.vtt", "*.srt")
+RECORDS = "records.pack"
+"""Each file's analysis, in the check's cache folder (see `dayori.pack`)."""
+KEPT_SUMMARIES = 3
+"""The archive's findings kept, for as many sets of files: a build's, `make check`'s (with drafts) and one more.
+A new set (a new issue) writes a new summary, so older ones are removed."""
 OKURIGANA_SETTINGS = ("本則", "許容")
 
 
@@ -79,8 +86,8 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
     other work on the same cores). Without `workers`, the environment variable DAYORI_CHECK_WORKERS decides
     (1: this process only), else the cores there are. The findings do not depend on it.
 
-    Each file's analysis is cached under its bytes' key; the archive's findings are cached too, under the
-    keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
+    Each file's analysis is cached under its bytes' key, all of them in one file; the archive's findings are
+    cached too, under the keys of all files and the settings (one entry per set of files: `make check` checks drafts, a build
     does not), so an unchanged archive costs one hash per file and one read. A `memo` keeps what was read
     in memory between the rebuilds of a preview, and the dictionary loaded."""
     levels = rule_levels(settings)
@@ -104,13 +111,15 @@ def check_files(settings: Settings, files: Iterable[Path], report: Iterable[Path
         rows, images = summary["findings"], summary["images"]
     else:
         context = check_context(settings, analyzer, entries)
-        records, analysed = _records([(path, cache / f"{key}.json") for path, _, key in keyed], context, memo, workers)
+        records, analysed = _records([(path, key) for path, _, key in keyed], cache / RECORDS, context, memo,
+                                     workers)
         items = [_Item(path, display, record) for (path, display, _), record in zip(keyed, records, strict=True)]
         found = [(item.display, f) for item in items for f in _item_findings(item, levels)]
         found += _archive_findings(items, levels)
         rows = [[display, *astuple(f)] for display, f in found]
         images = [[item.display, str(item.path), *image] for item in items for image in item.record.images]
         write_atomic(archive, _json(remember(memo, summary_key, {"key": whole, "findings": rows, "images": images})))
+        _remove_old_summaries(cache, archive)
     wanted = {str(paths.display(p)) for p in report} if report is not None else None
     findings = [Finding(*row[1:]) for row in rows if wanted is None or row[0] in wanted]
     findings += [finding for finding in beyond if wanted is None or finding.path in wanted]
@@ -156,23 +165,50 @@ def _within_limits(files: Iterable[Path], settings: Settings, paths: RealPaths) 
     return kept, beyond
 
 
-def _records(jobs: list[tuple[Path, Path]], context: Context, memo: Memo | None,
+def _records(jobs: list[tuple[Path, str]], pack_path: Path, context: Context, memo: Memo | None,
              workers: int | None) -> tuple[list[Record], int]:
-    """Each file's analysis, from the cache (`stored_at` is named by its key) or made now and stored; and
-    how many were made."""
-    records = [_stored(stored_at, memo) for _, stored_at in jobs]
+    """Each file's analysis, from the cache (under its key) or made now; and how many were made. The cache
+    is saved with the records used here."""
+    pack = Pack.of(pack_path, memo)
+    records = [_stored(pack, key, memo) for _, key in jobs]
     missing = [index for index, record in enumerate(records) if record is None]
-    made = analyse_files([jobs[index] for index in missing], context, workers)
+    made = analyse_files([jobs[index][0] for index in missing], context, workers)
     for index, record in zip(missing, made, strict=True):
-        remember(memo, ("check record", str(jobs[index][1])), record.as_dict())
+        key = jobs[index][1]
+        pack.put(key, record.to_json())
+        remember(memo, ("check record", key), record.as_dict())
         records[index] = record
+    pack.save()
     return [record for record in records if record is not None], len(missing)
 
 
-def _stored(stored_at: Path, memo: Memo | None) -> Record | None:
-    key = ("check record", str(stored_at))
-    stored = recall(memo, lambda _: key, lambda: read_json(stored_at))
-    return Record(**stored) if isinstance(stored, dict) else None
+def _remove_old_summaries(cache: Path, current: Path) -> None:
+    dated = []
+    for summary in cache.glob("archive-*.json"):
+        with contextlib.suppress(OSError):  # removed meanwhile by another build
+            dated.append((summary.stat().st_mtime_ns, summary))
+    for _, old in sorted(dated, reverse=True)[KEPT_SUMMARIES:]:
+        if old != current:
+            old.unlink(missing_ok=True)
+
+
+def _stored(pack: Pack, key: str, memo: Memo | None) -> Record | None:
+    stored = pack.get(key)
+    if stored is None:
+        return None
+    fields = recall(memo, lambda _: ("check record", key), lambda: _loaded(stored))
+    return Record(**fields) if fields is not None else None
+
+
+def _loaded(stored: bytes) -> dict[str, Any] | None:
+    """A stored analysis's fields, or None when they are not a record's (then the file is analysed again)."""
+    try:
+        fields = json.loads(stored)
+    except ValueError:
+        return None
+    shaped = isinstance(fields, dict) and fields.keys() == Record().as_dict().keys() and all(
+        isinstance(rows, list) and all(isinstance(row, list) for row in rows) for rows in fields.values())
+    return fields if shaped else None
 
 
 def _json(data: Any) -> bytes:

@@ -19,7 +19,6 @@ from pathlib import Path
 from dayori.check.base import Context
 from dayori.check.confusables import confusion_set
 from dayori.check.document import Record, analyse
-from dayori.store import write_atomic
 
 WORTH_A_FORK = 150_000
 """Bytes of Markdown to analyse (about 50 issues) from which a forked process pays for itself."""
@@ -28,12 +27,12 @@ WORTH_A_SPAWN = 600_000
 loads the dictionary first (about 0.4 s)."""
 CHUNKS_PER_PROCESS = 16
 
-Job = tuple[Path, Path]
-"""A file to analyse and where its record is stored."""
+Job = Path
+"""A file to analyse."""
 
 
 def analyse_files(jobs: list[Job], context: Context, workers: int | None = None) -> list[Record]:
-    """The records of `jobs`' files in their order, each also written where its job says."""
+    """The records of `jobs`' files in their order (the caller stores them: one cache file, not one each)."""
     method = _start_method()
     processes = workers if workers is not None else _useful_processes(jobs, method)
     if processes <= 1 or len(jobs) < 2:
@@ -57,12 +56,7 @@ def analyse_files(jobs: list[Job], context: Context, workers: int | None = None)
 
 
 def analyse_here(jobs: list[Job], context: Context) -> list[Record]:
-    records = []
-    for path, stored_at in jobs:
-        record = analyse(path, context)  # not nested beyond the limit: see `analyse`
-        write_atomic(stored_at, record.to_json())
-        records.append(record)
-    return records
+    return [analyse(path, context) for path in jobs]  # not nested beyond the limit: see `analyse`
 
 
 def _result(future: Future[list[Record]], chunk: list[Job], context: Context) -> list[Record]:
@@ -77,7 +71,7 @@ def _useful_processes(jobs: list[Job], method: str) -> int:
     if multiprocessing.current_process().daemon:  # a pool's worker cannot start processes of its own
         return 1
     size = 0
-    for path, _ in jobs:
+    for path in jobs:
         try:
             size += path.stat().st_size
         except OSError:
