@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from browser import chromium, serve
 from conftest import Project, copy_project
-from dayori.material.search import encode, index_terms, rewrite_index
+from dayori.material.search import encode, index_terms, japanese_runs, rewrite_index
 
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
 
@@ -136,6 +138,23 @@ def test_index_gets_bigram_fields_and_keeps_what_readers_see() -> None:
 
 def test_half_width_katakana_is_indexed_like_full_width() -> None:
     assert index_terms("ﾃﾚﾜｰｸ") == index_terms("テレワーク") != []
+
+
+def obvious_index_terms(text: str) -> list[str]:
+    """`index_terms` as it was first written, a run and a bigram at a time."""
+    terms: dict[str, None] = {}
+    for run in japanese_runs(text):
+        terms.update(dict.fromkeys(encode(run[i:i + 2]) for i in range(len(run) - 1)))
+        terms[encode(run[-1])] = None
+    return list(terms)
+
+
+@settings(max_examples=300)
+@given(st.text(st.sampled_from("会議の時短をテレワークでﾃﾚﾜｰｸ々ゝ〆ー 、。\x00\n\tAz1手ぶれ補正𠮷"), max_size=60) | st.text(max_size=30))
+def test_index_terms_are_each_run_s_bigrams_then_its_last_character(text: str) -> None:
+    """Runs of one character, runs that repeat, a NUL in the text, characters beyond the BMP: the terms and
+    their order are those of the obvious loop."""
+    assert index_terms(text) == obvious_index_terms(text)
 
 
 def _highlight_param(href: str) -> str:

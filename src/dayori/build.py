@@ -131,9 +131,7 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                 made_from: lastbuild.Snapshot | None) -> Build:
     # The stages are imported when a build runs them: the next build of an unchanged project needs none.
     from dayori.attachments import picture_variants, publish_copies
-    from dayori.check.stage import check_content
     from dayori.content import load_content
-    from dayori.email import build_emails
     from dayori.feeds import build_feeds
     from dayori.gate import Gate, vet_content, vet_handwritten
     from dayori.media import process_episodes
@@ -166,6 +164,8 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
         publications, page_problems = _publications(docs, passage, copies.files, settings, memo)
         lap("files")
         if side is None:
+            from dayori.check.stage import check_content
+
             check = check_content(content, settings, memo)
             lap("check")
         episodes = content.episodes if preview else tuple(e for e in content.episodes
@@ -177,6 +177,8 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
         feeds = build_feeds(content, settings, media.media, memo=memo)
         lap("feeds")
         if mailing is None:
+            from dayori.email import build_emails
+
             emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
             lap("email")
         assets, changed = _asset_outputs(content, passage, copies.files)

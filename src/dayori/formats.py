@@ -27,7 +27,7 @@ def duration_words(seconds: float) -> str:
 
 def reading_minutes(text: str, chars_per_minute: int) -> int:
     """Japanese is read in characters per minute, not words; spaces do not count."""
-    characters = sum(1 for c in text if not c.isspace())
+    characters = len("".join(text.split()))  # split() cuts at exactly the characters isspace() names
     return max(1, math.ceil(characters / chars_per_minute))
 
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dayori.check.archive import SettingsError, check_files
 from dayori.check.findings import Finding
 from dayori.config import Settings
 from dayori.errors import Problem
@@ -39,6 +38,8 @@ def check_content(content: Content, settings: Settings, memo: Memo | None = None
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""
     if not settings.check.enabled:
         return CheckResult()
+    from dayori.check.archive import SettingsError, check_files  # a build that only reads a result needs neither
+
     items: list[Issue | Episode] = [*content.issues, *content.episodes]
     try:
         report = check_files(settings, [settings.root / item.source for item in items], memo=memo)

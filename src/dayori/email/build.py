@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html import escape
 from importlib import resources
@@ -15,27 +15,15 @@ from typing import Any
 from dayori import csp
 from dayori.config import Settings
 from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
+from dayori.email.report import EmailReport
 from dayori.email.transform import Notice
-from dayori.errors import ContentError, Problem, line_containing
+from dayori.errors import Problem, line_containing
 from dayori.formats import japanese_date
 from dayori.memo import Memo, recall, remember
 from dayori.model import Content, EpisodeMedia, Issue, Output
 from dayori.store import BackgroundWrites, code_version, write_atomic
 
 PREVIEW_DEST = "email/index.html"
-
-
-@dataclass
-class EmailReport:
-    """Outputs for the site, warnings for the log and, with `strict`, the same findings as problems."""
-
-    outputs: list[Output] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise ContentError(self.problems)
 
 
 def build_emails(content: Content, settings: Settings, media: Mapping[str, EpisodeMedia] | None = None,

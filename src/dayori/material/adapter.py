@@ -805,6 +805,9 @@ def _source_uri(page: Page) -> str:
 
 
 STUBS_FILE = "page-stubs.pickle"
+_STUB_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter where PyYAML has it (a fifth of the Python one's time on a first build); MkDocs reads the
+stubs with libyaml too, and either reads back the same front matter."""
 STUB_CODE = hashlib.sha256(Path(__file__).read_bytes() + yaml.__version__.encode()).hexdigest()
 """What a stub also depends on: the code that writes it (this file) and PyYAML."""
 
@@ -876,7 +879,7 @@ def _stub(page: Page) -> str:
     meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}}),
             **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
-    return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=True)}---\n"
+    return f"---\n{yaml.dump(meta, Dumper=_STUB_DUMPER, allow_unicode=True, sort_keys=True)}---\n"
 
 
 def _hidden_columns(page: Page) -> list[str]:
