@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from dayori.check import Finding, check_files, content_files
-from dayori.check.stage import CheckResult
+from dayori.check.result import CheckResult
 from dayori.email import EmailReport, build_emails
 from dayori.errors import Problem
 from dayori.model import Output

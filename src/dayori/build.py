@@ -21,7 +21,7 @@ from dayori.render import ASSET_FOLDER
 
 if TYPE_CHECKING:
     from dayori.attachments import Request, Variants
-    from dayori.check.stage import CheckResult
+    from dayori.check.result import CheckResult
     from dayori.gate import Passage
     from dayori.pages import Site
 
@@ -233,7 +233,7 @@ def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], di
 
 
 def _no_check() -> CheckResult:
-    from dayori.check.stage import CheckResult
+    from dayori.check.result import CheckResult
 
     return CheckResult()
 

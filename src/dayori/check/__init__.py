@@ -1,7 +1,7 @@
 """校正: the proofreading check editors run (`python -m dayori check`) and every build runs.
 
 The checker itself is imported when first used: a site build proofreads in another process and only reads
-its result here (`dayori.check.stage.CheckResult`), which needs none of the rules or the analyser."""
+its result here (`dayori.check.result.CheckResult`), which needs none of the rules or the analyser."""
 
 from __future__ import annotations
 

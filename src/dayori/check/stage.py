@@ -4,42 +4,21 @@ under `mkdocs serve`, a panel on each page."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from dayori.check.archive import SettingsError, check_files
 from dayori.check.findings import Finding
+from dayori.check.result import CheckResult
 from dayori.config import Settings
 from dayori.errors import Problem
 from dayori.memo import Memo
 from dayori.model import Content, Episode, Issue
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """Findings by the page's source file (`newsletter/2026/9.md`), the log's lines and the build's problems."""
-
-    findings: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    analysed: int = 0
-    dictionary_loaded: bool = False
-
-    @property
-    def summary(self) -> str:
-        """The one line `make site` ends with: how many findings of each severity, and where to see them."""
-        found = [f for page in self.findings.values() for f in page]
-        if not found:
-            return "校正: 指摘はありません。"
-        errors = sum(1 for f in found if f.is_error)
-        return f"校正: エラー {errors} 件、警告 {len(found) - errors} 件（一覧は make check で見られます）。"
-
-
 def check_content(content: Content, settings: Settings, memo: Memo | None = None) -> CheckResult:
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""
     if not settings.check.enabled:
         return CheckResult()
-    from dayori.check.archive import SettingsError, check_files  # a build that only reads a result needs neither
-
     items: list[Issue | Episode] = [*content.issues, *content.episodes]
     try:
         report = check_files(settings, [settings.root / item.source for item in items], memo=memo)
