@@ -46,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, ensure_folder, link_or_copy, write_atomic
+from dayori.store import copy_file, digest, ensure_folder, link_or_copy, temporary_beside, write_atomic
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -568,6 +568,8 @@ def _publish_site(config: MkDocsConfig) -> None:
     the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
     state = session()
+    if not state.preview:
+        internals.forget_search_index(config)
     if state.build is not None and state.build.late is not None:
         _finish_build(Path(config.site_dir))
     swap = _end_site_swap()
@@ -710,7 +712,10 @@ def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
     state = session()
     while state.activated:
         state.activated.pop().active = False
-    return _with_policy(output, config)
+    output = _with_policy(output, config)
+    if not state.preview:
+        internals.written(page)
+    return output
 
 
 def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
@@ -863,11 +868,21 @@ def _keep_stubs(state: Session) -> None:
     if state.settings is None:
         return
     if state.stubs_made and state.stubs_made != state.stubs_kept:
-        write_atomic(state.settings.cache_path / STUBS_FILE,
-                     pickle.dumps(state.stubs_made, protocol=pickle.HIGHEST_PROTOCOL))
+        _keep(state.settings.cache_path / STUBS_FILE, state.stubs_made)
     if state.terms_used and state.terms_used.keys() != state.terms_kept:
-        write_atomic(state.settings.cache_path / TERMS_FILE,
-                     pickle.dumps((TERMS_CODE, state.terms_used), protocol=pickle.HIGHEST_PROTOCOL))
+        _keep(state.settings.cache_path / TERMS_FILE, (TERMS_CODE, state.terms_used))
+
+
+def _keep(path: Path, value: object) -> None:
+    """Pickled straight into its file (the search terms of 520 issues take 4 MB: not held a second time as
+    bytes at the end of the build, when its memory peaks), which replaces the old one only once complete."""
+    temporary = temporary_beside(path)
+    try:
+        with open(temporary, "wb") as stored:
+            pickle.dump(value, stored, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _stub(page: Page) -> str:
