@@ -8,6 +8,7 @@ import gzip
 import os
 import random
 import re
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -264,7 +265,7 @@ def test_a_first_build_compressed_by_another_process_gets_the_same_copies_and_a_
     precompress(folders["here"], None, tmp_path / "here.json", elsewhere=False)
     monkeypatch.setattr(compress, "ELSEWHERE_BYTES", 0)
     if not starts:
-        monkeypatch.setattr(compress.sys, "executable", str(tmp_path / "no-python-here"))
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
     record = tmp_path / RECORD
     precompress(folders["elsewhere"], None, record)
     assert _copies_in(folders["elsewhere"]) == _copies_in(folders["here"])

@@ -107,6 +107,10 @@ class Session:
     terms_used: dict[str, dict[str, str]] | None = None
     """The search index's terms by entry (see `dayori.material.search.rewrite_index`), kept like the stubs."""
     terms_kept: frozenset[str] = frozenset()
+    terms_written: Path | None = None
+    """A `mkdocs build`'s new search terms, pickled beside the kept ones as soon as the index is written (and
+    dropped from memory: megabytes, held to the end of the build, when its memory peaks); they replace the
+    kept ones when the site is published (see `_keep_stubs`)."""
 
     @property
     def reloading(self) -> bool:
@@ -579,6 +583,7 @@ def _publish_site(config: MkDocsConfig) -> None:
     if swap.warnings is not None and swap.warnings.get_counts():
         state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
+        _drop_unkept_terms(state)
     else:
         precompress(swap.staging.folder, swap.staging.final,
                     state.settings.cache_path / RECORD if state.settings is not None else None)
@@ -645,6 +650,7 @@ def on_build_error(error: Exception) -> None:
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
+    _drop_unkept_terms(state)
     if state.preview:
         return
     if isinstance(error, BuildError):
@@ -683,14 +689,18 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
         known = state.reload.terms if state.reloading else _kept_terms(state)
         dates = {page.url: str(page.meta["date"]) for page in (state.pages or {}).values() if "date" in page.meta}
         state.terms_used = {}
-        manifest, shards = split_index(rewrite_index(generated, known, state.terms_used), dates)
-        folder = site / Path(INDEX).parent
-        for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
-            if stale.relative_to(site).as_posix() not in shards:
-                stale.unlink()
-        for name, data in shards.items():
+        written: set[str] = set()
+
+        def write(name: str, data: bytes) -> None:
             ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
+            written.add(name)
+        manifest, _ = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
+        if not state.preview:
+            _write_terms_now(state)
+        for stale in (site / Path(INDEX).parent).glob("shard-*.json"):  # `make serve` writes into the same folder
+            if stale.relative_to(site).as_posix() not in written:
+                stale.unlink()
         return json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
     return generate_with_terms
 
@@ -868,21 +878,38 @@ def _keep_stubs(state: Session) -> None:
     if state.settings is None:
         return
     if state.stubs_made and state.stubs_made != state.stubs_kept:
-        _keep(state.settings.cache_path / STUBS_FILE, state.stubs_made)
-    if state.terms_used and state.terms_used.keys() != state.terms_kept:
-        _keep(state.settings.cache_path / TERMS_FILE, (TERMS_CODE, state.terms_used))
+        os.replace(_pickled_beside(state.settings.cache_path / STUBS_FILE, state.stubs_made),
+                   state.settings.cache_path / STUBS_FILE)
+    if state.terms_written is not None:
+        os.replace(state.terms_written, state.settings.cache_path / TERMS_FILE)
+        state.terms_written = None
 
 
-def _keep(path: Path, value: object) -> None:
-    """Pickled straight into its file (the search terms of 520 issues take 4 MB: not held a second time as
-    bytes at the end of the build, when its memory peaks), which replaces the old one only once complete."""
+def _write_terms_now(state: Session) -> None:
+    """See `Session.terms_written`; nothing is written when the terms are those kept already."""
+    used, state.terms_used = state.terms_used, None
+    if state.settings is not None and used and used.keys() != state.terms_kept:
+        state.terms_written = _pickled_beside(state.settings.cache_path / TERMS_FILE, (TERMS_CODE, used))
+
+
+def _drop_unkept_terms(state: Session) -> None:
+    """A build that publishes nothing keeps nothing."""
+    if state.terms_written is not None:
+        state.terms_written.unlink(missing_ok=True)
+        state.terms_written = None
+
+
+def _pickled_beside(path: Path, value: object) -> Path:
+    """`value` pickled straight into a temporary file beside `path` (not held a second time as bytes), for
+    `os.replace` to put in place once complete."""
     temporary = temporary_beside(path)
     try:
         with open(temporary, "wb") as stored:
             pickle.dump(value, stored, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    finally:
+    except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+    return temporary
 
 
 def _stub(page: Page) -> str:
