@@ -85,7 +85,7 @@ ELSEWHERE_BYTES = 4_000_000
 """Text from which a folder whose copies are all to be made (a first build) is compressed by another process.
 Each compressing thread holds its own Brotli and zlib buffers (about 8 MB for a search shard), which would come
 on top of everything the builder holds at its end: measured on 520 issues, the build's process peaked at
-130 MB compressing in its own threads against 112 MB otherwise, while the other process costs a tenth of a
+129 MB compressing in its own threads against 104 MB otherwise, while the other process costs a tenth of a
 second to start and peaks at about 40 MB. A rebuild links most copies from the site it replaces and
 compresses few files: it compresses here."""
 
