@@ -8,6 +8,7 @@ import gzip
 import os
 import random
 import re
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from browser import serve
 from conftest import ROOT, Project, copy_project
+from dayori import compress
 from dayori.compress import BROTLI_ABOVE, RECORD, TEXT_SUFFIXES, gzip_copy, precompress, unpack
 from testsupport.statichost import HASHED
 
@@ -239,3 +241,35 @@ def test_a_copy_edited_by_hand_is_made_again_even_when_its_size_or_time_is_kept(
     for encoding in (".gz", ".br"):
         copy = new / "a" / f"index.html{encoding}"
         assert unpack(encoding, copy.read_bytes()) == (new / "a" / "index.html").read_bytes()
+
+
+def _copies_in(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.suffix in (".gz", ".br")}
+
+
+@pytest.mark.parametrize("starts", [True, False])
+def test_a_first_build_compressed_by_another_process_gets_the_same_copies_and_a_record_that_vouches(
+        starts: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first build of a large site has its copies made by another process (see `ELSEWHERE_BYTES`; here any
+    size is large), or here when that process cannot start: the copies are those made here, and its record
+    lets the next build link them instead of compressing again."""
+    texts = ["", "a", "回線が遅い拠点でも" * 300, _varied_text(12000, 1), _varied_text(30000, 2)]
+    folders = {name: tmp_path / name for name in ("here", "elsewhere", "next")}
+    for folder in folders.values():
+        for number, text in enumerate(texts):
+            for name in ("index.html", "feed.xml", "picture.png"):
+                page = folder / str(number) / name
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(text, encoding="utf-8")
+    precompress(folders["here"], None, tmp_path / "here.json", elsewhere=False)
+    monkeypatch.setattr(compress, "ELSEWHERE_BYTES", 0)
+    if not starts:
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    record = tmp_path / RECORD
+    precompress(folders["elsewhere"], None, record)
+    assert _copies_in(folders["elsewhere"]) == _copies_in(folders["here"])
+    assert {".gz", ".br"} <= {Path(name).suffix for name in _copies_in(folders["here"])}
+    inodes = {name: (folders["elsewhere"] / name).stat().st_ino for name in _copies_in(folders["elsewhere"])}
+    precompress(folders["next"], folders["elsewhere"], record)
+    assert {name: (folders["next"] / name).stat().st_ino for name in _copies_in(folders["next"])} == inodes

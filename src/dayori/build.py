@@ -152,8 +152,8 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                            helper=functools.partial(_render_helper, settings) if site_build else None)
     lap("content")
     # A site build proofreads and makes the emails in other processes meanwhile (see `dayori.sidework`).
-    side = sidework.start("check", settings, [group.label for group in content.tags()], content) \
-        if site_build else None
+    side = sidework.start("check", settings, [group.label for group in content.tags()],
+                            [item.source for item in _items(content)]) if site_build else None
     mailing: sidework.SideWork | None = None
     try:
         passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))

@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -79,18 +81,55 @@ def copies_of(data: bytes) -> dict[str, bytes]:
     return {encoding: packed for encoding, packed in made.items() if len(packed) < len(data)}
 
 
-def precompress(folder: Path, previous: Path | None = None, record: Path | None = None) -> None:
+ELSEWHERE_BYTES = 4_000_000
+"""Text from which a folder whose copies are all to be made (a first build) is compressed by another process.
+Each compressing thread holds its own Brotli and zlib buffers (about 8 MB for a search shard), which would come
+on top of everything the builder holds at its end: measured on 520 issues, the build's process peaked at
+129 MB compressing in its own threads against 104 MB otherwise, while the other process costs a tenth of a
+second to start and peaks at about 40 MB. A rebuild links most copies from the site it replaces and
+compresses few files: it compresses here."""
+
+
+def precompress(folder: Path, previous: Path | None = None, record: Path | None = None, *,
+                elsewhere: bool = True) -> None:
     """Every text file of `folder` gets its copies. `previous` is the site being replaced: its copies are
     linked instead of made again where `record` (what the build that wrote them kept) vouches for them; the
     record of this folder's copies is written there in turn. Files are compressed in parallel: zlib and Brotli
-    work outside the interpreter lock."""
+    work outside the interpreter lock. With `elsewhere`, a folder with nothing vouched for and more than
+    `ELSEWHERE_BYTES` of text is compressed by this same function in another process (see
+    `ELSEWHERE_BYTES`); if that process fails, here."""
     vouched = _read_record(record) if previous is not None and record is not None else {}
+    if elsewhere and not vouched and _text_bytes(folder) > ELSEWHERE_BYTES \
+            and _in_another_process(folder, previous, record):
+        return
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
         made = dict(pool.map(lambda path: _copies(folder, path, previous, vouched), _text_files(folder)))
     if record is not None:
         written = json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":"), sort_keys=True).encode()
         if not _holds(record, written):  # a rebuild of an unchanged site leaves the cache as it was
             write_atomic(record, written)
+
+
+def _text_bytes(folder: Path) -> int:
+    size = 0
+    for path in _text_files(folder):
+        try:
+            size += path.stat().st_size
+        except OSError:
+            continue
+    return size
+
+
+def _in_another_process(folder: Path, previous: Path | None, record: Path | None) -> bool:
+    """`precompress` run by `python -m dayori.compress`; False when it did not finish (it cannot start here,
+    or it was killed): whatever it left is made again or linked again by the caller."""
+    source = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))}
+    command = [sys.executable, "-m", "dayori.compress", str(folder), str(previous or ""), str(record or "")]
+    try:
+        return subprocess.run(command, stdin=subprocess.DEVNULL, env=env, check=False).returncode == 0
+    except OSError:
+        return False
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -188,3 +227,9 @@ def _linked_if_untouched(copy: Path, target: Path, stamp: Stamp) -> Stamp | None
         return _stamp(target)
     except OSError:
         return None
+
+
+if __name__ == "__main__":
+    _folder, _previous, _record = sys.argv[1:4]
+    precompress(Path(_folder), Path(_previous) if _previous else None, Path(_record) if _record else None,
+                elsewhere=False)

@@ -69,11 +69,11 @@ def start(task: str, settings: Settings, *args: Any) -> SideWork:
     return SideWork(process, work)
 
 
-def _readings_then_check(settings: Settings, labels: list[str], content: Any) -> list[Callable[[], Any]]:
-    from dayori.check.stage import check_content
+def _readings_then_check(settings: Settings, labels: list[str], sources: list[Path]) -> list[Callable[[], Any]]:
+    from dayori.check.stage import check_sources
     from dayori.reading import by_reading
 
-    return [lambda: by_reading(labels, settings.cache_path) and None, lambda: check_content(content, settings)]
+    return [lambda: by_reading(labels, settings.cache_path) and None, lambda: check_sources(sources, settings)]
 
 
 def _bodies(settings: Settings, part: int, parts: int) -> list[Callable[[], Any]]:

@@ -17,18 +17,24 @@ from dayori.model import Content, Episode, Issue
 
 def check_content(content: Content, settings: Settings, memo: Memo | None = None) -> CheckResult:
     """Checks what this build publishes (drafts too under serve); cached bodies cost a file read each."""
+    items: list[Issue | Episode] = [*content.issues, *content.episodes]
+    return check_sources([item.source for item in items], settings, memo)
+
+
+def check_sources(sources: list[Path], settings: Settings, memo: Memo | None = None) -> CheckResult:
+    """`check_content` of the issues and episodes whose files are `sources` (relative to the project): all the
+    check needs of them (a site build's proofreading process gets these, not the content with its bodies)."""
     if not settings.check.enabled:
         return CheckResult()
-    items: list[Issue | Episode] = [*content.issues, *content.episodes]
     try:
-        report = check_files(settings, [settings.root / item.source for item in items], memo=memo)
+        report = check_files(settings, [settings.root / source for source in sources], memo=memo)
     except SettingsError as error:
         return CheckResult(problems=(Problem(Path("mkdocs.yml"), None, str(error)),))
     pages: dict[str, str] = {}
-    for item in items:
-        pages[str(item.source)] = str(item.source)
-        if item.source.name == "index.md":
-            pages[str(item.source.parent)] = str(item.source)
+    for source in sources:
+        pages[str(source)] = str(source)
+        if source.name == "index.md":
+            pages[str(source.parent)] = str(source)
     by_page: dict[str, list[Finding]] = defaultdict(list)
     warnings, problems = [], []
     for finding in report.findings:

@@ -46,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, ensure_folder, link_or_copy, write_atomic
+from dayori.store import copy_file, digest, ensure_folder, link_or_copy, temporary_beside, write_atomic
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -107,6 +107,10 @@ class Session:
     terms_used: dict[str, dict[str, str]] | None = None
     """The search index's terms by entry (see `dayori.material.search.rewrite_index`), kept like the stubs."""
     terms_kept: frozenset[str] = frozenset()
+    terms_written: Path | None = None
+    """A `mkdocs build`'s new search terms, pickled beside the kept ones as soon as the index is written (and
+    dropped from memory: megabytes, held to the end of the build, when its memory peaks); they replace the
+    kept ones when the site is published (see `_keep_stubs`)."""
 
     @property
     def reloading(self) -> bool:
@@ -568,6 +572,8 @@ def _publish_site(config: MkDocsConfig) -> None:
     the finished folder gets its compressed copies and replaces `site/` in one step. A strict build with warnings is refused by MkDocs
     right after this event, so its folder is discarded instead and `site/` stays as it was."""
     state = session()
+    if not state.preview:
+        internals.forget_search_index(config)
     if state.build is not None and state.build.late is not None:
         _finish_build(Path(config.site_dir))
     swap = _end_site_swap()
@@ -577,6 +583,7 @@ def _publish_site(config: MkDocsConfig) -> None:
     if swap.warnings is not None and swap.warnings.get_counts():
         state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
         discard(swap.staging)
+        _drop_unkept_terms(state)
     else:
         precompress(swap.staging.folder, swap.staging.final,
                     state.settings.cache_path / RECORD if state.settings is not None else None)
@@ -643,6 +650,7 @@ def on_build_error(error: Exception) -> None:
     swap = _end_site_swap()
     if swap is not None:
         discard(swap.staging)
+    _drop_unkept_terms(state)
     if state.preview:
         return
     if isinstance(error, BuildError):
@@ -681,14 +689,18 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
         known = state.reload.terms if state.reloading else _kept_terms(state)
         dates = {page.url: str(page.meta["date"]) for page in (state.pages or {}).values() if "date" in page.meta}
         state.terms_used = {}
-        manifest, shards = split_index(rewrite_index(generated, known, state.terms_used), dates)
-        folder = site / Path(INDEX).parent
-        for stale in folder.glob("shard-*.json"):  # `make serve` writes into the same folder again
-            if stale.relative_to(site).as_posix() not in shards:
-                stale.unlink()
-        for name, data in shards.items():
+        written: set[str] = set()
+
+        def write(name: str, data: bytes) -> None:
             ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
+            written.add(name)
+        manifest, _ = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
+        if not state.preview:
+            _write_terms_now(state)
+        for stale in (site / Path(INDEX).parent).glob("shard-*.json"):  # `make serve` writes into the same folder
+            if stale.relative_to(site).as_posix() not in written:
+                stale.unlink()
         return json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
     return generate_with_terms
 
@@ -710,7 +722,10 @@ def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
     state = session()
     while state.activated:
         state.activated.pop().active = False
-    return _with_policy(output, config)
+    output = _with_policy(output, config)
+    if not state.preview:
+        internals.written(page)
+    return output
 
 
 def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
@@ -866,11 +881,38 @@ def _keep_stubs(state: Session) -> None:
     if state.settings is None:
         return
     if state.stubs_made and state.stubs_made != state.stubs_kept:
-        write_atomic(state.settings.cache_path / STUBS_FILE,
-                     pickle.dumps(state.stubs_made, protocol=pickle.HIGHEST_PROTOCOL))
-    if state.terms_used and state.terms_used.keys() != state.terms_kept:
-        write_atomic(state.settings.cache_path / TERMS_FILE,
-                     pickle.dumps((TERMS_CODE, state.terms_used), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(_pickled_beside(state.settings.cache_path / STUBS_FILE, state.stubs_made),
+                   state.settings.cache_path / STUBS_FILE)
+    if state.terms_written is not None:
+        os.replace(state.terms_written, state.settings.cache_path / TERMS_FILE)
+        state.terms_written = None
+
+
+def _write_terms_now(state: Session) -> None:
+    """See `Session.terms_written`; nothing is written when the terms are those kept already."""
+    used, state.terms_used = state.terms_used, None
+    if state.settings is not None and used and used.keys() != state.terms_kept:
+        state.terms_written = _pickled_beside(state.settings.cache_path / TERMS_FILE, (TERMS_CODE, used))
+
+
+def _drop_unkept_terms(state: Session) -> None:
+    """A build that publishes nothing keeps nothing."""
+    if state.terms_written is not None:
+        state.terms_written.unlink(missing_ok=True)
+        state.terms_written = None
+
+
+def _pickled_beside(path: Path, value: object) -> Path:
+    """`value` pickled straight into a temporary file beside `path` (not held a second time as bytes), for
+    `os.replace` to put in place once complete."""
+    temporary = temporary_beside(path)
+    try:
+        with open(temporary, "wb") as stored:
+            pickle.dump(value, stored, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
 
 
 def _stub(page: Page) -> str:

@@ -109,11 +109,13 @@ def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | N
             "docs": [_with_terms(doc, names, known, used) for doc in index.get("docs", [])]}
 
 
-def split_index(index: Mapping[str, Any], dates: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, bytes]]:
+def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Callable[[str, bytes], None] | None = None
+                ) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The file Material asks for (its configuration, no documents, the list of shards) and the shards by
     their path in the site. `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without one goes
     to the first shard, then years newest first. Names carry a hash of the content, so a server may let
-    browsers keep them for good."""
+    browsers keep them for good. With `write`, each shard goes to it as soon as it is made instead of into
+    the result: together they are megabytes, held at the end of a build, when its memory peaks."""
     groups: dict[str, list[Any]] = {}
     for doc in index.get("docs", []):
         date = dates.get(str(doc.get("location", "")).split("#", 1)[0], "")
@@ -127,7 +129,11 @@ def split_index(index: Mapping[str, Any], dates: Mapping[str, str]) -> tuple[dic
         size = len(gzip.compress(data, compresslevel=6, mtime=0))
         first = not listing or (listing[-1]["first"] and waited + size <= FIRST_QUERY_BYTES)
         waited += size if first else 0
-        shards[f"{Path(INDEX).parent.as_posix()}/{name}"] = data
+        if write is None:
+            shards[f"{Path(INDEX).parent.as_posix()}/{name}"] = data
+        else:
+            write(f"{Path(INDEX).parent.as_posix()}/{name}", data)
+        del data
         listing.append({"url": name, "bytes": size, "first": first})
     config = {**index.get("config", {}), SHARDS_KEY: listing}
     return {**index, "config": config, "docs": []}, shards
