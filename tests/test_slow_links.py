@@ -148,7 +148,8 @@ def test_shards_keep_every_document_once_and_the_first_ones_within_the_budget(
     dates = {f"newsletter/{vol}/": f"{year}-04-01" for vol, year, _ in docs if year is not None}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search, "FIRST_QUERY_BYTES", budget)
-        manifest, shards = split_index(index, dates)
+        shards: dict[str, bytes] = {}
+        manifest = split_index(index, dates, shards.__setitem__)
     listing = manifest["config"][SHARDS_KEY]
     assert manifest["docs"] == [] and manifest["config"]["lang"] == ["ja"]
     files = {f"search/{shard['url']}": shard for shard in listing}
@@ -174,6 +175,8 @@ def test_a_shard_keeps_its_name_while_its_year_does_not_change() -> None:
     old: dict[str, Any] = {"config": {}, "docs": [{"location": "newsletter/1/", "title": "一", "text": "古い"}]}
     new: dict[str, Any] = {"config": {}, "docs": [*old["docs"], {"location": "newsletter/2/", "title": "二", "text": "新しい"}]}
     dates = {"newsletter/1/": "2025-01-01", "newsletter/2/": "2026-01-01"}
-    _, before = split_index(old, dates)
-    _, after = split_index(new, dates)
+    before: dict[str, bytes] = {}
+    after: dict[str, bytes] = {}
+    split_index(old, dates, before.__setitem__)
+    split_index(new, dates, after.__setitem__)
     assert set(before) < set(after)

@@ -123,11 +123,12 @@ def _text_bytes(folder: Path) -> int:
 def _in_another_process(folder: Path, previous: Path | None, record: Path | None) -> bool:
     """`precompress` run by `python -m dayori.compress`; False when it did not finish (it cannot start here,
     or it was killed): whatever it left is made again or linked again by the caller."""
-    source = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))}
+    from dayori.sidework import engine_environment  # the other process, which runs this module, needs none of it
+
     command = [sys.executable, "-m", "dayori.compress", str(folder), str(previous or ""), str(record or "")]
     try:
-        return subprocess.run(command, stdin=subprocess.DEVNULL, env=env, check=False).returncode == 0
+        return subprocess.run(command, stdin=subprocess.DEVNULL, env=engine_environment(),
+                              check=False).returncode == 0
     except OSError:
         return False
 

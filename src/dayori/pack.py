@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dayori.memo import Memo, recall
-from dayori.store import temporary_beside
+from dayori.store import written_beside
 
 FORMAT = 1
 MAGIC = b"dayori-pack/"
@@ -114,11 +114,9 @@ class Pack:
             return
         index = json.dumps([[key, len(record), idle] for key, (record, idle) in kept.items()]).encode()
         rest = b"".join([index, b"\n", *(record for record, _ in kept.values())])
-        temporary = temporary_beside(self.path)
+        header = MAGIC + f"{FORMAT} {hashlib.sha256(rest).hexdigest()}\n".encode()
+        temporary = written_beside(self.path, lambda file: file.writelines((header, rest)))
         try:
-            with open(temporary, "wb") as file:
-                file.write(MAGIC + f"{FORMAT} {hashlib.sha256(rest).hexdigest()}\n".encode())
-                file.write(rest)
             os.replace(temporary, self.path)
         except PermissionError:  # Windows: another build is reading the pack; its own save will do
             temporary.unlink(missing_ok=True)

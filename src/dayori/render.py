@@ -34,7 +34,7 @@ from dayori.memo import Memo, remember
 from dayori.model import Asset, Body, Heading
 from dayori.pack import Pack
 from dayori.paths import find_path
-from dayori.store import code_version, digest
+from dayori.store import code_version, digest, parsed_json
 from dayori.urls import relative
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -229,8 +229,8 @@ class Renderer:
         if record is None:
             return None
         if self.memo is None:
-            return _loaded(record)
-        return self.memo.get(_memo_key(key), lambda: _loaded(record))
+            return parsed_json(record)
+        return self.memo.get(_memo_key(key), lambda: parsed_json(record))
 
     def resolve(self, url: str, target: _Target) -> str:
         try:
@@ -299,14 +299,6 @@ class Renderer:
 
 def _memo_key(key: str) -> tuple[str, str]:
     return "body record", key
-
-
-def _loaded(record: bytes) -> Any:
-    """A stored rendering, or None when it cannot be read (then the body is simply rendered again)."""
-    try:
-        return json.loads(record)
-    except ValueError:
-        return None
 
 
 def _stamp(path: Path) -> list[int] | None:

@@ -61,12 +61,18 @@ def start(task: str, settings: Settings, *args: Any) -> SideWork:
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
-    source = str(Path(dayori.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH")))),
-           "DAYORI_CHECK_WORKERS": "1"}  # the build itself is the other core's work
+    env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work
     process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, env=env)
     return SideWork(process, work)
+
+
+def engine_environment(**extra: str) -> dict[str, str]:
+    """This environment, in which `python -m dayori.…` imports this same engine (a checkout's `src/` too, run
+    without being installed), with `extra` variables."""
+    source = str(Path(dayori.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH")))),
+            **extra}
 
 
 def _readings_then_check(settings: Settings, labels: list[str], sources: list[Path]) -> list[Callable[[], Any]]:

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 
 def digest(*parts: Any) -> str:
@@ -44,10 +44,21 @@ def temporary_beside(final: Path) -> Path:
     return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
 
 
-def write_atomic(final: Path, data: bytes) -> None:
+def written_beside(final: Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """A temporary file beside `final` that `write` filled completely, for `os.replace` to put in place (a
+    large value is written as it is made, never held whole as bytes); removed when writing fails."""
     temporary = temporary_beside(final)
-    temporary.write_bytes(data)
-    os.replace(temporary, final)
+    try:
+        with open(temporary, "wb") as file:
+            write(file)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def write_atomic(final: Path, data: bytes) -> None:
+    os.replace(written_beside(final, lambda file: file.write(data)), final)
 
 
 @contextlib.contextmanager
@@ -117,8 +128,16 @@ def _still_named(descriptor: int, path: Path) -> bool:
 def read_json(path: Path) -> Any:
     """A cached record, or None when absent or unreadable (then it is simply made again)."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return parsed_json(path.read_bytes())
+    except OSError:
+        return None
+
+
+def parsed_json(data: bytes) -> Any:
+    """A cached record's value, or None when its bytes are not JSON (then it is simply made again)."""
+    try:
+        return json.loads(data)
+    except ValueError:
         return None
 
 

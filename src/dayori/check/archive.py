@@ -31,7 +31,7 @@ from dayori.limits import TOO_LARGE_TO_MEASURE, markdown_too_big, picture_size
 from dayori.memo import Memo, recall, remember
 from dayori.pack import Pack
 from dayori.paths import RealPaths, episode_index, markdown_files
-from dayori.store import code_version, digest, read_json, write_atomic
+from dayori.store import code_version, digest, parsed_json, read_json, write_atomic
 
 _LEVELS: dict[str | bool, str | bool | None] = {"オン": None, "on": None, True: None, "オフ": False, "off": False, False: False,
            "警告": WARNING, "warning": WARNING, "エラー": ERROR, "error": ERROR}
@@ -200,13 +200,13 @@ def _stored(pack: Pack, key: str, memo: Memo | None) -> Record | None:
     return Record(**fields) if fields is not None else None
 
 
+_RECORD_FIELDS = Record().as_dict().keys()
+
+
 def _loaded(stored: bytes) -> dict[str, Any] | None:
     """A stored analysis's fields, or None when they are not a record's (then the file is analysed again)."""
-    try:
-        fields = json.loads(stored)
-    except ValueError:
-        return None
-    shaped = isinstance(fields, dict) and fields.keys() == Record().as_dict().keys() and all(
+    fields = parsed_json(stored)
+    shaped = isinstance(fields, dict) and fields.keys() == _RECORD_FIELDS and all(
         isinstance(rows, list) and all(isinstance(row, list) for row in rows) for rows in fields.values())
     return fields if shaped else None
 

@@ -46,7 +46,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, ensure_folder, link_or_copy, temporary_beside, write_atomic
+from dayori.store import copy_file, digest, ensure_folder, link_or_copy, write_atomic, written_beside
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -695,7 +695,7 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
             ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
             written.add(name)
-        manifest, _ = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
+        manifest = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
         if not state.preview:
             _write_terms_now(state)
         for stale in (site / Path(INDEX).parent).glob("shard-*.json"):  # `make serve` writes into the same folder
@@ -903,16 +903,8 @@ def _drop_unkept_terms(state: Session) -> None:
 
 
 def _pickled_beside(path: Path, value: object) -> Path:
-    """`value` pickled straight into a temporary file beside `path` (not held a second time as bytes), for
-    `os.replace` to put in place once complete."""
-    temporary = temporary_beside(path)
-    try:
-        with open(temporary, "wb") as stored:
-            pickle.dump(value, stored, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary
+    """`value` pickled straight into a temporary file beside `path` (not held a second time as bytes)."""
+    return written_beside(path, lambda file: pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _stub(page: Page) -> str:

@@ -109,18 +109,17 @@ def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | N
             "docs": [_with_terms(doc, names, known, used) for doc in index.get("docs", [])]}
 
 
-def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Callable[[str, bytes], None] | None = None
-                ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The file Material asks for (its configuration, no documents, the list of shards) and the shards by
-    their path in the site. `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without one goes
-    to the first shard, then years newest first. Names carry a hash of the content, so a server may let
-    browsers keep them for good. With `write`, each shard goes to it as soon as it is made instead of into
-    the result: together they are megabytes, held at the end of a build, when its memory peaks."""
+def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Callable[[str, bytes], None]
+                ) -> dict[str, Any]:
+    """The file Material asks for (its configuration, no documents, the list of shards); each shard goes to
+    `write` with its path in the site as soon as it is made (together they are megabytes, held at the end of a
+    build, when its memory peaks). `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without
+    one goes to the first shard, then years newest first. Names carry a hash of the content, so a server may
+    let browsers keep them for good."""
     groups: dict[str, list[Any]] = {}
     for doc in index.get("docs", []):
         date = dates.get(str(doc.get("location", "")).split("#", 1)[0], "")
         groups.setdefault(date[:4] if date else UNDATED, []).append(doc)
-    shards: dict[str, bytes] = {}
     listing: list[dict[str, Any]] = []
     waited = 0
     for key in sorted(groups, key=lambda key: (key != UNDATED, _descending(key))):
@@ -129,14 +128,10 @@ def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Calla
         size = len(gzip.compress(data, compresslevel=6, mtime=0))
         first = not listing or (listing[-1]["first"] and waited + size <= FIRST_QUERY_BYTES)
         waited += size if first else 0
-        if write is None:
-            shards[f"{Path(INDEX).parent.as_posix()}/{name}"] = data
-        else:
-            write(f"{Path(INDEX).parent.as_posix()}/{name}", data)
-        del data
+        write(f"{Path(INDEX).parent.as_posix()}/{name}", data)
         listing.append({"url": name, "bytes": size, "first": first})
     config = {**index.get("config", {}), SHARDS_KEY: listing}
-    return {**index, "config": config, "docs": []}, shards
+    return {**index, "config": config, "docs": []}
 
 
 def whole_index(read: Callable[[str], bytes]) -> dict[str, Any]:
