@@ -10,6 +10,7 @@ import random
 import re
 import sys
 import tempfile
+import unicodedata
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -255,7 +256,10 @@ def test_a_first_build_compressed_by_another_process_gets_the_same_copies_and_a_
     size is large), or here when that process cannot start: the copies are those made here, and its record
     lets the next build link them instead of compressing again."""
     texts = ["", "a", "回線が遅い拠点でも" * 300, _varied_text(12000, 1), _varied_text(30000, 2)]
-    folders = {name: tmp_path / name for name in ("here", "elsewhere", "next")}
+    # The other process is handed the folder's path: an editor's folder has spaces, Japanese and, copied
+    # from a Mac, decomposed kana.
+    names = {"here": "here", "elsewhere": "便り 第1号 " + unicodedata.normalize("NFD", "ダウンロード"), "next": "next"}
+    folders = {name: tmp_path / folder for name, folder in names.items()}
     for folder in folders.values():
         for number, text in enumerate(texts):
             for name in ("index.html", "feed.xml", "picture.png"):
