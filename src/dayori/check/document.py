@@ -104,8 +104,11 @@ class Record:
         return {"findings": self.findings, "words": words, "tags": self.tags, "images": self.images}
 
     def to_json(self) -> bytes:
-        """What the cache stores (read back with `Record(**json.loads(...))`)."""
-        return json.dumps(self.as_dict(), ensure_ascii=False).encode("utf-8")
+        """What the cache stores (read back with `Record(**json.loads(...))`); the words' rows go to JSON as
+        tuples (the same text as lists), not copied into a list each."""
+        words = list(self.words) if isinstance(self.words, Words) else self.words
+        return json.dumps({"findings": self.findings, "words": words, "tags": self.tags, "images": self.images},
+                          ensure_ascii=False).encode("utf-8")
 
     def add(self, segment: Segment, hit: Hit) -> None:
         if not segment.turned_off(hit.rule):
@@ -269,10 +272,11 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> Words:
     """Nouns and verbs whose spelling may vary (サーバ／サーバー, 問合せ／問い合わせ), for the archive's count;
     a word is its normalised form and its reading, so 使える is not counted as a spelling of 使う."""
     words = Words()
+    keys, spellings, lines, columns = words.keys, words.spellings, words.lines, words.columns
     for segment, tokens in analysed:
         if segment.turned_off("表記ゆれ"):
             continue
-        place = segment.place
+        places = segment.places
         for token in tokens:
             kind = token.kind
             if (kind != "名詞" and kind != "動詞") or not _variable(kind, token.pos[1], token.lemma, token.normalized):
@@ -282,7 +286,12 @@ def _words(analysed: list[Analysed], analyzer: Analyzer) -> Words:
                 reading = analyzer.lemma_reading(token)
                 if not reading:
                     continue
-            words.append(sys.intern(f"{token.normalized}/{reading}"), token.lemma, *place(token.begin))
+            keys.append(sys.intern(f"{token.normalized}/{reading}"))
+            begin = token.begin
+            line, column = places[begin] if 0 <= begin < len(places) else segment.place(begin)
+            spellings.append(token.lemma)
+            lines.append(line)
+            columns.append(column)
     return words
 
 

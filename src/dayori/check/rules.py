@@ -209,13 +209,16 @@ _CLOSERS = {closer: opener for opener, closer in _PAIRS.items()}
 _NUMBERING = re.compile(r"^\s*(?:[0-9０-９]{1,3}|[a-zA-Zａ-ｚ]|[ア-ン]|[①-⑳])[)）]")
 
 
+_BRACKET = re.compile("[" + re.escape("".join(_PAIRS) + "".join(_CLOSERS)) + "]")
+
+
 def _brackets(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
     text = segment.text
     numbering = _NUMBERING.match(text)
     stack: list[int] = []
-    for index, char in enumerate(text):
-        if numbering and index < numbering.end():
-            continue
+    for match in _BRACKET.finditer(text, numbering.end() if numbering else 0):  # the other characters do nothing
+        index = match.start()
+        char = text[index]
         if char in _PAIRS:
             stack.append(index)
         elif char in _CLOSERS:
@@ -350,13 +353,18 @@ _BIG_NUMBER = re.compile(rf"(?<![0-9A-Za-z_,.．-])([0-9]{{4,}})(?![0-9,.])(?=\s
 _BAD_GROUPING = re.compile(r"(?<![0-9A-Za-z_,.])[0-9]{1,3}(?:,[0-9]{3})*,(?:[0-9]{1,2}|[0-9]{4,})(?![0-9])")
 
 
+_FOUR_DIGITS = re.compile("[0-9]{4}")
+
+
 def _thousands(segment: Segment, tokens: list[Token], context: Context) -> Iterator[Hit]:
-    for match in _BIG_NUMBER.finditer(segment.text):
+    """Quick tests first: a big number has four digits in a row, a wrong grouping a comma."""
+    text = segment.text
+    for match in _BIG_NUMBER.finditer(text) if _FOUR_DIGITS.search(text) else ():
         number = match.group(1)
         if number.startswith("0"):
             continue
         yield Hit("桁区切り", match.start(), f"「{number}」は 3 桁ごとにコンマで区切ります。", f"{int(number):,}")
-    for match in _BAD_GROUPING.finditer(segment.text):
+    for match in _BAD_GROUPING.finditer(text) if "," in text else ():
         digits = match.group().replace(",", "")
         yield Hit("桁区切り", match.start(), f"「{match.group()}」のコンマの位置が 3 桁ごとになっていません。",
                   f"{int(digits):,}")
@@ -387,7 +395,9 @@ def _length(segment: Segment, tokens: list[Token], context: Context) -> Iterator
     if segment.kind in (HEADING, TABLE) or len(segment.text) <= context.max_sentence_chars:
         return
     for start, sentence in sentences(segment.text):
-        count = sum(1 for c in sentence if not c.isspace())
+        if len(sentence) <= context.max_sentence_chars:
+            continue
+        count = len("".join(sentence.split()))  # the characters that are not white space
         if count > context.max_sentence_chars:
             lead = len(sentence) - len(sentence.lstrip())
             yield Hit("文の長さ", start + lead, f"この文は {count} 字あります（目安は {context.max_sentence_chars} 字以内）。",
@@ -429,7 +439,7 @@ _OFFICIAL_WORDS = re.compile("|".join(map(re.escape, sorted(
 _SEGMENT_RULES: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
     (_chars(_WIDTH), _WIDTH), (_long_vowel, _LONG_VOWEL), (_doubled, None),
     (_ranuki, re.compile("れ")), (_redundant, re.compile("することが(?:でき|可能)")), (_perform, re.compile("行|おこな")),
-    (_brackets, re.compile("[" + re.escape("".join(_PAIRS) + "".join(_CLOSERS)) + "]")), (_kanji, None),
+    (_brackets, _BRACKET), (_kanji, None),
     (_official, _OFFICIAL_WORDS), (_counter_words, _COUNTER_WORD), (_thousands, re.compile("[0-9]")), (_length, None),
     (_ime, re.compile("[a-z]")), (_project_dictionary, None), *WORDING_CHECKS,
 )
@@ -454,7 +464,8 @@ def _punctuation(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
                 right = {v: k for k, v in _WESTERN.items()}[char] if keep_western else _WESTERN[char]
                 yield segment, Hit("句読点", index, f"「、。」と「，．」が混じっています（「{char}」）。", right)
     for segment, _ in analysed:
-        for match in _ASCII_PUNCTUATION.finditer(segment.text):
+        text = segment.text
+        for match in _ASCII_PUNCTUATION.finditer(text) if "," in text or "." in text else ():
             right = "、" if match.group() == "," else "。"
             yield segment, Hit("句読点", match.start(), f"日本語の後に半角の「{match.group()}」があります。", right)
 
@@ -475,13 +486,11 @@ def _style(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
     for segment, tokens in analysed:
         if segment.kind not in (PARAGRAPH, FIELD):
             continue
-        begins = [t.begin for t in tokens]
-        ends = [t.end for t in tokens]
         for start, sentence in sentences(segment.text):
             end = start + len(sentence.rstrip())
             if not sentence.rstrip().endswith("。"):
                 continue
-            inside = tokens[bisect.bisect_left(begins, start):bisect.bisect_right(ends, end - 1)]
+            inside = tokens[bisect.bisect_left(tokens, start, key=_begin):bisect.bisect_right(tokens, end - 1, key=_end)]
             kind, at, words = _ending(inside)
             endings.append((segment, at, kind, words))
     polite = sum(1 for e in endings if e[2] == "polite")
@@ -493,14 +502,33 @@ def _style(analysed: list[Analysed]) -> Iterator[tuple[Segment, Hit]]:
         yield segment, Hit("文体", at, f"です・ます体の文章に「{words}。」で終わる文が混じっています。", fixed)
 
 
+_begin = operator.attrgetter("begin")
+_end = operator.attrgetter("end")
+
+
 def _ending(tokens: list[Token]) -> tuple[str, int, str]:
-    """How a sentence ends: polite (です・ます), plain (だ・である・終止形) or neither (体言止め, ください)."""
-    words = [t for t in tokens if t.kind not in ("補助記号", "空白") and t.pos[1] != "終助詞"]
-    if not words:
+    """How a sentence ends: polite (です・ます), plain (だ・である・終止形) or neither (体言止め, ください).
+    Most sentences end politely, which their last three words tell: the others are looked at whole."""
+    tail = []
+    for token in reversed(tokens):
+        if _a_word(token):
+            tail.append(token)
+            if len(tail) == 3:
+                break
+    if not tail:
         return "neither", 0, ""
+    if any(t.normalized in _POLITE for t in tail):
+        return "polite", tail[0].begin, ""
+    return _not_polite([t for t in tokens if _a_word(t)], tokens)
+
+
+def _a_word(token: Token) -> bool:
+    """Whether a token counts as a sentence's word for its style (not punctuation, a space or a 終助詞)."""
+    return token.kind not in ("補助記号", "空白") and token.pos[1] != "終助詞"
+
+
+def _not_polite(words: list[Token], tokens: list[Token]) -> tuple[str, int, str]:
     last = words[-1]
-    if any(t.normalized in _POLITE for t in words[-3:]):
-        return "polite", last.begin, ""
     if "」" in tokens[-1].surface or "）" in tokens[-1].surface:
         return "neither", last.begin, ""
     tail = "".join(t.surface for t in words[-3:])

@@ -25,12 +25,13 @@ _QUOTE = re.compile(r"^\s*(?:>\s?)+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _SKIPPED_LINE = re.compile(r"^\s*(?:!!!|\?\?\?|\{:|\*\[|\[\^?[^\]]+\]:\s|<)")
 _INLINE = re.compile(
-    r"(?P<code>`+)(?:.+?)(?P=code)"
+    r"(?=[`!\[<{*_~h+\\])"  # what every kind of mark starts with: elsewhere one test, not one per kind
+    r"(?:(?P<code>`+)(?:.+?)(?P=code)"
     r"|!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)(?:\s+\"[^\"]*\")?\)(?:\{[^}]*\})?"
     r"|\[(?P<text>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\])(?:\{[^}]*\})?"
     r"|(?P<skip>\[\^[^\]]+\]|<!--.*?-->|</?[A-Za-z][^>]*>|\{:?[^}]*\}|\*\*|__|~~)"
     r"|(?P<opaque><https?://[^>]+>|https?://[^\s)）」』、。]+|\+\+[^+\s]+(?:\+[^+\s]+)*\+\+)"
-    r"|\\(?P<escaped>[\\`*_{}\[\]()#+\-.!|])"
+    r"|\\(?P<escaped>[\\`*_{}\[\]()#+\-.!|]))"
 )
 
 

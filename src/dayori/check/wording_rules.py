@@ -221,7 +221,8 @@ def stray_characters(segment: Segment, tokens: list[Token], context: Context) ->
             reported.add(at)
             yield Hit("衍字", at, f"「{wrong}」に同じ字が重なっています。", right)
 
-    for first, second in _meeting_on_a_doubled_character(text, tokens):
+    doubled_at = [match.end() for match in _DOUBLED_CHARACTER.finditer(text)]
+    for first, second in _meeting_on_a_doubled_character(doubled_at, tokens):
         if _same_ending_twice(first, second):
             yield from hit(second.begin, first.surface + second.surface, first.surface)
         elif _kanji_twice(first, second):
@@ -231,7 +232,7 @@ def stray_characters(segment: Segment, tokens: list[Token], context: Context) ->
         if repeat is not None:
             at = token.begin + repeat.start() + len(repeat.group(1))
             yield from hit(at, token.surface, token.surface[:repeat.start()] + token.surface[repeat.start() + len(repeat.group(1)):])
-    for match in _DOUBLED_ENDINGS.finditer(text):
+    for match in _DOUBLED_ENDINGS.finditer(text) if doubled_at else ():  # each ending has a character doubled
         doubled = next(i for i in range(match.start(), match.end() - 1) if text[i] == text[i + 1])
         yield from hit(doubled + 1, match.group(), match.group()[:doubled - match.start()] + match.group()[doubled - match.start() + 1:])
 
@@ -240,12 +241,10 @@ _DOUBLED_CHARACTER = re.compile(r"(.)(?=\1)")
 _begin = operator.attrgetter("begin")
 
 
-def _meeting_on_a_doubled_character(text: str, tokens: list[Token]) -> Iterator[tuple[Token, Token]]:
+def _meeting_on_a_doubled_character(boundaries: list[int], tokens: list[Token]) -> Iterator[tuple[Token, Token]]:
     """Neighbouring words where the last character of the first is the first of the second (し|します): the
-    only places a doubled character can be, found by one scan of the text rather than of every word."""
-    boundaries = [match.end() for match in _DOUBLED_CHARACTER.finditer(text)]
-    if not boundaries:
-        return
+    only places a doubled character can be (`boundaries`, where the second of two same characters stands),
+    found by one scan of the text rather than of every word."""
     for boundary in boundaries:
         index = bisect.bisect_left(tokens, boundary, key=_begin)
         if 0 < index < len(tokens) and tokens[index].begin == boundary and tokens[index - 1].end == boundary:
