@@ -19,7 +19,8 @@ _ALPHABET = st.sampled_from(
     + list("あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをんっー")
     + list("アイウエオカキクケコサシスセソタチツテトパスワードドテレワークサーバ")
     + list("ｱｲｳｻｰﾊﾞﾟＡＢＣ１２３abcXYZ0123456789、。，．・「」（）()!? \n\t")
-    + ["㍉", "①", "か\u3099", "𠮟", "\u200b", "👍", "徳島(とくしま)", "3,000円", "二千三百", "1000"])
+    + ["㍉", "①", "か\u3099", "𠮟", "\u200b", "👍", "徳島(とくしま)", "3,000円", "二千三百", "1000"]
+    + ["\u3000", "\x0b", "\x07", "\x0c", "\r", "💡", "行った", "見ました", "問合せ", "申し込み", "Ｗｅｂ", "ＩＴ", "ﾃﾚﾜｰｸ"])
 TEXTS = st.lists(st.lists(_ALPHABET, max_size=30).map("".join), min_size=1, max_size=8)
 
 
@@ -43,6 +44,16 @@ def test_every_word_reads_as_sudachi_reads_it_however_often_it_was_met(texts: li
     analyzer = Analyzer()
     for text in [*texts, *reversed(texts)]:  # the second time, every word and short text is known
         assert analyzer.tokens(text) == _sudachi(text)
+
+
+def test_the_fields_the_analyzer_loads_read_every_corpus_sentence_as_all_of_sudachis_fields_do() -> None:
+    """The analyzer's tokenizer loads a subset of Sudachi's fields (not the dictionary's surfaces): words whose
+    dictionary or normalised form is another entry (行った, 問合せ, ｻｰﾊﾞｰ) must read the same as with all."""
+    from testsupport.proofreading import load_corpus
+
+    analyzer = Analyzer()
+    for entry in load_corpus(Path(__file__).with_name("proofreading_corpus.yml")):
+        assert analyzer.tokens(entry["text"]) == _sudachi(entry["text"]), entry["text"]
 
 
 def test_a_joined_number_or_guessed_word_is_never_taken_for_the_word_it_starts_with() -> None:
