@@ -437,13 +437,15 @@ _OFFICIAL_WORDS = re.compile("|".join(map(re.escape, sorted(
 """Every word `_official` can report starts with one of these: a segment without any is passed over."""
 
 _SEGMENT_RULES: tuple[tuple[SegmentCheck, re.Pattern[str] | None], ...] = (
-    (_chars(_WIDTH), _WIDTH), (_long_vowel, _LONG_VOWEL), (_doubled, None),
+    (_chars(_WIDTH), re.compile("[Ａ-Ｚａ-ｚ０-９\uff66-\uff9f]")), (_long_vowel, re.compile("[－‐−―—\\-一]")), (_doubled, None),
     (_ranuki, re.compile("れ")), (_redundant, re.compile("することが(?:でき|可能)")), (_perform, re.compile("行|おこな")),
     (_brackets, _BRACKET), (_kanji, None),
-    (_official, _OFFICIAL_WORDS), (_counter_words, _COUNTER_WORD), (_thousands, re.compile("[0-9]")), (_length, None),
+    (_official, _OFFICIAL_WORDS), (_counter_words, re.compile("[ヶヵケカ箇個]")), (_thousands, re.compile("[0-9]")), (_length, None),
     (_ime, re.compile("[a-z]")), (_project_dictionary, None), *WORDING_CHECKS,
 )
-"""Each rule with what a segment must contain for it to find anything (None: it looks at every segment)."""
+"""Each rule with what a segment must contain for it to find anything (None: it looks at every segment): a
+character class where the rule's own expression starts with a lookbehind or alternatives, which the regular
+expression engine tries at every character."""
 
 
 _WESTERN = {"，": "、", "．": "。"}
