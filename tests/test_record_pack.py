@@ -74,6 +74,29 @@ def test_a_saved_pack_gives_back_exactly_its_records(tmp_path_factory: pytest.Te
     assert again.get("\x00never stored") is None
 
 
+@given(RECORDS_OF_A_STAGE, RECORDS_OF_A_STAGE)
+def test_a_pack_kept_after_its_save_reads_its_records_from_what_it_wrote(tmp_path_factory: pytest.TempPathFactory,
+                                                                         first: dict[str, bytes],
+                                                                         second: dict[str, bytes]) -> None:
+    """A preview's memo keeps the pack between rebuilds: after a save, the next rebuild reads its records from the
+    bytes that save wrote (the records lie after the index line there), and saves the file a fresh pack would."""
+    path = tmp_path_factory.mktemp("pack") / "stage.pack"
+    saved(path, first)
+    pack = Pack(path)
+    for key in first:
+        pack.get(key)
+    for key, record in second.items():
+        pack.put(key, record)
+    pack.save()
+    everything = {**first, **second}
+    pack.begin()
+    assert {key: pack.get(key) for key in everything} == everything
+    pack.put("\x00added", b"\x00")
+    pack.save()
+    assert stored(path) == {**everything, "\x00added": b"\x00"}
+    assert {key: Pack(path).get(key) for key in everything} == everything
+
+
 DAMAGES: dict[str, Callable[[bytes, int], bytes]] = {
     "cut short": lambda data, at: data[:at % len(data)],
     "a byte changed": lambda data, at: data[:at % len(data)] + bytes([data[at % len(data)] ^ 0x20])

@@ -125,7 +125,7 @@ class Pack:
             temporary.unlink(missing_ok=True)
             raise
         self._remove_leftovers()
-        self._data, self._index = rest[len(index) + 1:], _places(kept)
+        self._data, self._index = rest, _places(kept, len(index) + 1)  # the records where they lie: no copy
         self._stamp = _stamp(self.path)
         self._made = set()
 
@@ -177,9 +177,9 @@ def _parsed(whole: bytes) -> tuple[bytes, dict[str, _Place]] | None:
     return (data, places) if start == len(data) else None
 
 
-def _places(kept: dict[str, tuple[bytes, int]]) -> dict[str, _Place]:
+def _places(kept: dict[str, tuple[bytes, int]], start: int = 0) -> dict[str, _Place]:
+    """Where each record lies, the first at `start`."""
     places: dict[str, _Place] = {}
-    start = 0
     for key, (record, idle) in kept.items():
         places[key] = _Place(start, len(record), idle)
         start += len(record)
