@@ -49,8 +49,8 @@ class Analyzer:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        """Loads only the fields `_word` reads: a word's surface is the analysed text's (as `surface()` gives
-        it for every word), and decoding the dictionary's copy of it was a tenth of Sudachi's time."""
+        """Loads only the fields `_word` reads: a word's surface is taken from the analysed text (as `surface()`
+        gives it for every word), so the dictionary's copy of it is not decoded for each word."""
         from sudachipy import SplitMode  # type: ignore[import-untyped]
 
         return self._dictionary.tokenizer(mode=SplitMode.C, fields=set(TOKEN_FIELDS))
