@@ -121,7 +121,8 @@ def _written(path: Path, stored: StoredPack | None, wanted: list[tuple[Issue, _E
             if stored is not None and _usable(stored, entry):
                 writer.copy(stored, entry)
                 continue
-            only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined)
+            only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined,
+                                 renderer.fitted)
             email = only.render(inputs.issue, inputs.content, inputs.media)
             meta = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
                     "notices": [list(notice) for notice in email.notices]}
