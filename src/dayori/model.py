@@ -9,9 +9,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dayori.filepack import Part
+if TYPE_CHECKING:
+    from dayori.filepack import Part
 
 
 @dataclass(frozen=True)

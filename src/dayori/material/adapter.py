@@ -325,8 +325,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
             cached = _CachedFile.generated(config, output.dest, abs_src_path=str(output.source))
             assert isinstance(cached, _CachedFile)
-            cached.part = output.part
-            _add(files, cached)
+            _add(files, cached.holding(output.part))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     if state.reloading:
@@ -503,6 +502,11 @@ class _CachedFile(File):
     that part of a pack (an email, see `dayori.filepack`)."""
 
     part: Part | None = None
+
+    def holding(self, part: Part | None) -> _CachedFile:
+        """This file, being `part` of the cache file it names."""
+        self.part = part
+        return self
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
