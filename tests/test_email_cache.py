@@ -171,3 +171,14 @@ def test_an_edit_publishes_the_other_emails_as_the_last_build_did(project: Proje
     assert untouched.stat().st_ino == inode
     assert edited.read_bytes() == expected
     assert "第1の直した題" in subject_of(project, 1)
+
+
+def test_no_issues_make_no_pack() -> None:
+    """A project without issues has nothing to cache; one whose issues are all gone publishes no email of them."""
+    with tempfile.TemporaryDirectory() as folder:
+        content, settings = _content(Path(folder))
+        none = replace(content, issues=())
+        assert [output.dest for output in build_emails(none, settings).outputs] == ["email/index.html"]
+        assert not (settings.cache_path / PACK).exists()
+        build_emails(content, settings)
+        assert [output.dest for output in build_emails(none, settings).outputs] == ["email/index.html"]

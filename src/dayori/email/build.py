@@ -41,11 +41,13 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Episo
     wanted = [(issue, _inputs(issue, content, media, renderer)) for issue in content.issues]
     entries = [keys.fingerprint(inputs) for _, inputs in wanted]
     path = settings.cache_path / "email" / PACK
+    emails: list[_Built] = []
     pack = StoredPack.read(path)
-    if pack is None or not _all_of(pack, entries):
-        pack = _written(path, pack, wanted, entries, renderer)
-    pack.close()  # the outputs name where their bytes lie; the site reads them
-    emails = [_built(issue, pack, entry) for (issue, _), entry in zip(wanted, entries, strict=True)]
+    if pack is not None or entries:  # no pack is made for no emails
+        if pack is None or not _all_of(pack, entries):
+            pack = _written(path, pack, wanted, entries, renderer)
+        pack.close()  # the outputs name where their bytes lie; the site reads them
+        emails = [_built(issue, pack, entry) for (issue, _), entry in zip(wanted, entries, strict=True)]
     for email in emails:
         report.outputs += email.outputs
         for problem in _problems(email):
