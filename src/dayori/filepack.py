@@ -105,7 +105,7 @@ class StoredPack:
             return None
         try:
             records = _checked(file)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: a listing nested beyond reading
             records = None
         if records is None:
             file.close()
