@@ -5,6 +5,8 @@ subject, text, pictures, file names and settings, and in whatever order messages
 from __future__ import annotations
 
 import datetime as dt
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,41 @@ def test_every_boundary_length_is_folded_as_the_library_folds_it(length: int) ->
 def test_every_message_id_length_is_folded_as_the_library_folds_it(length: int) -> None:
     value = f"<dayori.vol1@{('d.' + 'example-' * 10)[:length].strip('.-') or 'x'}>"
     assert mime.message_id_header(value) == mime.header("Message-ID", value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(when=st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31),
+                         timezones=st.sampled_from([dt.timezone(dt.timedelta(minutes=m)) for m in (540, 0, -300, 345,
+                                                                                                   -59, 1439)])))
+def test_dates_are_folded_as_the_library_folds_them(when: dt.datetime) -> None:
+    assert mime.date_header(when) == mime.header("Date", format_datetime(when))
+
+
+@pytest.mark.parametrize("year", [1, 68, 69, 99, 100, 999, 1000, 2026, 9999])
+def test_every_kind_of_year_is_folded_as_the_library_folds_it(year: int) -> None:
+    when = dt.datetime(year, 11, 26, 9, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    assert mime.date_header(when) == mime.header("Date", format_datetime(when))
+
+
+@settings(max_examples=300, deadline=None)
+@given(subtype=st.sampled_from(["png", "jpeg", "gif"]), name=NAMES,
+       cid=st.one_of(st.from_regex(r"<[0-9a-f]{20}@dx\.example\.go\.jp>", fullmatch=True),
+                     st.text(st.sampled_from(list("<>@.a-1 \"日")), min_size=1, max_size=90)))
+def test_picture_part_headers_are_the_librarys(subtype: str, name: str, cid: str) -> None:
+    part = EmailMessage(policy=mime.SMTP)
+    try:
+        part.set_content(b"", maintype="image", subtype=subtype, cid=cid, filename=name, disposition="inline")
+    except ValueError:
+        return
+    del part["MIME-Version"]
+    assert mime.image_part_head(subtype, cid, name) == b"".join(mime.SMTP.fold_binary(n, v) for n, v in part.raw_items())
+
+
+@pytest.mark.parametrize("length", range(1, 75))
+def test_every_content_id_length_is_folded_as_the_library_folds_it(length: int) -> None:
+    cid = f"<0123456789abcdef0123@{('d.' + 'example-' * 10)[:length].strip('.-') or 'x'}>"
+    part = EmailMessage(policy=mime.SMTP)
+    part.set_content(b"", maintype="image", subtype="png", cid=cid, filename="図.png", disposition="inline")
+    del part["MIME-Version"]
+    assert mime.image_part_head("png", cid, "図.png") == b"".join(mime.SMTP.fold_binary(n, v)
+                                                                 for n, v in part.raw_items())

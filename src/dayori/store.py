@@ -16,7 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dayori.filepack import Part
 
 
 def digest(*parts: Any) -> str:
@@ -169,6 +172,32 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
         if not _copy_in_kernel(reader.fileno(), writer.fileno()):
             shutil.copyfileobj(reader, writer)
     os.utime(destination, ns=(cached.st_atime_ns, cached.st_mtime_ns))
+
+
+def copy_part(pack: Path, part: Part, destination: Path, previous: Path | None = None) -> None:
+    """`copy_file` for a file that is a part of a pack (`dayori.filepack`). The copy carries the time its
+    record was made, so that the previous build's copy of the same record, still of that time and size, is
+    linked instead, even after the pack was written again around it."""
+    ensure_folder(destination.parent)
+    destination.unlink(missing_ok=True)
+    if previous is not None and _untouched_part(previous, part):
+        try:
+            os.link(previous, destination)
+            return
+        except OSError:
+            pass
+    with destination.open("xb") as writer:
+        writer.write(part.read(pack))
+    os.utime(destination, ns=(part.made_ns, part.made_ns))
+
+
+def _untouched_part(copy: Path, part: Part) -> bool:
+    try:
+        published = copy.stat()
+    except OSError:
+        return False
+    return (published.st_ino != part.stamp[0] and published.st_size == part.length
+            and published.st_mtime_ns == part.made_ns)
 
 
 def link_or_copy(source: Path, destination: Path) -> None:

@@ -3,7 +3,6 @@ for editors, and the notices that tell an editor what will look different in a m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,10 +17,11 @@ from dayori.email.render import EmailRenderer, RenderedEmail, hosted_dest
 from dayori.email.report import EmailReport
 from dayori.email.transform import Notice
 from dayori.errors import Problem, line_containing
+from dayori.filepack import PackWriter, StoredPack
 from dayori.formats import japanese_date
-from dayori.memo import Memo, recall, remember
+from dayori.memo import Memo
 from dayori.model import Content, EpisodeMedia, Issue, Output
-from dayori.store import BackgroundWrites, code_version, write_atomic
+from dayori.store import code_version
 
 PREVIEW_DEST = "email/index.html"
 
@@ -31,19 +31,25 @@ def build_emails(content: Content, settings: Settings, media: Mapping[str, Episo
     """Renders every issue in `content`; a strict build turns each warning into a problem for the editor.
 
     Each issue's email is cached under a key of everything it is made from (the issue, its videos, the
-    settings and the email code itself), so a rebuild renders and inlines only the issues that changed; the
-    cached files are what the site links to. A `memo` keeps each issue's record in memory between the
-    rebuilds of a preview. `pictures` are the bodies' pictures as published (see `EmailRenderer.pictures`)."""
+    settings and the email code itself), so a rebuild renders and inlines only the issues that changed. The
+    cache is one pack (`dayori.filepack`), which the site's outputs are published from. A `memo` keeps each
+    issue's key between the rebuilds of a preview. `pictures` are the bodies' pictures as published (see
+    `EmailRenderer.pictures`)."""
     renderer = EmailRenderer(settings, pictures or {})
     report = EmailReport()
-    cache = settings.cache_path / "email"
-    records = _Records(cache)
     keys = memo if memo is not None else Memo()  # each value's fingerprint made once: the settings are in every key
-    with BackgroundWrites() as writes:
-        emails = [_cached(issue, content, media, renderer, records, writes, memo, keys) for issue in content.issues]
-    records.save()  # once the emails it lists are on disk
+    wanted = [(issue, _inputs(issue, content, media, renderer)) for issue in content.issues]
+    entries = [keys.fingerprint(inputs) for _, inputs in wanted]
+    path = settings.cache_path / "email" / PACK
+    emails: list[_Built] = []
+    pack = StoredPack.read(path)
+    if pack is not None or entries:  # no pack is made for no emails
+        if pack is None or not _all_of(pack, entries):
+            pack = _written(path, pack, wanted, entries, renderer)
+        pack.close()  # the outputs name where their bytes lie; the site reads them
+        emails = [_built(issue, pack, entry) for (issue, _), entry in zip(wanted, entries, strict=True)]
     for email in emails:
-        report.outputs += email.outputs()
+        report.outputs += email.outputs
         for problem in _problems(email):
             if settings.strict:
                 report.problems.append(problem)
@@ -66,62 +72,79 @@ class _Built:
     subject: str
     html_bytes: int
     notices: tuple[Notice, ...]
-    entry: Path
-
-    def outputs(self) -> list[Output]:
-        vol = self.issue.vol
-        return [Output(hosted_dest(vol), source=_file(self.entry, HOSTED)),
-                Output(f"email/{vol}/{TEXT}", source=_file(self.entry, TEXT)),
-                Output(f"email/{vol}/{EML}", source=_file(self.entry, EML))]
+    outputs: list[Output]
 
 
-HOSTED, TEXT, EML = "index.html", "message.txt", "message.eml"
-RECORDS = "records.json"
+PACK = "emails.pack"
+_FILES = ("index.html", "message.txt", "message.eml")
+"""The record's files in the pack, in this order."""
+
+
+def _dests(vol: int) -> list[str]:
+    return [hosted_dest(vol), *(f"email/{vol}/{name}" for name in _FILES[1:])]
+
+
+def _all_of(stored: StoredPack, entries: list[str]) -> bool:
+    """The pack holds exactly the emails this build needs, each whole: it stays as it is."""
+    return stored.records.keys() == set(entries) and all(_usable(stored, entry) for entry in entries)
+
+
+def _usable(stored: StoredPack, entry: str) -> bool:
+    record = stored.records.get(entry)
+    return record is not None and len(record.lengths) == len(_FILES) and _record(record.meta) is not None
+
+
+def _record(meta: dict[str, Any]) -> tuple[str, int, tuple[Notice, ...]] | None:
+    """What the editor is told of an email (its subject, size and notices), or None from a pack that says
+    something else."""
+    subject, size, notices = meta.get("subject"), meta.get("html_bytes"), meta.get("notices")
+    if not (meta.keys() == _RECORD_KEYS and isinstance(subject, str) and type(size) is int
+            and isinstance(notices, list)):
+        return None
+    if not all(isinstance(notice, list) and len(notice) == 2 and isinstance(notice[0], str)
+               and (notice[1] is None or isinstance(notice[1], str)) for notice in notices):
+        return None
+    return subject, size, tuple((message, needle) for message, needle in notices)
+
+
 _RECORD_KEYS = {"subject", "html_bytes", "notices"}
 
 
-def _file(entry: Path, name: str) -> Path:
-    """One of the files of an issue's entry in the cache. The entries share one folder, their files named by
-    the entry's key: a folder for each issue took longer to make than its files."""
-    return entry.with_name(f"{entry.name}.{name}")
+def _written(path: Path, stored: StoredPack | None, wanted: list[tuple[Issue, _EmailInputs]], entries: list[str],
+             renderer: EmailRenderer) -> StoredPack:
+    """A new pack of the emails this build needs: those of the last pack (`stored`, closed here) copied, the
+    others made now, one at a time: the pack is written as they are made, so that they are never all in
+    memory."""
+    writer = PackWriter(path)
+    try:
+        for (_, inputs), entry in zip(wanted, entries, strict=True):
+            if entry in writer:
+                continue
+            if stored is not None and _usable(stored, entry):
+                writer.copy(stored, entry)
+                continue
+            only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined,
+                                 renderer.fitted)
+            email = only.render(inputs.issue, inputs.content, inputs.media)
+            meta = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
+                    "notices": [list(notice) for notice in email.notices]}
+            writer.add(entry, meta, [email.hosted_html.encode("utf-8"), email.text.encode("utf-8"),
+                                     eml_bytes(email, only)])
+    except BaseException:
+        writer.abandon()
+        raise
+    finally:
+        if stored is not None:
+            stored.close()  # before the new pack takes its name (Windows)
+    return writer.finish()
 
 
-def _complete(entry: Path) -> bool:
-    return all(_file(entry, name).is_file() for name in (HOSTED, TEXT, EML))
-
-
-class _Records:
-    """What the editor is told of each email in the cache (its subject, size and notices), for all of them in
-    one file, written after their files are on disk: making a file for each took longer than writing an
-    email's bytes. It lists the emails the last build used, so it stays the size of the archive; an email
-    it does not list is made again."""
-
-    def __init__(self, cache: Path) -> None:
-        self.folder = cache
-        self._path = cache / RECORDS
-        try:
-            self._stored_bytes = self._path.read_bytes()
-            stored = json.loads(self._stored_bytes)
-        except (OSError, ValueError):
-            self._stored_bytes, stored = b"", None
-        self._stored: dict[str, Any] = stored if isinstance(stored, dict) else {}
-        self._used: dict[str, Any] = {}
-
-    def stored(self, entry: Path) -> dict[str, Any] | None:
-        """A finished email in the cache (its three files and its record), or None to make it."""
-        record = self._stored.get(entry.name)
-        if isinstance(record, dict) and record.keys() == _RECORD_KEYS and _complete(entry):
-            return record
-        return None
-
-    def use(self, entry: Path, record: dict[str, Any]) -> None:
-        self._used[entry.name] = record
-
-    def save(self) -> None:
-        """Only what changed: nothing when the build used the emails the file lists, or none and there is none."""
-        data = json.dumps(self._used, ensure_ascii=False).encode("utf-8")
-        if data != self._stored_bytes and (self._used or self._stored_bytes):
-            write_atomic(self._path, data)
+def _built(issue: Issue, pack: StoredPack, entry: str) -> _Built:
+    record = _record(pack.records[entry].meta)
+    assert record is not None
+    subject, size, notices = record
+    outputs = [Output(dest, source=pack.path, part=part) for dest, part in zip(_dests(issue.vol), pack.parts(entry), strict=True)]
+    return _Built(issue, subject, size, notices, outputs)
 
 
 @dataclass(frozen=True)
@@ -146,26 +169,6 @@ def _inputs(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | 
     pictures = {a.source: renderer.pictures[a.source] for a in issue.body.assets if a.source in renderer.pictures}
     return _EmailInputs(issue, replace(content, issues=(issue,), episodes=episodes, warnings=()), clips, pictures,
                         renderer.settings, _code_version())
-
-
-def _cached(issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None, renderer: EmailRenderer,
-            records: _Records, writes: BackgroundWrites, memo: Memo | None, keys: Memo) -> _Built:
-    inputs = _inputs(issue, content, media, renderer)
-    entry = records.folder / keys.fingerprint(inputs)  # every field, the same in every process
-    key = ("email", str(entry))
-    record = recall(memo, lambda _: key, lambda: records.stored(entry))
-    if record is None or (memo is not None and not _complete(entry)):  # a preview remembers; the cache may be gone
-        only = EmailRenderer(inputs.settings, inputs.pictures, renderer.sizes, renderer.inlined)
-        email = only.render(inputs.issue, inputs.content, inputs.media)
-        made: dict[str, Any] = {"subject": email.subject, "html_bytes": len(email.html.encode("utf-8")),
-                                "notices": email.notices}
-        record = remember(memo, key, made)
-        files = {HOSTED: email.hosted_html.encode("utf-8"), TEXT: email.text.encode("utf-8"),
-                 EML: eml_bytes(email, only)}
-        writes.folder(records.folder, {_file(entry, name).name: data for name, data in files.items()})
-    records.use(entry, record)
-    return _Built(issue, record["subject"], record["html_bytes"],
-                  tuple((message, needle) for message, needle in record["notices"]), entry)
 
 
 @lru_cache(maxsize=1)

@@ -104,7 +104,11 @@ def inline_images(html: str, sources: Mapping[str, Callable[[], InlineImage | No
 
 def inline_image(data: bytes | Path, name: str, domain: str) -> InlineImage | None:
     """The part for one picture; its Content-ID comes from its bytes, so a rebuilt message is identical."""
-    made = for_email(data)
+    return inline_part(for_email(data), name, domain)
+
+
+def inline_part(made: tuple[bytes, str] | None, name: str, domain: str) -> InlineImage | None:
+    """`inline_image` of a picture already made fit for a message (`for_email`)."""
     if made is None:
         return None
     content, subtype = made

@@ -10,10 +10,12 @@ only fill memory, some twenty megabytes for five hundred issues.
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import re
 from collections.abc import Iterable
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -67,6 +69,16 @@ def message_id_header(value: str) -> bytes:
     return header("Message-ID", value)
 
 
+def date_header(when: dt.datetime) -> bytes:
+    """`header("Date", format_datetime(when))`: the library parses the date and writes it again the same way, on
+    one line (tests/test_email_mime.py); a year before 1000 it would read as two digits, so it folds that."""
+    value = format_datetime(when)
+    line = f"Date: {value}"
+    if len(line) <= _MAX_LINE and _PLAIN_DATE.fullmatch(value):
+        return f"{line}\r\n".encode("ascii")
+    return header("Date", value)
+
+
 def multipart_head(subtype: str, boundary: str) -> bytes:
     """A multipart's Content-Type with the boundary `set_boundary` gives it. For a boundary of letters,
     digits, `=` and `-` (Dayori's), the library's folding comes to: the line as written when it fits, else
@@ -87,6 +99,8 @@ _MAX_LINE = 78
 _PLAIN_ID = re.compile(r"<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
 _PLAIN_TOKEN = re.compile(r"[a-z]+")
 _PLAIN_BOUNDARY = re.compile(r"[A-Za-z0-9=-]+")
+_PLAIN_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                         r"[1-9]\d{3} \d\d:\d\d:\d\d [+-]\d{4}")
 
 
 @lru_cache(maxsize=256)
@@ -103,9 +117,19 @@ def text_part_head(subtype: str) -> bytes:
     return _head(part)
 
 
-@lru_cache(maxsize=1024)
 def image_part_head(subtype: str, cid: str, filename: str) -> bytes:
-    """The headers of a picture's part as `add_related` makes them (RFC 2231 for a Japanese file name)."""
+    """The headers of a picture's part as `add_related` makes them (RFC 2231 for a Japanese file name). The
+    Content-ID comes last; one of plain words that fits on its line is written as it is, which is what the
+    library's folding comes to (tests/test_email_mime.py), after the other headers of a picture of that
+    type and name, made once."""
+    line = f"Content-ID: {cid}"
+    if len(line) <= _MAX_LINE and _PLAIN_ID.fullmatch(cid):
+        return _image_part_head(subtype, None, filename) + f"{line}\r\n".encode("ascii")
+    return _image_part_head(subtype, cid, filename)
+
+
+@lru_cache(maxsize=1024)
+def _image_part_head(subtype: str, cid: str | None, filename: str) -> bytes:
     part = EmailMessage(policy=SMTP)
     part.set_content(b"", maintype="image", subtype=subtype, cid=cid, filename=filename, disposition="inline")
     return _head(part)

@@ -28,7 +28,7 @@ from dayori import csp
 from dayori.config import TOKYO, Settings
 from dayori.email import mime, rules
 from dayori.email.images import image_size, image_size_of
-from dayori.email.inline import InlineImage, inline_image, inline_images
+from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
 from dayori.formats import duration_label, japanese_date
@@ -134,6 +134,9 @@ class EmailRenderer:
     picture missing here is read from the editor's file and stripped on the spot."""
     sizes: dict[Path, tuple[int, int] | None] = field(default_factory=dict)
     inlined: dict[Path, InlineImage | None] = field(default_factory=dict)
+    fitted: dict[Path, tuple[bytes, str] | None] = field(default_factory=dict)
+    """Each published copy made fit for a message (`for_email`), once: copies are named by their content,
+    and one is often the copy of several editors' files (the same picture in many issues)."""
     _last_draft: tuple[object, tuple[bytes, bytes]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def render(self, issue: Issue, content: Content, media: Mapping[str, EpisodeMedia] | None = None) -> RenderedEmail:
@@ -194,12 +197,18 @@ class EmailRenderer:
 
     def _inline(self, source: Path, domain: str) -> InlineImage | None:
         if source not in self.inlined:
-            try:
-                data: bytes | Path = self.pictures[source] if source in self.pictures else _stripped(source)
-            except (OSError, NotAPicture):
-                self.inlined[source] = None
+            copy = self.pictures.get(source)
+            if copy is not None:
+                if copy not in self.fitted:
+                    self.fitted[copy] = for_email(copy)
+                self.inlined[source] = inline_part(self.fitted[copy], source.name, domain)
             else:
-                self.inlined[source] = inline_image(data, source.name, domain)
+                try:
+                    data = _stripped(source)
+                except (OSError, NotAPicture):
+                    self.inlined[source] = None
+                else:
+                    self.inlined[source] = inline_image(data, source.name, domain)
         return self.inlined[source]
 
     def message(self, rendered: RenderedEmail) -> EmailMessage:
@@ -228,7 +237,7 @@ class EmailRenderer:
         head = [mime.header("Subject", rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
         if settings.email.reply_to:
             head.append(mime.shared_header("Reply-To", _address(settings.email.reply_to)))
-        head += [mime.header("Date", format_datetime(send_date(rendered.issue))),
+        head += [mime.date_header(send_date(rendered.issue)),
                  mime.message_id_header(message_id(rendered.issue.vol, settings)),
                  mime.shared_header("List-Id", f"<newsletter.{site_host(settings)}>"),
                  *(mime.shared_header(name, value) for name, value in unsubscribe_headers(settings).items())]

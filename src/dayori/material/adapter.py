@@ -39,6 +39,7 @@ from dayori.config import ConfigError, Settings, never_published, settings_from_
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
+from dayori.filepack import Part
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
 from dayori.material import internals, policy
 from dayori.material.search import INDEX, TERMS_CODE, rewrite_index, search_outputs, split_index
@@ -46,7 +47,7 @@ from dayori.memo import Memo
 from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
-from dayori.store import copy_file, digest, ensure_folder, link_or_copy, write_atomic, written_beside
+from dayori.store import copy_file, copy_part, digest, ensure_folder, link_or_copy, write_atomic, written_beside
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -322,7 +323,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         if output.content is not None:
             _add(files, File.generated(config, output.dest, content=output.content))
         elif output.source is not None and str(output.source).startswith(in_cache):  # made by the engine there
-            _add(files, _CachedFile.generated(config, output.dest, abs_src_path=str(output.source)))
+            cached = _CachedFile.generated(config, output.dest, abs_src_path=str(output.source))
+            assert isinstance(cached, _CachedFile)
+            _add(files, cached.holding(output.part))
         else:
             _add(files, File.generated(config, output.dest, abs_src_path=str(output.source)))
     if state.reloading:
@@ -495,26 +498,52 @@ def _one_stylesheet(config: MkDocsConfig, outputs: Iterable[Output]) -> Output:
 class _CachedFile(File):
     """A finished file from the engine's cache (a transcode, an email): published as its own inode, never
     linked to the cache, so that editing site/ cannot change what a later build publishes; an untouched
-    copy in the site being replaced is reused (see `dayori.store.copy_file`)."""
+    copy in the site being replaced is reused (see `dayori.store.copy_file`). With a `part`, the file is
+    that part of a pack (an email, see `dayori.filepack`)."""
+
+    part: Part | None = None
+
+    def holding(self, part: Part | None) -> _CachedFile:
+        """This file, being `part` of the cache file it names."""
+        self.part = part
+        return self
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        _copy_cached(Path(self.abs_src_path), Path(self.abs_dest_path), self.dest_uri)
+        _copy_cached(Path(self.abs_src_path), Path(self.abs_dest_path), self.dest_uri, self.part)
+
+    @property
+    def content_bytes(self) -> bytes:
+        assert self.abs_src_path is not None
+        return Output(self.dest_uri, source=Path(self.abs_src_path), part=self.part).data()
+
+    @content_bytes.setter
+    def content_bytes(self, value: bytes) -> None:
+        File.content_bytes.fset(self, value)  # type: ignore[attr-defined]
 
 
-def _copy_cached(source: Path, destination: Path, dest_uri: str) -> None:
+def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | None = None) -> None:
     state = session()
     if state.preview:
         # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
-        # rebuild from writing every email again (`make serve` keeps the folder between rebuilds).
+        # rebuild from writing every email again (`make serve` keeps the folder between rebuilds). A part of
+        # a pack is written again only when it is another record's.
         linked = state.reload.linked
-        if (str(source), str(destination)) not in linked and not _same_file(source, destination):
+        named = (str(source), str(destination)) if part is None else (f"{part.key}/{part.number}", str(destination))
+        if named not in linked and (part is not None or not _same_file(source, destination)):
             destination.unlink(missing_ok=True)
-            link_or_copy(source, destination)
-        linked.add((str(source), str(destination)))
+            if part is None:
+                link_or_copy(source, destination)
+            else:
+                ensure_folder(destination.parent)
+                destination.write_bytes(part.read(source))
+        linked.add(named)
     else:
         previous = state.site.staging.final / dest_uri if state.site is not None else None
-        copy_file(source, destination, previous)
+        if part is None:
+            copy_file(source, destination, previous)
+        else:
+            copy_part(source, part, destination, previous)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -613,7 +642,7 @@ def _finish_build(folder: Path) -> None:
             write_atomic(destination, output.content)
         else:
             assert output.source is not None
-            _copy_cached(output.source, destination, output.dest)
+            _copy_cached(output.source, destination, output.dest, output.part)
 
 
 @event_priority(-50)
