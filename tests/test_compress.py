@@ -338,3 +338,17 @@ def test_a_rebuild_compresses_at_its_end_as_before(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     (tmp_path / RECORD).write_text("{}", encoding="utf-8")
     assert compress.early(tmp_path / "new", tmp_path / "site", tmp_path / RECORD) is None
+
+
+def test_copies_made_for_a_build_that_ends_without_finishing_leave_no_record(tmp_path: Path) -> None:
+    """A killed build never publishes its folder: the record of the published site's copies stays as it was."""
+    folder = tmp_path / "folder"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "index.html").write_text(_varied_text(12000), encoding="utf-8")
+    started = compress.early(folder, None, tmp_path / RECORD)
+    assert started is not None
+    started.offer("a/index.html")
+    assert started.process.stdin is not None
+    started.process.stdin.close()  # as when the builder's process dies
+    assert started.process.wait() != 0
+    assert not (tmp_path / RECORD).exists()

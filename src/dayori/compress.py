@@ -159,7 +159,8 @@ class Compressing:
     `offer`s once it is written, one at a time (the builder keeps the other core); `finish` has it go over the
     finished folder like `precompress`, keeping an early copy only where its file and the copy are still
     those it made (so a file read half-written, or written again, gets its copies anew) and removing those
-    whose file is gone. Only the finished folder's record is written, as by `precompress`."""
+    whose file is gone. Only the finished folder's record is written, as by `precompress`; a process whose
+    builder ended without `finish` (killed, or stopped by `stop`) writes none."""
 
     process: subprocess.Popen[bytes]
     folder: Path
@@ -182,6 +183,7 @@ class Compressing:
         stream = self.process.stdin
         assert stream is not None
         with contextlib.suppress(OSError):
+            stream.write(b"\0")  # the empty name: the folder is finished
             stream.close()
         if self.process.wait() == 0:
             return
@@ -229,9 +231,17 @@ def _early_copies(folder: Path, previous: Path | None, record: Path | None, offe
                 pending[name] = pool.submit(_copies, folder, path, previous, vouched)
         for path in _text_files(folder):
             take(path)
+        finished = False
         for name in _names(offered):
+            if not name:
+                finished = True
+                break
             take(folder / name)
-        waiting = [name for name, made in pending.items() if made.cancel()]  # made below, in parallel
+        if not finished:  # the builder is gone: its folder will never be published
+            for made in pending.values():
+                made.cancel()
+            sys.exit(1)
+        waiting = {name for name, made in pending.items() if made.cancel()}  # made below, in parallel
     early: dict[str, Entry] = {}
     for name, made in pending.items():
         if name in waiting:
@@ -244,7 +254,8 @@ def _early_copies(folder: Path, previous: Path | None, record: Path | None, offe
 
 
 def _names(stream: IO[bytes]) -> Iterator[str]:
-    """Names ended by NUL (a file name never holds one), until the builder closes the stream."""
+    """Names ended by NUL (a file name never holds one), until the builder closes the stream; the empty name
+    tells that the folder is finished."""
     rest = b""
     while chunk := os.read(stream.fileno(), 1 << 16):
         *names, rest = (rest + chunk).split(b"\0")
