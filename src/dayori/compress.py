@@ -108,14 +108,19 @@ def precompress(folder: Path, previous: Path | None = None, record: Path | None 
     _all_copies(folder, previous, vouched, record, {})
 
 
+Early = dict[str, tuple[Stamp, Entry]]
+"""Copies made before the folder was finished, by file: the file's size, modification time and inode as they
+were before it was read, and its entry."""
+
+
 def _all_copies(folder: Path, previous: Path | None, vouched: dict[str, Entry], record: Path | None,
-                early: dict[str, Entry]) -> None:
+                early: Early) -> None:
     """Every text file's copies, in parallel threads (zlib and Brotli work outside the interpreter lock), where
     `early` (made before the folder was finished) does not stand for them still; the record of them all."""
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
         made = dict(pool.map(lambda path: _kept_or_made(folder, path, previous, vouched, early), _text_files(folder)))
     for name in early.keys() - made.keys():  # its file is gone: no copy may stand for it
-        _remove_copies(folder / name, early[name][1])
+        _remove_copies(folder / name, early[name][1][1])
     if record is not None:
         written = json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":"), sort_keys=True).encode()
         if not _holds(record, written):  # a rebuild of an unchanged site leaves the cache as it was
@@ -123,19 +128,21 @@ def _all_copies(folder: Path, previous: Path | None, vouched: dict[str, Entry], 
 
 
 def _kept_or_made(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
-                  early: dict[str, Entry]) -> tuple[str, Entry]:
-    """The early copies of `path` where its file is still the one they were made from and they are still as
-    they were written; otherwise they go and its copies are made (or linked) now."""
+                  early: Early) -> tuple[str, Entry]:
+    """The early copies of `path` where its file has not been written since they were made (its stamp is the
+    one it had before it was read: nothing in a build writes a file twice, and a file read half-written
+    has grown since) and they are still as they were written; otherwise they go and its copies are made (or
+    linked) now."""
     name = path.relative_to(folder).as_posix()
     made = early.get(name)
     if made is None:
         return _copies(folder, path, previous, vouched)
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() == made[0] and all(
-            _stamp_or_none(path.with_name(path.name + encoding)) == stamp for encoding, stamp in made[1].items()):
-        return name, made
-    _remove_copies(path, made[1])
-    return _copies(folder, path, previous, vouched, data)
+    read, entry = made
+    if _stamp_or_none(path) == read and all(_stamp_or_none(path.with_name(path.name + encoding)) == stamp
+                                            for encoding, stamp in entry[1].items()):
+        return name, entry
+    _remove_copies(path, entry[1])
+    return _copies(folder, path, previous, vouched)
 
 
 def _remove_copies(path: Path, encodings: Iterable[str]) -> None:
@@ -158,8 +165,8 @@ class Compressing:
     in the folder when it starts (the files the builder copies before its pages), then each file the builder
     `offer`s once it is written, one at a time (the builder keeps the other core); `finish` has it go over the
     finished folder like `precompress`, keeping an early copy only where its file and the copy are still
-    those it made (so a file read half-written, or written again, gets its copies anew) and removing those
-    whose file is gone. Only the finished folder's record is written, as by `precompress`; a process whose
+    those it made, by their size, modification time and inode (so a file read half-written, or written
+    again, gets its copies anew), and removing those whose file is gone. Only the finished folder's record is written, as by `precompress`; a process whose
     builder ended without `finish` (killed, or stopped by `stop`) writes none."""
 
     process: subprocess.Popen[bytes]
@@ -223,12 +230,12 @@ EARLY = "--early"
 def _early_copies(folder: Path, previous: Path | None, record: Path | None, offered: IO[bytes]) -> None:
     """The other process of `Compressing`."""
     vouched = _read_record(record) if previous is not None and record is not None else {}
-    pending: dict[str, Future[tuple[str, Entry]]] = {}
+    pending: dict[str, Future[tuple[Stamp, tuple[str, Entry]]]] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
         def take(path: Path) -> None:
             name = path.relative_to(folder).as_posix()
             if name not in pending and path.suffix.lower() in TEXT_SUFFIXES:
-                pending[name] = pool.submit(_copies, folder, path, previous, vouched)
+                pending[name] = pool.submit(_stamped_copies, folder, path, previous, vouched)
         for path in _text_files(folder):
             take(path)
         finished = False
@@ -242,15 +249,23 @@ def _early_copies(folder: Path, previous: Path | None, record: Path | None, offe
                 made.cancel()
             sys.exit(1)
         waiting = {name for name, made in pending.items() if made.cancel()}  # made below, in parallel
-    early: dict[str, Entry] = {}
+    early: Early = {}
     for name, made in pending.items():
         if name in waiting:
             continue
         try:
-            early[name] = made.result()[1]
+            read, (_, entry) = made.result()
+            early[name] = read, entry
         except OSError:  # gone meanwhile, or half-written copies: none stands
             _remove_copies(folder / name, ENCODINGS)
     _all_copies(folder, previous, vouched, record, early)
+
+
+def _stamped_copies(folder: Path, path: Path, previous: Path | None,
+                    vouched: dict[str, Entry]) -> tuple[Stamp, tuple[str, Entry]]:
+    """`_copies`, and the file's stamp before it was read."""
+    read = _stamp(path)
+    return read, _copies(folder, path, previous, vouched)
 
 
 def _names(stream: IO[bytes]) -> Iterator[str]:
@@ -328,12 +343,10 @@ def _text_files(folder: Path) -> Iterator[Path]:
                 yield Path(root, name)
 
 
-def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
-            data: bytes | None = None) -> tuple[str, Entry]:
-    """`path`'s copies, and its entry in the record (`data`: its bytes, when read already)."""
+def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry]) -> tuple[str, Entry]:
+    """`path`'s copies, and its entry in the record."""
     name = path.relative_to(folder).as_posix()
-    if data is None:
-        data = path.read_bytes()
+    data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     known = vouched.get(name)
     old = known[1] if known is not None and known[0] == sha256 else None
