@@ -277,3 +277,78 @@ def test_a_first_build_compressed_by_another_process_gets_the_same_copies_and_a_
     inodes = {name: (folders["elsewhere"] / name).stat().st_ino for name in _copies_in(folders["elsewhere"])}
     precompress(folders["next"], folders["elsewhere"], record)
     assert {name: (folders["next"] / name).stat().st_ino for name in _copies_in(folders["next"])} == inodes
+
+
+@pytest.mark.parametrize("killed", [False, True])
+def test_copies_made_while_the_folder_is_written_stand_only_for_the_files_it_ends_with(
+        killed: bool, tmp_path: Path) -> None:
+    """A first build's copies are made by another process while the builder still writes (see
+    `compress.Compressing`): a file read half-written, written again after it was offered, or removed, never
+    keeps a copy of what it was; the finished folder gets exactly the copies `precompress` makes, and a record
+    the next build can link them by. If that process dies, the build makes them all itself."""
+    texts = {f"{number}/index.html": _varied_text(12000 + 1000 * number, number) for number in range(6)}
+    folders = {name: tmp_path / name for name in ("here", "early", "next")}
+    for name, text in texts.items():
+        for folder in (folders["here"], folders["early"]):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+    started = compress.early(folders["early"], tmp_path / "no site yet", tmp_path / RECORD)
+    assert started is not None
+    if killed:
+        started.process.kill()
+    half = folders["early"] / "late" / "index.html"
+    half.parent.mkdir()
+    half.write_text(texts["5/index.html"][:3000], encoding="utf-8")
+    started.offer("late/index.html")  # read half-written, then finished
+    started.offer("0/index.html")
+    (folders["early"] / "0" / "index.html").write_text("書き直し" + _varied_text(15000, 9), encoding="utf-8")
+    started.offer("1/index.html")
+    gone = folders["early"] / "1" / "index.html"
+    gone.unlink()
+    started.offer("does/not/exist.html")
+    half.write_text(texts["5/index.html"], encoding="utf-8")
+    started.offer("late/index.html")
+    for folder in (folders["here"],):
+        (folder / "late").mkdir()
+        (folder / "late" / "index.html").write_text(texts["5/index.html"], encoding="utf-8")
+        (folder / "0" / "index.html").write_text("書き直し" + _varied_text(15000, 9), encoding="utf-8")
+        (folder / "1" / "index.html").unlink()
+    started.finish()
+    precompress(folders["here"], None, tmp_path / "here.json", elsewhere=False)
+    assert _copies_in(folders["early"]) == _copies_in(folders["here"])
+    assert not gone.with_name("index.html.gz").exists()
+    for path in _text_files(folders["early"]):
+        for suffix in (".gz", ".br"):
+            copy = path.with_name(path.name + suffix)
+            if copy.exists():
+                assert unpack(suffix, copy.read_bytes()) == path.read_bytes()
+    for name in texts:
+        if name != "1/index.html":
+            (folders["next"] / name).parent.mkdir(parents=True, exist_ok=True)
+            (folders["next"] / name).write_bytes((folders["early"] / name).read_bytes())
+    (folders["next"] / "late").mkdir()
+    (folders["next"] / "late" / "index.html").write_text(texts["5/index.html"], encoding="utf-8")
+    inodes = {name: (folders["early"] / name).stat().st_ino for name in _copies_in(folders["early"])}
+    precompress(folders["next"], folders["early"], tmp_path / RECORD)
+    assert {name: (folders["next"] / name).stat().st_ino for name in _copies_in(folders["next"])} == inodes
+
+
+def test_a_rebuild_compresses_at_its_end_as_before(tmp_path: Path) -> None:
+    """Where the site being replaced has a record of its copies, they are linked at the end (see `precompress`)."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / RECORD).write_text("{}", encoding="utf-8")
+    assert compress.early(tmp_path / "new", tmp_path / "site", tmp_path / RECORD) is None
+
+
+def test_copies_made_for_a_build_that_ends_without_finishing_leave_no_record(tmp_path: Path) -> None:
+    """A killed build never publishes its folder: the record of the published site's copies stays as it was."""
+    folder = tmp_path / "folder"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "index.html").write_text(_varied_text(12000), encoding="utf-8")
+    started = compress.early(folder, None, tmp_path / RECORD)
+    assert started is not None
+    started.offer("a/index.html")
+    assert started.process.stdin is not None
+    started.process.stdin.close()  # as when the builder's process dies
+    assert started.process.wait() != 0
+    assert not (tmp_path / RECORD).exists()

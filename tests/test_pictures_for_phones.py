@@ -250,3 +250,28 @@ def test_a_large_photo_decoded_at_a_reduced_scale_looks_as_if_reduced_from_all_i
     with Image.open(io.BytesIO(encoded)) as made:
         difference = ImageStat.Stat(ImageChops.difference(made.convert("RGB"), reference))
     assert max(difference.mean) < 1.5, difference.mean
+
+
+def test_copies_left_to_another_process_are_those_made_here(built: Project, tmp_path: Path) -> None:
+    """A first site build leaves the missing copies to another process (`encode=False`, then `encode_missing`
+    there) while it renders with their sizes: the pages get the same sizes, the cache the same files."""
+    from dayori.attachments import encode_missing, picture_variants
+
+    published = [("media/files/a.jpg", built.root / "newsletter/2026/photo.jpg"),
+                 ("media/files/b.png", built.root / "newsletter/2026/steps.png")]
+    here = picture_variants(published, tmp_path / "here", "media/files/")
+    there = picture_variants(published, tmp_path / "there", "media/files/", encode=False)
+
+    def shown(sizes: Sizes) -> list[tuple[str, str, int, int, str]]:
+        return [(variant.dest, variant.path.name, variant.width, variant.height, variant.mime)
+                for variant in (*sizes.webp, *sizes.fallback)]
+
+    assert here.sizes.keys() == there.sizes.keys()
+    assert all(shown(here.sizes[dest]) == shown(there.sizes[dest]) for dest in here.sizes)
+    assert not list((tmp_path / "there").rglob("*.*")) and here.missing == []
+    assert encode_missing(there.missing) == there.encoded == here.encoded == 10
+
+    def files(cache: Path) -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in cache.rglob("*.*")}
+
+    assert files(tmp_path / "there") == files(tmp_path / "here")

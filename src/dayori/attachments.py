@@ -131,25 +131,51 @@ class Variants:
 
     sizes: dict[str, Sizes] = field(default_factory=dict)
     encoded: int = 0
+    missing: list[Missing] = field(default_factory=list)
+    """The copies to encode still, where `picture_variants` was told to leave them (see `encode_missing`)."""
 
 
-def picture_variants(published: Iterable[tuple[str, Path]], cache: Path, site_folder: str) -> Variants:
+Missing = tuple[Path, list[tuple[Path, int, str]]]
+"""A published picture's copy in the cache, and the copies of it the cache lacks: where each goes in the cache,
+its width and its format."""
+
+
+def picture_variants(published: Iterable[tuple[str, Path]], cache: Path, site_folder: str, *,
+                     encode: bool = True) -> Variants:
     """The phone-sized and WebP copies of each published picture (its site path, its copy in the cache),
     made when missing. A copy's key is the published picture's (its name) and the width and format, so
-    nothing is encoded twice; `site_folder` is where the site publishes them (`media/files/`)."""
+    nothing is encoded twice; `site_folder` is where the site publishes them (`media/files/`). Without
+    `encode`, the missing copies are listed in `Variants.missing` for `encode_missing` (their sizes, which
+    the pages give, do not need them)."""
     variants = Variants()
     folder = cache / FOLDER
     with BackgroundWrites() as writes:
         for dest, copy in published:
             if dest in variants.sizes or copy.suffix.lower() not in PICTURE_SUFFIXES:
                 continue
-            sizes = _sizes(dest, copy, folder, site_folder, variants, writes)
+            sizes = _sizes(dest, copy, folder, site_folder, variants, writes if encode else None)
             if sizes is not None:
                 variants.sizes[dest] = sizes
     return variants
 
 
-def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Variants, writes: BackgroundWrites) -> Sizes | None:
+def encode_missing(missing: list[Missing]) -> int:
+    """The copies `picture_variants(encode=False)` left, written into the cache; how many."""
+    with BackgroundWrites() as writes:
+        for copy, wanted in missing:
+            _encode(copy, wanted, writes)
+    return sum(len(wanted) for _, wanted in missing)
+
+
+def _encode(copy: Path, wanted: list[tuple[Path, int, str]], writes: BackgroundWrites) -> None:
+    """One decoding of the picture for all its missing copies."""
+    for (final, _, _), (encoded, _) in zip(wanted, narrower_copies(copy, [(t, f) for _, t, f in wanted]),
+                                           strict=True):
+        writes.file(final, encoded)
+
+
+def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Variants,
+           writes: BackgroundWrites | None) -> Sizes | None:
     try:
         with Image.open(copy) as image:
             width, height = image.size
@@ -175,9 +201,10 @@ def _sizes(dest: str, copy: Path, folder: Path, site_folder: str, variants: Vari
                 missing.append((final, target, format_))
             found.append(Variant(f"{site_folder}{key[:16]}{suffix}", final, *narrowed_size(width, height, target),
                                  _MIME[format_]))
-    if missing:  # one decoding of the picture for all its missing copies
-        for (final, _, _), (encoded, _) in zip(missing, narrower_copies(copy, [(t, f) for _, t, f in missing]),
-                                               strict=True):
-            writes.file(final, encoded)
+    if missing:
+        if writes is None:
+            variants.missing.append((copy, missing))
+        else:
+            _encode(copy, missing, writes)
         variants.encoded += len(missing)
     return Sizes(width, height, tuple(webp), tuple(fallback))

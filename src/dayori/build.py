@@ -43,8 +43,8 @@ class Build:
     publications: dict[str, Publication] = field(default_factory=dict)
     """How to publish each hand-written file (docs/, theme overrides), by its site path."""
     late: Late | None = None
-    """Work still under way in other processes when `prepare(wait=False)` returned (a site build's check and
-    emails): `finish` waits for it. None in a finished build."""
+    """Work still under way in other processes when `prepare(wait=False)` returned (a site build's check, its
+    emails, a first build's copies of pictures): `finish` waits for it. None in a finished build."""
 
 
 @dataclass
@@ -58,10 +58,14 @@ class Late:
     docs: Sequence[HandWritten]
     made_from: lastbuild.Snapshot | None
     settings: Settings
+    pictures: sidework.SideWork | None = None
+    """The pictures' copies a first build encodes in another process, published with the emails: `pictured`."""
+    pictured: tuple[Output, ...] = ()
 
     def close(self) -> None:
-        for work in (self.check, self.mailing):
-            work.close()
+        for work in (self.check, self.mailing, self.pictures):
+            if work is not None:
+                work.close()
 
 
 def prepare(settings: Settings, *, preview: bool = False, docs: Sequence[HandWritten] = (),
@@ -107,10 +111,12 @@ def finish(build: Build) -> Build:
     started = time.perf_counter()
     try:
         check, emails = late.check.answer(), late.mailing.answer()
+        if late.pictures is not None:
+            late.pictures.answer()
     finally:
         late.close()
     seconds["check"] = time.perf_counter() - started
-    outputs = [*build.outputs, *emails.outputs]
+    outputs = [*build.outputs, *late.pictured, *emails.outputs]
     problems = [*emails.problems, *check.problems, *_collisions(None, emails.outputs, late.docs)]
     if problems:
         raise ContentError(problems)
@@ -155,6 +161,7 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
     side = sidework.start("check", settings, [group.label for group in content.tags()],
                             [item.source for item in _items(content)]) if site_build else None
     mailing: sidework.SideWork | None = None
+    pictures: sidework.SideWork | None = None
     try:
         passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
         gate.save()
@@ -182,8 +189,11 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
             emails = build_emails(content, settings, media.media, memo, pictures=copies.files)
             lap("email")
         assets, changed = _asset_outputs(content, passage, copies.files)
+        # A site build's missing copies of pictures are encoded by another process too (see `Late.pictures`).
         variants = picture_variants(((a.dest, a.source) for a in assets if a.source is not None),
-                                    settings.cache_path, ASSET_FOLDER)
+                                    settings.cache_path, ASSET_FOLDER, encode=side is None)
+        if variants.missing:
+            pictures = sidework.start("pictures", settings, variants.missing)
         lap("pictures")
         if side is not None:
             side.answer()  # the tags' readings are in the cache now
@@ -196,15 +206,18 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                     *([] if preview else media.problems), *_collisions(site, outputs, docs)]
         if side is not None and mailing is not None:
             if not problems:  # the rest is checked when it arrives (see `finish`)
-                late = Late(side, mailing, docs, made_from, settings)
-                side = mailing = None
-                return Build(content, site, _unique(outputs), (*content.warnings, *media.warnings), seconds,
+                encoding = {final for _, wanted in variants.missing for final, _, _ in wanted}
+                late = Late(side, mailing, docs, made_from, settings, pictures,
+                            tuple(output for output in outputs if output.source in encoding))
+                side = mailing = pictures = None
+                return Build(content, site, _unique([output for output in outputs if output.source not in encoding]),
+                             (*content.warnings, *media.warnings), seconds,
                              media.ffmpeg_runs, media.probes, variants.encoded, publications=publications,
                              late=late)
             check, emails = side.answer(), mailing.answer()
             lap("check")
     finally:
-        for work in (side, mailing):
+        for work in (side, mailing, pictures):
             if work is not None:
                 work.close()
     outputs += emails.outputs

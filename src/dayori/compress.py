@@ -8,10 +8,12 @@ than the file. A rebuild links the copies of the site being replaced instead of 
 record of that build (`record`, kept in the cache) vouches for them: the file they stand for had the same
 SHA-256, and the copy's size, modification time and inode are still what that build wrote, so a copy edited
 or replaced in `site/` by hand is made again. Builder-neutral: the builder calls `precompress` on the
-finished folder before it is published."""
+finished folder before it is published; on a first build it may instead start `early` as soon as it begins
+writing the folder, and offer each file as it is finished."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -20,10 +22,11 @@ import shutil
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import brotli
 
@@ -102,12 +105,176 @@ def precompress(folder: Path, previous: Path | None = None, record: Path | None 
     if elsewhere and not vouched and _text_bytes(folder) > ELSEWHERE_BYTES \
             and _in_another_process(folder, previous, record):
         return
+    _all_copies(folder, previous, vouched, record, {})
+
+
+Early = dict[str, tuple[Stamp, Entry]]
+"""Copies made before the folder was finished, by file: the file's size, modification time and inode as they
+were before it was read, and its entry."""
+
+
+def _all_copies(folder: Path, previous: Path | None, vouched: dict[str, Entry], record: Path | None,
+                early: Early) -> None:
+    """Every text file's copies, in parallel threads (zlib and Brotli work outside the interpreter lock), where
+    `early` (made before the folder was finished) does not stand for them still; the record of them all."""
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
-        made = dict(pool.map(lambda path: _copies(folder, path, previous, vouched), _text_files(folder)))
+        made = dict(pool.map(lambda path: _kept_or_made(folder, path, previous, vouched, early), _text_files(folder)))
+    for name in early.keys() - made.keys():  # its file is gone: no copy may stand for it
+        _remove_copies(folder / name, early[name][1][1])
     if record is not None:
         written = json.dumps({"recipe": _recipe(), "files": made}, separators=(",", ":"), sort_keys=True).encode()
         if not _holds(record, written):  # a rebuild of an unchanged site leaves the cache as it was
             write_atomic(record, written)
+
+
+def _kept_or_made(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
+                  early: Early) -> tuple[str, Entry]:
+    """The early copies of `path` where its file has not been written since they were made (its stamp is the
+    one it had before it was read: nothing in a build writes a file twice, and a file read half-written
+    has grown since) and they are still as they were written; otherwise they go and its copies are made (or
+    linked) now."""
+    name = path.relative_to(folder).as_posix()
+    made = early.get(name)
+    if made is None:
+        return _copies(folder, path, previous, vouched)
+    read, entry = made
+    if _stamp_or_none(path) == read and all(_stamp_or_none(path.with_name(path.name + encoding)) == stamp
+                                            for encoding, stamp in entry[1].items()):
+        return name, entry
+    _remove_copies(path, entry[1])
+    return _copies(folder, path, previous, vouched)
+
+
+def _remove_copies(path: Path, encodings: Iterable[str]) -> None:
+    for encoding in encodings:
+        path.with_name(path.name + encoding).unlink(missing_ok=True)
+
+
+def _stamp_or_none(path: Path) -> Stamp | None:
+    try:
+        return _stamp(path)
+    except OSError:
+        return None
+
+
+@dataclass
+class Compressing:
+    """A first build's copies made by another process while the builder still writes the folder: on a first
+    build the builder renders its pages on one core for seconds, and compressing everything only once the
+    folder is finished kept the build waiting for most of a second at its end. The process compresses what is
+    in the folder when it starts (the files the builder copies before its pages), then each file the builder
+    `offer`s once it is written, one at a time (the builder keeps the other core); `finish` has it go over the
+    finished folder like `precompress`, keeping an early copy only where its file and the copy are still
+    those it made, by their size, modification time and inode (so a file read half-written, or written
+    again, gets its copies anew), and removing those whose file is gone. Only the finished folder's record is written, as by `precompress`; a process whose
+    builder ended without `finish` (killed, or stopped by `stop`) writes none."""
+
+    process: subprocess.Popen[bytes]
+    folder: Path
+    previous: Path | None
+    record: Path | None
+
+    def offer(self, name: str) -> None:
+        """`name` (a path in the folder) is written and will not change."""
+        stream = self.process.stdin
+        assert stream is not None
+        try:
+            stream.write(os.fsencode(name) + b"\0")
+            stream.flush()
+        except OSError:  # the process is gone: `finish` makes the copies
+            pass
+
+    def finish(self) -> None:
+        """Every copy of the finished folder, and its record; made again by `precompress` if the process
+        failed (after removing whatever it left, which may stand for a file it read half-written)."""
+        stream = self.process.stdin
+        assert stream is not None
+        with contextlib.suppress(OSError):
+            stream.write(b"\0")  # the empty name: the folder is finished
+            stream.close()
+        if self.process.wait() == 0:
+            return
+        for path in _text_files(self.folder):
+            _remove_copies(path, ENCODINGS)
+        precompress(self.folder, self.previous, self.record)
+
+    def stop(self) -> None:
+        """The build failed: nothing more is written into its folder, which is discarded."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+
+
+def early(folder: Path, previous: Path | None, record: Path | None) -> Compressing | None:
+    """A `Compressing` for a first build (no earlier folder, or no record of its copies, so nothing can be
+    linked); None for a rebuild, which links most copies from the folder it replaces and calls `precompress`
+    at its end, or when the process cannot start."""
+    if previous is not None and previous.is_dir() and record is not None and record.is_file():
+        return None
+    from dayori.sidework import engine_environment  # the other process, which runs this module, needs none of it
+
+    command = [sys.executable, "-m", "dayori.compress", str(folder), str(previous or ""), str(record or ""), EARLY]
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=engine_environment())
+    except OSError:
+        return None
+    return Compressing(process, folder, previous, record)
+
+
+EARLY = "--early"
+
+
+def _early_copies(folder: Path, previous: Path | None, record: Path | None, offered: IO[bytes]) -> None:
+    """The other process of `Compressing`."""
+    vouched = _read_record(record) if previous is not None and record is not None else {}
+    pending: dict[str, Future[tuple[Stamp, tuple[str, Entry]]]] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        def take(path: Path) -> None:
+            name = path.relative_to(folder).as_posix()
+            if name not in pending and path.suffix.lower() in TEXT_SUFFIXES:
+                pending[name] = pool.submit(_stamped_copies, folder, path, previous, vouched)
+        for path in _text_files(folder):
+            take(path)
+        finished = False
+        for name in _names(offered):
+            if not name:
+                finished = True
+                break
+            take(folder / name)
+        if not finished:  # the builder is gone: its folder will never be published
+            for made in pending.values():
+                made.cancel()
+            sys.exit(1)
+        waiting = {name for name, made in pending.items() if made.cancel()}  # made below, in parallel
+    early: Early = {}
+    for name, made in pending.items():
+        if name in waiting:
+            continue
+        try:
+            read, (_, entry) = made.result()
+            early[name] = read, entry
+        except OSError:  # gone meanwhile, or half-written copies: none stands
+            _remove_copies(folder / name, ENCODINGS)
+    _all_copies(folder, previous, vouched, record, early)
+
+
+def _stamped_copies(folder: Path, path: Path, previous: Path | None,
+                    vouched: dict[str, Entry]) -> tuple[Stamp, tuple[str, Entry]]:
+    """`_copies`, and the file's stamp before it was read."""
+    read = _stamp(path)
+    return read, _copies(folder, path, previous, vouched)
+
+
+def _names(stream: IO[bytes]) -> Iterator[str]:
+    """Names ended by NUL (a file name never holds one), until the builder closes the stream; the empty name
+    tells that the folder is finished."""
+    rest = b""
+    while chunk := os.read(stream.fileno(), 1 << 16):
+        *names, rest = (rest + chunk).split(b"\0")
+        yield from (os.fsdecode(name) for name in names)
 
 
 def _text_bytes(folder: Path) -> int:
@@ -231,6 +398,9 @@ def _linked_if_untouched(copy: Path, target: Path, stamp: Stamp) -> Stamp | None
 
 
 if __name__ == "__main__":
-    _folder, _previous, _record = sys.argv[1:4]
-    precompress(Path(_folder), Path(_previous) if _previous else None, Path(_record) if _record else None,
-                elsewhere=False)
+    _folder, _previous, _record = Path(sys.argv[1]), Path(sys.argv[2]) if sys.argv[2] else None, \
+        Path(sys.argv[3]) if sys.argv[3] else None
+    if sys.argv[4:] == [EARLY]:
+        _early_copies(_folder, _previous, _record, sys.stdin.buffer)
+    else:
+        precompress(_folder, _previous, _record, elsewhere=False)

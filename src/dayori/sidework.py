@@ -1,7 +1,8 @@
 """Work a site build hands to other processes, so that it runs on the other core while this one renders the
 pages: the proofreading check with the tags' readings the tag page is sorted by, the emails, and on a first
 build a share of the bodies' Markdown (the records for the render cache come back in its answer) while this
-process renders the rest.
+process renders the rest, and the pictures' phone-sized and WebP copies (their sizes, which the pages give,
+are known without them; the builder publishes them with the emails).
 
 The check and the readings need SudachiPy's dictionary, which takes most of a second to load and most of the
 memory of a build; the emails, a tenth of a second of inlining per issue on a first build. In other
@@ -96,6 +97,12 @@ def _emails(settings: Settings, content: Any, media: Any, pictures: Any) -> list
     return [lambda: build_emails(content, settings, media, None, pictures=pictures)]
 
 
+def _pictures(settings: Settings, missing: Any) -> list[Callable[[], Any]]:
+    from dayori.attachments import encode_missing
+
+    return [lambda: encode_missing(missing)]
+
+
 CHECK_COLLECTION_THRESHOLD = 10_000
 """Objects made (and not yet freed) between two runs of Python's cycle collector in the proofreading process,
 rather than 700: its analysis makes hundreds of thousands of words that reference counting frees and that
@@ -103,7 +110,7 @@ make no cycles, and every run walked the words of the file under analysis (and, 
 of the process): a thirtieth of its time. Its peak memory stays the same."""
 
 _TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_then_check, "emails": _emails,
-                                                             "bodies": _bodies}
+                                                             "bodies": _bodies, "pictures": _pictures}
 
 
 def _serve(work: Path, out: IO[bytes]) -> None:

@@ -34,7 +34,7 @@ from mkdocs.utils import CountHandler
 
 from dayori import csp, sanitize
 from dayori.build import STYLESHEET, Build, finish, late_outputs, prepare
-from dayori.compress import RECORD, precompress
+from dayori.compress import RECORD, Compressing, early, precompress
 from dayori.config import ConfigError, Settings, never_published, settings_from_file
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
@@ -112,6 +112,11 @@ class Session:
     """A `mkdocs build`'s new search terms, pickled beside the kept ones as soon as the index is written (and
     dropped from memory: megabytes, held to the end of the build, when its memory peaks); they replace the
     kept ones when the site is published (see `_keep_stubs`)."""
+    compressing: Compressing | None = None
+    """A first `mkdocs build`'s compressed copies, made by another process while the pages are written (see
+    `dayori.compress.Compressing`): started at the first page, offered each file once it is written."""
+    unoffered: str | None = None
+    """The page being written, offered once MkDocs has written it (at the next page, or after the last)."""
 
     @property
     def reloading(self) -> bool:
@@ -196,9 +201,16 @@ def on_shutdown() -> None:
 
 
 def _stop_late_work(state: Session) -> None:
-    """A build that ended before `_finish_build` leaves no process behind."""
+    """A build that ended before `_finish_build` leaves no process behind, and none writing into its folder."""
     if state.build is not None and state.build.late is not None:
         state.build.late.close()
+    _stop_compressing(state)
+
+
+def _stop_compressing(state: Session) -> None:
+    if state.compressing is not None:
+        state.compressing.stop()
+    state.compressing = state.unoffered = None
 
 
 @event_priority(50)  # before Material's search plugin asks for the theme's environment
@@ -236,6 +248,7 @@ def _stage_site(config: MkDocsConfig) -> None:
     folder and is left alone."""
     state = session()
     state.site = None
+    _stop_compressing(state)
     if state.preview:
         return
     warnings = CountHandler(level=logging.WARNING) if config.strict else None
@@ -578,6 +591,7 @@ def on_page_content(html: str, page: MkDocsPage, config: MkDocsConfig, files: Fi
 def _teach_search_japanese(config: MkDocsConfig) -> None:
     """Before Material's search plugin writes its index, teach it Japanese compounds (see `dayori.search`)."""
     state = session()
+    _offer_written(None)
     whole = _all_entries if state.reloading and state.failure is None else None
     internals.rewrite_search_index(config, _with_japanese_terms(Path(config.site_dir)), whole)
 
@@ -611,11 +625,16 @@ def _publish_site(config: MkDocsConfig) -> None:
     config.site_dir = str(swap.staging.final)
     if swap.warnings is not None and swap.warnings.get_counts():
         state.refused_warnings = sum(count for _, count in swap.warnings.get_counts())
+        _stop_compressing(state)
         discard(swap.staging)
         _drop_unkept_terms(state)
     else:
-        precompress(swap.staging.folder, swap.staging.final,
-                    state.settings.cache_path / RECORD if state.settings is not None else None)
+        if state.compressing is not None:
+            compressing, state.compressing = state.compressing, None
+            compressing.finish()
+        else:
+            precompress(swap.staging.folder, swap.staging.final,
+                        state.settings.cache_path / RECORD if state.settings is not None else None)
         publish(swap.staging)
         _keep_stubs(state)
     if state.build is not None:
@@ -643,6 +662,8 @@ def _finish_build(folder: Path) -> None:
         else:
             assert output.source is not None
             _copy_cached(output.source, destination, output.dest, output.part)
+        if state.compressing is not None:
+            state.compressing.offer(output.dest)
 
 
 @event_priority(-50)
@@ -724,6 +745,8 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
             ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
             written.add(name)
+            if state.compressing is not None:
+                state.compressing.offer(name)
         manifest = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
         if not state.preview:
             _write_terms_now(state)
@@ -738,6 +761,7 @@ def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsCon
     """Issues and episodes are outside the navigation, so Material would mark no tab: the tab of the list
     they belong to is marked for the time of this page's rendering."""
     state = session()
+    _offer_written(page.file.dest_uri)
     generated = _generated(page)
     if generated is not None and generated.section:
         for item in nav.items:
@@ -745,6 +769,21 @@ def on_page_context(context: dict[str, Any], page: MkDocsPage, config: MkDocsCon
                 item.active = True
                 state.activated.append(item)
     return context
+
+
+def _offer_written(page: str | None) -> None:
+    """Before the first page of a first `mkdocs build` (MkDocs has copied every other file then), the copies
+    start being made; each page is offered once it is written, when the next one starts (or after the last)."""
+    state = session()
+    if state.site is None:
+        return
+    if state.compressing is None and state.unoffered is None and page is not None:
+        assert state.settings is not None
+        state.compressing = early(state.site.staging.folder, state.site.staging.final,
+                                  state.settings.cache_path / RECORD)
+    if state.compressing is not None and state.unoffered is not None:
+        state.compressing.offer(state.unoffered)
+    state.unoffered = page
 
 
 def on_post_page(output: str, page: MkDocsPage, config: MkDocsConfig) -> str:
