@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import TODAY, Project
+from conftest import TODAY, Project, issue_text
 from dayori.build import prepare
 from dayori.check.stage import check_content
 from dayori.config import settings_from_file
@@ -71,6 +71,20 @@ def sidework_processes(project: Project) -> list[str]:
             if "dayori.sidework" in command and str(project.root) in command:
                 found.append(command)
     return found
+
+
+def test_a_build_stopped_while_reading_the_content_stops_the_check_it_started_first(project: Project) -> None:
+    """The check's process starts before the content is read, to load its dictionary meanwhile: an editor's
+    typo'd date stops the build there, before that process has any work, and it must not outlive the build."""
+    project.add_issue(1, "2026-11-20", "会議の準備", "資料を共有します。")
+    project.write("newsletter/2026/2.md", issue_text(2, "2026-02-30", "日付の誤り", "本文です。"))
+    result = project.run_build()
+    assert result.returncode != 0
+    assert "2026年2月30日という日はありません" in result.stderr and "newsletter/2026/2.md" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not project.site.exists()
+    assert not list((project.root / ".cache/dayori").glob("*sidework*"))
+    assert sidework_processes(project) == []
 
 
 def test_a_build_stopped_by_the_late_check_publishes_nothing_and_leaves_nothing_behind(project: Project) -> None:

@@ -154,15 +154,17 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
 
     gate = Gate.of(settings, memo)
     site_build = memo is None and not preview
-    content = load_content(settings, preview=preview, memo=memo, gate=gate,
-                           helper=functools.partial(_render_helper, settings) if site_build else None)
-    lap("content")
-    # A site build proofreads and makes the emails in other processes meanwhile (see `dayori.sidework`).
-    side = sidework.start("check", settings, [group.label for group in content.tags()],
-                            [item.source for item in _items(content)]) if site_build else None
+    # A site build proofreads and makes the emails in other processes meanwhile (see `dayori.sidework`); the
+    # check's starts first, to load its dictionary while this one reads the content.
+    side = sidework.begin("check", settings) if site_build else None
     mailing: sidework.SideWork | None = None
     pictures: sidework.SideWork | None = None
     try:
+        content = load_content(settings, preview=preview, memo=memo, gate=gate,
+                               helper=functools.partial(_render_helper, settings) if site_build else None)
+        lap("content")
+        if side is not None:
+            side.give([group.label for group in content.tags()], [item.source for item in _items(content)])
         passage = vet_handwritten(docs, gate, vet_content(content, settings, gate))
         gate.save()
         lap("gate")

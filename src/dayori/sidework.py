@@ -12,7 +12,8 @@ its own process, where its memo keeps the dictionary loaded and the emails in me
 
 Each process is a plain `python -m dayori.sidework` (not `multiprocessing`, which would run the main script
 of whatever program called the build again): it reads its work from a file in the cache and answers on its
-standard output, one answer per step.
+standard output, one answer per step. Work started before its arguments are known (`begin`) gets them on
+its standard input.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ class SideWork:
     process: subprocess.Popen[bytes]
     work: Path
 
+    def give(self, *args: Any) -> None:
+        """The arguments of work started by `begin`; a process that already ended is reported by `answer`."""
+        stdin = self.process.stdin
+        assert stdin is not None, "give() is for work started by begin()"
+        try:
+            pickle.dump(args, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.close()
+        except (BrokenPipeError, OSError):
+            return
+
     def answer(self) -> Any:
         try:
             kind, value = pickle.load(self.process.stdout)  # type: ignore[arg-type]
@@ -54,18 +65,31 @@ class SideWork:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.process.stdout.close()  # type: ignore[union-attr]
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
         self.work.unlink(missing_ok=True)
 
 
 def start(task: str, settings: Settings, *args: Any) -> SideWork:
     """Starts one of `_TASKS` with `settings` and `args` in another process."""
+    return _spawn(task, settings, args)
+
+
+def begin(task: str, settings: Settings) -> SideWork:
+    """Starts one of `_TASKS` before its arguments are known (`SideWork.give` hands them over): meanwhile its
+    process gets ready (`_READY`). The check's dictionary takes half a second to load, and the build waits
+    for the tags' readings it gives: loaded while the build reads the content, it no longer holds the build up."""
+    return _spawn(task, settings, None)
+
+
+def _spawn(task: str, settings: Settings, args: tuple[Any, ...] | None) -> SideWork:
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
     env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work
     process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, env=env)
+                               stdin=subprocess.DEVNULL if args is not None else subprocess.PIPE, env=env)
     return SideWork(process, work)
 
 
@@ -113,9 +137,30 @@ _TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_
                                                              "bodies": _bodies, "pictures": _pictures}
 
 
-def _serve(work: Path, out: IO[bytes]) -> None:
+def _dictionary_loaded(settings: Settings) -> None:
+    """Without kept readings (a first build) the build waits for the tags' readings, read with the dictionary;
+    otherwise the check loads it only if an issue needs analysing, as it always did."""
+    from dayori.check import stage  # noqa: F401  (what the check imports, imported while waiting)
+    from dayori.reading import READINGS_FILE, sudachi_dictionary
+
+    if not (settings.cache_path / READINGS_FILE).exists():
+        sudachi_dictionary()
+
+
+_READY: dict[str, Callable[[Settings], None]] = {"check": _dictionary_loaded}
+"""What a task's process does while it waits for its arguments (see `begin`)."""
+
+
+def _serve(work: Path, given: IO[bytes], out: IO[bytes]) -> None:
     with open(work, "rb") as stored:
         task, settings, args = pickle.load(stored)
+    if args is None:
+        if (ready := _READY.get(task)) is not None:
+            ready(settings)
+        try:
+            args = pickle.load(given)
+        except (EOFError, pickle.UnpicklingError):  # the build stopped before it had work for this process
+            return
     for step in _TASKS[task](settings, *args):
         try:
             answer: tuple[str, Any] = ("done", step())
@@ -126,4 +171,4 @@ def _serve(work: Path, out: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]), sys.stdout.buffer)
+    _serve(Path(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)
