@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import tempfile
+import time
 from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -140,6 +142,27 @@ def test_an_output_of_a_pack_written_again_since_gives_its_own_bytes() -> None:
         assert kept == {dest: data for dest, data in published.items() if dest in kept}
         with pytest.raises(RuntimeError, match="build again"):
             next(output for output in first.outputs if output.dest == "email/1/message.eml").data()
+
+
+def test_a_killed_save_leaves_the_emails_whole_and_its_leftover_goes_later() -> None:
+    """A build killed while writing the pack leaves a temporary file beside it: the next build publishes the
+    same emails, and removes that file once it is old enough not to be another build's save under way."""
+    with tempfile.TemporaryDirectory() as folder:
+        content, settings = _content(Path(folder))
+        published = _published(build_emails(content, settings))
+        path = settings.cache_path / PACK
+        dead = path.with_name(f".tmp-{'0' * 32}-{path.name}")
+        dead.write_bytes(path.read_bytes()[:100])
+        hours_ago = time.time() - 2 * 3600
+        os.utime(dead, (hours_ago, hours_ago))
+        running = path.with_name(f".tmp-{'1' * 32}-{path.name}")
+        running.write_bytes(b"dayori-files/")
+        edited = replace(content, issues=(replace(content.issues[0], title="直した題"), *content.issues[1:]))
+        again = _published(build_emails(edited, settings))
+        unedited = ("email/2/", "email/3/")
+        assert {dest: data for dest, data in again.items() if dest.startswith(unedited)} == \
+            {dest: data for dest, data in published.items() if dest.startswith(unedited)}
+        assert not dead.exists() and running.exists()
 
 
 def test_a_tampered_pack_never_reaches_the_site(project: Project) -> None:

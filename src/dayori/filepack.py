@@ -17,7 +17,6 @@ key, its digest checked, or the build stops rather than publish other bytes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -27,15 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from dayori.store import temporary_beside
+from dayori.store import remove_leftovers, temporary_beside
 
 FORMAT = 1
 MAGIC = b"dayori-files/"
 _HEADER_BYTES = len(MAGIC) + len(f"{FORMAT} ") + 64 + 1
 _LENGTH_DIGITS = 20
 _CHUNK = 1 << 20
-_LEFTOVER_SECONDS = 3600
-"""A temporary file of a save this old is a killed build's."""
 
 Stamp = tuple[int, int, int]
 
@@ -231,24 +228,13 @@ class PackWriter:
             os.replace(self.temporary, self.path)
         except PermissionError:  # Windows: another build is reading the pack; this build publishes from its own
             final = self.temporary
-        _remove_leftovers(self.path)
+        remove_leftovers(self.path)
         file = final.open("rb")
         return StoredPack(final, file, records, _stamp_of(file))
 
     def abandon(self) -> None:
         self._file.close()
         self.temporary.unlink(missing_ok=True)
-
-
-def _remove_leftovers(path: Path) -> None:
-    """Temporary files of saves that never finished (a build killed while writing)."""
-    limit = time.time() - _LEFTOVER_SECONDS
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(path.parent):
-            if entry.name.startswith(".tmp-") and entry.name.endswith(f"-{path.name}"):
-                with contextlib.suppress(OSError):
-                    if entry.stat().st_mtime < limit:
-                        os.unlink(entry.path)
 
 
 def _stamp_of(file: IO[bytes]) -> Stamp:

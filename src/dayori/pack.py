@@ -16,23 +16,19 @@ stays, and a killed build leaves the previous pack.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dayori.memo import Memo, recall
-from dayori.store import written_beside
+from dayori.store import remove_leftovers, written_beside
 
 FORMAT = 1
 MAGIC = b"dayori-pack/"
 KEEP_UNUSED = 1
 """Saves a record may go unused and still be kept."""
-_LEFTOVER_SECONDS = 3600
-"""A temporary file of a save this old is a killed build's (a save takes well under a second)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,7 @@ class Pack:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        self._remove_leftovers()
+        remove_leftovers(self.path)
         self._data, self._index = rest, _places(kept, len(index) + 1)  # the records where they lie: no copy
         self._stamp = _stamp(self.path)
         self._made = set()
@@ -134,16 +130,6 @@ class Pack:
             self._stamp = _stamp(self.path)
             self._data, self._index = _read(self.path)
         return self._index
-
-    def _remove_leftovers(self) -> None:
-        """Temporary files of saves that never finished (a build killed while writing)."""
-        limit = time.time() - _LEFTOVER_SECONDS
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(self.path.parent):
-                if entry.name.startswith(".tmp-") and entry.name.endswith(f"-{self.path.name}"):
-                    with contextlib.suppress(OSError):
-                        if entry.stat().st_mtime < limit:
-                            os.unlink(entry.path)
 
 
 def _read(path: Path) -> tuple[bytes, dict[str, _Place]]:

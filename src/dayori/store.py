@@ -47,6 +47,21 @@ def temporary_beside(final: Path) -> Path:
     return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
 
 
+LEFTOVER_SECONDS = 3600
+"""A temporary file (`temporary_beside`) this old is a killed build's: a save takes well under a second."""
+
+
+def remove_leftovers(final: Path) -> None:
+    """Temporary files beside `final` of saves that never finished (a build killed while writing)."""
+    limit = time.time() - LEFTOVER_SECONDS
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(final.parent):
+            if entry.name.startswith(".tmp-") and entry.name.endswith(f"-{final.name}"):
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < limit:
+                        os.unlink(entry.path)
+
+
 def written_beside(final: Path, write: Callable[[IO[bytes]], object]) -> Path:
     """A temporary file beside `final` that `write` filled completely, for `os.replace` to put in place (a
     large value is written as it is made, never held whole as bytes); removed when writing fails."""
@@ -159,15 +174,9 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
     has it and the same size, nobody has written to it, and the new site links to that copy instead of
     writing the bytes again (the old tree is deleted after the swap). The name is unlinked first: a file
     linked to the cache by an older version is let go, not written through."""
-    ensure_folder(destination.parent)
-    destination.unlink(missing_ok=True)
     cached = source.stat()
-    if previous is not None and _untouched_copy(previous, cached):
-        try:
-            os.link(previous, destination)
-            return
-        except OSError:
-            pass
+    if _made_way(destination, previous, lambda copy: _untouched_copy(copy, cached)):
+        return
     with source.open("rb") as reader, destination.open("xb") as writer:
         if not _copy_in_kernel(reader.fileno(), writer.fileno()):
             shutil.copyfileobj(reader, writer)
@@ -178,17 +187,25 @@ def copy_part(pack: Path, part: Part, destination: Path, previous: Path | None =
     """`copy_file` for a file that is a part of a pack (`dayori.filepack`). The copy carries the time its
     record was made, so that the previous build's copy of the same record, still of that time and size, is
     linked instead, even after the pack was written again around it."""
-    ensure_folder(destination.parent)
-    destination.unlink(missing_ok=True)
-    if previous is not None and _untouched_part(previous, part):
-        try:
-            os.link(previous, destination)
-            return
-        except OSError:
-            pass
+    if _made_way(destination, previous, lambda copy: _untouched_part(copy, part)):
+        return
     with destination.open("xb") as writer:
         writer.write(part.read(pack))
     os.utime(destination, ns=(part.made_ns, part.made_ns))
+
+
+def _made_way(destination: Path, previous: Path | None, untouched: Callable[[Path], bool]) -> bool:
+    """Clears `destination`'s name for a new copy; True when it now links the previous build's copy instead,
+    which `untouched` vouches for."""
+    ensure_folder(destination.parent)
+    destination.unlink(missing_ok=True)
+    if previous is not None and untouched(previous):
+        try:
+            os.link(previous, destination)
+            return True
+        except OSError:
+            pass
+    return False
 
 
 def _untouched_part(copy: Path, part: Part) -> bool:
