@@ -5,13 +5,13 @@
   in interleaved pairs whose order alternates (AB, BA, AB, …) so that a slow spell of the disk or of a
   neighbour falls on both sides alike and neither always runs second on a warmer cache; the ratio is the median
   of the pairs' own ratios.
-- Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, deleted before every run,
-  in pairs alternated the same way.
+- Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, deleted (and the deletion
+  written out to disk) before every run, in pairs alternated the same way.
 - Dayori deletes the site it replaced in a process of its own after the build returns (the editor does not wait
   for it); the next run, of either side, starts once that is done, untimed (`benchmarks.common.settle`).
 
 For each side: wall seconds, user and system CPU seconds and peak resident memory of the build process
-(`os.wait4`), and of all its processes at once (sampled: worker processes add up). Targets: warm ≤ 1.10×,
+(`os.wait4`), and of all its processes at once (sampled proportional shares: worker processes add up). Targets: warm ≤ 1.10×,
 cold ≤ 1.5×, memory ≤ 100 MB (the larger of the two peaks).
 
 Too noisy to judge (every reason is printed; the numbers are then indicative, re-run on a quiet machine):
@@ -166,7 +166,7 @@ def show(result: dict[str, Any]) -> None:
     peak = max(result["warm"]["dayori_memory_mb"], result["cold"]["dayori_memory_mb"])
     print(f"  memory B            {peak:.0f} MB (A {result['warm']['plain_memory_mb']:.0f} MB); target <= "
           f"{PEAK_TARGET_MB:.0f} MB: {verdict(peak, PEAK_TARGET_MB)}  (peak: largest process, kernel's count; "
-          "all: every process of the build at once, sampled)")
+          "all: every process of the build at once, proportional shares, sampled)")
     reasons = [f"{kind}: {reason}" for kind in ("warm", "cold") for reason in result[kind]["noise"]]
     if reasons:
         print("  TOO NOISY TO JUDGE (re-run on a quiet machine): " + "; ".join(reasons))

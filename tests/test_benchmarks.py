@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.build import Pair, bench_build, noise, published_issues, show
-from benchmarks.common import Options, Run, TreeMemory, process_tree
+from benchmarks.common import Options, Run, TreeMemory, process_tree, proportional_bytes
 from conftest import ROOT, TODAY
 from testsupport.corpus import SLIPS, issue_date, issue_markdown, write_projects
 
@@ -81,6 +81,31 @@ def test_the_memory_of_worker_processes_adds_up() -> None:
     parent.wait(timeout=60)
     memory.stop()
     assert memory.peak > 80_000_000
+
+
+SHARING = """
+import os, sys, time
+held = bytearray(b'x' * 80_000_000)
+child = os.fork()
+if child == 0:
+    time.sleep(3)
+    os._exit(0)
+print(child, flush=True)
+os.waitpid(child, 0)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="the kernel gives no proportional sizes")
+def test_memory_two_processes_share_counts_once() -> None:
+    """A worker forked with the parent's 80 MB still mapped: the machine holds them once, and so does the sum."""
+    parent = subprocess.Popen([sys.executable, "-c", SHARING], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    try:
+        child = int(parent.stdout.readline())
+        together = sum(map(proportional_bytes, (parent.pid, child)))
+        assert 80_000_000 <= together < 120_000_000
+    finally:
+        parent.wait(timeout=60)
 
 
 def _run(wall: float, cpu: float) -> Run:
