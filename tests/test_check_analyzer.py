@@ -105,6 +105,27 @@ def test_the_dictionary_pages_read_while_loading_are_handed_back_and_analyses_st
     assert _mapped_kilobytes(path) > 0
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pages are handed back on Linux only")
+def test_analysing_maps_the_dictionary_pieces_read_not_their_64_kb_surroundings() -> None:
+    """A hundred paragraphs read here and there in the dictionary: 75 MB of it mapped if every page read
+    maps its neighbours (the kernel's fault-around), 37 MB in pieces (see `reading._cut_in_pieces`)."""
+    import importlib.util
+    import random
+
+    from testsupport.corpus import paragraph
+
+    spec = importlib.util.find_spec("sudachidict_core")
+    assert spec is not None and spec.origin is not None
+    path = str((Path(spec.origin).parent / "resources" / "system.dic").resolve())
+    sudachi_dictionary()
+    release_dictionary_pages()
+    assert _mapped_kilobytes(path) < 1024
+    analyzer, rng = Analyzer(), random.Random(22)
+    for _ in range(100):
+        analyzer.tokens(paragraph(rng))
+    assert 0 < _mapped_kilobytes(path) < 55 * 1024
+
+
 ROWS = st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8), st.integers(1, 10**9), st.integers(1, 10**6)),
                 max_size=30)
 

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import TODAY, Project, issue_text
 from dayori.build import prepare
 from dayori.check.stage import check_content
@@ -175,3 +177,37 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     alone, helped, idle = outcomes[0:2], outcomes[2:4], outcomes[4:6]
     assert len(alone[0]) == 3 and "999.md" in alone[0][1] and "998.md" in alone[0][0]
     assert helped == alone and idle == alone
+
+
+PEAK_PROBE = """
+import os, sys
+from pathlib import Path
+from dayori import sidework
+from dayori.config import settings_from_file
+root = Path(sys.argv[1])
+settings = settings_from_file(root / "mkdocs.yml")
+side = sidework.begin("check", settings)
+side.give(["会議", "研修", "Excel"], sorted(path.relative_to(root) for path in (root / "newsletter").rglob("*.md")))
+side.answer()
+analysed = side.answer().analysed
+_, _, usage = os.wait4(side.process.pid, 0)
+side.close()
+print(analysed, usage.ru_maxrss)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's peak memory is read on Linux")
+def test_a_first_builds_proofreading_process_stays_under_100_mb_however_much_it_analyses(tmp_path: Path) -> None:
+    """Issue 22: no process of a build above 100 MB. The proofreading process's peak is the dictionary's pages
+    the kernel maps for it (see `dayori.reading.release_dictionary_pages` and `sidework._load_dictionary`):
+    117 MiB on these issues before that (125 MiB on 520), 92 MiB since. Its parent is a small process: a
+    process's peak counts its parent's memory when it was started (Linux keeps it through `exec`)."""
+    from testsupport.corpus import write_projects
+
+    root, _ = write_projects(tmp_path, 120)
+    result = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(root)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    analysed, peak = (int(word) for word in result.stdout.split())
+    assert analysed == 120
+    assert peak < 100 * 1024  # kilobytes

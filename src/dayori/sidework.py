@@ -26,11 +26,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import dayori
-from dayori.config import Settings
-from dayori.store import temporary_beside
+
+if TYPE_CHECKING:
+    from dayori.config import Settings
 
 
 @dataclass
@@ -84,11 +85,15 @@ def begin(task: str, settings: Settings) -> SideWork:
 
 
 def _spawn(task: str, settings: Settings, args: tuple[Any, ...] | None) -> SideWork:
+    from dayori.store import temporary_beside
+
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
+    ready = _READY.get(task) if args is None else None
+    first = [task] if ready is not None and ready.wanted(settings) else []
     env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work
-    process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work), *first], stdout=subprocess.PIPE,
                                stdin=subprocess.DEVNULL if args is not None else subprocess.PIPE, env=env)
     return SideWork(process, work)
 
@@ -137,18 +142,38 @@ _TASKS: dict[str, Callable[..., list[Callable[[], Any]]]] = {"check": _readings_
                                                              "bodies": _bodies, "pictures": _pictures}
 
 
-def _dictionary_loaded(settings: Settings) -> None:
+@dataclass(frozen=True)
+class _Ready:
+    """What a task's process does while it waits for its arguments (see `begin`): `first`, if the build finds
+    it `wanted`, before the process imports the engine (the memory the engine takes then does not add to what
+    `first` takes, so the process's peak is lower), then `meanwhile`."""
+
+    wanted: Callable[[Settings], bool]
+    first: Callable[[], None]
+    meanwhile: Callable[[], None]
+
+
+def _readings_missing(settings: Settings) -> bool:
     """Without kept readings (a first build) the build waits for the tags' readings, read with the dictionary;
     otherwise the check loads it only if an issue needs analysing, as it always did."""
+    from dayori.reading import READINGS_FILE
+
+    return not (settings.cache_path / READINGS_FILE).exists()
+
+
+def _load_dictionary() -> None:
+    """Loading reads through 75 MB of the dictionary (handed back at once, see `release_dictionary_pages`):
+    done before anything else, that is the peak of the proofreading process's memory, not 13 MB above it."""
+    from dayori.reading import sudachi_dictionary
+
+    sudachi_dictionary()
+
+
+def _import_check() -> None:
     from dayori.check import stage  # noqa: F401  (what the check imports, imported while waiting)
-    from dayori.reading import READINGS_FILE, sudachi_dictionary
-
-    if not (settings.cache_path / READINGS_FILE).exists():
-        sudachi_dictionary()
 
 
-_READY: dict[str, Callable[[Settings], None]] = {"check": _dictionary_loaded}
-"""What a task's process does while it waits for its arguments (see `begin`)."""
+_READY: dict[str, _Ready] = {"check": _Ready(_readings_missing, _load_dictionary, _import_check)}
 
 
 def _serve(work: Path, given: IO[bytes], out: IO[bytes]) -> None:
@@ -156,7 +181,7 @@ def _serve(work: Path, given: IO[bytes], out: IO[bytes]) -> None:
         task, settings, args = pickle.load(stored)
     if args is None:
         if (ready := _READY.get(task)) is not None:
-            ready(settings)
+            ready.meanwhile()
         try:
             args = pickle.load(given)
         except (EOFError, pickle.UnpicklingError):  # the build stopped before it had work for this process
@@ -171,4 +196,6 @@ def _serve(work: Path, given: IO[bytes], out: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
+    for name in sys.argv[2:]:  # what the build found worth getting ready for (see `_Ready`)
+        _READY[name].first()
     _serve(Path(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)
