@@ -234,7 +234,7 @@ class EmailRenderer:
         if self._last_draft is not None and self._last_draft[0] == key:
             return self._last_draft[1]
         settings = self.settings
-        head = [mime.header("Subject", rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
+        head = [mime.subject_header(rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
         if settings.email.reply_to:
             head.append(mime.shared_header("Reply-To", _address(settings.email.reply_to)))
         head += [mime.date_header(send_date(rendered.issue)),
