@@ -1,6 +1,6 @@
 """The email's HTML is searched for its pictures and for the hosted copy's links without a regular expression
-that begins with `\\s` (`dayori.email.inline.quoted_values`): what is found and replaced is what those
-expressions found and replaced, in any HTML, however its attributes, quotes and spaces fall."""
+that begins with `\\s` (`dayori.email.inline.quoted_values`), and the plain text's words are left as they are
+without one when they have nothing to change: the results are those of the expressions, whatever the input."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dayori.email.inline import InlineImage, inline_images
 from dayori.email.render import _relative_links
+from dayori.email.text import _SOFT_BREAK, _SPACES, inline
 from dayori.urls import relative
 
 SITE = "https://dx.example.go.jp/dayori/"
@@ -67,3 +68,12 @@ def test_the_pictures_found_are_the_expressions(html: str) -> None:
     expected, found, expected_missing = _pictures_by_expression(html, sources)
     assert (replaced, asked, missing) == (expected, found, expected_missing)
     assert parts == ((PICTURE,) if any(sources[url] for url in found) else ())
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.lists(st.sampled_from([" ", "  ", "\n", "\r\n", "\t", "\u3000", "\xa0", "\x85", "\u2028", "日", "本",
+                                      "a", "b", "\x0b"]), max_size=12).map("".join))
+def test_the_plain_texts_words_are_the_expressions(text: str) -> None:
+    """`text.inline` of a text without breaks or runs of spaces is the text itself, as the expressions make it."""
+    expected = _SPACES.sub(" ", _SOFT_BREAK.sub("", text) if "\n" in text else text)
+    assert inline(text) == expected

@@ -203,12 +203,20 @@ def _fitting(text: str, space: int) -> int:
     lengths = [0]
     q = size = 0
     for character in text:
-        data = character.encode("utf-8")
-        q += _ew.len_q(data)
-        size += len(data)
+        known = _CHARACTERS.get(character)
+        if known is None:
+            data = character.encode("utf-8")
+            known = _CHARACTERS[character] = _ew.len_q(data), len(data)
+        q += known[0]
+        size += known[1]
         b = -(-size // 3) * 4
         lengths.append(q if q - b < 5 else b)
     return next(count for count in range(len(text), -1, -1) if lengths[count] <= space)
+
+
+_CHARACTERS: dict[str, tuple[int, int]] = {}
+"""Each character of the subjects: its length in Q and in UTF-8 bytes (the characters of a language, a few
+thousand at most)."""
 
 
 @lru_cache(maxsize=1)
