@@ -21,16 +21,18 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import dayori
 from dayori.config import Settings
 from dayori.store import temporary_beside
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 @dataclass
@@ -87,6 +89,8 @@ def _spawn(task: str, settings: Settings, args: tuple[Any, ...] | None) -> SideW
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
+    import subprocess  # here: the other processes, which import this module too, start none
+
     env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work
     process = subprocess.Popen([sys.executable, "-m", "dayori.sidework", str(work)], stdout=subprocess.PIPE,
                                stdin=subprocess.DEVNULL if args is not None else subprocess.PIPE, env=env)
