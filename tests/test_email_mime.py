@@ -5,6 +5,7 @@ subject, text, pictures, file names and settings, and in whatever order messages
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -173,3 +174,71 @@ def test_every_content_id_length_is_folded_as_the_library_folds_it(length: int) 
     del part["MIME-Version"]
     assert mime.image_part_head("png", cid, "図.png") == b"".join(mime.SMTP.fold_binary(n, v)
                                                                  for n, v in part.raw_items())
+
+
+PLAIN_TITLES = st.text(st.sampled_from(list("会議資料を一枚にまとめるコツ【】（）第号　 ExcelTeams-=?\"'\\;:,<>@._/!*+😀é\u00a0")),
+                       max_size=160)
+"""Titles as editors write them, where a line of the folded subject ends: Japanese (three bytes a character)
+and ASCII words of every length, spaces of every kind, characters Q encodes in one byte or three."""
+TITLES = st.one_of(PLAIN_TITLES, st.text(st.sampled_from(list("日本 a=?\t\r\n\u2028\x85\x00\ud800")), max_size=40))
+"""And the titles left to the library: line breaks, control characters, encoded words, unpaired surrogates."""
+
+
+@settings(max_examples=1500, deadline=None)
+@given(site=st.sampled_from(["業務合理化便り", "DX News", "A" * 70, "総務課 DX 推進室だより", ""]),
+       vol=st.integers(1, 10**9), title=TITLES,
+       ascii_words=st.lists(st.text(st.sampled_from(list("ab=?-_ ")), min_size=1, max_size=90), max_size=3))
+def test_subjects_are_folded_as_the_library_folds_them(site: str, vol: int, title: str,
+                                                        ascii_words: list[str]) -> None:
+    for value in (f"【{site} 第{vol}号】{title}", f"{title}{' '.join(ascii_words)}日", " ".join([*ascii_words, title])):
+        try:
+            expected = mime.header("Subject", value)
+        except ValueError:  # a line break: refused the same way
+            with pytest.raises(ValueError):
+                mime.subject_header(value)
+            continue
+        assert mime.subject_header(value) == expected
+
+
+@pytest.mark.parametrize("length", range(1, 120))
+def test_every_subject_length_is_folded_as_the_library_folds_it(length: int) -> None:
+    """Where each line is full, for subjects of Japanese, of mixed text, of long ASCII words, and of ASCII
+    with a little Japanese, which Q encodes (or base64, when it is five characters shorter)."""
+    for filler in ("会議資料を一枚にまとめるコツ", "Excel と Teams の 便利な使い方 ", "a" * 75 + " 日本 ", "日 ", "日a b", "aé"):
+        for tail in ("", "日" * 20):
+            for value in (f"【業務合理化便り 第{length}号】{(filler * 80)[:length]}{tail}",
+                          f"日{(filler * 80)[:length]}{tail}"):
+                assert mime.subject_header(value) == mime.header("Subject", value)
+
+
+def test_the_copy_of_the_librarys_folding_is_used_where_it_is_the_librarys() -> None:
+    """Python 3.11's folding (and 3.12.1's) is the one copied; the tests above then check the copy."""
+    if sys.version_info[:2] == (3, 11):
+        assert mime._ported()
+
+
+def test_a_python_that_folds_otherwise_gets_the_librarys_folding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folding that is not the one copied (as Python 3.13's is not) is never replaced by the copy."""
+    value = "【業務合理化便り 第12号】" + "会議資料を一枚にまとめるコツ" * 5
+    monkeypatch.setattr(mime, "_PORTED_DIGEST", "0" * 64)
+    mime._ported.cache_clear()
+    try:
+        assert not mime._ported()
+        assert mime.subject_header(value) == mime.header("Subject", value)
+    finally:
+        monkeypatch.undo()
+        mime._ported.cache_clear()
+
+
+@pytest.mark.parametrize("length", range(1, 80))
+def test_every_plain_file_name_length_is_folded_as_the_library_folds_it(length: int) -> None:
+    """A picture's part named in plain ASCII (`figure-12.png`): where its Content-Disposition line is full."""
+    for stem in ("figure-12", "a.b_c-d", "-", ".", "X"):
+        name = (stem * 80)[:length]
+        for subtype in ("png", "jpeg", "gif"):
+            part = EmailMessage(policy=mime.SMTP)
+            part.set_content(b"", maintype="image", subtype=subtype, cid="<0123456789abcdef0123@example.go.jp>",
+                             filename=name, disposition="inline")
+            del part["MIME-Version"]
+            assert mime.image_part_head(subtype, "<0123456789abcdef0123@example.go.jp>", name) == b"".join(
+                mime.SMTP.fold_binary(n, v) for n, v in part.raw_items())

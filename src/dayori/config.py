@@ -9,10 +9,11 @@ import os
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -156,6 +157,8 @@ class ConfigError(ValueError):
 def settings_from_file(config_file: Path) -> Settings:
     """The engine's settings read from mkdocs.yml itself, without the site builder: `send` and `check` run
     where MkDocs is not installed, and the build reads them the same way."""
+    import yaml  # here: the other processes of a build get their settings made, and need no YAML
+
     try:
         text = config_file.read_text(encoding="utf-8-sig")
     except FileNotFoundError as error:
@@ -207,6 +210,7 @@ def markdown_extensions(value: Any, config_file: Path) -> tuple[tuple[str, ...],
 def _config_loader(folder: Path) -> type[yaml.SafeLoader]:
     """YAML as MkDocs reads mkdocs.yml: `!ENV`, `!relative` and the `!!python/name:` and
     `!!python/object/apply:` tags that name Markdown extensions' functions (a slugify, an emoji index)."""
+    import yaml
 
     class Loader(yaml.SafeLoader):
         pass

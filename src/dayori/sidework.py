@@ -21,7 +21,6 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from typing import IO, TYPE_CHECKING, Any
 import dayori
 
 if TYPE_CHECKING:
+    import subprocess
+
     from dayori.config import Settings
 
 
@@ -90,6 +91,8 @@ def _spawn(task: str, settings: Settings, args: tuple[Any, ...] | None) -> SideW
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
+    import subprocess  # here: the other processes, which import this module too, start none
+
     ready = _READY.get(task) if args is None else None
     first = [task] if ready is not None and ready.wanted(settings) else []
     env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work

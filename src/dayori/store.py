@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -30,6 +29,8 @@ def digest(*parts: Any) -> str:
 def code_version(sources: Iterable[Path], packages: Iterable[str]) -> str:
     """A cache's dependence on code: the bytes of the files that make its results and the versions of the
     packages they use, so that changing either makes every cached result again."""
+    from importlib import metadata  # here: a process that keeps no cache (the pictures' copies) needs none
+
     hashes = [hashlib.sha256(source.read_bytes()).hexdigest() for source in sorted(sources) if source.is_file()]
     return digest(hashes, [f"{name}=={metadata.version(name)}" for name in packages])
 

@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
               8: Image.Transpose.ROTATE_90}
 """How each EXIF orientation is turned upright (as `ImageOps.exif_transpose` does, on the smaller picture)."""
-_SRC = re.compile(r'(\ssrc=")([^"]+)(")')
+_SRC = re.compile('src="')
 
 
 @dataclass(frozen=True)
@@ -87,19 +87,41 @@ def inline_images(html: str, sources: Mapping[str, Callable[[], InlineImage | No
     could not be carried (they stay links to the site)."""
     parts: dict[str, InlineImage] = {}
     missing: list[str] = []
-
-    def swap(match: re.Match[str]) -> str:
-        url = match.group(2)
+    pieces: list[str] = []
+    done = 0
+    for found, close in quoted_values(html, _SRC, nonempty=True):
+        url = html[found.end():close]
         make = sources.get(url)
         image = make() if make is not None else None
         if image is None:
             if make is not None and url not in missing:
                 missing.append(url)
-            return match.group(0)
+            continue
         parts.setdefault(image.cid, image)
-        return f"{match.group(1)}cid:{image.cid}{match.group(3)}"
+        pieces += [html[done:found.end()], f"cid:{image.cid}"]
+        done = close
+    return "".join([*pieces, html[done:]]), tuple(parts.values()), missing
 
-    return _SRC.sub(swap, html), tuple(parts.values()), missing
+
+def quoted_values(html: str, marker: re.Pattern[str], *, nonempty: bool = False) -> Iterator[tuple[re.Match[str], int]]:
+    """Where whitespace and `marker` (an attribute's name, `="` and what its value starts with: `src="`) begin
+    a quoted value, left to right and never overlapping, as `re.finditer` of `\\s`, `marker` and `[^"]*"`
+    (`[^"]+"` if `nonempty`) finds them: the marker's match and the value's closing quote. The marker is looked
+    for alone, and the whitespace before it checked here: a pattern that begins with a literal is found five
+    times as fast as one that begins with `\\s`, and every email's HTML is read twice (for its pictures and
+    for the hosted copy's links)."""
+    done = 0
+    for found in marker.finditer(html):
+        start = found.start() - 1
+        if start < done or start < 0 or not html[start].isspace():
+            continue
+        close = html.find('"', found.end())
+        if close == -1:
+            return
+        if nonempty and close == found.end():
+            continue
+        yield found, close
+        done = close + 1
 
 
 def inline_image(data: bytes | Path, name: str, domain: str) -> InlineImage | None:

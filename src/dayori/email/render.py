@@ -28,7 +28,7 @@ from dayori import csp
 from dayori.config import TOKYO, Settings
 from dayori.email import mime, rules
 from dayori.email.images import image_size, image_size_of
-from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part
+from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part, quoted_values
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
 from dayori.formats import duration_label, japanese_date
@@ -234,7 +234,7 @@ class EmailRenderer:
         if self._last_draft is not None and self._last_draft[0] == key:
             return self._last_draft[1]
         settings = self.settings
-        head = [mime.header("Subject", rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
+        head = [mime.subject_header(rendered.subject), mime.shared_header("From", _address(settings.email.sender))]
         if settings.email.reply_to:
             head.append(mime.shared_header("Reply-To", _address(settings.email.reply_to)))
         head += [mime.date_header(send_date(rendered.issue)),
@@ -393,11 +393,26 @@ def _hosted_copy(html: str, settings: Settings, vol: int) -> str:
     carries the Content-Security-Policy (`dayori.csp`); its `<style>` block is allowed by its hash."""
     start, end = html.index(_BROWSER_LINK_START), html.index(_BROWSER_LINK_END) + len(_BROWSER_LINK_END)
     head = html[:start].replace("<title>", '<meta name="robots" content="noindex"><title>', 1)
-    site = re.escape(settings.absolute(""))
-    page = hosted_dest(vol).removesuffix("index.html")
-    hosted = re.sub(f'(\\s(?:src|href)=")({site})([^"]*)"',
-                    lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', head + html[end:])
+    hosted = _relative_links(head + html[end:], settings.absolute(""), hosted_dest(vol).removesuffix("index.html"))
     return csp.with_policy(hosted, styles=csp.head_styles(hosted))
+
+
+def _relative_links(html: str, site: str, page: str) -> str:
+    """`html` with each `src` and `href` into the `site` relative to `page`."""
+    if '"' in site:
+        return re.sub(f'(\\s(?:src|href)=")({re.escape(site)})([^"]*)"',
+                      lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', html)
+    pieces: list[str] = []
+    done = 0
+    for found, close in quoted_values(html, _site_marker(site)):
+        pieces += [html[done:found.start(1)], relative(html[found.end():close] or "./", page)]
+        done = close
+    return "".join([*pieces, html[done:]])
+
+
+@lru_cache(maxsize=16)
+def _site_marker(site: str) -> re.Pattern[str]:
+    return re.compile(f'(?:src|href)="({re.escape(site)})')
 
 
 def _boundaries(rendered: RenderedEmail) -> tuple[str, str]:

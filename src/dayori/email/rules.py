@@ -179,30 +179,41 @@ def violations(html: str) -> list[str]:
     return violations_in(lxml_html.document_fromstring(html))
 
 
-def _element_violations(tree: HtmlElement, rule: ElementRule) -> list[str]:
-    found = []
-    for element in tree.iter(None if rule.tag == "*" else rule.tag):
-        if not isinstance(element.tag, str):
-            continue
-        if rule.attribute is not None and element.get(rule.attribute) is None:
-            continue
-        name = f"<{element.tag} {rule.attribute}>" if rule.attribute else f"<{element.tag}>"
-        cite = f"。{CANIEMAIL.format(slug=rule.slug)}" if rule.slug else ""
-        found.append(f"{name} はメールで使えません（{rule.why}{cite}）")
-    return found
+def _sentence(element: HtmlElement, rule: ElementRule) -> str:
+    name = f"<{element.tag} {rule.attribute}>" if rule.attribute else f"<{element.tag}>"
+    cite = f"。{CANIEMAIL.format(slug=rule.slug)}" if rule.slug else ""
+    return f"{name} はメールで使えません（{rule.why}{cite}）"
+
+
+_RULES_BY_TAG: dict[str, tuple[int, ...]] = {
+    tag: tuple(number for number, rule in enumerate(FORBIDDEN_ELEMENTS) if rule.tag == tag)
+    for tag in {rule.tag for rule in FORBIDDEN_ELEMENTS if rule.tag != "*"}}
+_ANY_TAG_RULES = tuple(number for number, rule in enumerate(FORBIDDEN_ELEMENTS) if rule.tag == "*")
 
 
 def violations_in(tree: HtmlElement) -> list[str]:
-    """`violations` of an already parsed tree."""
+    """`violations` of an already parsed tree, read in one walk (not one per rule): the same sentences, in
+    the order of the rules and, for each, of the elements."""
     found: list[str] = []
-    styles = {outside_media(style.text or "") for style in tree.iter("style")}
-    styles |= {element.get("style", "") for element in tree.iter() if isinstance(element.tag, str)}
+    styles: set[str] = set()
+    by_rule: list[list[str]] = [[] for _ in FORBIDDEN_ELEMENTS]
+    for element in tree.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == "style":
+            styles.add(outside_media(element.text or ""))
+        styles.add(element.get("style", ""))
+        for number in (*_RULES_BY_TAG.get(tag, ()), *_ANY_TAG_RULES):
+            element_rule = FORBIDDEN_ELEMENTS[number]
+            if element_rule.attribute is None or element.get(element_rule.attribute) is not None:
+                by_rule[number].append(_sentence(element, element_rule))
     declared = {declaration for css in styles if css for declaration in declarations(css)}
     for prop, value in sorted(declared):
         rule = _css_violation(prop, value)
         if rule is not None:
             found.append(f"CSS「{prop}: {value}」は Outlook（Windows）で使えません（{rule.why}。"
                          f"{CANIEMAIL.format(slug=rule.slug)}）")
-    for element_rule in FORBIDDEN_ELEMENTS:
-        found += _element_violations(tree, element_rule)
+    for messages in by_rule:
+        found += messages
     return list(dict.fromkeys(found))

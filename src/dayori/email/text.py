@@ -41,9 +41,13 @@ class Footnotes:
 
 
 def inline(text: str | None) -> str:
-    """Markdown's soft line breaks vanish between Japanese characters and become spaces elsewhere."""
+    """Markdown's soft line breaks vanish between Japanese characters and become spaces elsewhere. Most texts
+    have neither breaks nor runs of spaces: printable (no white space but the ASCII space is) and without two
+    spaces together, a text is its own result, which is known without the expressions."""
     if not text:
         return ""
+    if text.isprintable() and "  " not in text:
+        return text
     if "\n" in text:  # a soft break is a line end
         text = _SOFT_BREAK.sub("", text)
     return _SPACES.sub(" ", text)
