@@ -86,13 +86,13 @@ def begin(task: str, settings: Settings) -> SideWork:
 
 
 def _spawn(task: str, settings: Settings, args: tuple[Any, ...] | None) -> SideWork:
+    import subprocess  # here: the other processes, which import this module too, start none
+
     from dayori.store import temporary_beside
 
     work = temporary_beside(settings.cache_path / f"sidework-{task}.pickle")
     with open(work, "wb") as stored:
         pickle.dump((task, settings, args), stored, protocol=pickle.HIGHEST_PROTOCOL)
-    import subprocess  # here: the other processes, which import this module too, start none
-
     ready = _READY.get(task) if args is None else None
     first = [task] if ready is not None and ready.wanted(settings) else []
     env = engine_environment(DAYORI_CHECK_WORKERS="1")  # the build itself is the other core's work
