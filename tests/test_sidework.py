@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +166,12 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
             assert sorted(path.name for path in settings.cache_path.iterdir()) == [RENDER_CACHE]
         shared = replace(base, cache_dir=".cache/shared")  # what a helper makes is what this process looks for
         given: list[Any] = []  # what a build hands its helper: the bodies it read, every item's address
+
+        def keep(bodies: list[Any], pages: dict[Path, str]) -> Callable[[], dict[str, bytes]]:
+            given.extend([bodies, pages])
+            return dict
         with contextlib.suppress(ContentError):
-            load_content(replace(base, cache_dir=".cache/given"),
-                         helper=lambda bodies, pages: given.extend([bodies, pages]) or dict)
+            load_content(replace(base, cache_dir=".cache/given"), helper=keep)
         assert len(given[0]) == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
         made = prerender(shared, *given)
         assert len(made) == len(given[0])
