@@ -352,3 +352,61 @@ def test_copies_made_for_a_build_that_ends_without_finishing_leave_no_record(tmp
     started.process.stdin.close()  # as when the builder's process dies
     assert started.process.wait() != 0
     assert not (tmp_path / RECORD).exists()
+
+
+@pytest.mark.parametrize("copy", ["its own", "another file's", "cut short", "none"])
+def test_a_gzip_copy_the_builder_made_stands_only_for_its_file(copy: str, tmp_path: Path) -> None:
+    """The builder gzips each search shard anyway (the index lists its compressed size) and writes that copy
+    itself, so that the other process makes only the Brotli one (see `Compressing.offer_gzipped`); a copy
+    that does not unpack to its file (another file's, one cut short, none at all) is made again, and the
+    folder ends with exactly the copies `precompress` makes, and a record that vouches for them."""
+    name = "search/shard-2026.0123456789ab.json"
+    data = _varied_text(40000, 3).encode()
+    folders = {key: tmp_path / key for key in ("here", "early", "next")}
+    for folder in (folders["here"], folders["early"]):
+        (folder / name).parent.mkdir(parents=True)
+        (folder / name).write_bytes(data)
+    started = compress.early(folders["early"], None, tmp_path / RECORD)
+    assert started is not None
+    made = {"its own": gzip_copy(data), "another file's": gzip_copy(data[:-3] + b"..."),
+            "cut short": gzip_copy(data)[:-5], "none": gzip_copy(data)}[copy]
+    started.offer_gzipped(name, len(data), made)
+    written = folders["early"] / (name + ".gz")
+    if copy == "none":
+        written.unlink()
+    started.finish()
+    precompress(folders["here"], None, tmp_path / "here.json", elsewhere=False)
+    assert _copies_in(folders["early"]) == _copies_in(folders["here"])
+    assert set(_copies_in(folders["early"])) == {name + ".gz", name + ".br"}
+    (folders["next"] / name).parent.mkdir(parents=True)
+    (folders["next"] / name).write_bytes(data)
+    precompress(folders["next"], folders["early"], tmp_path / RECORD)
+    assert (folders["next"] / (name + ".gz")).stat().st_ino == written.stat().st_ino
+
+
+def test_a_gzip_copy_no_smaller_than_its_file_is_not_written(tmp_path: Path) -> None:
+    """As everywhere else, a copy is written only where it is smaller than its file."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "tiny.json").write_bytes(b"[]")
+    started = compress.early(tmp_path / "site", None, tmp_path / RECORD)
+    assert started is not None
+    started.offer_gzipped("tiny.json", 2, gzip_copy(b"[]"))
+    started.finish()
+    assert sorted(path.name for path in (tmp_path / "site").iterdir()) == ["tiny.json"]
+
+
+@pytest.mark.parametrize("level", [6, 9])
+def test_the_builders_gzip_copy_is_kept_where_it_unpacks_to_its_file(level: int, tmp_path: Path) -> None:
+    """The process keeps the builder's copy as it is (it makes the same one: a search shard's, see
+    `Compressing.offer_gzipped`), and checks only that it stands for the file: a copy whose trailer is
+    another file's is made again."""
+    data = _varied_text(40000, 5).encode()
+    (tmp_path / "shard.json").write_bytes(data)
+    theirs = gzip.compress(data, compresslevel=level, mtime=0)
+    copy = tmp_path / "shard.json.gz"
+    for offered, kept in ((theirs, True), (theirs[:-8] + gzip_copy(b"other")[-8:], False)):
+        copy.write_bytes(offered)
+        name, (_, stamps) = compress._copies(tmp_path, tmp_path / "shard.json", None, {}, True)
+        assert name == "shard.json" and set(stamps) == {".gz", ".br"}
+        assert copy.read_bytes() == (offered if kept else gzip_copy(data))
+        assert stamps[".gz"] == compress._stamp(copy)

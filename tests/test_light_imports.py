@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import Project
 from dayori.check import Finding, check_files, content_files
 from dayori.check.result import CheckResult
 from dayori.email import EmailReport, build_emails
@@ -54,3 +55,20 @@ def test_the_checker_and_the_renderer_are_still_reached_from_their_packages() ->
 
     assert check_files is archive.check_files and content_files is archive.content_files
     assert build_emails is build.build_emails
+
+
+def test_the_builds_other_processes_start_without_what_they_never_use(project: Project) -> None:
+    """Every other process of a site build (`python -m dayori.sidework`, `python -m dayori.compress`) pays its
+    imports before it works: reading the settings it is given must not import the YAML reader (the settings come
+    pickled), package metadata (only a cache's key asks for it) or the suggestions for a mistyped setting; the
+    compressing process starts no process."""
+    from dayori.config import settings_from_file
+
+    script = ("import pickle, sys, json; import dayori.compress; compress = set(sys.modules); "
+              "import dayori.sidework; pickle.loads(sys.stdin.buffer.read()); "
+              "print(json.dumps([sorted({'subprocess'} & compress), "
+              "sorted({'yaml', 'importlib.metadata', 'difflib', 'uuid'} & set(sys.modules))]))")
+    settings = settings_from_file(project.root / "mkdocs.yml")
+    answer = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(settings), capture_output=True,
+                            check=True)
+    assert json.loads(answer.stdout) == [[], []]

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     try:
         base = settings_from_file(project.root / "mkdocs.yml")
         outcomes: list[Any] = []
-        for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, part, parts: dict)):
+        for name, helper in (("alone", None), ("helped", _render_helper), ("idle", lambda settings, bodies, pages: dict)):
             settings = replace(base, cache_dir=f".cache/{name}")
             try:
                 load_content(settings, helper=functools.partial(helper, settings) if helper else None)
@@ -166,8 +167,16 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
             assert len(Pack(settings.cache_path / RENDER_CACHE)) >= count
             assert sorted(path.name for path in settings.cache_path.iterdir()) == [RENDER_CACHE]
         shared = replace(base, cache_dir=".cache/shared")  # what a helper makes is what this process looks for
-        made = prerender(shared, HELPER_PARTS - 1, HELPER_PARTS)
-        assert len(made) == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
+        given: list[Any] = []  # what a build hands its helper: the bodies it read, every item's address
+
+        def keep(bodies: list[Any], pages: dict[Path, str]) -> Callable[[], dict[str, bytes]]:
+            given.extend([bodies, pages])
+            return dict
+        with contextlib.suppress(ContentError):
+            load_content(replace(base, cache_dir=".cache/given"), helper=keep)
+        assert len(given[0]) == len(range(HELPER_PARTS - 1, count, HELPER_PARTS))
+        made = prerender(shared, *given)
+        assert len(made) == len(given[0])
         assert not (shared.cache_path / RENDER_CACHE).exists()  # the helper answers; it writes no cache
         with contextlib.suppress(ContentError):
             load_content(shared)

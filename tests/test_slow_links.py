@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from browser import chromium, serve
 from conftest import Project, copy_project
+from dayori.compress import gzip_copy
 from dayori.material import search
 from dayori.material.search import INDEX, SHARDS_KEY, split_index, whole_index
 from testsupport.corpus import issue_markdown
@@ -149,7 +150,11 @@ def test_shards_keep_every_document_once_and_the_first_ones_within_the_budget(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search, "FIRST_QUERY_BYTES", budget)
         shards: dict[str, bytes] = {}
-        manifest = split_index(index, dates, shards.__setitem__)
+        copies: dict[str, bytes] = {}
+
+        def write(path: str, data: bytes, gzipped: bytes) -> None:
+            shards[path], copies[path] = data, gzipped
+        manifest = split_index(index, dates, write)
     listing = manifest["config"][SHARDS_KEY]
     assert manifest["docs"] == [] and manifest["config"]["lang"] == ["ja"]
     files = {f"search/{shard['url']}": shard for shard in listing}
@@ -161,7 +166,8 @@ def test_shards_keep_every_document_once_and_the_first_ones_within_the_budget(
         for doc in json.loads(data):
             page = doc["location"].split("#")[0]
             assert (dates[page][:4] if page in dates else "pages") == year
-        assert files[path]["bytes"] == len(gzip.compress(data, mtime=0))
+        assert files[path]["bytes"] == len(copies[path]) and copies[path] == gzip_copy(data)
+        assert gzip.decompress(copies[path]) == data
     years = [shard["url"].split(".")[0].removeprefix("shard-") for shard in listing]
     dated = [year for year in years if year != "pages"]
     assert dated == sorted(dated, reverse=True)
@@ -177,6 +183,6 @@ def test_a_shard_keeps_its_name_while_its_year_does_not_change() -> None:
     dates = {"newsletter/1/": "2025-01-01", "newsletter/2/": "2026-01-01"}
     before: dict[str, bytes] = {}
     after: dict[str, bytes] = {}
-    split_index(old, dates, before.__setitem__)
-    split_index(new, dates, after.__setitem__)
+    split_index(old, dates, lambda path, data, _: before.__setitem__(path, data))
+    split_index(new, dates, lambda path, data, _: after.__setitem__(path, data))
     assert set(before) < set(after)

@@ -22,6 +22,7 @@ from dayori.render import ASSET_FOLDER
 if TYPE_CHECKING:
     from dayori.attachments import Request, Variants
     from dayori.check.result import CheckResult
+    from dayori.content import Unrendered
     from dayori.gate import Passage
     from dayori.pages import Site
 
@@ -231,10 +232,11 @@ def _run_stages(settings: Settings, preview: bool, docs: Sequence[HandWritten], 
                  check, publications)
 
 
-def _render_helper(settings: Settings, part: int, parts: int) -> Callable[[], dict[str, bytes]]:
+def _render_helper(settings: Settings, bodies: list[Unrendered],
+                   pages: dict[Path, str]) -> Callable[[], dict[str, bytes]]:
     """Another process rendering a share of the bodies (see `dayori.content.prerender`); waiting for it gives
     the render cache's records it made, through its answer (none if it failed: this process renders them)."""
-    helper = sidework.start("bodies", settings, part, parts)
+    helper = sidework.start("bodies", settings, bodies, pages)
 
     def wait() -> dict[str, bytes]:
         try:

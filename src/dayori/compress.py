@@ -19,18 +19,23 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
+import struct
 import sys
+import time
 import zlib
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import brotli
 
 from dayori.store import write_atomic
+
+if TYPE_CHECKING:
+    import subprocess
 
 TEXT_SUFFIXES = frozenset({".html", ".css", ".js", ".json", ".xml", ".atom", ".svg", ".vtt", ".txt",
                            ".webmanifest"})
@@ -75,11 +80,12 @@ def unpack(encoding: str, data: bytes) -> bytes:
     return gzip.decompress(data) if encoding == ".gz" else bytes(brotli.decompress(data))
 
 
-def copies_of(data: bytes) -> dict[str, bytes]:
+def copies_of(data: bytes, gzip_size: int | None = None) -> dict[str, bytes]:
     """The copies a text file gets, by encoding: each only where it comes out smaller than the file, Brotli's
-    only where the gzip copy is larger than `BROTLI_ABOVE`."""
-    made = {".gz": gzip_copy(data)}
-    if len(made[".gz"]) > BROTLI_ABOVE:
+    only where the gzip copy is larger than `BROTLI_ABOVE`. With `gzip_size`, the gzip copy is made already
+    (see `Compressing.offer_gzipped`), and only the others are."""
+    made = {} if gzip_size is not None else {".gz": gzip_copy(data)}
+    if (len(made[".gz"]) if gzip_size is None else gzip_size) > BROTLI_ABOVE:
         made[".br"] = brotli_copy(data)
     return {encoding: packed for encoding, packed in made.items() if len(packed) < len(data)}
 
@@ -105,7 +111,7 @@ def precompress(folder: Path, previous: Path | None = None, record: Path | None 
     if elsewhere and not vouched and _text_bytes(folder) > ELSEWHERE_BYTES \
             and _in_another_process(folder, previous, record):
         return
-    _all_copies(folder, previous, vouched, record, {})
+    _all_copies(folder, previous, vouched, record, {}, set())
 
 
 Early = dict[str, tuple[Stamp, Entry]]
@@ -114,11 +120,12 @@ were before it was read, and its entry."""
 
 
 def _all_copies(folder: Path, previous: Path | None, vouched: dict[str, Entry], record: Path | None,
-                early: Early) -> None:
+                early: Early, gzipped: AbstractSet[str]) -> None:
     """Every text file's copies, in parallel threads (zlib and Brotli work outside the interpreter lock), where
     `early` (made before the folder was finished) does not stand for them still; the record of them all."""
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
-        made = dict(pool.map(lambda path: _kept_or_made(folder, path, previous, vouched, early), _text_files(folder)))
+        made = dict(pool.map(lambda path: _kept_or_made(folder, path, previous, vouched, early, gzipped),
+                             _text_files(folder)))
     for name in early.keys() - made.keys():  # its file is gone: no copy may stand for it
         _remove_copies(folder / name, early[name][1][1])
     if record is not None:
@@ -128,7 +135,7 @@ def _all_copies(folder: Path, previous: Path | None, vouched: dict[str, Entry], 
 
 
 def _kept_or_made(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
-                  early: Early) -> tuple[str, Entry]:
+                  early: Early, gzipped: AbstractSet[str]) -> tuple[str, Entry]:
     """The early copies of `path` where its file has not been written since they were made (its stamp is the
     one it had before it was read: nothing in a build writes a file twice, and a file read half-written
     has grown since) and they are still as they were written; otherwise they go and its copies are made (or
@@ -136,7 +143,7 @@ def _kept_or_made(folder: Path, path: Path, previous: Path | None, vouched: dict
     name = path.relative_to(folder).as_posix()
     made = early.get(name)
     if made is None:
-        return _copies(folder, path, previous, vouched)
+        return _copies(folder, path, previous, vouched, name in gzipped)
     read, entry = made
     if _stamp_or_none(path) == read and all(_stamp_or_none(path.with_name(path.name + encoding)) == stamp
                                             for encoding, stamp in entry[1].items()):
@@ -173,16 +180,35 @@ class Compressing:
     folder: Path
     previous: Path | None
     record: Path | None
+    sent: float = 0.0
+    """When the names offered were last sent (see `offer`)."""
 
     def offer(self, name: str) -> None:
-        """`name` (a path in the folder) is written and will not change."""
+        """`name` (a path in the folder) is written and will not change. Only a text file's name is sent (the
+        process makes copies of nothing else), and names are sent together, at most every `OFFER_SECONDS`:
+        each sending wakes that process, which a first build did some two thousand times (its emails come
+        one after another), each time for a name or two; the last are sent by `finish`."""
+        if os.path.splitext(name)[1].lower() not in TEXT_SUFFIXES:
+            return
         stream = self.process.stdin
         assert stream is not None
         try:
             stream.write(os.fsencode(name) + b"\0")
-            stream.flush()
+            if (now := time.monotonic()) - self.sent >= OFFER_SECONDS:
+                stream.flush()
+                self.sent = now
         except OSError:  # the process is gone: `finish` makes the copies
             pass
+
+    def offer_gzipped(self, name: str, size: int, gzipped: bytes) -> None:
+        """`offer`, for a file of `size` bytes whose gzip copy the builder has made already (a search shard,
+        whose compressed size the index lists): the copy is written here, and that process makes only the
+        others. It checks the copy's trailer against the file, and makes it again if they differ."""
+        if len(gzipped) >= size:
+            self.offer(name)
+            return
+        (self.folder / (name + ".gz")).write_bytes(gzipped)
+        self.offer(GZIPPED + name)
 
     def finish(self) -> None:
         """Every copy of the finished folder, and its record; made again by `precompress` if the process
@@ -214,7 +240,9 @@ def early(folder: Path, previous: Path | None, record: Path | None) -> Compressi
     at its end, or when the process cannot start."""
     if previous is not None and previous.is_dir() and record is not None and record.is_file():
         return None
-    from dayori.sidework import engine_environment  # the other process, which runs this module, needs none of it
+    import subprocess
+
+    from dayori.sidework import engine_environment  # the other process, which runs this module, needs neither
 
     command = [sys.executable, "-m", "dayori.compress", str(folder), str(previous or ""), str(record or ""), EARLY]
     try:
@@ -225,17 +253,28 @@ def early(folder: Path, previous: Path | None, record: Path | None) -> Compressi
 
 
 EARLY = "--early"
+GZIPPED = "/"
+"""Begins a name offered with its gzip copy written beside it (`Compressing.offer_gzipped`); no name of a file
+in the folder does, being relative to it."""
+OFFER_SECONDS = 0.02
+"""How long a name offered may wait to be sent with the next ones: a few pages' writing, while copies take
+seconds to make."""
 
 
 def _early_copies(folder: Path, previous: Path | None, record: Path | None, offered: IO[bytes]) -> None:
     """The other process of `Compressing`."""
     vouched = _read_record(record) if previous is not None and record is not None else {}
     pending: dict[str, Future[tuple[Stamp, tuple[str, Entry]]]] = {}
+    gzipped: set[str] = set()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        def take(path: Path) -> None:
+        def take(path: Path, ready: bool = False) -> None:
             name = path.relative_to(folder).as_posix()
+            if ready:
+                gzipped.add(name)
+                if name in pending and pending[name].cancel():  # found before its copy was written
+                    del pending[name]
             if name not in pending and path.suffix.lower() in TEXT_SUFFIXES:
-                pending[name] = pool.submit(_stamped_copies, folder, path, previous, vouched)
+                pending[name] = pool.submit(_stamped_copies, folder, path, previous, vouched, ready)
         for path in _text_files(folder):
             take(path)
         finished = False
@@ -243,7 +282,8 @@ def _early_copies(folder: Path, previous: Path | None, record: Path | None, offe
             if not name:
                 finished = True
                 break
-            take(folder / name)
+            ready = name.startswith(GZIPPED)
+            take(folder / name.removeprefix(GZIPPED), ready)
         if not finished:  # the builder is gone: its folder will never be published
             for made in pending.values():
                 made.cancel()
@@ -258,14 +298,14 @@ def _early_copies(folder: Path, previous: Path | None, record: Path | None, offe
             early[name] = read, entry
         except OSError:  # gone meanwhile, or half-written copies: none stands
             _remove_copies(folder / name, ENCODINGS)
-    _all_copies(folder, previous, vouched, record, early)
+    _all_copies(folder, previous, vouched, record, early, gzipped)
 
 
-def _stamped_copies(folder: Path, path: Path, previous: Path | None,
-                    vouched: dict[str, Entry]) -> tuple[Stamp, tuple[str, Entry]]:
+def _stamped_copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
+                    gzipped: bool) -> tuple[Stamp, tuple[str, Entry]]:
     """`_copies`, and the file's stamp before it was read."""
     read = _stamp(path)
-    return read, _copies(folder, path, previous, vouched)
+    return read, _copies(folder, path, previous, vouched, gzipped)
 
 
 def _names(stream: IO[bytes]) -> Iterator[str]:
@@ -290,7 +330,9 @@ def _text_bytes(folder: Path) -> int:
 def _in_another_process(folder: Path, previous: Path | None, record: Path | None) -> bool:
     """`precompress` run by `python -m dayori.compress`; False when it did not finish (it cannot start here,
     or it was killed): whatever it left is made again or linked again by the caller."""
-    from dayori.sidework import engine_environment  # the other process, which runs this module, needs none of it
+    import subprocess
+
+    from dayori.sidework import engine_environment  # the other process, which runs this module, needs neither
 
     command = [sys.executable, "-m", "dayori.compress", str(folder), str(previous or ""), str(record or "")]
     try:
@@ -343,8 +385,10 @@ def _text_files(folder: Path) -> Iterator[Path]:
                 yield Path(root, name)
 
 
-def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry]) -> tuple[str, Entry]:
-    """`path`'s copies, and its entry in the record."""
+def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, Entry],
+            gzipped: bool = False) -> tuple[str, Entry]:
+    """`path`'s copies, and its entry in the record; with `gzipped`, its gzip copy is the builder's, kept where
+    it stands for the file (see `Compressing.offer_gzipped`)."""
     name = path.relative_to(folder).as_posix()
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
@@ -360,7 +404,10 @@ def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, 
             stamps[encoding] = linked
         else:
             return name, (sha256, stamps)
-    for encoding, packed in copies_of(data).items():
+    ready = _gzip_copy_of(path.with_name(path.name + ".gz"), data) if gzipped else None
+    if ready is not None:
+        stamps[".gz"] = ready
+    for encoding, packed in copies_of(data, None if ready is None else ready[0]).items():
         if encoding not in stamps:
             target = path.with_name(path.name + encoding)
             target.write_bytes(packed)
@@ -368,8 +415,24 @@ def _copies(folder: Path, path: Path, previous: Path | None, vouched: dict[str, 
     return name, (sha256, stamps)
 
 
+def _gzip_copy_of(copy: Path, data: bytes) -> Stamp | None:
+    """The stamp of `copy` where its trailer (the CRC-32 and length of what it unpacks to) is `data`'s; None
+    where it is not, or is missing."""
+    try:
+        with copy.open("rb") as file:
+            stamp = _stamp_of(os.fstat(file.fileno()))
+            file.seek(-8, os.SEEK_END)
+            trailer = file.read(8)
+    except OSError:
+        return None
+    return stamp if trailer == struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF) else None
+
+
 def _stamp(path: Path) -> Stamp:
-    status = path.stat()
+    return _stamp_of(path.stat())
+
+
+def _stamp_of(status: os.stat_result) -> Stamp:
     return status.st_size, status.st_mtime_ns, status.st_ino
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import importlib
 import os
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -289,7 +289,7 @@ def _section(cls: type, data: Any, prefix: str) -> Any:
     known = {f.name for f in fields(cls) if f.name not in _FROM_ELSEWHERE}
     unknown = sorted(set(data) - known)
     if unknown:
-        guess = difflib.get_close_matches(unknown[0], known, n=1)
+        guess = _close_match(unknown[0], known)
         hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else f"使える設定は {', '.join(sorted(known))} です。"
         raise ConfigError(f"extra.dayori{prefix} に不明な設定があります: {', '.join(unknown)}。{hint}")
     return {name: _checked(f"{prefix.lstrip('.')}.{name}".lstrip("."), value, hints[name]) for name, value in data.items()}
@@ -352,7 +352,7 @@ def _size_limits(limits: dict[str, int]) -> dict[str, int]:
 
     for kind, value in limits.items():
         if kind not in DEFAULT_LIMITS:
-            guess = difflib.get_close_matches(kind, DEFAULT_LIMITS, n=1)
+            guess = _close_match(kind, DEFAULT_LIMITS)
             hint = f"「{guess[0]}」の書き間違いではありませんか？" if guess else ""
             raise ConfigError(f"extra.dayori の size_limits に不明な種類「{kind}」があります。{hint}"
                               f"使える種類は {', '.join(DEFAULT_LIMITS)} です。")
@@ -368,3 +368,10 @@ def today() -> dt.date:
     if pinned:
         return dt.date.fromisoformat(pinned)
     return dt.datetime.now(TOKYO).date()
+
+
+def _close_match(word: str, possibilities: Iterable[str]) -> list[str]:
+    """The setting an editor probably meant (only a mistake needs difflib, so only a mistake imports it)."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=1)

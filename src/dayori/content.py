@@ -101,16 +101,18 @@ class _Read:
         return self.values
 
 
-Helper = Callable[[int, int], Callable[[], dict[str, bytes]]]
-"""Starts another process rendering every `parts`-th body from the `part`-th (see `prerender`); the function
-it returns waits for that process, whatever became of it, and gives the render cache's records it made
-(none when it failed)."""
+Unrendered = tuple[Path, str, str]
+"""A body for another process to render: its file, its page's address and its Markdown, as this one read it."""
+Helper = Callable[[list[Unrendered], dict[Path, str]], Callable[[], dict[str, bytes]]]
+"""Starts another process rendering the bodies given, with every item's address (see `prerender`); the
+function it returns waits for that process, whatever became of it, and gives the render cache's records it
+made (none when it failed)."""
 RENDER_CACHE = "bodies.pack"
 """The render cache, in the engine's cache folder (see `dayori.pack`)."""
 HELPED_FROM = 64
 """Bodies to render (not in the render cache) from which a helper is worth its start (a third of a second)."""
 HELPER_PARTS = 3
-"""The helper renders one body in three: it also reads and vets every file, as this process does."""
+"""The helper renders one body in three (given what this process read: it reads no content file)."""
 
 
 def load_content(settings: Settings, *, preview: bool = False, memo: Memo | None = None,
@@ -198,7 +200,8 @@ def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dic
     if helper is None or sum(not links.renderer.cached(read.document.path, read.url, read.document.body)
                              for read in reads) < HELPED_FROM:
         return {read.display: _render(read, links) for read in reads}
-    wait = helper(HELPER_PARTS - 1, HELPER_PARTS)
+    wait = helper([(read.document.path, read.url, read.document.body) for read in reads[HELPER_PARTS - 1::HELPER_PARTS]],
+                  links.pages)
     found = [Problems() for _ in reads]  # reported in the order of the files, as without a helper
     bodies: dict[int, Body] = {}
     for later in (False, True):
@@ -214,16 +217,18 @@ def _render_all(reads: list[_Read], links: _Links, helper: Helper | None) -> dic
     return {read.display: bodies[index] for index, read in enumerate(reads)}
 
 
-def prerender(settings: Settings, part: int, parts: int) -> dict[str, bytes]:
-    """The render cache's records of every `parts`-th body from the `part`-th, for a build that renders the
-    others meanwhile (see `load_content`) and saves them with its own; what it finds wrong is that build's
-    to report."""
-    problems = Problems()
-    read = _read_content(settings, False, None, Gate.of(settings, None), problems, today())
+def prerender(settings: Settings, bodies: list[Unrendered], pages: dict[Path, str]) -> dict[str, bytes]:
+    """The render cache's records of `bodies`, for a build that renders the others meanwhile (see
+    `load_content`) and saves them with its own; `pages` are every item's addresses by file, for the links.
+    The build read and vetted the files: reading them all again here took a third of this process's time.
+    What rendering finds wrong is the build's to report (the records hold it)."""
     cache = Pack.of(settings.cache_path / RENDER_CACHE, None)
-    links = read.links(settings, cache, None, problems)
-    for item in read.everything[part::parts]:
-        _render(item, links)
+    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
+                        cache, None, settings.limits.nesting)
+    page_for_url = _page_finder(settings, pages)
+    for source, url, text in bodies:
+        renderer.render(text, source=source, page_url=url, link_for_file=lambda path: pages.get(path.resolve()),
+                        page_for_url=page_for_url)
     return cache.used()
 
 

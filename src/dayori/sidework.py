@@ -117,10 +117,10 @@ def _readings_then_check(settings: Settings, labels: list[str], sources: list[Pa
     return [lambda: by_reading(labels, settings.cache_path) and None, lambda: check_sources(sources, settings)]
 
 
-def _bodies(settings: Settings, part: int, parts: int) -> list[Callable[[], Any]]:
+def _bodies(settings: Settings, bodies: Any, pages: Any) -> list[Callable[[], Any]]:
     from dayori.content import prerender
 
-    return [lambda: prerender(settings, part, parts)]
+    return [lambda: prerender(settings, bodies, pages)]
 
 
 def _emails(settings: Settings, content: Any, media: Any, pictures: Any) -> list[Callable[[], Any]]:

@@ -10,14 +10,14 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from dayori.filepack import Part
 
 
@@ -29,7 +29,7 @@ def digest(*parts: Any) -> str:
 def code_version(sources: Iterable[Path], packages: Iterable[str]) -> str:
     """A cache's dependence on code: the bytes of the files that make its results and the versions of the
     packages they use, so that changing either makes every cached result again."""
-    from importlib import metadata  # here: a process that keeps no cache (the pictures' copies) needs none
+    from importlib import metadata  # a fifth of the start of a process that writes to no such cache
 
     hashes = [hashlib.sha256(source.read_bytes()).hexdigest() for source in sorted(sources) if source.is_file()]
     return digest(hashes, [f"{name}=={metadata.version(name)}" for name in packages])
@@ -45,7 +45,7 @@ def ensure_folder(folder: Path) -> None:
 def temporary_beside(final: Path) -> Path:
     """A name in the same folder (so `os.replace` is atomic) that never looks like a finished file."""
     ensure_folder(final.parent)
-    return final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}")
+    return final.with_name(f".tmp-{os.urandom(16).hex()}-{final.name}")
 
 
 LEFTOVER_SECONDS = 3600
@@ -265,6 +265,8 @@ class BackgroundWrites:
     the first failure, so nothing is used before it is on disk."""
 
     def __init__(self, workers: int = 4) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dayori-write")
         self._pending: list[Future[None]] = []
 

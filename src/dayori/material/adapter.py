@@ -741,12 +741,12 @@ def _with_japanese_terms(site: Path) -> Callable[[dict[str, Any]], str]:
         state.terms_used = {}
         written: set[str] = set()
 
-        def write(name: str, data: bytes) -> None:
+        def write(name: str, data: bytes, gzipped: bytes) -> None:
             ensure_folder((site / name).parent)
             (site / name).write_bytes(data)
             written.add(name)
             if state.compressing is not None:
-                state.compressing.offer(name)
+                state.compressing.offer_gzipped(name, len(data), gzipped)
         manifest = split_index(rewrite_index(generated, known, state.terms_used), dates, write)
         if not state.preview:
             _write_terms_now(state)

@@ -22,7 +22,6 @@ that a new issue changes one shard and the others stay cached. The first query w
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import html
 import json
@@ -35,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dayori.compress import gzip_copy
 from dayori.model import Output
 
 PREFIX = "jx"
@@ -109,11 +109,11 @@ def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | N
             "docs": [_with_terms(doc, names, known, used) for doc in index.get("docs", [])]}
 
 
-def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Callable[[str, bytes], None]
+def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Callable[[str, bytes, bytes], None]
                 ) -> dict[str, Any]:
     """The file Material asks for (its configuration, no documents, the list of shards); each shard goes to
-    `write` with its path in the site as soon as it is made (together they are megabytes, held at the end of a
-    build, when its memory peaks). `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without
+    `write` with its path in the site and its gzip copy (its size is listed: the site's copy, made once) as
+    soon as it is made (together they are megabytes, held at the end of a build, when its memory peaks). `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without
     one goes to the first shard, then years newest first. Names carry a hash of the content, so a server may
     let browsers keep them for good."""
     groups: dict[str, list[Any]] = {}
@@ -125,10 +125,11 @@ def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Calla
     for key in sorted(groups, key=lambda key: (key != UNDATED, _descending(key))):
         data = json.dumps(groups[key], ensure_ascii=False, separators=(",", ":"), default=str).encode()
         name = f"shard-{key}.{hashlib.sha256(data).hexdigest()[:12]}.json"
-        size = len(gzip.compress(data, compresslevel=6, mtime=0))
+        gzipped = gzip_copy(data)
+        size = len(gzipped)
         first = not listing or (listing[-1]["first"] and waited + size <= FIRST_QUERY_BYTES)
         waited += size if first else 0
-        write(f"{Path(INDEX).parent.as_posix()}/{name}", data)
+        write(f"{Path(INDEX).parent.as_posix()}/{name}", data, gzipped)
         listing.append({"url": name, "bytes": size, "first": first})
     config = {**index.get("config", {}), SHARDS_KEY: listing}
     return {**index, "config": config, "docs": []}
