@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 import dayori
 import media_clips as mc
+from conftest import Project
 from dayori.config import Settings
 from dayori.formats import file_size
 from dayori.media import EpisodeMedia, MediaReport, process_episodes
@@ -701,6 +702,31 @@ def test_a_second_build_at_the_same_time_waits_for_the_transcode_and_uses_it(tmp
     assert int(first_runs) >= 1 and int(first_runs) + int(second_runs) == 2
     assert first_files == second_files
     assert "変換中 0 %" in first_err and "変換中" not in second_err.replace("ほかのビルドが変換中", "")
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_after_a_build_a_progress_line_reaches_mkdocs_and_the_root_logger_once(project: Project) -> None:
+    """A build sends the engine's lines through MkDocs' logger (what `mkdocs build` shows); a program that logs at
+    its root, as a test runner does, got each of them twice: once from the engine, once through MkDocs."""
+    project.build()
+    shown, root = _Kept(), _Kept()
+    logging.getLogger("mkdocs").addHandler(shown)
+    logging.getLogger().addHandler(root)
+    try:
+        logging.getLogger("dayori.media").warning("動画「テスト」の変換が終わりました")
+    finally:
+        logging.getLogger("mkdocs").removeHandler(shown)
+        logging.getLogger().removeHandler(root)
+    assert shown.messages == ["動画「テスト」の変換が終わりました"]
+    assert root.messages == ["動画「テスト」の変換が終わりました"]
 
 
 def test_progress_lines_count_the_transcodes_and_estimate_what_is_left(caplog: pytest.LogCaptureFixture) -> None:

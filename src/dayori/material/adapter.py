@@ -168,10 +168,17 @@ FEED_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
 
 
 class _ToBuildLog(logging.Handler):
-    """The engine logs under `dayori` (a transcode's progress); MkDocs shows only its own loggers' records."""
+    """The engine logs under `dayori` (a transcode's progress); MkDocs shows (and counts, for `--strict`) only
+    its own loggers' records, so they go to MkDocs' loggers' handlers too. Not to the root logger's: the record
+    reaches those from `dayori` already, and a program that logs there (a test runner) would get it twice."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        log.handle(record)
+        logger: logging.Logger | None = log
+        while logger is not None and logger is not logging.root:
+            for handler in logger.handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+            logger = logger.parent if logger.propagate else None
 
 
 def _engine_log() -> None:
