@@ -5,8 +5,8 @@
   in interleaved pairs whose order alternates (AB, BA, AB, …) so that a slow spell of the disk or of a
   neighbour falls on both sides alike and neither always runs second on a warmer cache; the ratio is the median
   of the pairs' own ratios.
-- Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, deleted (and the deletion
-  written out to disk) before every run, in pairs alternated the same way.
+- Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, moved aside before every
+  run (`benchmarks.common.forget`), in pairs alternated the same way.
 - Dayori deletes the site it replaced in a process of its own after the build returns (the editor does not wait
   for it); the next run, of either side, starts once that is done, untimed (`benchmarks.common.settle`).
 

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.build import Pair, bench_build, noise, published_issues, show
-from benchmarks.common import Options, Run, TreeMemory, process_tree, proportional_bytes
+from benchmarks.common import Options, Run, TreeMemory, forget, process_tree, proportional_bytes
 from conftest import ROOT, TODAY
 from testsupport.corpus import SLIPS, issue_date, issue_markdown, write_projects
 
@@ -106,6 +106,21 @@ def test_memory_two_processes_share_counts_once() -> None:
         assert 80_000_000 <= together < 120_000_000
     finally:
         parent.wait(timeout=60)
+
+
+def test_a_cold_run_starts_from_a_fresh_checkout_and_nothing_of_the_previous_build_is_lost_to_it(
+        tmp_path: Path) -> None:
+    """What a build wrote is moved out of the project (a fresh checkout has none of it), twice in a row."""
+    project = tmp_path / "dayori"
+    for round_ in range(2):
+        for name in ("site", ".cache/dayori", ".site.tmp-1-ab", ".site.old-2-cd"):
+            (project / name).mkdir(parents=True)
+            (project / name / "index.html").write_text(str(round_), encoding="utf-8")
+        (project / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+        forget(project)
+        assert sorted(p.name for p in project.iterdir()) == ["mkdocs.yml"]
+    moved = sorted(p.relative_to(tmp_path / "trash").parts[1:] for p in (tmp_path / "trash").rglob("index.html"))
+    assert len(moved) == 8 and moved.count(("site", "index.html")) == 2
 
 
 def _run(wall: float, cpu: float) -> Run:
