@@ -33,7 +33,7 @@ from dayori.memo import Memo, through
 from dayori.model import Body, Content, Episode, Issue, is_published, newest_first
 from dayori.pack import Pack
 from dayori.paths import RealPaths, episode_index, find_entry, find_path, markdown_files, near_name, same_name
-from dayori.render import Containment, Renderer
+from dayori.render import Containment, Rendered, Renderer
 from dayori.schema import EPISODE_KEYS, ISSUE_KEYS, Invalid, as_date, validate
 
 BROKEN_LINK_MESSAGES = {
@@ -166,9 +166,7 @@ class _Reading:
     roots: str
 
     def links(self, settings: Settings, cache: Pack, memo: Memo | None, problems: Problems) -> _Links:
-        renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                            cache, memo, settings.limits.nesting)
-        return _Links(renderer, self.pages, self.hidden, self.roots, problems, settings.limits,
+        return _Links(_renderer(settings, cache, memo), self.pages, self.hidden, self.roots, problems, settings.limits,
                       _page_finder(settings, self.pages))
 
 
@@ -223,13 +221,24 @@ def prerender(settings: Settings, bodies: list[Unrendered], pages: dict[Path, st
     The build read and vetted the files: reading them all again here took a third of this process's time.
     What rendering finds wrong is the build's to report (the records hold it)."""
     cache = Pack.of(settings.cache_path / RENDER_CACHE, None)
-    renderer = Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings),
-                        cache, None, settings.limits.nesting)
+    renderer = _renderer(settings, cache, None)
     page_for_url = _page_finder(settings, pages)
     for source, url, text in bodies:
-        renderer.render(text, source=source, page_url=url, link_for_file=lambda path: pages.get(path.resolve()),
-                        page_for_url=page_for_url)
+        _rendered(renderer, source, url, text, pages, page_for_url)
     return cache.used()
+
+
+def _renderer(settings: Settings, cache: Pack, memo: Memo | None) -> Renderer:
+    return Renderer(settings.markdown_extensions, settings.markdown_configs, Containment.of(settings), cache, memo,
+                    settings.limits.nesting)
+
+
+def _rendered(renderer: Renderer, source: Path, url: str, text: str, pages: dict[Path, str],
+              page_for_url: Callable[[str], Path | None]) -> Rendered:
+    """A body with its links to other items resolved against their addresses (`pages`, by file): the same in
+    this process and in a helper's, whose records this process takes for its own."""
+    return renderer.render(text, source=source, page_url=url, link_for_file=lambda path: pages.get(path.resolve()),
+                           page_for_url=page_for_url)
 
 
 def _issue_url(path: Path) -> str:
@@ -494,10 +503,8 @@ def _shown_roots(settings: Settings, paths: RealPaths) -> str:
 
 
 def _render(read: _Read, links: _Links) -> Body:
-    renderer = links.renderer
-    rendered = renderer.render(read.document.body, source=read.document.path, page_url=read.url,
-                               link_for_file=lambda path: links.pages.get(path.resolve()),
-                               page_for_url=links.page_for_url)
+    rendered = _rendered(links.renderer, read.document.path, read.url, read.document.body, links.pages,
+                         links.page_for_url)
     for asset in rendered.body.assets:
         too_big = picture_too_big(asset.source.name, asset.size, links.limits)
         if too_big is not None:
@@ -510,7 +517,7 @@ def _render(read: _Read, links: _Links) -> Body:
             continue
         suffix = _suffix(url)
         message = BROKEN_LINK_MESSAGES[kind].format(url=url, tag=tag, suffix=suffix, roots=links.roots,
-                                                    allowed=", ".join(renderer.containment.attachments))
+                                                    allowed=", ".join(links.renderer.containment.attachments))
         if kind == "missing":
             message += _did_you_mean_file(read.document.path.parent, url)
         links.problems.add(read.display, read.document.body_line + line - 1, message)

@@ -113,8 +113,9 @@ def split_index(index: Mapping[str, Any], dates: Mapping[str, str], write: Calla
                 ) -> dict[str, Any]:
     """The file Material asks for (its configuration, no documents, the list of shards); each shard goes to
     `write` with its path in the site and its gzip copy (its size is listed: the site's copy, made once) as
-    soon as it is made (together they are megabytes, held at the end of a build, when its memory peaks). `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without
-    one goes to the first shard, then years newest first. Names carry a hash of the content, so a server may
+    soon as it is made (together they are megabytes, held at the end of a build, when its memory peaks).
+    `dates` gives pages' ISO dates by URL (`newsletter/12/`); a page without one goes to the first shard, then
+    years newest first. Names carry a hash of the content, so a server may
     let browsers keep them for good."""
     groups: dict[str, list[Any]] = {}
     for doc in index.get("docs", []):
