@@ -188,6 +188,63 @@ def test_a_first_build_shares_rendering_with_another_process_and_reports_the_sam
     assert helped == alone and idle == alone
 
 
+def test_the_bodies_helper_finds_japanese_and_mac_saved_names_as_the_build_does(project: Project) -> None:
+    """The helper gets the files as the build read them: a picture saved on a Mac (NFD) and typed in NFC, an
+    issue's file named in Japanese, a link to one, and a slip in a name's case give the helper's share the
+    same bodies and the same problems as rendering everything in the build."""
+    import functools
+    import unicodedata
+    from dataclasses import replace
+
+    from dayori.build import _render_helper
+    from dayori.content import HELPED_FROM, load_content
+    from dayori.errors import ContentError
+    from sample_files import png
+
+    project.write("newsletter/2025/img/" + unicodedata.normalize("NFD", "ダイアログ.png"), png())
+    names = {vol: f"{vol}-会議のコツ" for vol in range(1, HELPED_FROM + 9)}
+    for vol, name in names.items():
+        body = (f"![画面](img/ダイアログ.png)\n\n[前の号](<{names[vol - 1]}.md>)" if vol > 1 else "最初の号です。")
+        if vol % 7 == 0:
+            body += "\n\n![画面](img/だいあろぐ.PNG)"
+        project.write(f"newsletter/2025/{name}.md",
+                      issue_text(vol, f"2025-{1 + vol // 28:02d}-{1 + vol % 28:02d}", f"第{vol}の話題", body))
+    answered: list[int] = []
+
+    def counted(settings: Any, bodies: Any, pages: Any) -> Callable[[], dict[str, bytes]]:
+        wait = _render_helper(settings, bodies, pages)
+
+        def records() -> dict[str, bytes]:
+            made = wait()
+            answered.append(len(made))
+            return made
+        return records
+    os.environ["DAYORI_TODAY"] = TODAY
+    outcomes: list[Any] = []
+    try:
+        base = settings_from_file(project.root / "mkdocs.yml")
+        for slips in (True, False):
+            for name in names.values():
+                text = (project.root / f"newsletter/2025/{name}.md").read_text(encoding="utf-8")
+                project.write(f"newsletter/2025/{name}.md", text.replace("だいあろぐ.PNG", "ダイアログ.png")
+                              if not slips else text)
+            for name, helper in (("alone", None), ("helped", counted)):
+                settings = replace(base, cache_dir=f".cache/{name}-{slips}")
+                try:
+                    outcomes.append(load_content(settings, helper=functools.partial(helper, settings)
+                                                 if helper else None))
+                except ContentError as error:
+                    outcomes.append([str(problem) for problem in error.problems])
+    finally:
+        os.environ.pop("DAYORI_TODAY", None)
+    assert answered == [len(names) // 3] * 2  # the helper rendered its share
+    with_slips, fixed = outcomes[0:2], outcomes[2:4]
+    assert with_slips[0] == with_slips[1] and fixed[0] == fixed[1]
+    assert len(with_slips[0]) == len([vol for vol in names if vol % 7 == 0]), with_slips[0]
+    assert all("だいあろぐ.PNG" in problem for problem in with_slips[0]), with_slips[0]
+    assert all(len(issue.body.assets) == 1 for issue in fixed[0].issues if issue.vol > 1)
+
+
 PEAK_PROBE = """
 import os, sys
 from pathlib import Path
