@@ -6,7 +6,12 @@
   neighbour falls on both sides alike and neither always runs second on a warmer cache; the ratio is the median
   of the pairs' own ratios.
 - Cold: a fresh checkout (CI that does not keep `.cache/`): no `site/`, no `.cache/`, moved aside before every
-  run (`benchmarks.common.forget`), in pairs alternated the same way.
+  run (`benchmarks.common.forget`), in pairs alternated the same way. The cold pairs run first, before any
+  build of the benchmark has deleted a tree, as on the fresh machine CI checks out on: on ext4 without a journal
+  (this benchmark's machines), creating a file scans past every inode freed in the last one to six minutes,
+  and after the warm pairs (each of which deletes the tree it replaced, plain MkDocs all of it) Dayori's cold
+  build, which creates 5,300 files and folders to plain's 1,440, spent up to 4.5 system seconds instead of 1.
+  (The benchmark's own folder is deleted when it ends: let a few minutes pass before the next run.)
 - Dayori deletes the site it replaced in a process of its own after the build returns (the editor does not wait
   for it); the next run, of either side, starts once that is done, untimed (`benchmarks.common.settle`).
 
@@ -50,6 +55,8 @@ class Pair:
     dayori: Run
     load: float
     """The 1-minute load average just before the pair."""
+    started: float = 0.0
+    """When the pair began (`time.monotonic`)."""
 
     def ratio(self, measure: Callable[[Run], float]) -> float:
         return measure(self.dayori) / measure(self.plain)
@@ -71,14 +78,14 @@ def interleaved_pairs(plain: Path, dayori: Path, count: int, *, cold: bool) -> l
     """`count` pairs, A first in even pairs and B first in odd ones; `cold` empties each project before its run."""
     pairs = []
     for index in range(count):
-        load = os.getloadavg()[0]
+        load, started = os.getloadavg()[0], time.monotonic()
         order = (plain, dayori) if index % 2 == 0 else (dayori, plain)
         runs: dict[Path, Run] = {}
         for project in order:
             if cold:
                 forget(project)
             runs[project] = timed_build(project)
-        pairs.append(Pair(runs[plain], runs[dayori], load))
+        pairs.append(Pair(runs[plain], runs[dayori], load, started))
     return pairs
 
 
@@ -125,15 +132,18 @@ def summary(pairs: Sequence[Pair], cores: int) -> dict[str, Any]:
         "wall_ratio": statistics.median(ratios), "wall_ratio_min": min(ratios), "wall_ratio_max": max(ratios),
         "user_ratio": statistics.median(pair.ratio(user) for pair in pairs),
         "system_ratio": statistics.median(pair.ratio(system) for pair in pairs),
-        "pair_ratios": ratios, "max_load": max(pair.load for pair in pairs), "noise": noise(pairs, cores),
+        "pair_ratios": ratios, "pair_starts": [pair.started for pair in pairs],
+        "max_load": max(pair.load for pair in pairs), "noise": noise(pairs, cores),
     }
 
 
 def bench_build(folder: Path, options: Options) -> dict[str, Any]:
-    """The warm pairs, then the cold pairs, on one archive; raises if the two sides published different issues."""
+    """The cold pairs, then the warm pairs (see the module's docstring), on one archive; raises if the two sides
+    published different issues."""
     started = time.perf_counter()
     dayori, plain = write_projects(folder / f"build-{options.issues}", options.issues)
     cores = os.cpu_count() or 1
+    cold = interleaved_pairs(plain, dayori, options.cold_pairs, cold=True)
     timed_build(plain)
     timed_build(dayori)
     warm = interleaved_pairs(plain, dayori, options.pairs, cold=False)
@@ -141,7 +151,6 @@ def bench_build(folder: Path, options: Options) -> dict[str, Any]:
     if plain_pages != dayori_pages or len(plain_pages) != options.issues:
         raise RuntimeError(f"the two sides published different issues: plain {len(plain_pages)}, "
                            f"Dayori {len(dayori_pages)} of {options.issues}")
-    cold = interleaved_pairs(plain, dayori, options.cold_pairs, cold=True)
     return {"issues": options.issues, "published": len(dayori_pages), "cores": cores,
             "warm": summary(warm, cores), "cold": summary(cold, cores),
             "bench_seconds": time.perf_counter() - started}

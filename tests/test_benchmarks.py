@@ -41,6 +41,8 @@ def test_the_build_bench_times_both_sides_building_the_same_issues(tmp_path: Pat
         assert part["wall_ratio_min"] <= part["wall_ratio"] <= part["wall_ratio_max"]
         assert all(ratio > 0 for ratio in part["pair_ratios"]) and part["user_ratio"] > 0
         assert all(isinstance(reason, str) for reason in part["noise"])
+    # The cold pairs come first, before any build of the bench deleted the tree it replaced.
+    assert max(result["cold"]["pair_starts"]) < min(result["warm"]["pair_starts"])
     one = result["cold"]
     assert one["wall_ratio"] == pytest.approx(one["dayori_wall_seconds"] / one["plain_wall_seconds"])
     show(result)
