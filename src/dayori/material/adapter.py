@@ -48,6 +48,7 @@ from dayori.model import Output, Page
 from dayori.preview import BUILD_ID_FILE, error_page, forbidden_page, host_allowed
 from dayori.sitedir import Staging, begin, discard, publish
 from dayori.store import copy_file, copy_part, digest, ensure_folder, link_or_copy, write_atomic, written_beside
+from dayori.templatecache import keep_compiled
 
 log = logging.getLogger("mkdocs.dayori")
 LATEST_MARKER = "<!-- dayori:latest -->"
@@ -382,10 +383,13 @@ def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
 
 
 def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
-    """Between reading the pages and writing them."""
+    """Between reading the pages and writing them; the theme's templates are compiled once, not at every build
+    (see `dayori.templatecache`)."""
     state = session()
     if state.reloading and state.failure is None:
         state.reload.writing = True
+    if state.settings is not None:
+        keep_compiled(env, state.settings.cache_path)
     return env
 
 

@@ -1,0 +1,123 @@
+"""Compiled templates kept between builds: never stale, never in the way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jinja2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jinja2.bccache import bc_magic
+
+from conftest import Project
+from dayori.templatecache import FOLDER_PREFIX, keep_compiled
+
+TEMPLATE = "{% for word in words %}\n  <b>{{ word }}</b>\n{% endfor %}\n"
+WORDS = ["ひとつ", "<二つ>"]
+
+
+def _environment(folder: Path, **options: bool) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True, **options)
+
+
+def _rendered(folder: Path, cache: Path | None, **options: bool) -> str:
+    env = _environment(folder, **options)
+    if cache is not None:
+        keep_compiled(env, cache)
+    return env.get_template("page.html").render(words=WORDS)
+
+
+def _compiled_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob(f"{FOLDER_PREFIX}*/*.cache"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda tail: bc_magic + tail),
+                        st.integers(min_value=0, max_value=400)))
+def test_a_damaged_compiled_template_is_compiled_again(tmp_path_factory: pytest.TempPathFactory,
+                                                       damage: bytes | int) -> None:
+    """Whatever a kept file holds (cut short at any byte, garbage, Jinja's header and garbage, on which Jinja's
+    own cache raises), the page is what the template makes, and the file is replaced by a good one."""
+    root = tmp_path_factory.mktemp("templates")
+    (root / "page.html").write_text(TEMPLATE, encoding="utf-8")
+    cache = root / "cache"
+    expected = _rendered(root, None)
+    assert _rendered(root, cache) == expected
+    [kept] = _compiled_files(cache)
+    good = kept.read_bytes()
+    kept.write_bytes(good[:damage] if isinstance(damage, int) else damage)
+    assert _rendered(root, cache) == expected
+    assert _rendered(root, cache) == expected
+    assert kept.read_bytes() == good or isinstance(damage, int) and damage >= len(good)
+
+
+def test_an_edited_template_is_compiled_again_even_with_the_same_size_and_time(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(TEMPLATE, encoding="utf-8")
+    cache = tmp_path / "cache"
+    before = _rendered(tmp_path, cache)
+    stat = page.stat()
+    page.write_text(TEMPLATE.replace("<b>", "<i>").replace("</b>", "</i>"), encoding="utf-8")
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = _rendered(tmp_path, cache)
+    assert "<b>" in before and "<i>&lt;二つ&gt;</i>" in after and "<b>" not in after
+
+
+def test_environments_that_compile_differently_do_not_share_compiled_templates(tmp_path: Path) -> None:
+    """The same file compiled with other options (here `trim_blocks`) makes other code: each environment
+    renders as it does without a cache, in either order."""
+    (tmp_path / "page.html").write_text(TEMPLATE, encoding="utf-8")
+    cache = tmp_path / "cache"
+    plain, trimmed = _rendered(tmp_path, None), _rendered(tmp_path, None, trim_blocks=True)
+    assert plain != trimmed
+    for _ in range(2):
+        assert _rendered(tmp_path, cache) == plain
+        assert _rendered(tmp_path, cache, trim_blocks=True) == trimmed
+    assert len({path.parent for path in _compiled_files(cache)}) == 2
+
+
+def test_a_cache_folder_that_cannot_be_made_or_written_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(TEMPLATE, encoding="utf-8")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder would be", encoding="utf-8")
+    assert _rendered(tmp_path, blocked) == _rendered(tmp_path, None)
+    env = _environment(tmp_path)
+    keep_compiled(env, tmp_path / "cache")
+    for folder in (tmp_path / "cache").iterdir():
+        folder.rmdir()
+        folder.write_text("now a file", encoding="utf-8")
+    assert env.get_template("page.html").render(words=WORDS) == _rendered(tmp_path, None)
+
+
+def _published_pages(project: Project) -> dict[str, bytes]:
+    return {str(path.relative_to(project.site)): path.read_bytes() for path in sorted(project.site.rglob("*.html"))}
+
+
+def test_a_theme_override_edited_between_builds_shows_and_damaged_compiled_templates_change_nothing(
+        project: Project) -> None:
+    """What an editor changes in `theme.custom_dir` is on the next build's pages; the theme's compiled templates
+    kept in the cache, damaged, make the same site as a first build."""
+    config = project.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  name: material\n",
+                                                                 "  name: material\n  custom_dir: overrides\n"),
+                      encoding="utf-8")
+    project.write("overrides/partials/logo.html", "<span>第一版のロゴ</span>\n")
+    project.add_issue(1, "2026-11-20", "ふつうの号")
+    project.build()
+    assert "第一版のロゴ" in (project.site / "newsletter" / "1" / "index.html").read_text(encoding="utf-8")
+    cache = project.root / ".cache" / "dayori"
+    kept = _compiled_files(cache)
+    assert len(kept) > 10
+
+    project.write("overrides/partials/logo.html", "<span>第二版のロゴ</span>\n")
+    project.build()
+    page = (project.site / "newsletter" / "1" / "index.html").read_text(encoding="utf-8")
+    assert "第二版のロゴ" in page and "第一版のロゴ" not in page
+    built = _published_pages(project)
+
+    for index, path in enumerate(_compiled_files(cache)):
+        path.write_bytes(bc_magic[:index % (len(bc_magic) + 1)] + b"\x80damaged")
+    project.build()
+    assert _published_pages(project) == built
