@@ -27,6 +27,7 @@ from markupsafe import Markup
 from dayori import csp
 from dayori.config import TOKYO, Settings
 from dayori.email import mime, rules
+from dayori.email.frame import Frame
 from dayori.email.images import image_size, image_size_of
 from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part, quoted_values
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
@@ -124,6 +125,11 @@ def _inliner() -> css_inline.CSSInliner:
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
+@lru_cache(maxsize=1)
+def _frame() -> Frame:
+    return Frame(_environment().get_template("issue.html"), _inliner())
+
+
 @dataclass
 class EmailRenderer:
     """Renders issues; remembers image sizes so that an image shared by many issues is read once."""
@@ -145,16 +151,16 @@ class EmailRenderer:
         body = email_body(issue.body.html, page_url, self._asset_sizes(issue), self._asset_names(issue))
         videos = self._videos(issue, content, media)
         subject = subject_of(issue, settings)
+        browser_url = settings.absolute(hosted_dest(issue.vol).removesuffix("index.html"))
         values = {
             "subject": subject, "site_name": settings.site_name, "vol": issue.vol,
             "date_label": japanese_date(issue.date), "title": issue.title, "summary": issue.summary,
             "preheader": issue.summary or issue.title, "filler": _PREHEADER_FILLER,
             "body_html": Markup(body.html), "videos": videos, "issue_url": page_url,
             "footer": settings.email.footer, "unsubscribe_url": settings.email.unsubscribe_url,
+            "browser_url": browser_url,
         }
-        template = _environment().get_template("issue.html")
-        browser_url = settings.absolute(hosted_dest(issue.vol).removesuffix("index.html"))
-        html = _inliner().inline(template.render(values, browser_url=browser_url))
+        html = _frame().inlined(values)
         hosted = _hosted_copy(html, settings, issue.vol)
         text = self._text(issue, body.root, videos, page_url, browser_url)
         notices = list(body.notices)
