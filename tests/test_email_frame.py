@@ -50,6 +50,7 @@ def test_an_ordinary_issue_takes_the_fast_way_and_is_the_same() -> None:
         assert frame._fast(values) is not None
         assert frame.inlined(values) == _whole(values)
     assert len(frame.shapes) == 2  # with and without a video: the frame is inlined once for each
+    assert frame.rules and None not in frame.wrappers  # bodies are inlined with the rules that may style them
 
 
 ESCAPING = ["x</td>", "x</td></tr>", "x</td></tr></tbody>", "x</td></tr></table>y", "x</table>",
@@ -68,13 +69,25 @@ def test_bodies_that_leave_their_cell_are_inlined_whole() -> None:
 
 _SPECIAL = st.lists(st.sampled_from([*"あ a&<>\"'\u00a0\r\n\t\x00\x0c=;/-", "&amp;", "&nbsp;", "dayori1slot",
                                   "dayoribodyslot", "<!--", "-->"]), max_size=8).map("".join)
+def test_classes_written_with_entities_style_the_body_as_in_the_whole_template() -> None:
+    frame = _frame()
+    for body in ['<p class="b&#111;x-title">x</p>', '<p class="&#x66;ootnote">x</p>', '<p class="foot&NewLine;note">x</p>',
+                 '<table class="data"><tr><td class="box-b&#x6F;dy">x</td></tr></table>', "<p class=footnote>x</p>",
+                 "<p class='caption'>x</p>", '<p CLASS\n=  "footnote">x</p>', '<p\tclass="a  footnote\tb">x</p>']:
+        values = _values(body)
+        assert frame.inlined(values) == _whole(values), body
+
+
 _TEXT = st.one_of(st.sampled_from(["", "会議の資料", "a b", "第1回", "https://example.jp/a/"]), _SPECIAL)
 _PIECES = st.sampled_from(["<p>", "</p>", "<p class=\"caption\">", "<b>", "</b>", "<a href=\"h\">", "</a>",
                            "<table class=\"data\"><tr><td>", "</td></tr></table>", "<ul><li>", "</li></ul>",
                            "<div class=\"scroll\">", "</div>", "<pre><code>", "</code></pre>", "テキスト", "&amp;",
                            "<br>", "<img src=\"i.png\" width=\"10\">", "<span class=\"badge\">", "</span>",
                            "<td>", "</td>", "<tr>", "</tr>", "</table>", "<table>", "<h3>", "</h3>", "<!-- c -->",
-                           "<blockquote>", "</blockquote>", "dayoribodyslot", "dayori0slot", "<p style=\"color: red\">", "<code>", "</code>"])
+                           "<blockquote>", "</blockquote>", "dayoribodyslot", "dayori0slot",
+                           "<span class=\"b&#111;x-title\">", "<p class=\"FOOTNOTE\">", "<div class=\"footnote\">",
+                           "<td class=\"box-body\">", "<p class=\"title\"><a href=\"x\">", "<p class=\"video-text\">",
+                           "<table class=\"box\"><tr><td class=\"box-title\">", "<div class=\"footer\"><p>", "<p style=\"color: red\">", "<code>", "</code>"])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,11 +8,14 @@ the template escapes, the parser decodes or the inliner's serializer escapes). T
 of the same ancestors (`_WRAP_BEFORE`: the same elements and classes, which is all the stylesheet's selectors
 look at) and followed by what the template follows it with (`</td></tr>` and a row), so that a body the
 parser lets out of its cell is seen: what came out must be exactly the wrapper's own markup around the
-body's, else the document is inlined whole as before. Either way the email is the same, byte for byte.
+body's, else the document is inlined whole as before. Either way the email is the same, byte for byte. The
+wrapper carries only the style rules that may match in the body (`_kept`): css-inline parses its
+stylesheet on every call, and most rules are for the frame alone.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,8 +53,13 @@ class Frame:
     template: jinja2.Template
     inliner: css_inline.CSSInliner
     shapes: dict[tuple[Any, ...], tuple[list[Piece], list[Piece]] | None] = field(default_factory=dict)
-    wrapper: tuple[str, str, str] | None = None
-    """The body wrapper's head, and what the inliner makes of it before and after the body."""
+    head: str | None = None
+    """The frame's head, up to `<body`: the one of its first shape (its title aside, the same in every one)."""
+    rules: tuple[_Rule, ...] | None = None
+    """Its stylesheet's rules, when `_rules` could read it."""
+    wrappers: dict[tuple[int, ...] | None, tuple[str, str, str]] = field(default_factory=dict)
+    """For the rules a body is inlined with (all, None), the wrapper's head and what the inliner makes of the
+    wrapper before and after the body."""
 
     def inlined(self, values: Mapping[str, Any]) -> str:
         """`inliner.inline(template.render(values))`."""
@@ -82,10 +90,9 @@ class Frame:
         rendered = self.template.render(_placeheld(values, numbered))
         if rendered.count(_BODY) != 1 or _AFTER_BODY not in rendered:
             return None
-        if self.wrapper is None:
-            head = rendered[:rendered.index("<body")]
-            before, after = _split(self.inliner.inline(head + _WRAP_BEFORE + _BODY + _WRAP_AFTER))
-            self.wrapper = head, before, after
+        if self.head is None:
+            self.head = rendered[:rendered.index("<body")]
+            self.rules = _rules(self.head)
         inlined = self.inliner.inline(rendered)
         if inlined.count(_BODY) != 1:
             return None
@@ -93,13 +100,78 @@ class Frame:
         return _pieces(before), _pieces(after)
 
     def _inlined_body(self, body: str) -> str | None:
-        assert self.wrapper is not None
-        head, before, after = self.wrapper
+        kept = self._kept(body)
+        if kept not in self.wrappers:
+            self.wrappers[kept] = self._wrapper(kept)
+        head, before, after = self.wrappers[kept]
         inlined = self.inliner.inline(head + _WRAP_BEFORE + body + _WRAP_AFTER)
         if not (inlined.startswith(before) and inlined.endswith(after)
                 and len(inlined) >= len(before) + len(after)):
             return None
         return inlined[len(before):len(inlined) - len(after)]
+
+    def _kept(self, body: str) -> tuple[int, ...] | None:
+        """The rules that may style an element of `body`: each that has a selector all of whose classes are
+        the wrapper's or in one of the body's `class` attributes (or anything that looks like one)."""
+        if self.rules is None:
+            return None
+        names = set(_WRAP_CLASSES)
+        for found in _CLASS_ATTRIBUTE.finditer(body):
+            value = found.group(found.lastindex or 1) or ""
+            names.update((html.unescape(value) if "&" in value else value).lower().split())
+        return tuple(number for number, rule in enumerate(self.rules) if any(needs <= names for needs in rule.needs))
+
+    def _wrapper(self, kept: tuple[int, ...] | None) -> tuple[str, str, str]:
+        assert self.head is not None
+        if kept is None or self.rules is None:
+            head = self.head
+        else:
+            rules = "\n".join(self.rules[number].text for number in kept)
+            head = f"<!DOCTYPE html>\n<html><head><style>\n{rules}\n</style></head>\n"
+        before, after = _split(self.inliner.inline(head + _WRAP_BEFORE + _BODY + _WRAP_AFTER))
+        return head, before, after
+
+
+@dataclass(frozen=True)
+class _Rule:
+    text: str
+    needs: tuple[frozenset[str], ...]
+    """For each of its selectors, the classes (in lower case) an element or its ancestors must have for it
+    to match; none for a selector `_SIMPLE` does not describe (`:not(.x)` matches without .x)."""
+
+
+def _rules(head: str) -> tuple[_Rule, ...] | None:
+    """The style rules of the head's one stylesheet, without its at-rules (`@media`, never inlined), or None
+    when the head or its stylesheet is not as simple as the template's (comments, strings in selectors): a
+    body is then inlined with the whole head. css-inline parses the stylesheet for every body, and most of
+    its rules are for the frame alone."""
+    sheets = _STYLE_BLOCK.findall(_COMMENT.sub("", head))
+    if len(sheets) != 1 or "/*" in sheets[0]:
+        return None
+    rules: list[_Rule] = []
+    position, css = 0, sheets[0]
+    while css[position:].strip():
+        found = _CSS_RULE.match(css, position)
+        if found is None:
+            return None
+        position = found.end()
+        selectors = found.group("selectors")
+        if selectors is not None:
+            rules.append(_Rule(found.group(0).strip(), tuple(
+                frozenset(name.lower() for name in _CLASS.findall(selector)) if _SIMPLE.fullmatch(selector.strip())
+                else frozenset() for selector in selectors.split(","))))
+    return tuple(rules)
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+_CSS_RULE = re.compile(r"\s*(?:@[^{};]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}|(?P<selectors>[^{}@;/\\\"']+)\{[^{}]*\})")
+_SIMPLE = re.compile(r"[A-Za-z0-9_.\s-]+")
+"""A selector of type and class names and descendant combinators."""
+_CLASS = re.compile(r"\.([A-Za-z0-9_-]+)")
+_CLASS_ATTRIBUTE = re.compile(r"""class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]*))""", re.IGNORECASE)
+_WRAP_CLASSES = frozenset({"font", "outer", "container", "content"})
+"""The classes of the body's ancestors in the frame and in `_WRAP_BEFORE`."""
 
 
 def _shape(values: Mapping[str, Any], slots: list[str]) -> tuple[Any, ...] | None:
