@@ -57,6 +57,10 @@ class Frame:
     """The frame's head, up to `<body`: the one of its first shape (its title aside, the same in every one)."""
     rules: tuple[_Rule, ...] | None = None
     """Its stylesheet's rules, when `_rules` could read it."""
+    named: frozenset[str] = frozenset()
+    """The classes its rules name."""
+    kept: dict[frozenset[str], tuple[int, ...]] = field(default_factory=dict)
+    """The rules kept for a body by the classes of `named` it has (a handful of sets in a build)."""
     wrappers: dict[tuple[int, ...] | None, tuple[str, str, str]] = field(default_factory=dict)
     """For the rules a body is inlined with (all, None), the wrapper's head and what the inliner makes of the
     wrapper before and after the body."""
@@ -93,6 +97,7 @@ class Frame:
         if self.head is None:
             self.head = rendered[:rendered.index("<body")]
             self.rules = _rules(self.head)
+            self.named = frozenset(name for rule in self.rules or () for needs in rule.needs for name in needs)
         inlined = self.inliner.inline(rendered)
         if inlined.count(_BODY) != 1:
             return None
@@ -119,7 +124,12 @@ class Frame:
         for found in _CLASS_ATTRIBUTE.finditer(body):
             value = found.group(found.lastindex or 1) or ""
             names.update((html.unescape(value) if "&" in value else value).lower().split())
-        return tuple(number for number, rule in enumerate(self.rules) if any(needs <= names for needs in rule.needs))
+        named = self.named.intersection(names)
+        kept = self.kept.get(named)
+        if kept is None:
+            kept = self.kept[named] = tuple(number for number, rule in enumerate(self.rules)
+                                            if any(needs <= named for needs in rule.needs))
+        return kept
 
     def _wrapper(self, kept: tuple[int, ...] | None) -> tuple[str, str, str]:
         assert self.head is not None
