@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
+from dayori.email import frame as frame_module
 from dayori.email.frame import Frame
 from dayori.email.render import _PREHEADER_FILLER, _environment, _inliner
 
@@ -51,6 +53,16 @@ def test_an_ordinary_issue_takes_the_fast_way_and_is_the_same() -> None:
         assert frame.inlined(values) == _whole(values)
     assert len(frame.shapes) == 2  # with and without a video: the frame is inlined once for each
     assert frame.rules and None not in frame.wrappers  # bodies are inlined with the rules that may style them
+
+
+def test_a_frame_keeps_a_bounded_number_of_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview's process keeps its frame for the whole session: stills of ever new heights do not grow it."""
+    monkeypatch.setattr(frame_module, "_KEPT_AT_MOST", 3)
+    frame = _frame()
+    for height in range(1, 9):
+        values = _values(ORDINARY, videos=[_video("動画", "説明", True, height)])
+        assert frame.inlined(values) == _whole(values)
+        assert len(frame.shapes) <= 3
 
 
 ESCAPING = ["x</td>", "x</td></tr>", "x</td></tr></tbody>", "x</td></tr></table>y", "x</table>",

@@ -41,6 +41,10 @@ _WRAP_AFTER = ('</td></tr>\n<tr><td class="dayori-after">.</td></tr></table></td
 _HEAD_ONLY = re.compile(r"<(?:style|link)\b", re.IGNORECASE)
 """Elements that bring a stylesheet: in a body they would style the frame too."""
 
+_KEPT_AT_MOST = 256
+"""Shapes, wrappers and sets of rules a frame keeps (a build has a handful of each; a preview's process keeps
+its frame for the whole session)."""
+
 Piece = str | int
 """Text of the inlined frame, or the number of the value that goes there."""
 
@@ -79,6 +83,8 @@ class Frame:
         if shape is None:
             return None
         if shape not in self.shapes:
+            if len(self.shapes) >= _KEPT_AT_MOST:
+                self.shapes.clear()
             self.shapes[shape] = self._inlined_frame(values, len(slots))
         frame = self.shapes[shape]
         if frame is None:
@@ -107,6 +113,8 @@ class Frame:
     def _inlined_body(self, body: str) -> str | None:
         kept = self._kept(body)
         if kept not in self.wrappers:
+            if len(self.wrappers) >= _KEPT_AT_MOST:
+                self.wrappers.clear()
             self.wrappers[kept] = self._wrapper(kept)
         head, before, after = self.wrappers[kept]
         inlined = self.inliner.inline(head + _WRAP_BEFORE + body + _WRAP_AFTER)
@@ -127,6 +135,8 @@ class Frame:
         named = self.named.intersection(names)
         kept = self.kept.get(named)
         if kept is None:
+            if len(self.kept) >= _KEPT_AT_MOST:
+                self.kept.clear()
             kept = self.kept[named] = tuple(number for number, rule in enumerate(self.rules)
                                             if any(needs <= named for needs in rule.needs))
         return kept
