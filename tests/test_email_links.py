@@ -19,7 +19,8 @@ SITE = "https://dx.example.go.jp/dayori/"
 PICTURE = InlineImage("0123456789abcdef0123@dx.example.go.jp", "png", "figure.png", b"\x89PNG")
 HTML = st.lists(st.sampled_from([" ", "\n", "\t", "\x1c", "\u3000", "\xa0", "src", "href", "data-src", "=", '"', "'",
                                  "x", "a", "<img ", ">", SITE, f"{SITE}media/a.png", f"{SITE}#top", "#f", 'src="',
-                                 f'href="{SITE}', f' src="{SITE}media/a.png"', "日本"]),
+                                 f'href="{SITE}', f' src="{SITE}media/a.png"', "日本", '="', f'="{SITE}', "r", "ef",
+                                 'https://h.example/href', ' https://h.example/ ', 'src="https://h.example/href="']),
                 max_size=40).map("".join)
 
 
@@ -47,7 +48,8 @@ def _pictures_by_expression(html: str, sources: dict[str, InlineImage | None]) -
 
 
 @settings(max_examples=3000, deadline=None)
-@given(html=HTML, site=st.sampled_from([SITE, "https://a.example/", 'https://q"uote.example/']),
+@given(html=HTML, site=st.sampled_from([SITE, "https://a.example/", 'https://q"uote.example/', "https://h.example/href",
+                                        "https://h.example/ ", "h"]),
        page=st.sampled_from(["email/3/", "email/12/"]))
 def test_the_hosted_copys_links_are_the_expressions(html: str, site: str, page: str) -> None:
     assert _relative_links(html, site, page) == _links_by_expression(html, site, page)

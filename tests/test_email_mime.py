@@ -242,3 +242,17 @@ def test_every_plain_file_name_length_is_folded_as_the_library_folds_it(length: 
             del part["MIME-Version"]
             assert mime.image_part_head(subtype, "<0123456789abcdef0123@example.go.jp>", name) == b"".join(
                 mime.SMTP.fold_binary(n, v) for n, v in part.raw_items())
+
+
+def _library_payload(text: str) -> bytes:
+    part = EmailMessage(policy=mime.SMTP)
+    part.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+    return part.as_bytes(policy=mime.SMTP).split(b"\r\n\r\n", 1)[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.sampled_from(["", "\n", "a", "a\n", "a\n\n", "\n\na", "本文\n", "a\r\n", "a\r", "\r"]),
+                      st.text(st.sampled_from(list("a本\n\r\u2028\x85\x0b\x0c")), max_size=200)))
+def test_text_parts_are_the_librarys(text: str) -> None:
+    """With and without CR, ending with a line end or not: a build's texts all end with LF and have no CR."""
+    assert mime.text_body(text) == _library_payload(text)

@@ -302,12 +302,18 @@ def _head(part: EmailMessage) -> bytes:
 def base64_body(data: bytes) -> bytes:
     """`data` in base64 lines of 76 characters, each ended by CRLF, as the generator writes a part's payload."""
     encoded = binascii.b2a_base64(data, newline=False)
-    return b"".join([encoded[start:start + 76] + b"\r\n" for start in range(0, len(encoded), 76)])
+    if not encoded:
+        return b""
+    return b"\r\n".join([encoded[start:start + 76] for start in range(0, len(encoded), 76)]) + b"\r\n"
 
 
 def text_body(text: str) -> bytes:
-    """A text part's payload: its lines with CRLF ends (MIME's canonical form), in base64."""
-    return base64_body(b"\r\n".join(text.encode("utf-8").splitlines()) + b"\r\n")
+    """A text part's payload: its lines with CRLF ends (MIME's canonical form), in base64. Without a CR, the
+    lines split at each LF and joined again with CRLF are the text with each LF made CRLF, one at its end."""
+    data = text.encode("utf-8")
+    if b"\r" in data:
+        return base64_body(b"\r\n".join(data.splitlines()) + b"\r\n")
+    return base64_body(data.replace(b"\n", b"\r\n") + (b"" if data.endswith(b"\n") else b"\r\n"))
 
 
 def multipart(boundary: str, parts: Iterable[bytes]) -> bytes:

@@ -59,7 +59,7 @@ def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
     `sizes` maps absolute image URLs to (width, height) read from the image files, `names` to the file
     names editors wrote.
     """
-    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    root = _fragment(html)
     classes = _class_index(root)
     notices = _lint(root, classes, page_url, names)
     for headerlink in classes.get("headerlink", []):
@@ -76,6 +76,25 @@ def email_body(html: str, page_url: str, sizes: Mapping[str, tuple[int, int]],
     inner = "".join(lxml_html.tostring(child, encoding="unicode") for child in root)
     return EmailBody(html=absolutize(html_escape(root.text or "") + inner, page_url), root=root,
                      notices=list(dict.fromkeys(notices)))
+
+
+def _fragment(html: str) -> HtmlElement:
+    """`lxml.html.fragment_fromstring(html, create_parent="div")`, whose elements are all `HtmlElement`: the
+    tree is walked again and again (rewrites, rules, plain text), and lxml.html asks a Python method which
+    class each element it hands out is (a form's, an input's…, whose properties nothing here uses), a tenth of
+    the time of those walks."""
+    elements = lxml_html.fragments_fromstring(html, parser=_PARSER)
+    root: HtmlElement = _PARSER.makeelement("div")
+    if elements and isinstance(elements[0], str):
+        root.text = elements.pop(0)
+    root.extend(elements)
+    return root
+
+
+_PARSER = etree.HTMLParser()
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction,
+    entity=lxml_html.HtmlEntity))
 
 
 def _class_index(root: HtmlElement) -> dict[str, list[HtmlElement]]:
