@@ -6,6 +6,7 @@ builder replaces.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -39,7 +40,7 @@ from dayori.config import ConfigError, Settings, never_published, settings_from_
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
-from dayori.filepack import Part
+from dayori.filepack import OpenPacks, Part
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
 from dayori.material import internals, policy
 from dayori.material.search import INDEX, TERMS_CODE, rewrite_index, search_outputs, split_index
@@ -131,6 +132,9 @@ class _SiteSwap:
 
     staging: Staging
     warnings: CountHandler | None
+    replacing: bool
+    """Whether there was a site to replace when the build began: on a first build, no copy looks for its
+    previous copy (a site published meanwhile by another build only has its copies made again)."""
 
 
 _current: Session | None = None
@@ -261,7 +265,8 @@ def _stage_site(config: MkDocsConfig) -> None:
     warnings = CountHandler(level=logging.WARNING) if config.strict else None
     if warnings is not None:
         internals.builder_logger().addHandler(warnings)
-    state.site = _SiteSwap(begin(Path(config.site_dir)), warnings)
+    staging = begin(Path(config.site_dir))
+    state.site = _SiteSwap(staging, warnings, staging.final.is_dir())
     config.site_dir = str(state.site.staging.folder)
 
 
@@ -542,7 +547,9 @@ class _CachedFile(File):
         File.content_bytes.fset(self, value)  # type: ignore[attr-defined]
 
 
-def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | None = None) -> None:
+def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | None = None,
+                 packs: OpenPacks | None = None) -> None:
+    """`packs` holds packs open for a run of copies of their parts."""
     state = session()
     if state.preview:
         # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
@@ -559,11 +566,12 @@ def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | No
                 destination.write_bytes(part.read(source))
         linked.add(named)
     else:
-        previous = state.site.staging.final / dest_uri if state.site is not None else None
+        previous = state.site.staging.final / dest_uri if state.site is not None and state.site.replacing else None
         if part is None:
             copy_file(source, destination, previous)
         else:
-            copy_part(source, part, destination, previous)
+            copy_part(source, part, destination, previous,
+                      None if packs is None else functools.partial(packs.read, source, part))
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -662,15 +670,16 @@ def _finish_build(folder: Path) -> None:
     state.build = build
     for warning in build.warnings[len(unfinished.warnings):]:
         log.warning(warning)
-    for output in late_outputs(unfinished, build):
-        destination = folder / output.dest  # both ways of writing make its folder
-        if output.content is not None:
-            write_atomic(destination, output.content)
-        else:
-            assert output.source is not None
-            _copy_cached(output.source, destination, output.dest, output.part)
-        if state.compressing is not None:
-            state.compressing.offer(output.dest)
+    with OpenPacks() as packs:
+        for output in late_outputs(unfinished, build):
+            destination = folder / output.dest  # both ways of writing make its folder
+            if output.content is not None:
+                write_atomic(destination, output.content)
+            else:
+                assert output.source is not None
+                _copy_cached(output.source, destination, output.dest, output.part, packs)
+            if state.compressing is not None:
+                state.compressing.offer(output.dest)
 
 
 @event_priority(-50)
