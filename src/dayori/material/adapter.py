@@ -379,11 +379,34 @@ def _is_modified(file: File) -> Callable[[], bool]:
 
 
 def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
-    """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes."""
+    """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes, and hand the
+    engine's pages their front matter."""
     state = session()
     if state.reloading and state.failure is None:
         _plan_rewrites(files, config, nav)
+    for file in files.documentation_pages():
+        generated = (state.pages or {}).get(file.src_uri) if file.generated_by else None
+        meta = _as_read(_stub_meta(generated)) if generated is not None else None
+        if isinstance(meta, dict):
+            internals.read_as(internals.page_of(file, config), meta)
     return nav
+
+
+_UNSURE = object()
+
+
+def _as_read(value: Any) -> Any:
+    """A stub's front matter as MkDocs reads it back (see `_stub`: PyYAML's safe types, each mapping's keys in
+    order), or `_UNSURE` where a value is of a type whose way back is not known to be itself."""
+    if type(value) in (str, int, bool, type(None)):
+        return value
+    if type(value) is list:
+        items = [_as_read(item) for item in value]
+        return _UNSURE if any(item is _UNSURE for item in items) else items
+    if type(value) is dict and all(type(key) is str for key in value):
+        mapping = {key: _as_read(value[key]) for key in sorted(value)}
+        return _UNSURE if any(item is _UNSURE for item in mapping.values()) else mapping
+    return _UNSURE
 
 
 def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
@@ -992,12 +1015,16 @@ def _pickled_beside(path: Path, value: object) -> Path:
 
 
 def _stub(page: Page) -> str:
+    """The page's file as MkDocs sees it: its front matter (`_stub_meta`) and no Markdown."""
+    return f"---\n{yaml.dump(_stub_meta(page), Dumper=_STUB_DUMPER, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _stub_meta(page: Page) -> dict[str, Any]:
     """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
     search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
-    meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
+    return {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}}),
             **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
-    return f"---\n{yaml.dump(meta, Dumper=_STUB_DUMPER, allow_unicode=True, sort_keys=True)}---\n"
 
 
 def _hidden_columns(page: Page) -> list[str]:
