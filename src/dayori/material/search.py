@@ -87,7 +87,7 @@ _TERMS_KEPT = 1 << 16
 
 class _Terms(dict[str, str]):
     """Each pair's term, made once: a site repeats the same few thousand bigrams, and a dictionary's own
-    lookup is a third of the cost of a cached function's call. Emptied when full (`make serve` runs for days)."""
+    lookup costs less than half a cached function's call. Emptied when full (`make serve` runs for days)."""
 
     def __missing__(self, pair: str) -> str:
         if len(self) >= _TERMS_KEPT:
