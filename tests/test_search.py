@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from browser import chromium, serve
 from conftest import Project, copy_project
+from dayori.material import search
 from dayori.material.search import encode, index_terms, japanese_runs, rewrite_index
 
 NO_RESULTS = "何も見つかりませんでした"  # Material's Japanese search.result.none
@@ -155,6 +156,19 @@ def test_index_terms_are_each_run_s_bigrams_then_its_last_character(text: str) -
     """Runs of one character, runs that repeat, a NUL in the text, characters beyond the BMP: the terms and
     their order are those of the obvious loop."""
     assert index_terms(text) == obvious_index_terms(text)
+
+
+@settings(max_examples=100)
+@given(st.lists(st.text(st.sampled_from("会議の時短をテレワークで々ゝ〆ー。\x00A手ぶれ補正𠮷"), max_size=30), max_size=5))
+def test_terms_stay_those_of_the_obvious_loop_when_the_kept_terms_fill_up(texts: list[str]) -> None:
+    """The terms made once per pair are let go when too many are kept: a text written after that, or while
+    that happens, gets the same terms."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "_TERMS_KEPT", 3)
+        search._TERMS.clear()
+        for text in texts:
+            assert index_terms(text) == obvious_index_terms(text)
+            assert len(search._TERMS) <= 3
 
 
 def _highlight_param(href: str) -> str:

@@ -72,6 +72,51 @@ class Part:
                 stored.close()
 
 
+class OpenPacks:
+    """Packs held open while many of their parts are copied (a first build publishes two thousand emails from
+    one pack): each is opened, and its stamp read, once, and each part is then read in one system call. A
+    part of another version of the pack than the one held is read by `Part.read`, which looks it up."""
+
+    def __init__(self) -> None:
+        self._held: dict[Path, tuple[int, Stamp] | None] = {}
+
+    def read(self, path: Path, part: Part) -> bytes:
+        """`part.read(path)`, from the pack held open."""
+        if path not in self._held:
+            self._held[path] = _held(path)
+        held = self._held[path]
+        if held is not None and held[1] == part.stamp:
+            data = os.pread(held[0], part.length, part.start)
+            if len(data) == part.length:
+                return data
+        return part.read(path)
+
+    def __enter__(self) -> OpenPacks:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        held, self._held = self._held, {}
+        for opened in held.values():
+            if opened is not None:
+                os.close(opened[0])
+
+
+def _held(path: Path) -> tuple[int, Stamp] | None:
+    """A pack opened for `os.pread` with its stamp; None where it cannot be (the system has no `pread`)."""
+    if not hasattr(os, "pread"):
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        status = os.fstat(descriptor)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor, (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
 @dataclass(frozen=True)
 class Record:
     """A record in a pack: what the stage needs to know of it (`meta`), and its files' lengths."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -173,40 +173,76 @@ def copy_file(source: Path, destination: Path, previous: Path | None = None) -> 
 
     The copy carries the cache file's modification time. When the previous build's copy (`previous`) still
     has it and the same size, nobody has written to it, and the new site links to that copy instead of
-    writing the bytes again (the old tree is deleted after the swap). The name is unlinked first: a file
-    linked to the cache by an older version is let go, not written through."""
+    writing the bytes again (the old tree is deleted after the swap). A file already at the name (one linked
+    to the cache by an older version) is unlinked, never written through."""
     cached = source.stat()
     if _made_way(destination, previous, lambda copy: _untouched_copy(copy, cached)):
         return
-    with source.open("rb") as reader, destination.open("xb") as writer:
+    with source.open("rb") as reader, open(_created(destination), "wb") as writer:
         if not _copy_in_kernel(reader.fileno(), writer.fileno()):
             shutil.copyfileobj(reader, writer)
     os.utime(destination, ns=(cached.st_atime_ns, cached.st_mtime_ns))
 
 
-def copy_part(pack: Path, part: Part, destination: Path, previous: Path | None = None) -> None:
+def copy_part(pack: Path, part: Part, destination: Path, previous: Path | None = None,
+              read: Callable[[], bytes] | None = None) -> None:
     """`copy_file` for a file that is a part of a pack (`dayori.filepack`). The copy carries the time its
     record was made, so that the previous build's copy of the same record, still of that time and size, is
-    linked instead, even after the pack was written again around it."""
+    linked instead, even after the pack was written again around it. `read` gives the part's bytes where the
+    caller holds the pack open for many copies (see `dayori.filepack.OpenPacks`); by default it is opened
+    for this one."""
     if _made_way(destination, previous, lambda copy: _untouched_part(copy, part)):
         return
-    with destination.open("xb") as writer:
-        writer.write(part.read(pack))
-    os.utime(destination, ns=(part.made_ns, part.made_ns))
+    descriptor = _created(destination)
+    try:
+        view = memoryview(part.read(pack) if read is None else read())
+        while view:
+            view = view[os.write(descriptor, view):]
+        if _UTIME_BY_DESCRIPTOR:
+            os.utime(descriptor, ns=(part.made_ns, part.made_ns))
+    finally:
+        os.close(descriptor)
+    if not _UTIME_BY_DESCRIPTOR:
+        os.utime(destination, ns=(part.made_ns, part.made_ns))
+
+
+_UTIME_BY_DESCRIPTOR = os.utime in os.supports_fd
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _made_way(destination: Path, previous: Path | None, untouched: Callable[[Path], bool]) -> bool:
-    """Clears `destination`'s name for a new copy; True when it now links the previous build's copy instead,
-    which `untouched` vouches for."""
-    ensure_folder(destination.parent)
-    destination.unlink(missing_ok=True)
+    """True when `destination` now links the previous build's copy, which `untouched` vouches for; False when
+    a new copy is to be made (see `_created`)."""
     if previous is not None and untouched(previous):
         try:
-            os.link(previous, destination)
+            _in_place_of(destination, lambda: os.link(previous, destination))
             return True
         except OSError:
             pass
     return False
+
+
+def _created(destination: Path) -> int:
+    """A new file at `destination`, open for writing: never an existing file written through."""
+    return _in_place_of(destination, lambda: os.open(destination, _NEW_FILE, 0o666))
+
+
+_Made = TypeVar("_Made")
+
+
+def _in_place_of(destination: Path, make: Callable[[], _Made]) -> _Made:
+    """`make` (which creates `destination`, failing where the name exists) with the name cleared for it: a
+    file there (one linked to the cache by an older version) is let go, not written through, and a missing
+    folder is made. Tried first as it is: a build writes thousands of new names into few new folders, and
+    looking at the folder and removing a name that is not there cost two more system calls per file."""
+    for _ in range(2):
+        try:
+            return make()
+        except FileExistsError:
+            destination.unlink(missing_ok=True)
+        except FileNotFoundError:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+    return make()
 
 
 def _untouched_part(copy: Path, part: Part) -> bool:

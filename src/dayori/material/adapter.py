@@ -6,6 +6,7 @@ builder replaces.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -39,7 +40,7 @@ from dayori.config import ConfigError, Settings, never_published, settings_from_
 from dayori.content import left_out_of_docs
 from dayori.errors import ContentError, Problem
 from dayori.feeds import feed_links
-from dayori.filepack import Part
+from dayori.filepack import OpenPacks, Part
 from dayori.gate import HandWritten, Publication, Refused, copy_vetted
 from dayori.material import internals, policy
 from dayori.material.search import INDEX, TERMS_CODE, rewrite_index, search_outputs, split_index
@@ -132,6 +133,9 @@ class _SiteSwap:
 
     staging: Staging
     warnings: CountHandler | None
+    replacing: bool
+    """Whether there was a site to replace when the build began: on a first build, no copy looks for its
+    previous copy (a site published meanwhile by another build only has its copies made again)."""
 
 
 _current: Session | None = None
@@ -262,7 +266,8 @@ def _stage_site(config: MkDocsConfig) -> None:
     warnings = CountHandler(level=logging.WARNING) if config.strict else None
     if warnings is not None:
         internals.builder_logger().addHandler(warnings)
-    state.site = _SiteSwap(begin(Path(config.site_dir)), warnings)
+    staging = begin(Path(config.site_dir))
+    state.site = _SiteSwap(staging, warnings, staging.final.is_dir())
     config.site_dir = str(state.site.staging.folder)
 
 
@@ -375,11 +380,34 @@ def _is_modified(file: File) -> Callable[[], bool]:
 
 
 def on_nav(nav: Any, config: MkDocsConfig, files: Files) -> Any:
-    """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes."""
+    """Before MkDocs reads the pages: decide what this `make serve` rebuild reads and writes, and hand the
+    engine's pages their front matter."""
     state = session()
     if state.reloading and state.failure is None:
         _plan_rewrites(files, config, nav)
+    for file in files.documentation_pages():
+        generated = (state.pages or {}).get(file.src_uri) if file.generated_by else None
+        meta = _as_read(_stub_meta(generated)) if generated is not None else None
+        if isinstance(meta, dict):
+            internals.read_as(internals.page_of(file, config), meta)
     return nav
+
+
+_UNSURE = object()
+
+
+def _as_read(value: Any) -> Any:
+    """A stub's front matter as MkDocs reads it back (see `_stub`: PyYAML's safe types, each mapping's keys in
+    order), or `_UNSURE` where a value is of a type whose way back is not known to be itself."""
+    if type(value) in (str, int, bool, type(None)):
+        return value
+    if type(value) is list:
+        items = [_as_read(item) for item in value]
+        return _UNSURE if any(item is _UNSURE for item in items) else items
+    if type(value) is dict and all(type(key) is str for key in value):
+        mapping = {key: _as_read(value[key]) for key in sorted(value)}
+        return _UNSURE if any(item is _UNSURE for item in mapping.values()) else mapping
+    return _UNSURE
 
 
 def on_env(env: Any, config: MkDocsConfig, files: Files) -> Any:
@@ -546,7 +574,9 @@ class _CachedFile(File):
         File.content_bytes.fset(self, value)  # type: ignore[attr-defined]
 
 
-def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | None = None) -> None:
+def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | None = None,
+                 packs: OpenPacks | None = None) -> None:
+    """`packs` holds packs open for a run of copies of their parts."""
     state = session()
     if state.preview:
         # `mkdocs serve`'s own temporary folder, deleted at the end: nobody edits it, and linking keeps a
@@ -563,11 +593,12 @@ def _copy_cached(source: Path, destination: Path, dest_uri: str, part: Part | No
                 destination.write_bytes(part.read(source))
         linked.add(named)
     else:
-        previous = state.site.staging.final / dest_uri if state.site is not None else None
+        previous = state.site.staging.final / dest_uri if state.site is not None and state.site.replacing else None
         if part is None:
             copy_file(source, destination, previous)
         else:
-            copy_part(source, part, destination, previous)
+            copy_part(source, part, destination, previous,
+                      None if packs is None else functools.partial(packs.read, source, part))
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -666,15 +697,16 @@ def _finish_build(folder: Path) -> None:
     state.build = build
     for warning in build.warnings[len(unfinished.warnings):]:
         log.warning(warning)
-    for output in late_outputs(unfinished, build):
-        destination = folder / output.dest  # both ways of writing make its folder
-        if output.content is not None:
-            write_atomic(destination, output.content)
-        else:
-            assert output.source is not None
-            _copy_cached(output.source, destination, output.dest, output.part)
-        if state.compressing is not None:
-            state.compressing.offer(output.dest)
+    with OpenPacks() as packs:
+        for output in late_outputs(unfinished, build):
+            destination = folder / output.dest  # both ways of writing make its folder
+            if output.content is not None:
+                write_atomic(destination, output.content)
+            else:
+                assert output.source is not None
+                _copy_cached(output.source, destination, output.dest, output.part, packs)
+            if state.compressing is not None:
+                state.compressing.offer(output.dest)
 
 
 @event_priority(-50)
@@ -987,12 +1019,16 @@ def _pickled_beside(path: Path, value: object) -> Path:
 
 
 def _stub(page: Page) -> str:
+    """The page's file as MkDocs sees it: its front matter (`_stub_meta`) and no Markdown."""
+    return f"---\n{yaml.dump(_stub_meta(page), Dumper=_STUB_DUMPER, allow_unicode=True, sort_keys=True)}---\n"
+
+
+def _stub_meta(page: Page) -> dict[str, Any]:
     """MkDocs and Material treat a page's title and description as HTML (templates print them unescaped, the
     search index keeps them as markup), so the engine's plain text is escaped here, once, for all of them."""
-    meta = {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
+    return {"title": html.escape(page.title), "description": html.escape(page.description), **page.meta,
             **({} if page.searchable else {"search": {"exclude": True}}),
             **({"hide": _hidden_columns(page)} if page.listing or page.section else {})}
-    return f"---\n{yaml.dump(meta, Dumper=_STUB_DUMPER, allow_unicode=True, sort_keys=True)}---\n"
 
 
 def _hidden_columns(page: Page) -> list[str]:

@@ -123,6 +123,21 @@ def prerendered(page: MkDocsPage, body: str, toc: Iterable[Heading]) -> None:
     page.render = render  # type: ignore[method-assign]
 
 
+def read_as(page: MkDocsPage, meta: dict[str, Any]) -> None:
+    """The page's front matter is `meta` and its Markdown empty, as MkDocs would read them from its stub, which
+    it then does not parse (the YAML of five hundred stubs). `Page.read_source` would first ask plugins for the
+    page's source: the stub is the adapter's own."""
+    def read_source(config: MkDocsConfig) -> None:
+        page.markdown, page.meta = "", meta
+    page.read_source = read_source  # type: ignore[method-assign]
+
+
+def page_of(file: File, config: MkDocsConfig) -> MkDocsPage:
+    """The file's page; MkDocs makes that of a file outside the navigation only as it reads the file, after
+    `on_nav`: it is made here the same way, and MkDocs keeps it."""
+    return file.page if file.page is not None else MkDocsPage(None, file, config)
+
+
 def written(page: MkDocsPage) -> None:
     """A `mkdocs build` page whose file is written: its HTML is no longer read (Material indexed it for search
     before rendering, the sitemap takes addresses and dates only), and the pages' HTML kept to the end of the

@@ -29,7 +29,6 @@ import operator
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -73,23 +72,31 @@ def index_terms(text: str) -> list[str]:
     and a section's repeats would only make it larger.
 
     The runs are joined, each closed by a mark that no run holds, and every pair of neighbours is taken in
-    order (in C, not a Python step per bigram: a site has half a million): a run's bigrams, then its last
-    character with the mark (its one-character term), then the mark with the next run's first (no term)."""
+    order (in C, not a Python step per bigram: a site has half a million) and looked up in `_TERMS` (in C too):
+    a run's bigrams, then its last character with the mark (its one-character term), then the mark with the
+    next run's first (no term)."""
     runs = _RUN_END.join([*japanese_runs(text), ""])
-    terms = dict.fromkeys(map(_term, dict.fromkeys(map(operator.add, runs, runs[1:]))))
+    terms = dict.fromkeys(map(_TERMS.__getitem__, map(operator.add, runs, runs[1:])))
     terms.pop("", None)
     return list(terms)
 
 
 _RUN_END = "\x00"
+_TERMS_KEPT = 1 << 16
 
 
-@lru_cache(maxsize=1 << 16)
-def _term(pair: str) -> str:
-    """A site repeats the same few thousand bigrams; encoding each once makes a large index cheap."""
-    if pair[0] == _RUN_END:
-        return ""
-    return encode(pair[0] if pair[1] == _RUN_END else pair)
+class _Terms(dict[str, str]):
+    """Each pair's term, made once: a site repeats the same few thousand bigrams, and a dictionary's own
+    lookup costs less than half a cached function's call. Emptied when full (`make serve` runs for days)."""
+
+    def __missing__(self, pair: str) -> str:
+        if len(self) >= _TERMS_KEPT:
+            self.clear()
+        term = self[pair] = "" if pair[0] == _RUN_END else encode(pair[0] if pair[1] == _RUN_END else pair)
+        return term
+
+
+_TERMS = _Terms()
 
 
 def rewrite_index(index: Mapping[str, Any], known: dict[str, dict[str, str]] | None = None,
