@@ -18,12 +18,12 @@ TEMPLATE = "{% for word in words %}\n  <b>{{ word }}</b>\n{% endfor %}\n"
 WORDS = ["ひとつ", "<二つ>"]
 
 
-def _environment(folder: Path, **options: bool) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True, **options)
+def _environment(folder: Path, trim_blocks: bool = False) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True, trim_blocks=trim_blocks)
 
 
-def _rendered(folder: Path, cache: Path | None, **options: bool) -> str:
-    env = _environment(folder, **options)
+def _rendered(folder: Path, cache: Path | None, trim_blocks: bool = False) -> str:
+    env = _environment(folder, trim_blocks)
     if cache is not None:
         keep_compiled(env, cache)
     return env.get_template("page.html").render(words=WORDS)
