@@ -11,8 +11,10 @@
   (this benchmark's machines), creating a file scans past every inode freed in the last one to six minutes,
   and after the warm pairs (each of which deletes the tree it replaced, plain MkDocs all of it) Dayori's cold
   build, which creates 5,300 files and folders to plain's 1,440, spent up to 4.5 system seconds instead of 1.
-  (The benchmark's own folder is deleted when it ends: wait two minutes before running it again, the minute
-  plus the half-minute the kernel takes to write the freed inodes out.)
+  (The benchmark's own folder is deleted when it ends: wait six minutes before running it again. A freed inode
+  counts as recent for a minute, or six while its block of the inode table is not written out, and creating
+  files beside it keeps that block unwritten: two minutes after a run, the next one's cold Dayori builds still
+  spent 2.3-2.7 system seconds instead of 0.95.)
 - Dayori deletes the site it replaced in a process of its own after the build returns (the editor does not wait
   for it); the next run, of either side, starts once that is done, untimed (`benchmarks.common.settle`).
 
