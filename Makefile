@@ -19,6 +19,7 @@ endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dayori-installed
 DEV_STAMP := $(VENV)/.dayori-dev-installed
+TEMPLATES_STAMP := $(VENV)/.dayori-templates-compiled
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # pip compiles the packages it installs, but not an editable install's src/: where Python may not write
 # bytecode (PYTHONDONTWRITEBYTECODE, as on CI machines; a read-only checkout) every build, and each of its
@@ -43,19 +44,25 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(COMPILE)
 	touch $(STAMP)
 
-$(DEV_STAMP): $(STAMP) requirements-dev.lock
+# The theme's templates compiled into the venv, as pip compiles the packages' Python: a fresh checkout's first
+# build (CI) does not compile them (see src/dayori/templatecache.py).
+$(TEMPLATES_STAMP): $(STAMP)
+	$(BIN)/python -m dayori.material.precompile
+	touch $(TEMPLATES_STAMP)
+
+$(DEV_STAMP): $(TEMPLATES_STAMP) requirements-dev.lock
 	$(PIP) -r requirements-dev.lock
 	touch $(DEV_STAMP)
 
-site: $(STAMP)
+site: $(TEMPLATES_STAMP)
 	$(BIN)/python -m dayori site
 
 # `make serve PORT=8001` when 8000 is taken.
 PORT ?= 8000
-serve: $(STAMP)
+serve: $(TEMPLATES_STAMP)
 	$(BIN)/python -m dayori serve --port $(PORT)
 
-venv: $(STAMP)
+venv: $(TEMPLATES_STAMP)
 
 # The ProperDocs canary's venv (.venv-properdocs), which tests/test_builder_canary.py builds with.
 properdocs:

@@ -39,7 +39,8 @@ def test_the_runtime_lock_has_no_test_tools_and_the_dev_lock_adds_them_on_top() 
 def test_make_site_installs_the_runtime_lock_and_make_test_both() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipes = dict(re.findall(r"^([\w$()-]+):([^\n]*)\n", makefile, re.MULTILINE))
-    assert "$(DEV_STAMP)" not in recipes["site"] and "$(STAMP)" in recipes["site"]
+    assert "$(DEV_STAMP)" not in recipes["site"] and "$(TEMPLATES_STAMP)" in recipes["site"]
+    assert "$(STAMP)" in recipes["$(TEMPLATES_STAMP)"] and "$(TEMPLATES_STAMP)" in recipes["$(DEV_STAMP)"]
     assert "$(DEV_STAMP)" in recipes["test"]
     assert re.search(r"^\$\(DEV_STAMP\):.*\n\t\$\(PIP\) -r requirements-dev\.lock$", makefile, re.MULTILINE)
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

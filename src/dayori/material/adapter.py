@@ -225,6 +225,11 @@ def _stop_compressing(state: Session) -> None:
     state.compressing = state.unoffered = None
 
 
+def theme_templates() -> str:
+    """The engine's templates, which come before the theme's (its pages, and what it changes of Material's)."""
+    return str(_PACKAGE / "templates")
+
+
 @event_priority(50)  # before Material's search plugin asks for the theme's environment
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     state = session()
@@ -232,7 +237,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     state.failure = state.error = state.policy = None
     state.reload.writing = False
     state.settings = settings_from_config(config)
-    config.theme.dirs.insert(0, str(_PACKAGE / "templates"))
+    config.theme.dirs.insert(0, theme_templates())
     config.extra["dayori_feeds"] = feed_links(state.settings)
     if state.reloading:
         _reuse_theme(config)
