@@ -2,7 +2,7 @@
 inlined alone: css-inline parsed the whole document, its 10 KB frame and stylesheet, for every issue, the
 largest single cost of making the emails.
 
-The frame is inlined with a placeholder for each value (`_slots`) and for the body; a value is then put in
+The frame is inlined with a placeholder for each value (`_shape`) and for the body; a value is then put in
 its place as the inliner would have written it, which is the value itself for a plain one (`_PLAIN`: nothing
 the template escapes, the parser decodes or the inliner's serializer escapes). The body is inlined in a frame
 of the same ancestors (`_WRAP_BEFORE`: the same elements and classes, which is all the stylesheet's selectors
@@ -79,13 +79,14 @@ class Frame:
         if not isinstance(body, Markup) or _HEAD_ONLY.search(body):
             return None
         slots: list[str] = []
-        shape = _shape(values, slots)
-        if shape is None:
+        found = _shape(values, slots)
+        if found is None:
             return None
+        shape, held = found
         if shape not in self.shapes:
             if len(self.shapes) >= _KEPT_AT_MOST:
                 self.shapes.clear()
-            self.shapes[shape] = self._inlined_frame(values, len(slots))
+            self.shapes[shape] = self._inlined_frame(held)
         frame = self.shapes[shape]
         if frame is None:
             return None
@@ -95,9 +96,8 @@ class Frame:
         before, after = frame
         return "".join([*_filled(before, slots), inner, *_filled(after, slots)])
 
-    def _inlined_frame(self, values: Mapping[str, Any], count: int) -> tuple[list[Piece], list[Piece]] | None:
-        numbered = iter(range(count))
-        rendered = self.template.render(_placeheld(values, numbered))
+    def _inlined_frame(self, held: Mapping[str, Any]) -> tuple[list[Piece], list[Piece]] | None:
+        rendered = self.template.render(held)
         if rendered.count(_BODY) != 1 or _AFTER_BODY not in rendered:
             return None
         if self.head is None:
@@ -194,45 +194,36 @@ _WRAP_CLASSES = frozenset({"font", "outer", "container", "content"})
 """The classes of the body's ancestors in the frame and in `_WRAP_BEFORE`."""
 
 
-def _shape(values: Mapping[str, Any], slots: list[str]) -> tuple[Any, ...] | None:
+def _shape(values: Mapping[str, Any], slots: list[str]) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
     """What the frame's markup depends on (every value is a placeholder in it but empty ones, which the
-    template tests, and `_KEYED` ones), with the values that go in its placeholders added to `slots`; None
-    when a value is not one a placeholder can stand for."""
+    template tests, and `_KEYED` ones), and `values` with those placeholders in place, numbered as the values
+    that go in them are added to `slots`; None when a value is not one a placeholder can stand for."""
     shape: list[Any] = []
-    for name, value in values.items():
-        if name == BODY_NAME:
-            shape.append(name)
-        elif isinstance(value, list):
-            items = [_shape(item, slots) if isinstance(item, dict) else None for item in value]
-            if any(item is None for item in items):
-                return None
-            shape.append((name, tuple(items)))
-        elif name in _KEYED or value is None or (isinstance(value, str) and not value):
-            shape.append((name, type(value), value))
-        elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            shape.append(name)
-            slots.append(str(value))
-        elif type(value) is str and _PLAIN.fullmatch(value):
-            shape.append(name)
-            slots.append(value)
-        else:
-            return None
-    return tuple(shape)
-
-
-def _placeheld(values: Mapping[str, Any], numbered: Any) -> dict[str, Any]:
-    """`values` with the placeholders `_shape` counted in their place, in the same order."""
     held: dict[str, Any] = {}
     for name, value in values.items():
         if name == BODY_NAME:
+            shape.append(name)
             held[name] = _BODY
         elif isinstance(value, list):
-            held[name] = [_placeheld(item, numbered) for item in value]
+            items, held[name] = [], []
+            for item in value:
+                found = _shape(item, slots) if isinstance(item, dict) else None
+                if found is None:
+                    return None
+                items.append(found[0])
+                held[name].append(found[1])
+            shape.append((name, tuple(items)))
         elif name in _KEYED or value is None or (isinstance(value, str) and not value):
+            shape.append((name, type(value), value))
             held[name] = value
+        elif (isinstance(value, int) and not isinstance(value, bool) and value > 0) or \
+                (type(value) is str and _PLAIN.fullmatch(value)):
+            shape.append(name)
+            held[name] = f"dayori{len(slots)}slot"
+            slots.append(str(value))
         else:
-            held[name] = f"dayori{next(numbered)}slot"
-    return held
+            return None
+    return tuple(shape), held
 
 
 def _split(inlined: str) -> tuple[str, str]:

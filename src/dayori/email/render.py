@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.headerregistry import Address
@@ -29,7 +29,7 @@ from dayori.config import TOKYO, Settings
 from dayori.email import mime, rules
 from dayori.email.frame import Frame
 from dayori.email.images import image_size, image_size_of
-from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part
+from dayori.email.inline import InlineImage, for_email, inline_image, inline_images, inline_part, quoted_values
 from dayori.email.text import RULE, Footnotes, TextWriter, tidy
 from dayori.email.transform import Notice, email_body
 from dayori.formats import duration_label, japanese_date
@@ -410,31 +410,10 @@ def _relative_links(html: str, site: str, page: str) -> str:
                       lambda m: f'{m.group(1)}{relative(m.group(3) or "./", page)}"', html)
     pieces: list[str] = []
     done = 0
-    for start, close in _site_values(html, site):
-        pieces += [html[done:start], relative(html[start + len(site):close] or "./", page)]
+    for end, close in quoted_values(html, '="' + site, ("href", "src")):
+        pieces += [html[done:end - len(site)], relative(html[end:close] or "./", page)]
         done = close
     return "".join([*pieces, html[done:]])
-
-
-def _site_values(html: str, site: str) -> Iterator[tuple[int, int]]:
-    """Where a `src` or `href` after whitespace has a quoted value that begins with `site` (which has no `"`),
-    as `quoted_values` finds them with the marker `(?:src|href)="(site)`: the site's start and the value's
-    closing quote. The value is looked for first, a plain string that is found several times as fast as the
-    alternation of names, which the regular expression engine tried at every character of every email."""
-    marker = '="' + site
-    done = 0
-    position = html.find(marker)
-    while position != -1:
-        name = next((len(attribute) for attribute in ("href", "src")
-                     if position >= len(attribute) and html.startswith(attribute, position - len(attribute))), 0)
-        start = position - name - 1
-        if name and start >= done and start >= 0 and html[start].isspace():
-            close = html.find('"', position + len(marker))
-            if close == -1:
-                return
-            yield position + 2, close
-            done = close + 1
-        position = html.find(marker, position + len(marker))
 
 
 def _boundaries(rendered: RenderedEmail) -> tuple[str, str]:
