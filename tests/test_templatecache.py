@@ -70,6 +70,31 @@ def test_templates_compiled_at_installation_are_read_and_a_changed_one_is_compil
     assert len(_compiled_files(cache)) == 1
 
 
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_builds_never_write_where_make_compiled_the_templates(tmp_path: Path) -> None:
+    """The virtual environment is shared by every project and may be read-only: a template edited, damaged in
+    the project's cache, or new, is compiled into the project's cache only."""
+    page = tmp_path / "page.html"
+    page.write_text(TEMPLATE, encoding="utf-8")
+    installed, cache = tmp_path / "installed", tmp_path / "cache"
+    precompile(_environment(tmp_path), installed)
+    before = _snapshot(installed)
+    page.write_text(TEMPLATE.replace("<b>", "<em>").replace("</b>", "</em>"), encoding="utf-8")
+    (tmp_path / "新しい.html").write_text("{{ words|join('、') }}\n", encoding="utf-8")
+    for _ in range(2):
+        env = _environment(tmp_path)
+        keep_compiled(env, cache, installed)
+        assert "<em>ひとつ</em>" in env.get_template("page.html").render(words=WORDS)
+        assert env.get_template("新しい.html").render(words=WORDS) == "ひとつ、&lt;二つ&gt;"
+        for kept in _compiled_files(cache):
+            kept.write_bytes(b"damaged")
+    assert _snapshot(installed) == before
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(damage=st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda tail: bc_magic + tail),
                         st.integers(min_value=0, max_value=400)))
